@@ -1,0 +1,45 @@
+# The two commands: `make run` starts a working server; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test venv assets deps lint bench fuzz clean
+
+run: venv assets
+	$(BIN)/ecourt serve --demo
+
+test: deps venv assets
+	bash tools/run-tests
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	bash tools/bootstrap
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+assets: web/static/vendor/.installed
+
+web/static/vendor/.installed: package.json
+	bash tools/bootstrap
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p web/static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js web/static/vendor/
+	touch $@
+
+deps:
+	bash tools/install-test-deps
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: venv
+	bash tools/in-netns $(BIN)/python bench/forwarding.py
+
+clean:
+	rm -rf $(VENV) node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache

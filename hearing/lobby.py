@@ -1,0 +1,65 @@
+"""The lobby: who waits, who is admitted, who was denied. Decides; never does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from hearing.errors import NotPermitted, UnknownParticipant
+from hearing.model import Participant, bypasses_lobby
+
+
+class Admission(StrEnum):
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    DENIED = "denied"
+
+
+@dataclass(slots=True)
+class Lobby:
+    """Admission state of one hearing's participants.
+
+    A denied participant stays denied for the life of the hearing; a participant who
+    leaves and comes back keeps their admission (no second pass through the lobby).
+    """
+
+    _state: dict[str, Admission] = field(default_factory=dict)
+    _order: list[str] = field(default_factory=list)
+
+    def arrive(self, participant: Participant) -> Admission:
+        """Record an arrival and return where the participant goes."""
+        current = self._state.get(participant.id)
+        if current is not None:
+            return current
+        state = Admission.ADMITTED if bypasses_lobby(participant.role) else Admission.WAITING
+        self._state[participant.id] = state
+        if state is Admission.WAITING:
+            self._order.append(participant.id)
+        return state
+
+    def status(self, participant_id: str) -> Admission | None:
+        return self._state.get(participant_id)
+
+    def waiting(self) -> list[str]:
+        """Participant ids still waiting, in order of arrival."""
+        return [p for p in self._order if self._state.get(p) is Admission.WAITING]
+
+    def admit(self, actor: Participant, participant_id: str) -> None:
+        self._decide(actor, participant_id, Admission.ADMITTED)
+
+    def deny(self, actor: Participant, participant_id: str) -> None:
+        self._decide(actor, participant_id, Admission.DENIED)
+
+    def forget_waiting(self, participant_id: str) -> None:
+        """A waiting participant left before a decision: drop them from the queue."""
+        if self._state.get(participant_id) is Admission.WAITING:
+            del self._state[participant_id]
+            self._order.remove(participant_id)
+
+    def _decide(self, actor: Participant, participant_id: str, outcome: Admission) -> None:
+        if not actor.is_moderator:
+            raise NotPermitted(f"a {actor.role.value} may not admit or deny")
+        if self._state.get(participant_id) is not Admission.WAITING:
+            raise UnknownParticipant("no such participant is waiting in the lobby")
+        self._state[participant_id] = outcome
+        self._order.remove(participant_id)

@@ -1,0 +1,151 @@
+"""Every private aiortc name the SFU uses, in one place, pinned to the tested aiortc version.
+
+aiortc's receivers decode and its senders encode. The forwarding path instead takes RTP after
+SRTP unprotect on the publisher's DTLS transport, and writes RTP straight into each subscriber's
+DTLS transport (which applies SRTP protect). `check_aiortc_shape()` runs at engine start and
+fails loudly if aiortc no longer looks the way these hooks expect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiortc
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
+
+from media.errors import AiortcShapeChanged
+
+TESTED_AIORTC = "1.16.0"
+
+RtpHandler = Callable[[bytes, int], Awaitable[None]]
+RtcpHandler = Callable[[Any], Awaitable[None]]
+
+_SIGNATURES: list[tuple[Any, str, list[str]]] = [
+    (RTCDtlsTransport, "_handle_rtp_data", ["self", "data", "arrival_time_ms"]),
+    (RTCDtlsTransport, "_register_rtp_receiver", ["self", "receiver", "parameters"]),
+    (RTCDtlsTransport, "_send_rtp", ["self", "data"]),
+    (RTCRtpSender, "send", ["self", "parameters"]),
+    (RTCRtpSender, "_run_rtp", ["self", "codec"]),
+    (RTCRtpSender, "_run_rtcp", ["self"]),
+    (RTCRtpSender, "_handle_rtcp_packet", ["self", "packet"]),
+]
+_SENDER_FIELDS = (
+    "_RTCRtpSender__rtp_started",
+    "_RTCRtpSender__rtp_exited",
+    "_RTCRtpSender__rtcp_started",
+    "_RTCRtpSender__rtcp_exited",
+    "_ssrc",
+)
+_RECEIVER_FIELDS = ("_RTCRtpReceiver__rtcp_ssrc",)
+
+
+def check_aiortc_shape() -> None:
+    """Raise `AiortcShapeChanged` naming what moved, if aiortc is not shaped as expected."""
+    problems: list[str] = []
+    if aiortc.__version__ != TESTED_AIORTC:
+        problems.append(f"aiortc is {aiortc.__version__}, the hooks were tested on {TESTED_AIORTC}")
+    for cls, name, params in _SIGNATURES:
+        method = getattr(cls, name, None)
+        if method is None:
+            problems.append(f"{cls.__name__}.{name} is gone")
+        elif list(inspect.signature(method).parameters) != params:
+            problems.append(f"{cls.__name__}.{name} no longer takes {params}")
+    sender_names = RTCRtpSender.__init__.__code__.co_names
+    problems += [
+        f"RTCRtpSender no longer sets {f}" for f in _SENDER_FIELDS if f not in sender_names
+    ]
+    receiver_names = RTCRtpReceiver.__init__.__code__.co_names
+    problems += [
+        f"RTCRtpReceiver no longer sets {f}" for f in _RECEIVER_FIELDS if f not in receiver_names
+    ]
+    if problems:
+        raise AiortcShapeChanged("aiortc changed shape: " + "; ".join(problems))
+
+
+def divert_incoming_rtp(
+    transport: RTCDtlsTransport,
+    on_rtp: RtpHandler,
+    on_receiver: Callable[[RTCRtpReceiveParameters, RTCRtpReceiver], None],
+) -> None:
+    """Send every unprotected RTP packet of `transport` to `on_rtp` instead of aiortc's
+    receivers (so nothing reaches a jitter buffer or decoder), and report each receiver's
+    negotiated parameters to `on_receiver` when aiortc registers it."""
+    register = transport._register_rtp_receiver
+
+    def register_and_report(receiver: RTCRtpReceiver, parameters: RTCRtpReceiveParameters) -> None:
+        register(receiver, parameters)
+        on_receiver(parameters, receiver)
+
+    target: Any = transport
+    target._handle_rtp_data = on_rtp
+    target._register_rtp_receiver = register_and_report
+
+
+def take_over_sender(
+    sender: RTCRtpSender,
+    on_send: Callable[[RTCRtpSendParameters], None],
+    on_rtcp: RtcpHandler,
+    rtcp_loop: Callable[[], Awaitable[None]],
+) -> None:
+    """Replace the sender's encoder loop with nothing (packets are written by the forwarder),
+    its RTCP loop with `rtcp_loop`, and its RTCP feedback handling with `on_rtcp`.
+    `on_send` receives the negotiated parameters once aiortc starts the sender."""
+    private: Any = sender
+    rtp_started: asyncio.Event = private._RTCRtpSender__rtp_started
+    rtp_exited: asyncio.Event = private._RTCRtpSender__rtp_exited
+    rtcp_started: asyncio.Event = private._RTCRtpSender__rtcp_started
+    rtcp_exited: asyncio.Event = private._RTCRtpSender__rtcp_exited
+    original_send = sender.send
+    sent = False
+
+    async def idle_rtp(_codec: object) -> None:
+        rtp_started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            rtp_exited.set()
+
+    async def own_rtcp() -> None:
+        rtcp_started.set()
+        try:
+            await rtcp_loop()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            rtcp_exited.set()
+
+    async def send_and_report(parameters: RTCRtpSendParameters) -> None:
+        nonlocal sent
+        await original_send(parameters)
+        if not sent:
+            sent = True
+            on_send(parameters)
+
+    target: Any = sender
+    target._run_rtp = idle_rtp
+    target._run_rtcp = own_rtcp
+    target._handle_rtcp_packet = on_rtcp
+    target.send = send_and_report
+
+
+def sender_ssrc(sender: RTCRtpSender) -> int:
+    ssrc: int = sender._ssrc
+    return ssrc
+
+
+def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
+    private: Any = receiver
+    ssrc: int | None = private._RTCRtpReceiver__rtcp_ssrc
+    return ssrc
+
+
+async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
+    """Protect `data` (RTP or RTCP) with the transport's SRTP session and send it."""
+    await transport._send_rtp(data)

@@ -1,0 +1,82 @@
+"""The SFU engine: builds publish and subscribe legs and closes them all on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
+
+from media import _aiortc_hooks as hooks
+from media.publish import PublishPeer, TrackCallback
+from media.subscribe import SubscribePeer
+
+
+@dataclass(frozen=True, slots=True)
+class IceServer:
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    ice_servers: tuple[IceServer, ...] = ()
+    bitrate_cap: int = 2_500_000
+
+    def __post_init__(self) -> None:
+        if not 100_000 <= self.bitrate_cap <= 50_000_000:
+            raise ValueError("bitrate_cap must be between 100 kbit/s and 50 Mbit/s")
+
+
+class MediaEngine:
+    def __init__(self, settings: MediaSettings) -> None:
+        self.settings = settings
+        self._publishers: set[PublishPeer] = set()
+        self._subscribers: set[SubscribePeer] = set()
+        self._started = False
+
+    def _configuration(self) -> RTCConfiguration:
+        servers = [
+            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in self.settings.ice_servers
+        ]
+        return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+    async def start(self) -> None:
+        """Fail loudly if aiortc is not shaped as the forwarding hooks expect."""
+        hooks.check_aiortc_shape()
+        self._started = True
+
+    def publish_peer(self, source: str, on_track: TrackCallback) -> PublishPeer:
+        peer = PublishPeer(
+            source=source,
+            configuration=self._configuration(),
+            bitrate_cap=self.settings.bitrate_cap,
+            on_track=on_track,
+        )
+        self._publishers.add(peer)
+        return peer
+
+    def subscribe_peer(self) -> SubscribePeer:
+        peer = SubscribePeer(self._configuration())
+        self._subscribers.add(peer)
+        return peer
+
+    async def release(self, peer: PublishPeer | SubscribePeer) -> None:
+        """Close one leg and forget it."""
+        if isinstance(peer, PublishPeer):
+            self._publishers.discard(peer)
+        else:
+            self._subscribers.discard(peer)
+        await peer.close()
+
+    @property
+    def forwarded_streams(self) -> int:
+        return sum(len(p.sinks()) for p in self._subscribers)
+
+    async def close(self) -> None:
+        peers: list[PublishPeer | SubscribePeer] = [*self._publishers, *self._subscribers]
+        self._publishers.clear()
+        self._subscribers.clear()
+        await asyncio.gather(*(p.close() for p in peers), return_exceptions=True)

@@ -1,0 +1,27 @@
+"""The one error root of the SFU engine."""
+
+from __future__ import annotations
+
+
+class MediaError(Exception):
+    """Root of every error raised by `media`."""
+
+    code = "media_error"
+
+
+class SdpInvalid(MediaError):
+    code = "sdp_invalid"
+
+
+class TooManyTracks(MediaError):
+    code = "too_many_tracks"
+
+
+class StaleAnswer(MediaError):
+    code = "stale_answer"
+
+
+class AiortcShapeChanged(MediaError):
+    """The private aiortc names the forwarding hook needs are not what they were."""
+
+    code = "aiortc_shape_changed"

@@ -1,0 +1,276 @@
+"""The forwarding path: one published track fans its RTP packets out to its sinks.
+
+Per packet and per sink the work is: rewrite SSRC, payload type, sequence number and timestamp,
+rebuild the (small) header-extension block, and hand the bytes to the sink's DTLS transport for
+SRTP protect. Nothing is decoded. A new sink waits for a keyframe; feedback from sinks (PLI,
+FIR) reaches the publisher throttled, and NACKs are answered from each sink's packet cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+
+from media import _aiortc_hooks as hooks
+from media.ratelimit import RateLimitedLog
+from media.rtp import (
+    URI_AUDIO_LEVEL,
+    ParsedRtp,
+    abs_send_time_now,
+    build_extension_block,
+    build_rtp,
+    vp8_is_keyframe,
+)
+
+log = logging.getLogger(__name__)
+_sink_errors = RateLimitedLog(log, interval=10.0)
+
+NACK_CACHE = 512
+KEYFRAME_INTERVAL = 1.0
+SEEN_WINDOW = 1024
+
+KeyframeRequester = Callable[[int], Coroutine[Any, Any, None]]
+
+
+def _seq_newer(a: int, b: int) -> bool:
+    """True if sequence number a comes after b (mod 2^16)."""
+    return a != b and ((a - b) & 0xFFFF) < 0x8000
+
+
+class ReceptionStats:
+    """What an RTCP receiver report needs about one incoming stream (RFC 3550 A.3)."""
+
+    __slots__ = ("base", "cycles", "expected_prior", "highest", "received", "received_prior")
+
+    def __init__(self) -> None:
+        self.base: int | None = None
+        self.highest = 0
+        self.cycles = 0
+        self.received = 0
+        self.expected_prior = 0
+        self.received_prior = 0
+
+    def add(self, seq: int) -> None:
+        self.received += 1
+        if self.base is None:
+            self.base = self.highest = seq
+        elif _seq_newer(seq, self.highest):
+            if seq < self.highest:
+                self.cycles += 1 << 16
+            self.highest = seq
+
+    @property
+    def extended_highest(self) -> int:
+        return self.cycles | self.highest
+
+    def interval_report(self) -> tuple[int, int]:
+        """(fraction lost in 1/256, cumulative packets lost) since the previous call."""
+        if self.base is None:
+            return 0, 0
+        expected = self.extended_highest - self.base + 1
+        lost = max(0, expected - self.received)
+        expected_interval = expected - self.expected_prior
+        received_interval = self.received - self.received_prior
+        self.expected_prior, self.received_prior = expected, self.received
+        lost_interval = expected_interval - received_interval
+        fraction = 0
+        if expected_interval > 0 and lost_interval > 0:
+            fraction = min(255, (lost_interval << 8) // expected_interval)
+        return fraction, min(lost, 0x7FFFFF)
+
+
+class TrackSink:
+    """One subscriber's copy of one published track: its own SSRC, numbering and cache."""
+
+    def __init__(self, transport: RTCDtlsTransport, ssrc: int, kind: str, clock_rate: int) -> None:
+        self.transport = transport
+        self.ssrc = ssrc
+        self.kind = kind
+        self.clock_rate = clock_rate
+        self.payload_type = 0
+        self.cname = ""
+        self.abs_send_time_id: int | None = None
+        self.audio_level_id: int | None = None
+        self.started = False
+        self.waiting_keyframe = kind == "video"
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._next_seq = random.randrange(0, 0x8000)
+        self._ts_base = random.randrange(0, 1 << 32)
+        self._begun = False
+        self._history: list[bytes | None] = [None] * NACK_CACHE
+        self.packets_sent = 0
+        self.octets_sent = 0
+        self.last_timestamp = 0
+        self.last_sent_at = 0.0
+        self.closed = False
+
+    @property
+    def extension_key(self) -> tuple[int | None, int | None]:
+        return (self.abs_send_time_id, self.audio_level_id)
+
+    def begin(self, seq: int, timestamp: int) -> None:
+        self._seq_offset = (self._next_seq - seq) & 0xFFFF
+        self._ts_offset = (self._ts_base - timestamp) & 0xFFFFFFFF
+        self._begun = True
+
+    async def forward(self, packet: ParsedRtp, seq: int, extension_block: bytes) -> None:
+        if not self._begun:
+            self.begin(seq, packet.timestamp)
+        out_seq = (seq + self._seq_offset) & 0xFFFF
+        out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        data = build_rtp(
+            marker=packet.marker,
+            payload_type=self.payload_type,
+            sequence_number=out_seq,
+            timestamp=out_ts,
+            ssrc=self.ssrc,
+            extension_block=extension_block,
+            payload=packet.data[packet.payload_start : packet.payload_end],
+        )
+        self._history[out_seq % NACK_CACHE] = data
+        self.packets_sent += 1
+        self.octets_sent += packet.payload_end - packet.payload_start
+        self.last_timestamp = out_ts
+        self.last_sent_at = time.time()
+        await hooks.send_rtp(self.transport, data)
+
+    async def retransmit(self, lost: list[int]) -> int:
+        """Resend cached packets a subscriber reported lost; return how many were found."""
+        found = 0
+        for seq in lost:
+            data = self._history[seq % NACK_CACHE]
+            if data is not None and int.from_bytes(data[2:4], "big") == seq:
+                found += 1
+                await hooks.send_rtp(self.transport, data)
+        return found
+
+
+class PublishedTrack:
+    """One track a publisher sends, and the sinks it is forwarded to."""
+
+    def __init__(
+        self,
+        *,
+        track_id: str,
+        source: str,
+        kind: str,
+        mime_type: str,
+        clock_rate: int,
+        payload_type: int,
+        ssrc: int | None,
+        extension_ids: dict[str, int],
+        request_keyframe: KeyframeRequester,
+    ) -> None:
+        self.id = track_id
+        self.source = source
+        self.kind = kind
+        self.mime_type = mime_type
+        self.clock_rate = clock_rate
+        self.payload_type = payload_type
+        self.ssrc = ssrc
+        self._audio_level_id = extension_ids.get(URI_AUDIO_LEVEL)
+        self._request_keyframe = request_keyframe
+        self.sinks: tuple[TrackSink, ...] = ()
+        self.stats = ReceptionStats()
+        self._seq_shift = 0
+        self._seen: list[int] = [-1] * SEEN_WINDOW
+        self._last_keyframe_request = -KEYFRAME_INTERVAL
+        self._deferred_request: asyncio.TimerHandle | None = None
+        self._pending_requests: set[asyncio.Task[None]] = set()
+        self.packets_received = 0
+        self.packets_dropped = 0
+        self.ended = False
+
+    def add_sink(self, sink: TrackSink) -> None:
+        if self.ended or sink in self.sinks:
+            return
+        self.sinks = (*self.sinks, sink)
+        if sink.waiting_keyframe:
+            self.request_keyframe()
+
+    def remove_sink(self, sink: TrackSink) -> None:
+        self.sinks = tuple(s for s in self.sinks if s is not sink)
+
+    async def handle(self, packet: ParsedRtp) -> None:
+        seq = packet.sequence_number
+        self.packets_received += 1
+        self.stats.add(seq)
+        slot = seq % SEEN_WINDOW
+        if self._seen[slot] == seq:
+            self.packets_dropped += 1  # a duplicate: RTX or a repeated packet
+            return
+        self._seen[slot] = seq
+        if packet.payload_end == packet.payload_start:
+            # padding-only bandwidth probe: drop it and close the gap it leaves
+            self._seq_shift += 1
+            self.packets_dropped += 1
+            return
+        if not self.sinks:
+            return
+        out_seq = (seq - self._seq_shift) & 0xFFFF
+        keyframe: bool | None = None
+        blocks: dict[tuple[int | None, int | None], bytes] = {}
+        for sink in self.sinks:
+            if sink.waiting_keyframe:
+                if keyframe is None:
+                    keyframe = vp8_is_keyframe(packet.payload)
+                if not keyframe:
+                    continue
+                sink.waiting_keyframe = False
+            key = sink.extension_key
+            block = blocks.get(key)
+            if block is None:
+                block = blocks[key] = self._extension_block(packet, sink)
+            try:
+                await sink.forward(packet, out_seq, block)
+            except ConnectionError:
+                pass  # the subscriber's transport is closing; its owner removes the sink
+            except Exception:
+                _sink_errors.exception("forwarding to a sink of track %s failed", self.id)
+
+    def _extension_block(self, packet: ParsedRtp, sink: TrackSink) -> bytes:
+        elements: list[tuple[int, bytes]] = []
+        if sink.abs_send_time_id is not None:
+            elements.append((sink.abs_send_time_id, abs_send_time_now()))
+        if sink.audio_level_id is not None and self._audio_level_id is not None:
+            level = packet.extensions.get(self._audio_level_id)
+            if level is not None and len(level) == 1:
+                elements.append((sink.audio_level_id, level))
+        return build_extension_block(elements)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most about once per second."""
+        if self.kind != "video" or self.ended or self.ssrc is None:
+            return
+        now = time.monotonic()
+        wait = self._last_keyframe_request + KEYFRAME_INTERVAL - now
+        if wait > 0:
+            if self._deferred_request is None:
+                loop = asyncio.get_running_loop()
+                self._deferred_request = loop.call_later(wait, self._send_deferred)
+            return
+        self._last_keyframe_request = now
+        task = asyncio.get_running_loop().create_task(self._request_keyframe(self.ssrc))
+        self._pending_requests.add(task)
+        task.add_done_callback(self._pending_requests.discard)
+
+    def _send_deferred(self) -> None:
+        self._deferred_request = None
+        self.request_keyframe()
+
+    def end(self) -> None:
+        """The publisher is gone: stop forwarding and cancel pending keyframe requests."""
+        self.ended = True
+        self.sinks = ()
+        if self._deferred_request is not None:
+            self._deferred_request.cancel()
+            self._deferred_request = None
+        for task in self._pending_requests:
+            task.cancel()

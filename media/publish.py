@@ -1,0 +1,192 @@
+"""The publish leg: the client offers, the server answers, and incoming RTP is diverted to the
+forwarder before aiortc's jitter buffer and decoder ever see it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+from collections.abc import Callable
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_PLI,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    pack_remb_fci,
+)
+
+from media import _aiortc_hooks as hooks
+from media.errors import MediaError, SdpInvalid
+from media.forwarder import PublishedTrack
+from media.ratelimit import RateLimitedLog
+from media.rtp import parse_rtp
+from media.sdp import FORWARDED_CODECS, parse_offer, preferred_codecs
+
+log = logging.getLogger(__name__)
+_malformed = RateLimitedLog(log, interval=10.0)
+_track_numbers = itertools.count(1)
+
+TrackCallback = Callable[[PublishedTrack], None]
+
+
+class PublishPeer:
+    """One participant's incoming media. Knows its tracks by an opaque `source` label."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        configuration: RTCConfiguration,
+        bitrate_cap: int,
+        on_track: TrackCallback,
+    ) -> None:
+        self.source = source
+        self._pc = RTCPeerConnection(configuration)
+        self._bitrate_cap = bitrate_cap
+        self._on_track = on_track
+        self._by_ssrc: dict[int, PublishedTrack] = {}
+        self._unbound: dict[int, PublishedTrack] = {}
+        self._rtcp_ssrc: int | None = None
+        self._transport: RTCDtlsTransport | None = None
+        self._rtcp_task: asyncio.Task[None] | None = None
+        self._accepted = False
+        self._closed = False
+        self.tracks: list[PublishedTrack] = []
+        self.packets_malformed = 0
+        self.packets_unroutable = 0
+
+    @property
+    def connection_state(self) -> str:
+        state: str = self._pc.connectionState
+        return state
+
+    async def accept(self, offer_sdp: str) -> str:
+        """Answer the client's offer; raise SdpInvalid or TooManyTracks if it is unacceptable."""
+        if self._accepted or self._closed:
+            raise MediaError("this publish leg was already negotiated")
+        kinds = parse_offer(offer_sdp)
+        self._accepted = True
+        for kind in kinds:
+            transceiver = self._pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(preferred_codecs(kind))
+        transport = self._pc.getTransceivers()[0].receiver.transport
+        self._transport = transport
+        hooks.divert_incoming_rtp(transport, self._on_rtp, self._on_receiver)
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            await self._pc.setLocalDescription(await self._pc.createAnswer())
+        except Exception as exc:
+            raise SdpInvalid(f"the offer could not be negotiated: {exc}") from exc
+        self._rtcp_task = asyncio.get_running_loop().create_task(self._run_rtcp())
+        answer: str = self._pc.localDescription.sdp
+        return answer
+
+    def _on_receiver(self, parameters: RTCRtpReceiveParameters, receiver: RTCRtpReceiver) -> None:
+        codec = parameters.codecs[0]
+        mime = codec.mimeType.lower()
+        if mime not in FORWARDED_CODECS or codec.payloadType is None:
+            return
+        kind = mime.split("/")[0]
+        ssrc = next((e.ssrc for e in parameters.encodings if e.ssrc), None)
+        self._rtcp_ssrc = hooks.receiver_rtcp_ssrc(receiver)
+        track = PublishedTrack(
+            track_id=f"t{next(_track_numbers)}",
+            source=self.source,
+            kind=kind,
+            mime_type=mime,
+            clock_rate=codec.clockRate,
+            payload_type=codec.payloadType,
+            ssrc=ssrc,
+            extension_ids={ext.uri: ext.id for ext in parameters.headerExtensions},
+            request_keyframe=self._send_pli,
+        )
+        if ssrc is None:
+            self._unbound[codec.payloadType] = track
+        else:
+            self._by_ssrc[ssrc] = track
+        self.tracks.append(track)
+        self._on_track(track)
+
+    async def _on_rtp(self, data: bytes, arrival_time_ms: int) -> None:
+        try:
+            packet = parse_rtp(data)
+        except ValueError:
+            self.packets_malformed += 1
+            _malformed.warning("dropped a malformed RTP packet from %s", self.source)
+            return
+        track = self._by_ssrc.get(packet.ssrc)
+        if track is None:
+            track = self._unbound.pop(packet.payload_type, None)
+            if track is None:
+                self.packets_unroutable += 1
+                return
+            track.ssrc = packet.ssrc
+            self._by_ssrc[packet.ssrc] = track
+        await track.handle(packet)
+
+    async def _send_pli(self, media_ssrc: int) -> None:
+        if self._rtcp_ssrc is None:
+            return
+        packet = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=self._rtcp_ssrc, media_ssrc=media_ssrc)
+        await self._send_rtcp([packet])
+
+    async def _send_rtcp(self, packets: list[AnyRtcpPacket]) -> None:
+        if self._transport is None:
+            return
+        with contextlib.suppress(ConnectionError):
+            await hooks.send_rtp(self._transport, b"".join(bytes(p) for p in packets))
+
+    async def _run_rtcp(self) -> None:
+        """Receiver reports and our own REMB, about once a second (aiortc's are bypassed)."""
+        while True:
+            await asyncio.sleep(0.5 + random.random())
+            if self._rtcp_ssrc is None:
+                continue
+            reports = []
+            for track in self.tracks:
+                if track.ssrc is None or track.stats.base is None:
+                    continue
+                fraction, lost = track.stats.interval_report()
+                reports.append(
+                    RtcpReceiverInfo(
+                        ssrc=track.ssrc,
+                        fraction_lost=fraction,
+                        packets_lost=lost,
+                        highest_sequence=track.stats.extended_highest,
+                        jitter=0,
+                        lsr=0,
+                        dlsr=0,
+                    )
+                )
+            if not reports:
+                continue
+            packets: list[AnyRtcpPacket] = [RtcpRrPacket(ssrc=self._rtcp_ssrc, reports=reports)]
+            ssrcs = [t.ssrc for t in self.tracks if t.ssrc is not None]
+            packets.append(
+                RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP,
+                    ssrc=self._rtcp_ssrc,
+                    media_ssrc=0,
+                    fci=pack_remb_fci(self._bitrate_cap, ssrcs),
+                )
+            )
+            await self._send_rtcp(packets)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for track in self.tracks:
+            track.end()
+        if self._rtcp_task is not None:
+            self._rtcp_task.cancel()
+            await asyncio.gather(self._rtcp_task, return_exceptions=True)
+        await self._pc.close()

@@ -1,0 +1,55 @@
+"""What the SFU accepts in a session description, checked before aiortc acts on it."""
+
+from __future__ import annotations
+
+from aiortc import RTCRtpReceiver
+from aiortc import sdp as aiortc_sdp
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+
+from media.errors import SdpInvalid, TooManyTracks
+
+MAX_SDP_BYTES = 32 * 1024
+FORWARDED_CODECS = {"video/vp8": "video", "audio/opus": "audio"}
+
+
+def parse_offer(text: str) -> list[str]:
+    """Return the media kinds of a publish offer, in order; refuse anything else."""
+    description = parse(text, "offer")
+    kinds: list[str] = []
+    for media in description.media:
+        if media.kind not in ("audio", "video"):
+            raise SdpInvalid(f"media section of kind {media.kind!r} is not accepted")
+        if media.direction not in ("sendonly", "sendrecv"):
+            raise SdpInvalid("a publish offer must send")
+        if media.kind in kinds:
+            raise TooManyTracks(f"more than one {media.kind} section")
+        kinds.append(media.kind)
+    if not kinds:
+        raise SdpInvalid("the offer has no audio or video")
+    return kinds
+
+
+def parse(text: str, expected_type: str) -> aiortc_sdp.SessionDescription:
+    if not isinstance(text, str) or not text.strip():
+        raise SdpInvalid("the SDP is empty")
+    if len(text.encode()) > MAX_SDP_BYTES:
+        raise SdpInvalid(f"the SDP is larger than {MAX_SDP_BYTES} bytes")
+    try:
+        description = aiortc_sdp.SessionDescription.parse(text)
+    except Exception as exc:  # aiortc's parser raises many kinds on hostile input
+        raise SdpInvalid(f"the {expected_type} is not valid SDP") from exc
+    for media in description.media:
+        if media.kind in ("audio", "video") and (media.ice is None or media.dtls is None):
+            raise SdpInvalid("a media section lacks ICE or DTLS parameters")
+    if not description.media:
+        raise SdpInvalid(f"the {expected_type} has no media sections")
+    return description
+
+
+def preferred_codecs(kind: str, mime_type: str | None = None) -> list[RTCRtpCodecCapability]:
+    """The codecs a leg may negotiate: the forwarded ones only, no RTX."""
+    wanted = mime_type or next(m for m, k in FORWARDED_CODECS.items() if k == kind)
+    capabilities = RTCRtpReceiver.getCapabilities(kind)
+    if capabilities is None:
+        raise SdpInvalid(f"no {kind} capabilities")
+    return [c for c in capabilities.codecs if c.mimeType.lower() == wanted]

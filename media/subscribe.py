@@ -1,0 +1,197 @@
+"""The subscribe leg: the server offers one sendonly section per forwarded track and
+renegotiates when tracks come and go. Each section's sender is driven by the forwarder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc.clock import current_ntp_time
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    unpack_remb_fci,
+)
+
+from media import _aiortc_hooks as hooks
+from media.errors import MediaError, SdpInvalid, StaleAnswer
+from media.forwarder import PublishedTrack, TrackSink
+from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL
+from media.sdp import parse, preferred_codecs
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedTrack:
+    """A section of a subscribe offer: which published track arrives on which mid."""
+
+    mid: str
+    track: PublishedTrack
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeOffer:
+    sdp: str
+    version: int
+    tracks: tuple[ForwardedTrack, ...]
+
+
+@dataclass(slots=True)
+class _Section:
+    track: PublishedTrack
+    transceiver: RTCRtpTransceiver
+    sink: TrackSink
+    remb: int | None = None
+
+
+class SubscribePeer:
+    """One participant's outgoing media: the tracks the server decided they may receive."""
+
+    def __init__(self, configuration: RTCConfiguration) -> None:
+        self._pc = RTCPeerConnection(configuration)
+        self._sections: dict[str, _Section] = {}
+        self._dirty = False
+        self._awaiting: int | None = None
+        self._version = 0
+        self._closed = False
+
+    @property
+    def track_ids(self) -> frozenset[str]:
+        return frozenset(self._sections)
+
+    @property
+    def connection_state(self) -> str:
+        state: str = self._pc.connectionState
+        return state
+
+    def sinks(self) -> list[TrackSink]:
+        return [s.sink for s in self._sections.values()]
+
+    def attach(self, track: PublishedTrack) -> None:
+        """Start forwarding `track` here (after the next offer/answer)."""
+        if self._closed or track.id in self._sections or track.ended:
+            return
+        transceiver = self._pc.addTransceiver(track.kind, direction="sendonly")
+        transceiver.setCodecPreferences(preferred_codecs(track.kind, track.mime_type))
+        sender = transceiver.sender
+        sink = TrackSink(sender.transport, hooks.sender_ssrc(sender), track.kind, track.clock_rate)
+        section = _Section(track, transceiver, sink)
+
+        def on_send(parameters: RTCRtpSendParameters) -> None:
+            self._configure(section, parameters)
+
+        async def on_rtcp(packet: AnyRtcpPacket) -> None:
+            await self._on_feedback(section, packet)
+
+        async def sender_reports() -> None:
+            await self._send_reports(section)
+
+        hooks.take_over_sender(sender, on_send, on_rtcp, sender_reports)
+        self._sections[track.id] = section
+        self._dirty = True
+
+    def detach(self, track_id: str) -> None:
+        """Stop forwarding at once; the section goes inactive at the next offer."""
+        section = self._sections.pop(track_id, None)
+        if section is None:
+            return
+        section.track.remove_sink(section.sink)
+        section.sink.closed = True
+        section.transceiver.direction = "inactive"
+        self._dirty = True
+
+    async def create_offer(self) -> SubscribeOffer | None:
+        """An offer if anything changed and no earlier offer awaits its answer."""
+        if self._closed or not self._dirty or self._awaiting is not None:
+            return None
+        self._dirty = False
+        await self._pc.setLocalDescription(await self._pc.createOffer())
+        self._version += 1
+        self._awaiting = self._version
+        tracks = tuple(
+            ForwardedTrack(mid=s.transceiver.mid, track=s.track)
+            for s in self._sections.values()
+            if s.transceiver.mid is not None
+        )
+        return SubscribeOffer(
+            sdp=self._pc.localDescription.sdp, version=self._version, tracks=tracks
+        )
+
+    async def accept_answer(self, version: int, answer_sdp: str) -> None:
+        if self._awaiting is None or version != self._awaiting:
+            raise StaleAnswer(f"answer {version} does not match the offer awaiting an answer")
+        parse(answer_sdp, "answer")
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+        except Exception as exc:
+            raise SdpInvalid(f"the answer could not be applied: {exc}") from exc
+        self._awaiting = None
+
+    def _configure(self, section: _Section, parameters: RTCRtpSendParameters) -> None:
+        if section.sink.closed or not parameters.codecs:
+            return
+        sink = section.sink
+        sink.transport = section.transceiver.sender.transport
+        sink.payload_type = parameters.codecs[0].payloadType or 0
+        sink.cname = parameters.rtcp.cname or ""
+        ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+        sink.abs_send_time_id = ids.get(URI_ABS_SEND_TIME)
+        sink.audio_level_id = ids.get(URI_AUDIO_LEVEL)
+        sink.started = True
+        section.track.add_sink(sink)
+
+    async def _on_feedback(self, section: _Section, packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            await section.sink.retransmit(list(packet.lost)[:64])
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            section.track.request_keyframe()
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            with contextlib.suppress(ValueError):
+                section.remb = unpack_remb_fci(packet.fci)[0]
+
+    async def _send_reports(self, section: _Section) -> None:
+        sink = section.sink
+        while not sink.closed:
+            await asyncio.sleep(0.5 + random.random())
+            if sink.packets_sent == 0:
+                continue
+            elapsed = max(0.0, time.time() - sink.last_sent_at)
+            rtp_now = (sink.last_timestamp + int(elapsed * sink.clock_rate)) & 0xFFFFFFFF
+            report = RtcpSrPacket(
+                ssrc=sink.ssrc,
+                sender_info=RtcpSenderInfo(
+                    ntp_timestamp=current_ntp_time(),
+                    rtp_timestamp=rtp_now,
+                    packet_count=sink.packets_sent & 0xFFFFFFFF,
+                    octet_count=sink.octets_sent & 0xFFFFFFFF,
+                ),
+            )
+            cname = RtcpSdesPacket(
+                chunks=[RtcpSourceInfo(ssrc=sink.ssrc, items=[(1, sink.cname.encode())])]
+            )
+            with contextlib.suppress(ConnectionError):
+                await hooks.send_rtp(sink.transport, bytes(report) + bytes(cname))
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for track_id in list(self._sections):
+            self.detach(track_id)
+        await self._pc.close()
+
+
+__all__ = ["ForwardedTrack", "MediaError", "SubscribeOffer", "SubscribePeer"]

@@ -1,0 +1,1 @@
+"""The process: settings, the app factory, the CLI, the REST API, pages and the static client."""

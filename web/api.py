@@ -1,0 +1,252 @@
+"""The REST API the court's case-management system calls: hearings and join tokens.
+
+Handlers stay thin: read the body, call `schedule_hearing` or `issue_token` (the same code path the
+CLI's demo uses), serialize. Errors are raised and turned into JSON by `web.errors`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final, TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from hearing import Hearing, HearingType, Participant, Role, new_hearing_id, new_participant_id
+from hearing.model import check_display_name
+from security import Grant
+from web import openapi
+from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
+from web.keys import HEARINGS, SETTINGS, SIGNER
+from web.openapi import HEARING_FIELDS, MIN_TOKEN_TTL, TOKEN_FIELDS, Field
+
+T = TypeVar("T")
+Json = dict[str, object]
+
+
+def middlewares() -> list[Middleware]:
+    return [error_middleware]
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/hearings", _with_api_key(create_hearing))
+    app.router.add_get("/api/hearings/{id}", _with_api_key(get_hearing))
+    app.router.add_post("/api/hearings/{id}/tokens", _with_api_key(create_token))
+    app.router.add_get("/api/openapi.json", get_openapi)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+
+
+# -- the operations, shared with the CLI ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    join_url: str
+    grant: Grant
+
+
+async def schedule_hearing(app: web.Application, body: Mapping[str, object]) -> Hearing:
+    """Validate a hearing request body, give the hearing an id and store it."""
+    values = parse(body, HEARING_FIELDS)
+    hearing = Hearing(
+        id=new_hearing_id(),
+        type=HearingType(values.get("type", str)),
+        case_number=values.get("case_number", str),
+        title=values.get("title", str),
+        scheduled_at=values.get("scheduled_at", datetime),
+        public=values.get("public", bool),
+        profile=values.get("profile", str),
+    )
+    await app[HEARINGS].add(hearing)
+    return hearing
+
+
+def issue_token(app: web.Application, hearing: Hearing, body: Mapping[str, object]) -> IssuedToken:
+    """Validate a token request body and sign a join token for a new participant."""
+    values = parse(body, TOKEN_FIELDS)
+    settings = app[SETTINGS]
+    ttl = values.get("ttl_seconds", int, min(settings.default_token_ttl, settings.max_token_ttl))
+    if not MIN_TOKEN_TTL <= ttl <= settings.max_token_ttl:
+        raise BadRequest(
+            f"ttl_seconds must be between {MIN_TOKEN_TTL} and {settings.max_token_ttl}",
+            field="ttl_seconds",
+        )
+    participant = Participant(
+        id=new_participant_id(),
+        hearing_id=hearing.id,
+        role=Role(values.get("role", str)),
+        display_name=check_display_name(values.get("display_name", str)),
+    )
+    token, grant = app[SIGNER].issue(participant, ttl)
+    join_url = f"{settings.base_url}/join/{hearing.id}#token={token}"
+    return IssuedToken(token=token, join_url=join_url, grant=grant)
+
+
+async def find_hearing(app: web.Application, hearing_id: str) -> Hearing:
+    hearing = await app[HEARINGS].get(hearing_id)
+    if hearing is None:
+        raise UnknownHearing("no such hearing")
+    return hearing
+
+
+# -- handlers ------------------------------------------------------------------------------------
+
+
+async def create_hearing(request: web.Request) -> web.Response:
+    hearing = await schedule_hearing(request.app, await read_object(request))
+    location = f"/api/hearings/{hearing.id}"
+    return web.json_response(hearing_json(hearing), status=201, headers={"Location": location})
+
+
+async def get_hearing(request: web.Request) -> web.Response:
+    hearing = await find_hearing(request.app, request.match_info["id"])
+    return web.json_response(hearing_json(hearing))
+
+
+async def create_token(request: web.Request) -> web.Response:
+    hearing = await find_hearing(request.app, request.match_info["id"])
+    issued = issue_token(request.app, hearing, await read_object(request))
+    return web.json_response(token_json(issued), status=201, headers={"Cache-Control": "no-store"})
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi.document(request.app[SETTINGS].base_url))
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ready"})
+
+
+# -- serialization -------------------------------------------------------------------------------
+
+
+def hearing_json(hearing: Hearing) -> Json:
+    return {
+        "id": hearing.id,
+        "type": hearing.type.value,
+        "case_number": hearing.case_number,
+        "title": hearing.title,
+        "scheduled_at": hearing.scheduled_at.isoformat(),
+        "public": hearing.public,
+        "profile": hearing.profile,
+    }
+
+
+def token_json(issued: IssuedToken) -> Json:
+    participant = issued.grant.participant
+    return {
+        "token": issued.token,
+        "join_url": issued.join_url,
+        "participant_id": participant.id,
+        "role": participant.role.value,
+        "display_name": participant.display_name,
+        "expires_at": datetime.fromtimestamp(issued.grant.expires_at, UTC).isoformat(),
+    }
+
+
+# -- the door: API key, JSON body, field table ---------------------------------------------------
+
+
+def _with_api_key(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        presented = key.strip().encode("utf-8", "replace")
+        if scheme.lower() != "bearer" or not request.app[SETTINGS].api_key.equals(presented):
+            raise Unauthorized("a valid API key is required: Authorization: Bearer <key>")
+        return await handler(request)
+
+    return checked
+
+
+async def read_object(request: web.Request) -> Mapping[str, object]:
+    """The body as a JSON object. Over `client_max_size`, aiohttp raises its 413 here."""
+    raw = await request.read()
+    try:
+        data = json.loads(raw, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    data: dict[str, object] = {}
+    for key, value in pairs:
+        if key in data:
+            raise BadRequest(f"field {key[:64]!r} appears twice", field=key[:64])
+        data[key] = value
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Values:
+    """A body that passed its field table: each value has its field's type."""
+
+    data: Mapping[str, object]
+
+    def get(self, name: str, kind: type[T], default: T | None = None) -> T:
+        value = self.data.get(name, default)
+        if not isinstance(value, kind):
+            raise TypeError(f"{name} is not a validated {kind.__name__}")
+        return value
+
+
+_TYPES: Final[Mapping[str, type]] = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "date-time": str,
+}
+_EXPECTED: Final[Mapping[str, str]] = {
+    "string": "a string",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "date-time": "an ISO 8601 date-time with a time zone",
+}
+
+
+def parse(data: Mapping[str, object], fields: Sequence[Field]) -> Values:
+    """Check a body against a field table: unknown, missing, wrongly typed and bad enum values."""
+    names = {f.name for f in fields}
+    for name in data:
+        if name not in names:
+            raise BadRequest(f"unknown field {name[:64]!r}", field=name[:64])
+    values: dict[str, object] = {}
+    for f in fields:
+        if f.name in data:
+            values[f.name] = _convert(f, data[f.name])
+        elif f.required:
+            raise BadRequest(f"{f.name} is required", field=f.name)
+        elif f.default is not None:
+            values[f.name] = f.default
+    return Values(values)
+
+
+def _convert(f: Field, value: object) -> object:
+    wrong_type = not isinstance(value, _TYPES[f.kind])
+    if wrong_type or (f.kind == "integer" and isinstance(value, bool)):
+        raise BadRequest(f"{f.name} must be {_EXPECTED[f.kind]}", field=f.name)
+    if f.choices and value not in f.choices:
+        raise BadRequest(f"{f.name} must be one of: {', '.join(f.choices)}", field=f.name)
+    if f.kind == "date-time" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise BadRequest(f"{f.name} must be {_EXPECTED[f.kind]}", field=f.name) from exc
+    return value

@@ -1,0 +1,42 @@
+"""The composition root: build every service from the settings, start and stop them together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from media import MediaEngine, MediaSettings
+from security import TokenSigner
+from signaling.server import SignalingServer
+from signaling.store import MemoryHearingStore
+from web import api, pages
+from web.keys import HEARINGS, SETTINGS, SIGNALING, SIGNER
+from web.settings import Settings
+
+MAX_BODY = 64 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=api.middlewares())
+    hearings = MemoryHearingStore()
+    signer = TokenSigner(settings.token_key)
+    engine = MediaEngine(MediaSettings())
+    signaling = SignalingServer(hearings=hearings, signer=signer, engine=engine)
+    app[SETTINGS] = settings
+    app[HEARINGS] = hearings
+    app[SIGNER] = signer
+    app[SIGNALING] = signaling
+    signaling.attach(app)
+    api.add_routes(app)
+    pages.add_routes(app)
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await engine.start()
+        await signaling.start()
+        yield
+        await signaling.close()
+        await engine.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,172 @@
+"""The one table from errors to HTTP: status, wire code and the JSON body.
+
+Handlers raise; they never build error bodies. Every error leaves as
+``{"error": {"code", "message", "field"?}}``. Anything unexpected leaves as a bare 500
+``internal`` and is logged here, so nothing from outside ever reaches a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Final
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from hearing import HearingError, InvalidHearing, NotPermitted, UnknownParticipant
+from security import TokenRefusal, TokenRefused
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Root of the errors raised by `web` itself."""
+
+    code: ClassVar[str] = "api_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadRequest(ApiError):
+    code = "bad_request"
+
+
+class Unauthorized(ApiError):
+    code = "unauthorized"
+
+
+class NotFound(ApiError):
+    code = "not_found"
+
+
+class UnknownHearing(ApiError):
+    code = "unknown_hearing"
+
+
+class MethodNotAllowed(ApiError):
+    code = "method_not_allowed"
+
+
+class TooLarge(ApiError):
+    code = "too_large"
+
+
+INTERNAL: Final = "internal"
+
+# The table. Raised code -> (HTTP status, code on the wire).
+STATUS: Final[Mapping[str, tuple[int, str]]] = {
+    BadRequest.code: (400, BadRequest.code),
+    Unauthorized.code: (401, Unauthorized.code),
+    NotFound.code: (404, NotFound.code),
+    UnknownHearing.code: (404, UnknownHearing.code),
+    MethodNotAllowed.code: (405, MethodNotAllowed.code),
+    TooLarge.code: (413, TooLarge.code),
+    # hearing/: a value object refusing its input is the client's bad request.
+    InvalidHearing.code: (400, BadRequest.code),
+    NotPermitted.code: (403, NotPermitted.code),
+    UnknownParticipant.code: (404, UnknownParticipant.code),
+    # security/: every refusal keeps its reason as the code.
+    **{reason.value: (401, reason.value) for reason in TokenRefusal},
+}
+RULE_BROKEN: Final = 422
+"""A `HearingError` the table does not name: the court's rules refused a well-formed request."""
+
+# aiohttp's own HTTP exceptions (router 404/405, body over client_max_size ...) -> our errors.
+_FROM_HTTP: Final[Mapping[int, tuple[type[ApiError], str]]] = {
+    400: (BadRequest, "the request is malformed"),
+    401: (Unauthorized, "authorization is required"),
+    404: (NotFound, "no such resource"),
+    405: (MethodNotAllowed, "this method is not allowed here"),
+    413: (TooLarge, "the request body is too large"),
+}
+_CHALLENGE: Final = ("WWW-Authenticate", 'Bearer realm="ecourt"')
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One error, as it leaves the server."""
+
+    status: int
+    code: str
+    message: str
+    field: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def body(self) -> dict[str, dict[str, str]]:
+        error = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+    def response(self) -> web.Response:
+        return web.json_response(self.body(), status=self.status, headers=dict(self.headers))
+
+
+def problem_for(exc: Exception) -> Problem:
+    """Map any exception to the problem the client sees. Unknown ones become `internal`."""
+    if isinstance(exc, web.HTTPException):
+        return _from_http(exc)
+    if isinstance(exc, ApiError | HearingError):
+        row = STATUS.get(exc.code)
+        if row is None and isinstance(exc, HearingError):
+            row = (RULE_BROKEN, exc.code)
+        if row is None:
+            return _INTERNAL
+        return _problem(*row, exc.message, exc.field)
+    if isinstance(exc, TokenRefused):
+        return _problem(*STATUS[exc.code], exc.message)
+    return _INTERNAL
+
+
+_INTERNAL: Final = Problem(500, INTERNAL, "internal error")
+
+
+def _problem(
+    status: int, code: str, message: str, field: str | None = None, allow: str | None = None
+) -> Problem:
+    headers = [_CHALLENGE] if status == 401 else []
+    if allow is not None:
+        headers.append(("Allow", allow))
+    return Problem(status, code, message, field, tuple(headers))
+
+
+def _from_http(exc: web.HTTPException) -> Problem:
+    known = _FROM_HTTP.get(exc.status)
+    if known is not None:
+        cls, message = known
+        allow = exc.headers.get("Allow")
+        if allow is not None:
+            message = f"{message}; allowed: {allow}"
+        return _problem(exc.status, cls.code, message, allow=allow)
+    if exc.status == 500:
+        return _INTERNAL
+    reason = exc.reason.lower()
+    return _problem(exc.status, "_".join(reason.split()) or f"http_{exc.status}", reason or "error")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every raised error (ours, the rules', aiohttp's 4xx/5xx) into the JSON shape."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        problem = problem_for(exc)
+    except Exception as exc:
+        problem = problem_for(exc)
+        if problem.status >= 500:
+            # The path only: a query string or body could carry a token.
+            log.error(
+                "internal error on %s %s: %s",
+                request.method,
+                request.path,
+                type(exc).__name__,
+                exc_info=exc,
+            )
+    return problem.response()

@@ -1,0 +1,15 @@
+"""Typed application state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from security import TokenSigner
+from signaling.server import SignalingServer
+from signaling.store import HearingStore
+from web.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+HEARINGS = web.AppKey("hearings", HearingStore)
+SIGNER = web.AppKey("signer", TokenSigner)
+SIGNALING = web.AppKey("signaling", SignalingServer)

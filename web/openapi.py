@@ -1,0 +1,237 @@
+"""The REST API's contract: request field tables, response schemas, and the OpenAPI 3.1 document.
+
+The field tables are the one source for both validation (`web.api` reads them) and the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from hearing import HearingType, Role
+from hearing.model import MAX_DISPLAY_NAME, MAX_PROFILE, MAX_TITLE
+
+Kind = Literal["string", "boolean", "integer", "date-time"]
+Json = dict[str, object]
+
+MIN_TOKEN_TTL: Final = 60
+_ROLES: Final = tuple(r.value for r in Role)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of a JSON request body."""
+
+    name: str
+    kind: Kind
+    description: str
+    required: bool = True
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+
+    def schema(self) -> Json:
+        schema: Json = {"description": self.description}
+        if self.kind == "date-time":
+            schema |= {"type": "string", "format": "date-time"}
+        else:
+            schema["type"] = self.kind
+        if self.choices:
+            schema["enum"] = list(self.choices)
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.default is not None:
+            schema["default"] = self.default
+        return schema
+
+
+HEARING_FIELDS: Final = (
+    Field("type", "string", "the kind of hearing", choices=tuple(t.value for t in HearingType)),
+    Field("case_number", "string", "the court's case number: letters, digits, spaces, . / - _"),
+    Field("title", "string", "what the docket shows", max_length=MAX_TITLE),
+    Field("scheduled_at", "date-time", "ISO 8601 with a time zone"),
+    Field("public", "boolean", "listed on the public docket; a conciliation is never public"),
+    Field(
+        "profile",
+        "string",
+        "the jurisdiction's policy profile",
+        required=False,
+        default="default",
+        max_length=MAX_PROFILE,
+    ),
+)
+
+TOKEN_FIELDS: Final = (
+    Field("role", "string", "what the bearer may be and do", choices=_ROLES),
+    Field("display_name", "string", "the name others see", max_length=MAX_DISPLAY_NAME),
+    Field(
+        "ttl_seconds",
+        "integer",
+        f"lifetime, at least {MIN_TOKEN_TTL} s and at most the server's maximum;"
+        " the server's default when left out",
+        required=False,
+    ),
+)
+
+
+def object_schema(fields: Sequence[Field]) -> Json:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [f.name for f in fields if f.required],
+        "properties": {f.name: f.schema() for f in fields},
+    }
+
+
+def _closed(properties: dict[str, Json]) -> Json:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties),
+        "properties": properties,
+    }
+
+
+_STRING: Final[Json] = {"type": "string"}
+SCHEMAS: Final[dict[str, Json]] = {
+    "HearingRequest": object_schema(HEARING_FIELDS),
+    "Hearing": _closed(
+        {"id": _STRING} | {f.name: f.schema() for f in HEARING_FIELDS}  # every field, filled in
+    ),
+    "TokenRequest": object_schema(TOKEN_FIELDS),
+    "Token": _closed(
+        {
+            "token": {"type": "string", "description": "the signed join token; a secret"},
+            "join_url": {
+                "type": "string",
+                "description": "the join page, with the token in the fragment",
+            },
+            "participant_id": _STRING,
+            "role": {"type": "string", "enum": list(_ROLES)},
+            "display_name": _STRING,
+            "expires_at": {"type": "string", "format": "date-time"},
+        }
+    ),
+    "Status": _closed({"status": _STRING}),
+    "Error": _closed(
+        {
+            "error": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "stable, machine-readable"},
+                    "message": {"type": "string", "description": "for people"},
+                    "field": {"type": "string", "description": "the request field at fault"},
+                },
+            }
+        }
+    ),
+}
+
+_ERRORS: Final = {
+    400: "bad_request: malformed JSON or an invalid field (named in `field`)",
+    401: "unauthorized: the API key is missing or wrong",
+    404: "unknown_hearing: no such hearing",
+    413: "too_large: the body is over 64 KiB",
+    500: "internal: the server failed",
+}
+
+
+def _ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> Json:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _operation(
+    summary: str,
+    ok: tuple[int, str, str],
+    errors: Sequence[int] = (),
+    body: str | None = None,
+    secured: bool = True,
+) -> Json:
+    status, schema, description = ok
+    responses: Json = {str(status): _json(schema, description)}
+    for code in (*errors, 500):
+        responses[str(code)] = _json("Error", _ERRORS[code])
+    operation: Json = {"summary": summary, "responses": responses}
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    operation["security"] = [{"apiKey": []}] if secured else []
+    return operation
+
+
+_HEARING_ID: Final[Json] = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+}
+
+
+def document(base_url: str, version: str = "0.1.0") -> Json:
+    """The OpenAPI 3.1 document for every route `web.api` serves."""
+    written = 400, 401, 413
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ecourt",
+            "version": version,
+            "description": "Schedule hearings and issue signed join links.",
+        },
+        "servers": [{"url": base_url}],
+        "paths": {
+            "/api/hearings": {
+                "post": _operation(
+                    "Schedule a hearing",
+                    (201, "Hearing", "the hearing, with its new id"),
+                    written,
+                    body="HearingRequest",
+                )
+            },
+            "/api/hearings/{id}": {
+                "parameters": [_HEARING_ID],
+                "get": _operation("Read a hearing", (200, "Hearing", "the hearing"), (401, 404)),
+            },
+            "/api/hearings/{id}/tokens": {
+                "parameters": [_HEARING_ID],
+                "post": _operation(
+                    "Issue a join token for one participant",
+                    (201, "Token", "the token and the participant's join link"),
+                    (*written, 404),
+                    body="TokenRequest",
+                ),
+            },
+            "/healthz": {
+                "get": _operation("Liveness", (200, "Status", "alive"), secured=False),
+            },
+            "/readyz": {
+                "get": _operation("Readiness", (200, "Status", "ready"), secured=False),
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "the OpenAPI document"}},
+                }
+            },
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the API key (ECOURT_API_KEY)",
+                }
+            },
+        },
+        "security": [{"apiKey": []}],
+    }

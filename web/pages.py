@@ -1,0 +1,131 @@
+"""The pages people open: the join page, the public docket, and the static browser client.
+
+The join token travels in the URL fragment (``/join/<hearing>#token=...``), so it never reaches
+the server or its logs; the page's script reads it. All script lives in files under
+``/static/``: the content security policy allows no inline script.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC
+from pathlib import Path
+
+from aiohttp import web
+
+from hearing import Hearing, HearingType
+from web.keys import HEARINGS
+
+STATIC_DIR = Path(__file__).parent / "static"
+JOIN_PAGE = STATIC_DIR / "hearing.html"
+PAGE_PREFIXES = ("/join/", "/docket", "/static/")
+_HEARING_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
+}
+TYPE_NAMES = {HearingType.TRIAL: "Trial", HearingType.CONCILIATION: "Conciliation"}
+
+
+def add_routes(app: web.Application) -> None:
+    join_html = JOIN_PAGE.read_text(encoding="utf-8")
+
+    async def join(request: web.Request) -> web.Response:
+        if not _HEARING_ID.match(request.match_info["hearing_id"]):
+            raise web.HTTPNotFound()
+        return web.Response(
+            text=join_html, content_type="text/html", headers={"Cache-Control": "no-store"}
+        )
+
+    async def docket(request: web.Request) -> web.Response:
+        hearings = [h for h in await request.app[HEARINGS].all() if h.public]
+        return web.Response(
+            text=render_docket(hearings),
+            content_type="text/html",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    app.router.add_get("/join/{hearing_id}", join, name="join")
+    app.router.add_get("/docket", docket, name="docket")
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, name="static")
+    app.on_response_prepare.append(_security_headers)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Page and asset responses carry the security headers; the API sets its own."""
+    if not request.path.startswith(PAGE_PREFIXES):
+        return
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-cache")
+
+
+def render_docket(hearings: list[Hearing]) -> str:
+    """The public list of hearings, every value escaped."""
+    if hearings:
+        rows = "\n".join(_docket_row(h) for h in hearings)
+        body = (
+            '<table class="docket">\n<caption>Public hearings</caption>\n<thead><tr>'
+            '<th scope="col">Scheduled (UTC)</th><th scope="col">Case number</th>'
+            '<th scope="col">Title</th><th scope="col">Type</th></tr></thead>\n'
+            f"<tbody>\n{rows}\n</tbody>\n</table>"
+        )
+    else:
+        body = '<p class="empty">No public hearings are scheduled.</p>'
+    return _DOCKET_PAGE.format(body=body)
+
+
+def _docket_row(hearing: Hearing) -> str:
+    when = hearing.scheduled_at.astimezone(UTC)
+    cells = [
+        f'<td><time datetime="{_e(when.isoformat())}">'
+        f"{_e(when.strftime('%d %B %Y, %H:%M'))}</time></td>",
+        f"<td>{_e(hearing.case_number)}</td>",
+        f"<td>{_e(hearing.title)}</td>",
+        f"<td>{_e(TYPE_NAMES.get(hearing.type, str(hearing.type)))}</td>",
+    ]
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+_DOCKET_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Court docket</title>
+<link rel="stylesheet" href="/static/hearing.css">
+<link rel="stylesheet" href="/static/docket.css">
+</head>
+<body>
+<header class="bar"><h1>Court docket</h1></header>
+<main id="main" class="docket-main">
+{body}
+</main>
+</body>
+</html>
+"""

@@ -1,0 +1,71 @@
+"""Settings, read once from the environment (ECOURT_*) and the command line. Secrets never print."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from security import Secret
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+    code = "bad_setting"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer") from exc
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_key: Secret = field(default_factory=lambda: Secret(secrets.token_urlsafe(24).encode()))
+    api_key_generated: bool = True
+    token_key: Secret = field(default_factory=lambda: Secret(secrets.token_bytes(32)))
+    data_dir: Path = Path(".data")
+    redis_url: str | None = None
+    public_url: str = ""
+    default_token_ttl: int = 4 * 3600
+    max_token_ttl: int = 24 * 3600
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        api_key = env.get("ECOURT_API_KEY")
+        if api_key is not None and len(api_key) < 16:
+            raise SettingsError("ECOURT_API_KEY must be at least 16 characters")
+        token_key = env.get("ECOURT_TOKEN_KEY")
+        if token_key is not None and len(token_key) < 32:
+            raise SettingsError("ECOURT_TOKEN_KEY must be at least 32 characters")
+        settings = cls(
+            host=env.get("ECOURT_HOST", "127.0.0.1"),
+            port=_int(env, "ECOURT_PORT", 8080, 0, 65535),
+            data_dir=Path(env.get("ECOURT_DATA_DIR", ".data")),
+            redis_url=env.get("ECOURT_REDIS_URL") or None,
+            public_url=env.get("ECOURT_PUBLIC_URL", ""),
+            default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
+        )
+        if api_key is not None:
+            settings = replace(settings, api_key=Secret(api_key.encode()), api_key_generated=False)
+        if token_key is not None:
+            settings = replace(settings, token_key=Secret(token_key.encode()))
+        return replace(settings, **overrides)  # type: ignore[arg-type]

@@ -1,0 +1,338 @@
+// The participant page: device check, lobby, courtroom, and the judge's and clerk's console.
+// Speaks docs/protocol.md over socket.io (namespace /hearing). The join token is read from the
+// URL fragment (#token=...), which browsers never send to the server.
+
+import { publish, Subscriber } from "./rtc.js";
+import { Tiles, renderQueue, renderRoster } from "./view.js";
+
+const MODERATORS = new Set(["presiding_judge", "clerk"]);
+const REQUEST_TIMEOUT_MS = 15000;
+
+const REFUSALS = {
+  token_missing: "This link has no join token. Please open the full link you were sent.",
+  token_malformed: "This join link is damaged. Please copy the full link again.",
+  token_forged: "This join link is not valid.",
+  token_expired: "This join link has expired. Please ask the court for a new one.",
+  token_wrong_hearing: "This join link is for a different hearing.",
+  unknown_hearing: "This hearing does not exist, or it has ended.",
+  denied: "The court has not admitted you to this hearing.",
+  already_connected: "You are already connected to this hearing in another window.",
+};
+
+const LEAVE_REASONS = {
+  left: "You have left the hearing. You may close this page.",
+  denied: "The court has not admitted you to this hearing.",
+  ejected: "The court has removed you from the hearing.",
+  hearing_ended: "The hearing has ended. Thank you for attending.",
+  replaced: "You joined this hearing from another window, so this window was disconnected.",
+};
+
+const $ = (id) => document.getElementById(id);
+
+// State visible to tests and to people debugging in the console.
+const ecourt = {
+  state: "prejoin",
+  participant: null,
+  hearing: null,
+  admission: null,
+  pcs: { publish: null, subscribe: null },
+  roster: [],
+  lobby: [],
+  errors: [],
+  socket: null,
+};
+window.ecourt = ecourt;
+
+let localStream = null;
+let subscriber = null;
+let tiles = null;
+
+class RequestError extends Error {
+  constructor(event, error) {
+    super(error?.message || "The request failed.");
+    this.event = event;
+    this.code = error?.code || "internal";
+  }
+}
+
+// --- small UI helpers -------------------------------------------------------------------
+
+function setState(state) {
+  ecourt.state = state;
+  document.body.dataset.state = state;
+  $("prejoin").hidden = !["prejoin", "connecting", "refused"].includes(state);
+  $("lobby").hidden = state !== "lobby";
+  $("courtroom").hidden = state !== "courtroom";
+  $("ended").hidden = state !== "left";
+}
+
+function status(text) {
+  $("status").textContent = text;
+}
+
+function notify(text, target = $("notice")) {
+  target.textContent = text;
+  target.hidden = !text;
+}
+
+function showError(err, target = $("notice")) {
+  const code = err?.code || "error";
+  const message = err?.message || String(err);
+  ecourt.errors.push({ code, message, event: err?.event });
+  notify(`${message} (${code})`, target);
+}
+
+async function request(event, payload, timeoutMs = REQUEST_TIMEOUT_MS) {
+  let ack;
+  try {
+    ack = await ecourt.socket.timeout(timeoutMs).emitWithAck(event, payload);
+  } catch {
+    throw new RequestError(event, { code: "timeout", message: "The court server did not answer." });
+  }
+  if (!ack || ack.ok !== true) throw new RequestError(event, ack?.error);
+  return ack;
+}
+
+function iceServers() {
+  return Array.isArray(ecourt.hearing?.ice_servers) ? ecourt.hearing.ice_servers : [];
+}
+
+// --- before joining: the device check ---------------------------------------------------
+
+function readToken() {
+  return new URLSearchParams(location.hash.slice(1)).get("token") || "";
+}
+
+async function startPreview() {
+  const note = $("device-note");
+  try {
+    localStream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+    });
+    $("preview").srcObject = localStream;
+    note.textContent = "Your camera and microphone are ready.";
+  } catch (err) {
+    localStream = null;
+    note.textContent = "The camera or microphone could not be used " +
+      `(${err.name || "error"}). You can still join to watch and listen.`;
+  }
+}
+
+// --- the connection -----------------------------------------------------------------------
+
+function connect(token) {
+  setState("connecting");
+  notify("");
+  status("Connecting to the court…");
+  $("join").disabled = true;
+  const socket = io("/hearing", { auth: { token }, transports: ["websocket"] });
+  ecourt.socket = socket;
+
+  socket.on("connect_error", (err) => {
+    if (socket.active) {
+      status("Cannot reach the court server. Trying again…");
+      return;
+    }
+    const code = err?.data?.code || (REFUSALS[err?.message] ? err.message : "refused");
+    const message = REFUSALS[code] || err?.data?.message || err?.message || "Refused.";
+    setState("refused");
+    status("");
+    showError({ code, message });
+    $("join").disabled = false;
+  });
+  socket.on("welcome", onWelcome);
+  socket.on("admitted", () => enterCourtroom());
+  socket.on("denied", () => finish("denied"));
+  socket.on("left", (data) => finish(data?.reason || "left"));
+  socket.on("lobby", (data) => {
+    ecourt.lobby = Array.isArray(data?.waiting) ? data.waiting : [];
+    renderConsole();
+  });
+  socket.on("roster", (data) => {
+    ecourt.roster = Array.isArray(data?.participants) ? data.participants : [];
+    tiles?.updateRoster(ecourt.roster);
+    renderConsole();
+  });
+  socket.on("subscribe_offer", (data) => {
+    if (ecourt.state !== "courtroom") return;
+    ensureSubscriber().offer(data);
+  });
+  socket.on("disconnect", (reason) => {
+    if (ecourt.state === "left") return;
+    if (reason === "io server disconnect") {
+      finish("disconnected");
+    } else {
+      status("The connection was lost. Reconnecting…");
+    }
+  });
+}
+
+function onWelcome({ participant, hearing, admission }) {
+  ecourt.participant = participant;
+  ecourt.hearing = hearing;
+  ecourt.admission = admission;
+  document.title = `${hearing.case_number} · ${hearing.title}`;
+  $("hearing-title").textContent = hearing.title;
+  $("hearing-case").textContent = `Case ${hearing.case_number}`;
+  $("console").hidden = !MODERATORS.has(participant.role);
+  if (admission === "admitted") {
+    enterCourtroom();
+  } else {
+    closePeers();
+    setState("lobby");
+    status("You are in the lobby.");
+  }
+}
+
+// --- the courtroom ------------------------------------------------------------------------
+
+function ensureSubscriber() {
+  if (!subscriber) {
+    subscriber = new Subscriber({
+      iceServers: iceServers(),
+      request,
+      onTracks: (byParticipant) => tiles.setRemote(byParticipant),
+      onError: (err) => showError(err),
+    });
+    ecourt.pcs.subscribe = subscriber.pc;
+  }
+  return subscriber;
+}
+
+async function enterCourtroom() {
+  closePeers(); // a reconnection starts both legs afresh
+  setState("courtroom");
+  status("You are in the courtroom.");
+  tiles.setSelf(ecourt.participant, localStream);
+  tiles.updateRoster(ecourt.roster);
+  renderConsole();
+  ensureSubscriber();
+  updateButtons();
+  if (!localStream || localStream.getTracks().length === 0) return;
+  try {
+    const pc = await publish(localStream, { iceServers: iceServers(), request });
+    if (ecourt.state !== "courtroom") {
+      pc.close();
+      return;
+    }
+    ecourt.pcs.publish = pc;
+    for (const track of localStream.getTracks()) {
+      if (!track.enabled) await request("mute", { kind: track.kind, muted: true });
+    }
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function localTrack(kind) {
+  return localStream?.getTracks().find((track) => track.kind === kind) || null;
+}
+
+function updateButtons() {
+  const mic = localTrack("audio");
+  const cam = localTrack("video");
+  const micOff = !mic || !mic.enabled;
+  const camOff = !cam || !cam.enabled;
+  $("mic").disabled = !mic;
+  $("cam").disabled = !cam;
+  $("mic").setAttribute("aria-pressed", String(micOff));
+  $("cam").setAttribute("aria-pressed", String(camOff));
+  $("mic").textContent = micOff ? "Unmute microphone" : "Mute microphone";
+  $("cam").textContent = camOff ? "Turn camera on" : "Turn camera off";
+}
+
+async function toggle(kind) {
+  const track = localTrack(kind);
+  if (!track) return;
+  const muted = track.enabled;
+  track.enabled = !muted;
+  updateButtons();
+  try {
+    await request("mute", { kind, muted });
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// --- the judge's and clerk's console ---------------------------------------------------------
+
+function renderConsole() {
+  if (!ecourt.participant || !MODERATORS.has(ecourt.participant.role)) return;
+  renderQueue($("queue"), $("queue-empty"), ecourt.lobby, {
+    onAdmit: (participant, buttons) => moderate("admit", participant, buttons),
+    onDeny: (participant, buttons) => moderate("deny", participant, buttons),
+  });
+  renderRoster($("roster"), ecourt.roster, ecourt.participant.id);
+}
+
+async function moderate(event, participant, buttons) {
+  for (const button of buttons) button.disabled = true;
+  notify("", $("console-error"));
+  try {
+    await request(event, { participant_id: participant.id });
+    status(`${participant.display_name} was ${event === "admit" ? "admitted" : "denied"}.`);
+  } catch (err) {
+    showError(err, $("console-error"));
+    for (const button of buttons) button.disabled = false;
+  }
+}
+
+// --- leaving ------------------------------------------------------------------------------
+
+function closePeers() {
+  subscriber?.close();
+  subscriber = null;
+  ecourt.pcs.publish?.close();
+  ecourt.pcs = { publish: null, subscribe: null };
+  tiles?.clear();
+}
+
+async function leave() {
+  if (ecourt.socket?.connected) {
+    try {
+      await request("leave", {}, 3000);
+    } catch {
+      // Leaving goes on regardless: the server notices the disconnection.
+    }
+  }
+  finish("left");
+}
+
+function finish(reason) {
+  if (ecourt.state === "left") return;
+  ecourt.leaveReason = reason;
+  closePeers();
+  for (const track of localStream?.getTracks() || []) track.stop();
+  $("preview").srcObject = null;
+  ecourt.socket?.disconnect();
+  setState("left");
+  status("");
+  $("ended-heading").textContent = reason === "left" ? "You have left" : "The hearing is closed to you";
+  $("ended-text").textContent = LEAVE_REASONS[reason] ||
+    "The court server closed the connection. You may close this page.";
+}
+
+// --- start --------------------------------------------------------------------------------
+
+function main() {
+  tiles = new Tiles($("tiles"));
+  setState("prejoin");
+  $("mic").addEventListener("click", () => toggle("audio"));
+  $("cam").addEventListener("click", () => toggle("video"));
+  $("leave").addEventListener("click", leave);
+  $("lobby-leave").addEventListener("click", leave);
+  const token = readToken();
+  if (!token) {
+    setState("refused");
+    showError({ code: "token_missing", message: REFUSALS.token_missing });
+    return;
+  }
+  $("join").addEventListener("click", () => connect(token));
+  startPreview().then(() => {
+    $("join").disabled = false;
+    $("join").focus();
+  });
+}
+
+main();

@@ -1,0 +1,136 @@
+// The two WebRTC legs of a participant (docs/protocol.md, "Media").
+//   publish:   the browser offers sendonly audio + video, the server answers (in the ack).
+//   subscribe: the server offers (subscribe_offer), the browser answers (subscribe_answer).
+// Neither side trickles: every description is sent after ICE gathering completes.
+
+const GATHERING_TIMEOUT_MS = 10000;
+const PREFERRED = { audio: "audio/opus", video: "video/VP8" };
+
+// Resolve when ICE gathering is complete. After the timeout, go on with what was gathered.
+export function gatheringComplete(pc, timeoutMs = GATHERING_TIMEOUT_MS) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    const timer = setTimeout(() => {
+      console.warn("ecourt: ICE gathering did not complete; sending the candidates found so far");
+      done();
+    }, timeoutMs);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+// Put the codec the protocol names first; keep the others so the server can still choose.
+function preferCodec(transceiver, kind) {
+  if (typeof transceiver.setCodecPreferences !== "function") return;
+  const capabilities = RTCRtpReceiver.getCapabilities(kind);
+  if (!capabilities) return;
+  const wanted = PREFERRED[kind];
+  const codecs = [...capabilities.codecs].sort(
+    (a, b) => Number(b.mimeType.toLowerCase() === wanted.toLowerCase()) -
+      Number(a.mimeType.toLowerCase() === wanted.toLowerCase()),
+  );
+  try {
+    transceiver.setCodecPreferences(codecs);
+  } catch (err) {
+    console.warn("ecourt: codec preferences refused", err);
+  }
+}
+
+// Publish the local tracks. `request(event, payload)` resolves to the ack or throws.
+export async function publish(stream, { iceServers, request }) {
+  const pc = new RTCPeerConnection({ iceServers });
+  try {
+    for (const track of stream.getTracks()) {
+      const transceiver = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      preferCodec(transceiver, track.kind);
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    await gatheringComplete(pc);
+    const ack = await request("publish", { sdp: pc.localDescription.sdp, type: "offer" });
+    await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+    return pc;
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+}
+
+// The receiving leg. Offers are applied one at a time; a newer offer replaces any offer still
+// queued, since the server supersedes it anyway.
+export class Subscriber {
+  constructor({ iceServers, request, onTracks, onError }) {
+    this.pc = new RTCPeerConnection({ iceServers });
+    this.request = request;
+    this.onTracks = onTracks;
+    this.onError = onError;
+    this.tracks = new Map(); // mid -> TrackInfo
+    this.version = -1;
+    this.queued = null;
+    this.running = false;
+  }
+
+  offer(message) {
+    this.queued = message;
+    if (!this.running) this.drain();
+  }
+
+  async drain() {
+    this.running = true;
+    try {
+      while (this.queued) {
+        const message = this.queued;
+        this.queued = null;
+        try {
+          await this.apply(message);
+        } catch (err) {
+          if (err.code !== "stale_answer") this.onError(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  async apply({ sdp, version, tracks }) {
+    if (this.pc.signalingState === "closed" || version <= this.version) return;
+    this.version = version;
+    this.tracks = new Map((tracks || []).map((info) => [info.mid, info]));
+    await this.pc.setRemoteDescription({ type: "offer", sdp });
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    await gatheringComplete(this.pc);
+    this.onTracks(this.participants());
+    await this.request("subscribe_answer", {
+      sdp: this.pc.localDescription.sdp,
+      type: "answer",
+      version,
+    });
+  }
+
+  // participant_id -> { info, tracks: [MediaStreamTrack] }, matched by transceiver mid.
+  participants() {
+    const byParticipant = new Map();
+    for (const transceiver of this.pc.getTransceivers()) {
+      const info = transceiver.mid === null ? undefined : this.tracks.get(transceiver.mid);
+      if (!info) continue;
+      let entry = byParticipant.get(info.participant_id);
+      if (!entry) {
+        entry = { info, tracks: [] };
+        byParticipant.set(info.participant_id, entry);
+      }
+      entry.tracks.push(transceiver.receiver.track);
+    }
+    return byParticipant;
+  }
+
+  close() {
+    this.queued = null;
+    this.pc.close();
+  }
+}
