@@ -76,7 +76,7 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
 RULE_BROKEN: Final = 422
 """A `HearingError` the table does not name: the court's rules refused a well-formed request."""
 
-# aiohttp's own HTTP exceptions (router 404/405, body over client_max_size ...) -> our errors.
+# aiohttp's own HTTP errors (router 404/405, body over client_max_size ...) -> ours, by status.
 _FROM_HTTP: Final[Mapping[int, tuple[type[ApiError], str]]] = {
     400: (BadRequest, "the request is malformed"),
     401: (Unauthorized, "authorization is required"),
@@ -107,6 +107,9 @@ class Problem:
         return web.json_response(self.body(), status=self.status, headers=dict(self.headers))
 
 
+_INTERNAL: Final = Problem(500, INTERNAL, "internal error")
+
+
 def problem_for(exc: Exception) -> Problem:
     """Map any exception to the problem the client sees. Unknown ones become `internal`."""
     if isinstance(exc, web.HTTPException):
@@ -121,9 +124,6 @@ def problem_for(exc: Exception) -> Problem:
     if isinstance(exc, TokenRefused):
         return _problem(*STATUS[exc.code], exc.message)
     return _INTERNAL
-
-
-_INTERNAL: Final = Problem(500, INTERNAL, "internal error")
 
 
 def _problem(
@@ -142,7 +142,7 @@ def _from_http(exc: web.HTTPException) -> Problem:
         allow = exc.headers.get("Allow")
         if allow is not None:
             message = f"{message}; allowed: {allow}"
-        return _problem(exc.status, cls.code, message, allow=allow)
+        return _problem(*STATUS[cls.code], message, allow=allow)
     if exc.status == 500:
         return _INTERNAL
     reason = exc.reason.lower()

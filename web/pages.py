@@ -118,6 +118,7 @@ _DOCKET_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Court docket</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/hearing.css">
 <link rel="stylesheet" href="/static/docket.css">
 </head>

@@ -25,6 +25,7 @@ const LEAVE_REASONS = {
   ejected: "The court has removed you from the hearing.",
   hearing_ended: "The hearing has ended. Thank you for attending.",
   replaced: "You joined this hearing from another window, so this window was disconnected.",
+  disconnected: "The court server closed the connection. You may close this page.",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -141,7 +142,14 @@ function connect(token) {
     showError({ code, message });
     $("join").disabled = false;
   });
-  socket.on("welcome", onWelcome);
+  // The welcome is the ack of `join`, sent after every (re)connection.
+  socket.on("connect", async () => {
+    try {
+      onWelcome(await request("join", {}));
+    } catch (err) {
+      showError(err);
+    }
+  });
   socket.on("admitted", () => enterCourtroom());
   socket.on("denied", () => finish("denied"));
   socket.on("left", (data) => finish(data?.reason || "left"));

@@ -1,0 +1,288 @@
+"""The reference Python client of the signalling protocol (docs/protocol.md).
+
+Tests, benchmarks and integrators use it:
+
+    client = HearingClient("http://127.0.0.1:8080", token)
+    welcome = await client.connect()          # connect and join; raises JoinRefused
+    await client.wait_admitted()
+    await client.publish(video_track, audio_track)
+    remote = await client.wait_for_track(participant_id, "video")
+    frame = await remote.track.recv()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+
+NAMESPACE = "/hearing"
+
+
+def _peer_connection() -> RTCPeerConnection:
+    # max-bundle: aiortc's default "balanced" policy leaves a section unbundled when an offer
+    # mixes kinds (audio, video, audio, video) in its first negotiation
+    return RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+
+
+class ClientError(Exception):
+    """Root of the client's errors."""
+
+
+class JoinRefused(ClientError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class RequestFailed(ClientError):
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTrack:
+    """A track the server forwards to us, labelled with its publisher."""
+
+    participant_id: str
+    role: str
+    display_name: str
+    kind: str
+    mid: str
+    track: MediaStreamTrack
+
+
+class HearingClient:
+    def __init__(self, base_url: str, token: str, *, request_timeout: float = 20.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = request_timeout
+        self._sio = socketio.AsyncClient(reconnection=False)
+        self._refusal: dict[str, Any] | None = None
+        self.participant: dict[str, Any] = {}
+        self.hearing: dict[str, Any] = {}
+        self.admission = "unknown"
+        self.lobby: list[dict[str, Any]] = []
+        self.roster: list[dict[str, Any]] = []
+        self.left_reason: str | None = None
+        self.remote_tracks: list[RemoteTrack] = []
+        self.offers_received = 0
+        self._changed = asyncio.Condition()
+        self._publish_pc: RTCPeerConnection | None = None
+        self._subscribe_pc: RTCPeerConnection | None = None
+        self._mid_info: dict[str, dict[str, Any]] = {}
+        self._negotiation = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        for event, handler in {
+            "connect_error": self._on_connect_error,
+            "admitted": self._on_admitted,
+            "denied": self._on_denied,
+            "lobby": self._on_lobby,
+            "roster": self._on_roster,
+            "subscribe_offer": self._on_subscribe_offer,
+            "left": self._on_left,
+        }.items():
+            self._sio.on(event, handler, namespace=NAMESPACE)
+
+    # -- connection -----------------------------------------------------------------------
+
+    async def connect(self) -> dict[str, Any]:
+        """Connect with the token and join; return the welcome (participant, hearing, admission)."""
+        try:
+            await self._sio.connect(
+                self.base_url,
+                namespaces=[NAMESPACE],
+                auth={"token": self._token},
+                transports=["websocket"],
+                wait_timeout=self._timeout,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            data = (self._refusal or {}).get("data") or {}
+            if isinstance(data, dict) and "code" in data:
+                raise JoinRefused(str(data["code"]), str(data.get("message", ""))) from None
+            raise JoinRefused("connection_failed", str(exc)) from None
+        welcome = await self.request("join", {})
+        self.participant = welcome["participant"]
+        self.hearing = welcome["hearing"]
+        await self._set(admission=welcome["admission"])
+        return welcome
+
+    async def request(self, event: str, payload: Any = None) -> dict[str, Any]:
+        """Send one request and return its ack; raise RequestFailed on `ok: false`."""
+        ack = await self.emit_raw(event, {} if payload is None else payload)
+        if not isinstance(ack, dict):
+            raise RequestFailed("bad_ack", f"unexpected ack {ack!r}")
+        if not ack.get("ok"):
+            error = ack.get("error") or {}
+            raise RequestFailed(
+                str(error.get("code")), str(error.get("message")), error.get("field")
+            )
+        return ack
+
+    async def emit_raw(self, event: str, *args: Any) -> Any:
+        """Send anything, as a hostile client might, and return the raw ack."""
+        return await self._sio.call(event, *args, namespace=NAMESPACE, timeout=self._timeout)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._sio.connected)
+
+    # -- lobby ----------------------------------------------------------------------------
+
+    async def admit(self, participant_id: str) -> None:
+        await self.request("admit", {"participant_id": participant_id})
+
+    async def deny(self, participant_id: str) -> None:
+        await self.request("deny", {"participant_id": participant_id})
+
+    async def wait_admitted(self, timeout: float = 20.0) -> None:
+        await self.wait_until(lambda: self.admission == "admitted", timeout, "admission")
+
+    async def wait_for_waiting(self, participant_id: str, timeout: float = 20.0) -> None:
+        await self.wait_until(
+            lambda: any(p["id"] == participant_id for p in self.lobby),
+            timeout,
+            f"{participant_id} in the lobby",
+        )
+
+    # -- media ----------------------------------------------------------------------------
+
+    async def publish(self, *tracks: MediaStreamTrack) -> None:
+        """Offer the tracks on the publish leg (one audio, one video at most)."""
+        pc = _peer_connection()
+        self._publish_pc = pc
+        for track in tracks:
+            pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await self.request("publish", {"sdp": pc.localDescription.sdp, "type": "offer"})
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    async def wait_for_track(
+        self, participant_id: str, kind: str, timeout: float = 20.0
+    ) -> RemoteTrack:
+        def find() -> RemoteTrack | None:
+            return next(
+                (
+                    t
+                    for t in self.remote_tracks
+                    if t.participant_id == participant_id and t.kind == kind
+                ),
+                None,
+            )
+
+        await self.wait_until(lambda: find() is not None, timeout, f"{kind} of {participant_id}")
+        found = find()
+        assert found is not None
+        return found
+
+    @property
+    def receivers(self) -> list[Any]:
+        return self._subscribe_pc.getReceivers() if self._subscribe_pc else []
+
+    async def _on_subscribe_offer(self, payload: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._answer(payload))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, payload: dict[str, Any]) -> None:
+        async with self._negotiation:
+            if self._subscribe_pc is None:
+                self._subscribe_pc = _peer_connection()
+                self._subscribe_pc.on("track", self._on_track)
+            pc = self._subscribe_pc
+            self._mid_info = {t["mid"]: t for t in payload["tracks"]}
+            await pc.setRemoteDescription(RTCSessionDescription(payload["sdp"], "offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            await self.request(
+                "subscribe_answer",
+                {"sdp": pc.localDescription.sdp, "type": "answer", "version": payload["version"]},
+            )
+            live = set(self._mid_info)
+            self.remote_tracks = [t for t in self.remote_tracks if t.mid in live]
+            for transceiver in pc.getTransceivers():
+                self._label(transceiver)
+            await self._set(offers_received=self.offers_received + 1)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        """aiortc fires this during setRemoteDescription; labels are applied after it."""
+
+    def _label(self, transceiver: RTCRtpTransceiver) -> None:
+        info = self._mid_info.get(transceiver.mid or "")
+        track = transceiver.receiver.track
+        if (
+            info is None
+            or track is None
+            or any(t.mid == transceiver.mid for t in self.remote_tracks)
+        ):
+            return
+        self.remote_tracks.append(
+            RemoteTrack(
+                participant_id=info["participant_id"],
+                role=info["role"],
+                display_name=info["display_name"],
+                kind=info["kind"],
+                mid=transceiver.mid or "",
+                track=track,
+            )
+        )
+
+    # -- events ---------------------------------------------------------------------------
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        self._refusal = data if isinstance(data, dict) else {"data": data}
+
+    async def _on_admitted(self, _payload: Any = None) -> None:
+        await self._set(admission="admitted")
+
+    async def _on_denied(self, _payload: Any = None) -> None:
+        await self._set(admission="denied")
+
+    async def _on_lobby(self, payload: dict[str, Any]) -> None:
+        await self._set(lobby=list(payload.get("waiting", [])))
+
+    async def _on_roster(self, payload: dict[str, Any]) -> None:
+        await self._set(roster=list(payload.get("participants", [])))
+
+    async def _on_left(self, payload: dict[str, Any]) -> None:
+        await self._set(left_reason=str(payload.get("reason")))
+
+    async def _set(self, **changes: Any) -> None:
+        async with self._changed:
+            for name, value in changes.items():
+                setattr(self, name, value)
+            self._changed.notify_all()
+
+    async def wait_until(self, condition: Any, timeout: float, what: str) -> None:
+        """Wait until `condition()` holds; on timeout say what never happened."""
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._changed:
+                    await self._changed.wait_for(condition)
+        except TimeoutError:
+            raise TimeoutError(f"waited {timeout}s for {what}") from None
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._sio.disconnect()
+        for pc in (self._publish_pc, self._subscribe_pc):
+            if pc is not None:
+                await pc.close()
+        self._publish_pc = self._subscribe_pc = None

@@ -1,0 +1,60 @@
+"""The one error root of `signaling`, and the one table that turns any error into a wire code."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from hearing import HearingError
+from media import MediaError
+from security import SecurityError
+
+
+class SignalingError(Exception):
+    """Root of every error raised by `signaling`."""
+
+    code = "signaling_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadRequest(SignalingError):
+    code = "bad_request"
+
+
+class NotAdmitted(SignalingError):
+    code = "not_admitted"
+
+
+class Refused(SignalingError):
+    """A connection that may not proceed (unknown hearing, denied, already connected)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class LeaveReason(StrEnum):
+    """Why a participant's connection ended. Sent to the client and written to the log."""
+
+    LEFT = "left"
+    DISCONNECTED = "disconnected"
+    DENIED = "denied"
+    EJECTED = "ejected"
+    HEARING_ENDED = "hearing_ended"
+    REPLACED = "replaced"
+
+
+def wire_error(exc: BaseException) -> dict[str, Any]:
+    """`{"code", "message"[, "field"]}` for any error; unknown ones say only `internal`."""
+    if isinstance(exc, SignalingError | HearingError):
+        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return body
+    if isinstance(exc, MediaError | SecurityError):
+        return {"code": exc.code, "message": str(exc)}
+    return {"code": "internal", "message": "the server failed; nothing else was affected"}

@@ -1,0 +1,103 @@
+"""Every request a client may send, validated at the door into a typed value."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from signaling.errors import BadRequest
+
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_SDP = 32 * 1024
+
+
+def _object(payload: Any, allowed: set[str]) -> dict[str, Any]:
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise BadRequest("the payload must be a JSON object")
+    if len(json.dumps(payload, default=str)) > MAX_MESSAGE_BYTES:
+        raise BadRequest(f"the payload is larger than {MAX_MESSAGE_BYTES} bytes")
+    unknown = set(payload) - allowed
+    if unknown:
+        name = sorted(unknown)[0]
+        raise BadRequest(f"unknown field {name!r}", field=name)
+    return payload
+
+
+def _str(payload: dict[str, Any], name: str, max_len: int) -> str:
+    value = payload.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{name} must be a non-empty string", field=name)
+    if len(value) > max_len:
+        raise BadRequest(f"{name} is longer than {max_len} characters", field=name)
+    return value
+
+
+def _literal(payload: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
+    value = payload.get(name)
+    if value not in allowed:
+        raise BadRequest(f"{name} must be one of {', '.join(allowed)}", field=name)
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRequest:
+    """`admit` and `deny`."""
+
+    participant_id: str
+
+    @classmethod
+    def parse(cls, payload: Any) -> ParticipantRequest:
+        body = _object(payload, {"participant_id"})
+        return cls(_str(body, "participant_id", 64))
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    sdp: str
+
+    @classmethod
+    def parse(cls, payload: Any) -> Publish:
+        body = _object(payload, {"sdp", "type"})
+        _literal(body, "type", ("offer",))
+        return cls(_str(body, "sdp", MAX_SDP))
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeAnswer:
+    sdp: str
+    version: int
+
+    @classmethod
+    def parse(cls, payload: Any) -> SubscribeAnswer:
+        body = _object(payload, {"sdp", "type", "version"})
+        _literal(body, "type", ("answer",))
+        version = body.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise BadRequest("version must be a positive integer", field="version")
+        return cls(_str(body, "sdp", MAX_SDP), version)
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    kind: str
+    muted: bool
+
+    @classmethod
+    def parse(cls, payload: Any) -> Mute:
+        body = _object(payload, {"kind", "muted"})
+        kind = _literal(body, "kind", ("audio", "video"))
+        muted = body.get("muted")
+        if not isinstance(muted, bool):
+            raise BadRequest("muted must be true or false", field="muted")
+        return cls(kind, muted)
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    @classmethod
+    def parse(cls, payload: Any) -> Leave:
+        _object(payload, set())
+        return cls()

@@ -1,0 +1,171 @@
+"""The socket.io edge: namespace `/hearing`. Validates every message at the door, turns every
+error into a stable wire code, and hands the typed request to the hearing's session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from media import MediaEngine
+from security import TokenRefused, TokenSigner
+from signaling.errors import BadRequest, LeaveReason, Refused, wire_error
+from signaling.messages import (
+    MAX_MESSAGE_BYTES,
+    Leave,
+    Mute,
+    ParticipantRequest,
+    Publish,
+    SubscribeAnswer,
+)
+from signaling.session import HearingSession, Member
+from signaling.store import HearingStore
+
+log = logging.getLogger(__name__)
+NAMESPACE = "/hearing"
+
+Handler = Callable[[HearingSession, Member, Any], Awaitable[dict[str, Any] | None]]
+
+
+class SignalingServer:
+    """Owns the socket.io server and the hearings in session on this node."""
+
+    def __init__(self, *, hearings: HearingStore, signer: TokenSigner, engine: MediaEngine) -> None:
+        self._hearings = hearings
+        self._signer = signer
+        self._engine = engine
+        self._sessions: dict[str, HearingSession] = {}
+        self._connections: dict[str, tuple[HearingSession, Member]] = {}
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            max_http_buffer_size=MAX_MESSAGE_BYTES,
+            logger=False,
+            engineio_logger=False,
+        )
+        self._handlers: dict[str, Handler] = {
+            "join": self._join,
+            "admit": self._admit,
+            "deny": self._deny,
+            "publish": self._publish,
+            "subscribe_answer": self._subscribe_answer,
+            "mute": self._mute,
+            "leave": self._leave,
+        }
+        self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
+        self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        self.sio.on("*", self._on_event, namespace=NAMESPACE)
+
+    def attach(self, app: web.Application) -> None:
+        self.sio.attach(app)
+
+    async def start(self) -> None:
+        """Nothing to start yet: sessions open on the first connection to a hearing."""
+
+    async def close(self) -> None:
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        for session in sessions:
+            await session.close()
+        self._connections.clear()
+
+    # -- socket.io outbox -----------------------------------------------------------------
+
+    async def send(self, sid: str, event: str, payload: dict[str, Any]) -> None:
+        await self.sio.emit(event, payload, to=sid, namespace=NAMESPACE)
+
+    async def disconnect(self, sid: str) -> None:
+        self._connections.pop(sid, None)
+        await self.sio.disconnect(sid, namespace=NAMESPACE)
+
+    # -- connection lifecycle -------------------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            session, member = await self._admit_connection(sid, auth)
+        except (TokenRefused, Refused) as exc:
+            body = wire_error(exc)
+            log.info("refused a connection: %s", body["code"])
+            raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
+        self._connections[sid] = (session, member)
+
+    async def _admit_connection(self, sid: str, auth: Any) -> tuple[HearingSession, Member]:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise Refused("token_missing", "connect with auth: {token}")
+        grant = self._signer.verify(token)
+        hearing_id = grant.participant.hearing_id
+        session = self._sessions.get(hearing_id)
+        if session is None:
+            hearing = await self._hearings.get(hearing_id)
+            if hearing is None:
+                raise Refused("unknown_hearing", "this hearing does not exist")
+            session = self._sessions.setdefault(
+                hearing_id, HearingSession(hearing, self._engine, self)
+            )
+        return session, session.connect(grant.participant, sid)
+
+    async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
+        entry = self._connections.pop(sid, None)
+        if entry is not None:
+            session, member = entry
+            await session.leave(member, LeaveReason.DISCONNECTED)
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        try:
+            entry = self._connections.get(sid)
+            if entry is None:
+                raise BadRequest("not connected to a hearing")
+            handler = self._handlers.get(event)
+            if handler is None:
+                raise BadRequest(f"unknown event {event[:40]!r}")
+            if len(args) > 1:
+                raise BadRequest("send exactly one payload object")
+            result = await handler(*entry, args[0] if args else None)
+            return {"ok": True} | (result or {})
+        except Exception as exc:
+            body = wire_error(exc)
+            if body["code"] == "internal":
+                log.exception("request %r failed", event[:40])
+            return {"ok": False, "error": body}
+
+    async def _join(self, session: HearingSession, member: Member, payload: Any) -> dict[str, Any]:
+        Leave.parse(payload)  # an empty object
+        return await session.join(member)
+
+    async def _admit(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = ParticipantRequest.parse(payload)
+        session.check_moderator(member)
+        await session.admit(member, request.participant_id)
+
+    async def _deny(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = ParticipantRequest.parse(payload)
+        session.check_moderator(member)
+        await session.deny(member, request.participant_id)
+
+    async def _publish(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = Publish.parse(payload)
+        answer = await session.publish(member, request.sdp)
+        return {"sdp": answer, "type": "answer"}
+
+    async def _subscribe_answer(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> None:
+        request = SubscribeAnswer.parse(payload)
+        await session.subscribe_answer(member, request.version, request.sdp)
+
+    async def _mute(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = Mute.parse(payload)
+        await session.mute(member, request.kind, request.muted)
+
+    async def _leave(self, session: HearingSession, member: Member, payload: Any) -> None:
+        Leave.parse(payload)
+        self._connections.pop(member.sid, None)
+        # leave after the ack is sent, so the client hears "ok" before the disconnect
+        session.spawn(session.leave(member, LeaveReason.LEFT))

@@ -1,0 +1,287 @@
+"""A hearing in session on this node: where the court's rules meet the media engine.
+
+Every change (arrival, admission, publication, departure) ends in `_reconcile()`, which asks
+`hearing.visibility` who may receive which track and moves forwarders to match. Offers to
+subscribers are sent one at a time per participant; a later change waits for the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hearing import Admission, Hearing, Lobby, NotPermitted, Participant
+from hearing.visibility import may_receive
+from media import MediaEngine, PublishedTrack, PublishPeer, SubscribePeer
+from signaling.errors import LeaveReason, NotAdmitted, Refused
+
+log = logging.getLogger(__name__)
+
+
+class Outbox(Protocol):
+    """How a session talks to connections; the socket.io server implements it."""
+
+    async def send(self, sid: str, event: str, payload: dict[str, Any]) -> None: ...
+
+    async def disconnect(self, sid: str) -> None: ...
+
+
+@dataclass(eq=False)
+class Member:
+    participant: Participant
+    sid: str
+    joined: bool = False
+    muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
+    publish: PublishPeer | None = None
+    subscribe: SubscribePeer | None = None
+    negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def tracks(self) -> list[PublishedTrack]:
+        return [t for t in self.publish.tracks if not t.ended] if self.publish else []
+
+
+def participant_json(p: Participant) -> dict[str, Any]:
+    return {"id": p.id, "role": p.role.value, "display_name": p.display_name}
+
+
+def hearing_json(h: Hearing) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "type": h.type.value,
+        "case_number": h.case_number,
+        "title": h.title,
+        "scheduled_at": h.scheduled_at.isoformat(),
+        "public": h.public,
+    }
+
+
+class HearingSession:
+    def __init__(self, hearing: Hearing, engine: MediaEngine, outbox: Outbox) -> None:
+        self.hearing = hearing
+        self._engine = engine
+        self._outbox = outbox
+        self.lobby = Lobby()
+        self.members: dict[str, Member] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # -- arrival and the lobby ------------------------------------------------------------
+
+    def connect(self, participant: Participant, sid: str) -> Member:
+        if self.lobby.status(participant.id) is Admission.DENIED:
+            raise Refused("denied", "you were denied entry to this hearing")
+        if participant.id in self.members:
+            raise Refused("already_connected", "this participant is already connected")
+        member = Member(participant, sid)
+        self.members[participant.id] = member
+        return member
+
+    async def join(self, member: Member) -> dict[str, Any]:
+        if member.joined:
+            admission = self.lobby.status(member.participant.id)
+        else:
+            member.joined = True
+            admission = self.lobby.arrive(member.participant)
+        if admission is Admission.WAITING:
+            await self._announce_lobby()
+        else:
+            self.spawn(self._after_admission(member))
+        return {
+            "participant": participant_json(member.participant),
+            "hearing": hearing_json(self.hearing),
+            "admission": str(admission),
+        }
+
+    async def admit(self, actor: Member, participant_id: str) -> None:
+        self.lobby.admit(actor.participant, participant_id)
+        log.info("admitted %s to %s", participant_id, self.hearing.id)
+        member = self.members.get(participant_id)
+        await self._announce_lobby()
+        if member is not None:
+            await self._outbox.send(member.sid, "admitted", {})
+            await self._after_admission(member)
+
+    async def deny(self, actor: Member, participant_id: str) -> None:
+        self.lobby.deny(actor.participant, participant_id)
+        log.info("denied %s entry to %s", participant_id, self.hearing.id)
+        await self._announce_lobby()
+        member = self.members.get(participant_id)
+        if member is not None:
+            await self._outbox.send(member.sid, "denied", {"reason": LeaveReason.DENIED.value})
+            await self.leave(member, LeaveReason.DENIED)
+
+    async def _after_admission(self, member: Member) -> None:
+        await self._announce_roster()
+        await self._reconcile()
+
+    # -- media ----------------------------------------------------------------------------
+
+    def _require_admitted(self, member: Member) -> None:
+        if self.lobby.status(member.participant.id) is not Admission.ADMITTED:
+            raise NotAdmitted("you have not been admitted yet")
+
+    async def publish(self, member: Member, offer_sdp: str) -> str:
+        self._require_admitted(member)
+        if member.publish is not None:
+            old, member.publish = member.publish, None
+            await self._engine.release(old)
+            self._reconcile_now()
+
+        def on_track(_track: PublishedTrack) -> None:
+            if member.publish is peer and not self._closed:
+                self.spawn(self._track_changed())
+
+        peer = self._engine.publish_peer(member.participant.id, on_track)
+        member.publish = peer
+        try:
+            return await peer.accept(offer_sdp)
+        except Exception:
+            if member.publish is peer:
+                member.publish = None
+            await self._engine.release(peer)
+            raise
+
+    async def _track_changed(self) -> None:
+        await self._announce_roster()
+        await self._reconcile()
+
+    async def subscribe_answer(self, member: Member, version: int, answer_sdp: str) -> None:
+        self._require_admitted(member)
+        if member.subscribe is None:
+            raise NotAdmitted("no subscribe offer was made to you")
+        async with member.negotiation:
+            await member.subscribe.accept_answer(version, answer_sdp)
+        await self._offer(member)
+
+    async def mute(self, member: Member, kind: str, muted: bool) -> None:
+        self._require_admitted(member)
+        member.muted[kind] = muted
+        await self._announce_roster()
+
+    def _reconcile_now(self) -> list[Member]:
+        """Attach and detach forwarders to match the rules; return members to re-offer."""
+        changed: list[Member] = []
+        for viewer in self.members.values():
+            wanted: dict[str, PublishedTrack] = {}
+            viewer_status = self.lobby.status(viewer.participant.id)
+            for publisher in self.members.values():
+                status = self.lobby.status(publisher.participant.id)
+                if may_receive(viewer.participant, viewer_status, publisher.participant, status):
+                    wanted.update({t.id: t for t in publisher.tracks})
+            current = viewer.subscribe.track_ids if viewer.subscribe else frozenset()
+            if set(wanted) == current:
+                continue
+            if viewer.subscribe is None:
+                viewer.subscribe = self._engine.subscribe_peer()
+            for track_id in current - set(wanted):
+                viewer.subscribe.detach(track_id)
+            for track_id in set(wanted) - current:
+                viewer.subscribe.attach(wanted[track_id])
+            changed.append(viewer)
+        return changed
+
+    async def _reconcile(self) -> None:
+        if self._closed:
+            return
+        for member in self._reconcile_now():
+            self.spawn(self._offer(member))
+
+    async def _offer(self, member: Member) -> None:
+        if member.subscribe is None or self.members.get(member.participant.id) is not member:
+            return
+        async with member.negotiation:
+            offer = await member.subscribe.create_offer()
+        if offer is None:
+            return
+        tracks = []
+        for forwarded in offer.tracks:
+            owner = self.members.get(forwarded.track.source)
+            if owner is None:
+                continue
+            tracks.append(
+                {"mid": forwarded.mid, "kind": forwarded.track.kind}
+                | {k: v for k, v in participant_json(owner.participant).items() if k != "id"}
+                | {"participant_id": owner.participant.id}
+            )
+        payload = {"sdp": offer.sdp, "type": "offer", "version": offer.version, "tracks": tracks}
+        await self._outbox.send(member.sid, "subscribe_offer", payload)
+
+    # -- announcements --------------------------------------------------------------------
+
+    def _moderators(self) -> list[Member]:
+        return [m for m in self.members.values() if m.joined and m.participant.is_moderator]
+
+    async def _announce_lobby(self) -> None:
+        waiting = [
+            participant_json(self.members[pid].participant)
+            for pid in self.lobby.waiting()
+            if pid in self.members and self.members[pid].joined
+        ]
+        for moderator in self._moderators():
+            await self._outbox.send(moderator.sid, "lobby", {"waiting": waiting})
+
+    async def _announce_roster(self) -> None:
+        admitted = [
+            m
+            for m in self.members.values()
+            if m.joined and self.lobby.status(m.participant.id) is Admission.ADMITTED
+        ]
+        roster = [
+            participant_json(m.participant)
+            | {"muted": dict(m.muted), "publishing": sorted({t.kind for t in m.tracks})}
+            for m in admitted
+        ]
+        for member in admitted:
+            await self._outbox.send(member.sid, "roster", {"participants": roster})
+
+    # -- departure ------------------------------------------------------------------------
+
+    async def leave(self, member: Member, reason: LeaveReason) -> None:
+        """Idempotent: release the member's media, tell the others, drop the connection."""
+        if self.members.get(member.participant.id) is not member:
+            return
+        del self.members[member.participant.id]
+        self.lobby.forget_waiting(member.participant.id)
+        log.info("%s left %s: %s", member.participant.id, self.hearing.id, reason.value)
+        for peer in (member.publish, member.subscribe):
+            if peer is not None:
+                await self._engine.release(peer)
+        member.publish = member.subscribe = None
+        if reason is not LeaveReason.DISCONNECTED:
+            await self._outbox.send(member.sid, "left", {"reason": reason.value})
+            await self._outbox.disconnect(member.sid)
+        if not self._closed:
+            await self._announce_lobby()
+            await self._announce_roster()
+            await self._reconcile()
+
+    def check_moderator(self, member: Member) -> None:
+        if not member.participant.is_moderator:
+            raise NotPermitted(f"a {member.participant.role.value} may not do this")
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(self._guard(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("a background step of hearing %s failed", self.hearing.id)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for member in list(self.members.values()):
+            await self.leave(member, LeaveReason.HEARING_ENDED)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

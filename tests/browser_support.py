@@ -1,0 +1,241 @@
+"""Helpers for the browser tests: the real app on loopback, headless Chromium, and polling.
+
+Run inside the loopback-only namespace (``bash tools/in-netns ...``): aiortc then gathers
+127.0.1.1, and Chromium reaches it with ``--allow-loopback-in-peer-connection``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from playwright.async_api import BrowserContext, Page, Playwright
+
+from security import Secret
+from web.app import create_app
+from web.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+API_KEY = "browser-test-api-key-0123456789"
+
+Json = dict[str, Any]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """The running app, and its REST API as the case-management system uses it."""
+
+    base_url: str
+    http: aiohttp.ClientSession
+
+    async def post(self, path: str, body: Json) -> Json:
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        async with self.http.post(self.base_url + path, json=body, headers=headers) as response:
+            payload: Json = await response.json()
+            assert response.status == 201, f"POST {path} -> {response.status}: {payload}"
+            return payload
+
+    async def schedule_hearing(self, **fields: object) -> Json:
+        body: Json = {
+            "type": "trial",
+            "case_number": "CV-2025/0142",
+            "title": "Marsh v. Okafor",
+            "scheduled_at": "2025-06-02T09:30:00+00:00",
+            "public": True,
+        }
+        return await self.post("/api/hearings", body | fields)
+
+    async def issue_token(self, hearing_id: str, role: str, display_name: str) -> Json:
+        body = {"role": role, "display_name": display_name}
+        return await self.post(f"/api/hearings/{hearing_id}/tokens", body)
+
+
+@asynccontextmanager
+async def running_server(data_dir: Path) -> AsyncIterator[Server]:
+    """`web.app.create_app` on 127.0.0.1 and a free port, in the test's event loop."""
+    port = free_port()
+    settings = Settings(
+        host="127.0.0.1",
+        port=port,
+        api_key=Secret(API_KEY.encode()),
+        api_key_generated=False,
+        data_dir=data_dir,
+    )
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        async with aiohttp.ClientSession() as http:
+            yield Server(base_url=settings.base_url, http=http)
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def chromium(playwright: Playwright, profile_dir: Path) -> AsyncIterator[BrowserContext]:
+    """One headless Chromium with a fake camera and microphone and its own fresh profile."""
+    context = await playwright.chromium.launch_persistent_context(
+        str(profile_dir), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[tuple[bool, object]]],
+    what: str,
+    within: float = 30.0,
+    interval: float = 0.25,
+) -> object:
+    """Poll `probe` until it reports done; fail naming what never happened and the last sight."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        done, seen = await probe()
+        if done:
+            return seen
+        if loop.time() >= deadline:
+            raise AssertionError(f"{what}: not within {within:.0f} s; last seen: {seen}")
+        await asyncio.sleep(interval)
+
+
+_CONSOLE: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
+
+
+async def first_page(context: BrowserContext) -> Page:
+    """The context's page, with its console warnings and errors kept for failure messages."""
+    page = context.pages[0] if context.pages else await context.new_page()
+    lines: list[str] = []
+    _CONSOLE[page] = lines
+    page.on(
+        "console",
+        lambda m: lines.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+    )
+    page.on("pageerror", lambda e: lines.append(f"pageerror: {e}"))
+    return page
+
+
+def console_tail(page: Page, n: int = 5) -> list[str]:
+    return _CONSOLE.get(page, [])[-n:]
+
+
+async def page_state(page: Page) -> str:
+    state: str = await page.evaluate("() => (window.ecourt ? window.ecourt.state : 'no ecourt')")
+    return state
+
+
+async def wait_for_state(page: Page, state: str, who: str, within: float = 20.0) -> None:
+    async def probe() -> tuple[bool, object]:
+        current = await page_state(page)
+        errors = await page.evaluate("() => (window.ecourt ? window.ecourt.errors : [])")
+        return current == state, {
+            "state": current,
+            "errors": errors,
+            "console": console_tail(page),
+        }
+
+    await eventually(probe, f"the {who} page reaching state {state!r}", within)
+
+
+# What the page's own WebRTC stack says: both legs, and every inbound video stream.
+MEDIA_STATS_JS = """
+async () => {
+  const summary = async (pc) => {
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    const video = [], outbound = [];
+    stats.forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") {
+        video.push({ mid: r.mid, framesDecoded: r.framesDecoded || 0,
+          framesReceived: r.framesReceived || 0, packetsReceived: r.packetsReceived || 0,
+          keyFramesDecoded: r.keyFramesDecoded || 0, width: r.frameWidth || 0,
+          height: r.frameHeight || 0, fps: r.framesPerSecond || 0 });
+      }
+      if (r.type === "outbound-rtp") {
+        outbound.push({ kind: r.kind, packetsSent: r.packetsSent || 0,
+          framesEncoded: r.framesEncoded || 0, width: r.frameWidth || 0 });
+      }
+    });
+    return { connection: pc.connectionState, ice: pc.iceConnectionState,
+      signaling: pc.signalingState, video, outbound };
+  };
+  const e = window.ecourt || { pcs: {} };
+  return { state: e.state, errors: e.errors, publish: await summary(e.pcs.publish),
+    subscribe: await summary(e.pcs.subscribe) };
+}
+"""
+
+
+async def media_stats(page: Page) -> Json:
+    stats: Json = await page.evaluate(MEDIA_STATS_JS)
+    return stats
+
+
+def frames_decoded(stats: Json) -> int:
+    """The most frames decoded by any inbound video stream of the subscribe leg."""
+    subscribe = stats.get("subscribe") or {}
+    return max((int(v["framesDecoded"]) for v in subscribe.get("video", [])), default=0)
+
+
+async def wait_for_decoded_video(page: Page, who: str, at_least: int, within: float) -> Json:
+    """Poll getStats() until an inbound-rtp video stream has decoded `at_least` frames."""
+
+    async def probe() -> tuple[bool, object]:
+        stats = await media_stats(page)
+        return frames_decoded(stats) >= at_least, stats | {"console": console_tail(page)}
+
+    seen = await eventually(
+        probe, f"the {who} page decoding {at_least} video frames (inbound-rtp)", within
+    )
+    assert isinstance(seen, dict)
+    return seen
+
+
+# The tile's <video> element: frames actually presented, and its size.
+TILE_VIDEO_JS = """
+(tile) => {
+  const video = tile.querySelector("video");
+  const quality = video.getVideoPlaybackQuality();
+  return { width: video.videoWidth, height: video.videoHeight,
+    frames: quality.totalVideoFrames, paused: video.paused };
+}
+"""
+
+
+async def tile_video(page: Page, participant_id: str) -> Json:
+    tile = page.locator(f'.tile[data-participant-id="{participant_id}"]')
+    if await tile.count() == 0:
+        ids = await page.eval_on_selector_all(
+            ".tile", "(tiles) => tiles.map((t) => t.dataset.participantId)"
+        )
+        return {"missing_tile": participant_id, "tiles": ids}
+    shown: Json = await tile.evaluate(TILE_VIDEO_JS)
+    return shown

@@ -1,0 +1,98 @@
+"""Shared fixtures: a real ecourt server on 127.0.0.1, REST helpers, and the media guard.
+
+Tests marked `media` carry WebRTC traffic. They run only inside the loopback-only network
+namespace that `make test` creates (ECOURT_IN_NETNS=1), so that ICE never uses the machine's
+own network address.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from security import Secret
+from web.app import create_app
+from web.settings import Settings
+
+API_KEY = "test-api-key-0123456789"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("ECOURT_IN_NETNS") == "1":
+        return
+    skip = pytest.mark.skip(reason="media tests run only inside the loopback namespace (make test)")
+    for item in items:
+        if "media" in item.keywords:
+            item.add_marker(skip)
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    app: web.Application
+    session: aiohttp.ClientSession
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {API_KEY}"}
+
+    async def create_hearing(self, **overrides: Any) -> dict[str, Any]:
+        body = {
+            "type": "trial",
+            "case_number": "01/2026/DS-ST",
+            "title": "Nguyen v. Tran, contract dispute",
+            "scheduled_at": "2026-11-29T09:00:00+07:00",
+            "public": False,
+            "profile": "default",
+        } | overrides
+        async with self.session.post(
+            f"{self.base_url}/api/hearings", json=body, headers=self.headers
+        ) as response:
+            assert response.status == 201, await response.text()
+            result: dict[str, Any] = await response.json()
+            return result
+
+    async def issue_token(
+        self, hearing_id: str, role: str, display_name: str, ttl_seconds: int = 600
+    ) -> dict[str, Any]:
+        async with self.session.post(
+            f"{self.base_url}/api/hearings/{hearing_id}/tokens",
+            json={"role": role, "display_name": display_name, "ttl_seconds": ttl_seconds},
+            headers=self.headers,
+        ) as response:
+            assert response.status == 201, await response.text()
+            result: dict[str, Any] = await response.json()
+            return result
+
+
+def test_settings(**overrides: Any) -> Settings:
+    return Settings(
+        host="127.0.0.1",
+        port=0,
+        api_key=Secret(API_KEY.encode()),
+        api_key_generated=False,
+        token_key=Secret(b"k" * 32),
+        **overrides,
+    )
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[RunningServer]:
+    app = create_app(test_settings())
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with aiohttp.ClientSession() as session:
+        yield RunningServer(f"http://127.0.0.1:{port}", app, session)
+    await runner.cleanup()

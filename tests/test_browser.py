@@ -1,0 +1,165 @@
+"""Headless Chromium joins through the real pages and receives decoded video through the SFU.
+
+The last tests check the pages' HTTP side (headers, escaping, static files) without a browser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+from yarl import URL
+
+from tests.browser_support import (
+    chromium,
+    eventually,
+    first_page,
+    frames_decoded,
+    running_server,
+    tile_video,
+    wait_for_decoded_video,
+    wait_for_state,
+)
+from tests.conftest import RunningServer
+
+HAS_CHROMIUM = Path("/usr/bin/chromium").exists()
+JUDGE = ("presiding_judge", "Ada Marsh", "Presiding judge")
+PARTY = ("plaintiff", "Ben Okafor", "Plaintiff")
+
+
+async def join(page: Page, join_url: str) -> None:
+    await page.goto(join_url)
+    button = page.get_by_role("button", name="Join hearing")
+    await expect(button).to_be_enabled(timeout=15_000)
+    await button.click()
+
+
+def inbound_video(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    video: list[dict[str, Any]] = stats["subscribe"]["video"]
+    return video
+
+
+async def sees_video_of(page: Page, who: str, other_id: str, other: tuple[str, str, str]) -> Any:
+    """Wait for `page` to decode and show the other participant; return its inbound video."""
+    first = await wait_for_decoded_video(page, who, at_least=1, within=30)
+    # Frames keep coming, not just one keyframe.
+    flowing = await wait_for_decoded_video(
+        page, who, at_least=frames_decoded(first) + 30, within=20
+    )
+
+    async def shown() -> tuple[bool, object]:
+        video = await tile_video(page, other_id)
+        return video.get("width", 0) > 0 and video.get("frames", 0) > 0, video
+
+    await eventually(shown, f"the {who} page showing the other participant's video tile", 15)
+    plate = page.locator(f'.tile[data-participant-id="{other_id}"] .plate')
+    await expect(plate.locator(".name")).to_have_text(other[1])
+    await expect(plate.locator(".role")).to_have_text(other[2])
+    await expect(plate).to_be_visible()
+    return inbound_video(flowing)
+
+
+@pytest.mark.media
+@pytest.mark.browser
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium")
+async def test_judge_admits_party_and_both_see_each_other(tmp_path: Path) -> None:
+    async with running_server(tmp_path / "data") as server, async_playwright() as playwright:
+        hearing = await server.schedule_hearing()
+        judge_token = await server.issue_token(hearing["id"], JUDGE[0], JUDGE[1])
+        party_token = await server.issue_token(hearing["id"], PARTY[0], PARTY[1])
+        judge_id, party_id = judge_token["participant_id"], party_token["participant_id"]
+        async with (
+            chromium(playwright, tmp_path / "judge-profile") as judge_browser,
+            chromium(playwright, tmp_path / "party-profile") as party_browser,
+        ):
+            judge = await first_page(judge_browser)
+            party = await first_page(party_browser)
+            try:
+                await join(judge, judge_token["join_url"])
+                await wait_for_state(judge, "courtroom", "judge")
+                await expect(judge.locator("#hearing-title")).to_have_text(hearing["title"])
+
+                await join(party, party_token["join_url"])
+                await wait_for_state(party, "lobby", "party")
+                await expect(
+                    party.get_by_text("Waiting for the clerk to admit you")
+                ).to_be_visible()
+
+                admit = judge.get_by_role("button", name=f"Admit {PARTY[1]} ({PARTY[2]})")
+                await expect(admit).to_be_visible(timeout=10_000)
+                await admit.click()
+                await wait_for_state(party, "courtroom", "party")
+
+                seen_by_judge = await sees_video_of(judge, "judge", party_id, PARTY)
+                seen_by_party = await sees_video_of(party, "party", judge_id, JUDGE)
+                print(f"judge page inbound video: {seen_by_judge}")
+                print(f"party page inbound video: {seen_by_party}")
+            finally:
+                for name, page in (("judge", judge), ("party", party)):
+                    path = tmp_path / f"{name}.png"
+                    await page.screenshot(path=str(path), full_page=True)
+                    print(f"screenshot: {path}")
+
+            # Muting reaches the other side through the roster.
+            await party.get_by_role("button", name="Mute microphone").click()
+            party_tile = judge.locator(f'.tile[data-participant-id="{party_id}"]')
+            await expect(party_tile.locator(".muted-flag")).to_have_text("Microphone off")
+
+            # Leaving: the party sees so, and the judge's page drops the party's tile.
+            await party.get_by_role("button", name="Leave hearing").click()
+            await expect(party.get_by_role("heading", name="You have left")).to_be_visible()
+            await expect(party_tile).to_have_count(0, timeout=10_000)
+            await expect(
+                judge.locator(f'#roster [data-participant-id="{party_id}"]')
+            ).to_have_count(0)
+
+
+# -- the pages over plain HTTP -----------------------------------------------------------------
+
+
+async def test_join_page_is_never_cached_and_allows_only_its_own_scripts(
+    server: RunningServer,
+) -> None:
+    async with server.session.get(f"{server.base_url}/join/h_abcdefgh") as response:
+        assert response.status == 200
+        body = await response.text()
+        headers = response.headers
+    assert headers["Cache-Control"] == "no-store"
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert "<script>" not in body and "<script " in body  # only external scripts
+
+
+async def test_docket_lists_public_hearings_only_and_escapes_them(server: RunningServer) -> None:
+    await server.create_hearing(title='Doe v. <script>alert("x")</script>', public=True)
+    await server.create_hearing(title="Sealed family matter", public=False)
+    async with server.session.get(f"{server.base_url}/docket") as response:
+        assert response.status == 200
+        body = await response.text()
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "Doe v. &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    assert "<script>alert" not in body
+    assert "Sealed family matter" not in body
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/../pages.py", "/static/%2e%2e/pages.py", "/static/..%2fapp.py"]
+)
+async def test_static_files_stay_inside_the_static_folder(server: RunningServer, path: str) -> None:
+    url = URL(f"{server.base_url}{path}", encoded=True)  # sent as written, not normalised
+    async with server.session.get(url) as response:
+        body = await response.text()
+    assert response.status in (403, 404)
+    assert "add_routes" not in body and "create_app" not in body
+
+
+async def test_static_client_is_served_with_a_script_type(server: RunningServer) -> None:
+    async with server.session.get(f"{server.base_url}/static/hearing.js") as response:
+        assert response.status == 200
+        assert response.content_type in ("application/javascript", "text/javascript")
+        assert response.headers["X-Content-Type-Options"] == "nosniff"

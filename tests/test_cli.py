@@ -1,0 +1,186 @@
+"""The `ecourt` command: `token` signs join links; `serve --demo` opens a trial you can join."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from hearing import Role
+from security import Secret, TokenSigner
+from web.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN_KEY = "cli-test-token-key-of-at-least-32-chars"
+SIGNER = TokenSigner(Secret(TOKEN_KEY.encode()))
+LINE = re.compile(r"^\s+([A-Za-z ]+):\s+(\S+)")
+
+
+# -- ecourt token -------------------------------------------------------------------------------
+
+
+def run_token(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(["token", *args])
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_token_prints_a_token_signed_with_the_token_key(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECOURT_TOKEN_KEY", TOKEN_KEY)
+    code, out, _ = run_token(
+        capsys,
+        "--hearing",
+        "h_abcdef",
+        "--role",
+        "witness",
+        "--name",
+        " Ana  Lopez",
+        "--ttl",
+        "600",
+    )
+    assert code == 0
+    grant = SIGNER.verify(out.strip(), "h_abcdef")
+    assert grant.participant.role is Role.WITNESS
+    assert grant.participant.display_name == "Ana Lopez"
+    assert grant.expires_at - grant.issued_at == 600
+
+
+def test_token_without_a_token_key_fails_and_prints_no_token(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ECOURT_TOKEN_KEY", raising=False)
+    code, out, err = run_token(capsys, "--hearing", "h_abcdef", "--role", "clerk", "--name", "J")
+    assert code == 2
+    assert out == ""
+    assert "ECOURT_TOKEN_KEY" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (("--hearing", "h!", "--role", "clerk", "--name", "J"), "hearing_id"),
+        (("--hearing", "h_abcdef", "--role", "clerk", "--name", "  "), "display_name"),
+        (("--hearing", "h_abcdef", "--role", "king", "--name", "J"), "--role"),
+        (("--hearing", "h_abcdef", "--role", "clerk", "--name", "J", "--ttl", "59"), "--ttl"),
+        (("--hearing", "h_abcdef", "--role", "clerk", "--name", "J", "--ttl", "x"), "--ttl"),
+    ],
+)
+def test_token_refuses_bad_arguments_saying_which(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    complaint: str,
+) -> None:
+    monkeypatch.setenv("ECOURT_TOKEN_KEY", TOKEN_KEY)
+    code, out, err = run_token(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert complaint in err
+
+
+# -- ecourt serve --demo, as a real process -----------------------------------------------------
+
+
+@dataclass
+class Demo:
+    links: dict[str, str]
+    output: str
+
+
+@asynccontextmanager
+async def demo_server(tmp_path: Path, **env: str) -> AsyncIterator[Demo]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ECOURT_")}
+    environ |= {"ECOURT_TOKEN_KEY": TOKEN_KEY, "ECOURT_DATA_DIR": str(tmp_path)} | env
+    log = (tmp_path / "stderr.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "web.cli",
+        "serve",
+        "--demo",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        cwd=ROOT,
+        env=environ,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=log,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while not any(line.strip().startswith("public docket:") for line in lines):
+                line = await process.stdout.readline()
+                if not line:
+                    pytest.fail(f"the server exited before printing the docket link: {lines}")
+                lines.append(line.decode())
+        links = {m[1]: m[2] for m in map(LINE.match, lines) if m}
+        yield Demo(links=links, output="".join(lines))
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            async with asyncio.timeout(30):
+                await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+            log.close()
+    assert process.returncode == 0, (tmp_path / "stderr.log").read_text()
+
+
+async def test_serve_demo_prints_join_links_that_work(tmp_path: Path) -> None:
+    async with demo_server(tmp_path) as demo, aiohttp.ClientSession() as http:
+        base = demo.links["base URL"]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base)
+        assert not base.endswith(":0")
+        hearing_id = demo.links["hearing"]
+        cast = {
+            "presiding judge": Role.PRESIDING_JUDGE,
+            "clerk": Role.CLERK,
+            "plaintiff": Role.PLAINTIFF,
+            "respondent": Role.RESPONDENT,
+        }
+        for label, role in cast.items():
+            page, _, fragment = demo.links[label].partition("#token=")
+            assert page == f"{base}/join/{hearing_id}"
+            assert SIGNER.verify(fragment, hearing_id).participant.role is role
+            async with http.get(page) as response:
+                assert response.status == 200
+        assert demo.links["public docket"] == f"{base}/docket"
+        headers = {"Authorization": f"Bearer {demo.links['API key']}"}
+        async with http.get(f"{base}/api/hearings/{hearing_id}", headers=headers) as response:
+            assert response.status == 200
+            hearing = await response.json()
+        assert (hearing["type"], hearing["public"]) == ("trial", True)
+        async with http.get(f"{base}/docket") as response:
+            assert hearing["case_number"] in await response.text()
+
+
+async def test_serve_demo_never_prints_an_api_key_the_operator_chose(tmp_path: Path) -> None:
+    chosen = "operator-chosen-api-key-0123456789"
+    async with (
+        demo_server(tmp_path, ECOURT_API_KEY=chosen) as demo,
+        aiohttp.ClientSession() as http,
+    ):
+        assert chosen not in demo.output
+        assert "API key" not in demo.links
+        url = f"{demo.links['base URL']}/api/hearings/{demo.links['hearing']}"
+        async with http.get(url, headers={"Authorization": f"Bearer {chosen}"}) as response:
+            assert response.status == 200

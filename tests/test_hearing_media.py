@@ -1,0 +1,118 @@
+"""A hearing through the real server with real aiortc peers: lobby, admission, forwarding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+from signaling.client import HearingClient, RemoteTrack
+from tests.conftest import RunningServer
+
+pytestmark = pytest.mark.media
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[HearingClient]]:
+    made: list[HearingClient] = []
+    yield made
+    await asyncio.gather(*(c.close() for c in made))
+
+
+async def join(
+    server: RunningServer, clients: list[HearingClient], hearing_id: str, role: str, name: str
+) -> HearingClient:
+    issued = await server.issue_token(hearing_id, role, name)
+    client = HearingClient(server.base_url, issued["token"])
+    clients.append(client)
+    await client.connect()
+    return client
+
+
+async def decodes(remote: RemoteTrack, frames: int = 3) -> None:
+    for _ in range(frames):
+        frame = await asyncio.wait_for(remote.track.recv(), timeout=15)
+        assert frame is not None
+
+
+async def test_judge_and_two_parties_see_and_hear_each_other_after_admission(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
+    assert judge.admission == "admitted"
+    plaintiff = await join(server, clients, hearing["id"], "plaintiff", "Ms Nguyen")
+    respondent = await join(server, clients, hearing["id"], "respondent", "Mr Tran")
+    assert plaintiff.admission == respondent.admission == "waiting"
+
+    for party in (plaintiff, respondent):
+        await judge.wait_for_waiting(party.participant["id"])
+        await judge.admit(party.participant["id"])
+        await party.wait_admitted()
+
+    everyone = [judge, plaintiff, respondent]
+    for client in everyone:
+        await client.publish(VideoStreamTrack(), AudioStreamTrack())
+
+    for viewer in everyone:
+        for publisher in everyone:
+            if publisher is viewer:
+                continue
+            pid = publisher.participant["id"]
+            video = await viewer.wait_for_track(pid, "video")
+            audio = await viewer.wait_for_track(pid, "audio")
+            assert video.role == publisher.participant["role"]
+            assert video.display_name == publisher.participant["display_name"]
+            await decodes(video)
+            await decodes(audio)
+    roles = {p["role"] for p in judge.roster}
+    assert roles == {"presiding_judge", "plaintiff", "respondent"}
+
+
+async def test_parties_wait_in_the_lobby_and_receive_no_media_until_admitted(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
+    await judge.publish(VideoStreamTrack(), AudioStreamTrack())
+    party = await join(server, clients, hearing["id"], "plaintiff", "Ms Nguyen")
+    await judge.wait_for_waiting(party.participant["id"])
+
+    with pytest.raises(Exception) as refused:
+        await party.publish(VideoStreamTrack())
+    assert getattr(refused.value, "code", None) == "not_admitted"
+    await asyncio.sleep(1.0)  # give the server every chance to (wrongly) send an offer
+    assert party.offers_received == 0 and party.remote_tracks == []
+    assert party.roster == []
+
+    await judge.admit(party.participant["id"])
+    await party.wait_admitted()
+    video = await party.wait_for_track(judge.participant["id"], "video")
+    await decodes(video)
+
+
+async def test_a_denied_party_is_disconnected_never_receives_media_and_cannot_return(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    await clerk.publish(VideoStreamTrack(), AudioStreamTrack())
+    issued = await server.issue_token(hearing["id"], "witness", "Uninvited")
+    intruder = HearingClient(server.base_url, issued["token"])
+    clients.append(intruder)
+    await intruder.connect()
+    await clerk.wait_for_waiting(intruder.participant["id"])
+
+    await clerk.deny(intruder.participant["id"])
+    await intruder.wait_until(lambda: intruder.admission == "denied", 10, "the denial")
+    await intruder.wait_until(lambda: not intruder.connected, 10, "the disconnect")
+    assert intruder.offers_received == 0 and intruder.remote_tracks == []
+    assert clerk.lobby == []
+
+    again = HearingClient(server.base_url, issued["token"])
+    clients.append(again)
+    with pytest.raises(Exception) as refused:
+        await again.connect()
+    assert getattr(refused.value, "code", None) == "denied"

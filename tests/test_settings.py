@@ -1,0 +1,102 @@
+"""Settings are read once from the environment, typed, and never print a secret."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from web.settings import Settings, SettingsError
+
+API_KEY = "operator-chosen-api-key"
+TOKEN_KEY = "operator-chosen-token-key-of-32-chars!"
+
+
+def test_an_empty_environment_gives_a_local_server_with_generated_keys() -> None:
+    settings = Settings.from_env({})
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.base_url == "http://127.0.0.1:8080"
+    assert settings.api_key_generated is True
+    assert len(settings.api_key.value) >= 16
+    assert len(settings.token_key.value) >= 32
+    assert settings.redis_url is None
+
+
+def test_generated_keys_differ_between_runs() -> None:
+    first, second = Settings.from_env({}), Settings.from_env({})
+    assert first.api_key.value != second.api_key.value
+    assert first.token_key.value != second.token_key.value
+
+
+def test_the_environment_sets_every_value() -> None:
+    settings = Settings.from_env(
+        {
+            "ECOURT_HOST": "0.0.0.0",
+            "ECOURT_PORT": "9443",
+            "ECOURT_API_KEY": API_KEY,
+            "ECOURT_TOKEN_KEY": TOKEN_KEY,
+            "ECOURT_DATA_DIR": "/var/lib/ecourt",
+            "ECOURT_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "ECOURT_PUBLIC_URL": "https://court.example/",
+            "ECOURT_TOKEN_TTL": "3600",
+        }
+    )
+    assert (settings.host, settings.port) == ("0.0.0.0", 9443)
+    assert settings.api_key.equals(API_KEY.encode())
+    assert settings.api_key_generated is False
+    assert settings.token_key.equals(TOKEN_KEY.encode())
+    assert settings.data_dir == Path("/var/lib/ecourt")
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.base_url == "https://court.example"
+    assert settings.default_token_ttl == 3600
+
+
+def test_command_line_overrides_win_over_the_environment() -> None:
+    settings = Settings.from_env({"ECOURT_HOST": "0.0.0.0", "ECOURT_PORT": "9443"}, port=8000)
+    assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"ECOURT_API_KEY": "too-short"}, "ECOURT_API_KEY"),
+        ({"ECOURT_TOKEN_KEY": "too-short-for-an-hmac-key"}, "ECOURT_TOKEN_KEY"),
+        ({"ECOURT_PORT": "http"}, "ECOURT_PORT"),
+        ({"ECOURT_PORT": "65536"}, "ECOURT_PORT"),
+        ({"ECOURT_TOKEN_TTL": "59"}, "ECOURT_TOKEN_TTL"),
+    ],
+)
+def test_an_unusable_value_is_refused_naming_the_variable(env: dict[str, str], name: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env(env)
+
+
+def test_a_refused_key_is_not_echoed() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"ECOURT_API_KEY": "short-secret"})
+    assert "short-secret" not in str(refused.value)
+
+
+def test_settings_never_print_their_secrets() -> None:
+    settings = Settings.from_env({"ECOURT_API_KEY": API_KEY, "ECOURT_TOKEN_KEY": TOKEN_KEY})
+    for text in (repr(settings), str(settings), f"{settings!r} {settings.api_key}"):
+        assert API_KEY not in text
+        assert TOKEN_KEY not in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Secret is a dataclass, so dataclasses.asdict() copies the raw bytes out of it",
+)
+def test_settings_as_a_dict_never_carry_their_secrets() -> None:
+    settings = Settings.from_env({"ECOURT_API_KEY": API_KEY, "ECOURT_TOKEN_KEY": TOKEN_KEY})
+    text = repr(dataclasses.asdict(settings))
+    assert API_KEY not in text
+    assert TOKEN_KEY not in text
+
+
+def test_settings_cannot_change_after_they_are_read() -> None:
+    settings = Settings.from_env({})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.port = 1  # type: ignore[misc]

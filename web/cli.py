@@ -1,0 +1,139 @@
+"""`ecourt`: run the server (optionally with a demo hearing), or sign a join token."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from hearing import HearingError, Participant, Role, new_participant_id
+from hearing.model import check_display_name
+from security import TokenSigner
+from web.openapi import MIN_TOKEN_TTL
+from web.settings import Settings, SettingsError
+
+DEMO_CAST = (
+    ("presiding judge", Role.PRESIDING_JUDGE, "Judge Amara Osei"),
+    ("clerk", Role.CLERK, "Jonas Lind"),
+    ("plaintiff", Role.PLAINTIFF, "Maria Rivera"),
+    ("respondent", Role.RESPONDENT, "Daniel Okafor"),
+)
+
+
+class CliError(Exception):
+    """A command that cannot run as asked."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (CliError, SettingsError, HearingError) as exc:
+        parser.exit(2, f"ecourt: error: {exc}\n")
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecourt", description="Virtual courtroom hearings.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (ECOURT_HOST)")
+    serve.add_argument("--port", type=_port, help="port to listen on; 0 picks a free one")
+    serve.add_argument(
+        "--demo", action="store_true", help="open a demo civil trial and print its join links"
+    )
+    serve.set_defaults(run=_serve)
+
+    token = commands.add_parser("token", help="print a join token signed with ECOURT_TOKEN_KEY")
+    token.add_argument("--hearing", required=True, metavar="ID", help="the hearing's id")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--name", required=True, help="the display name")
+    token.add_argument("--ttl", type=int, metavar="SECONDS", help="lifetime (ECOURT_TOKEN_TTL)")
+    token.set_defaults(run=_token)
+    return parser
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is between 0 and 65535")
+    return port
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
+
+    given = {"host": args.host, "port": args.port}
+    settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
+    listener: socket.socket | None = None
+    if settings.port == 0:  # bind now, so every printed link carries the real port
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        listener = socket.create_server((settings.host, 0), family=family)
+        settings = replace(settings, port=listener.getsockname()[1])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(settings)
+    if args.demo:
+        app.on_startup.append(functools.partial(_open_demo, settings=settings))
+    if listener is not None:
+        web.run_app(app, sock=listener)
+    else:
+        web.run_app(app, host=settings.host, port=settings.port)
+    return 0
+
+
+async def _open_demo(app: web.Application, *, settings: Settings) -> None:
+    """Schedule a demo trial through the REST API's own code path and print how to join."""
+    from web import api
+
+    hearing = await api.schedule_hearing(
+        app,
+        {
+            "type": "trial",
+            "case_number": f"CIV-{datetime.now(UTC).year}-0042",
+            "title": "Rivera v. Okafor (breach of contract) - demo",
+            "scheduled_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "public": True,
+        },
+    )
+    lines = ["", "ecourt demo: a civil trial is open", f"  {'base URL:':<17} {settings.base_url}"]
+    if settings.api_key_generated:  # never echo a key the operator chose
+        key = settings.api_key.value.decode()
+        lines.append(f"  {'API key:':<17} {key}  (generated; set ECOURT_API_KEY to choose one)")
+    lines.append(f"  {'hearing:':<17} {hearing.id}  {hearing.case_number}  {hearing.title}")
+    for label, role, name in DEMO_CAST:
+        issued = api.issue_token(app, hearing, {"role": role.value, "display_name": name})
+        lines.append(f"  {label + ':':<17} {issued.join_url}")
+    lines.append(f"  {'public docket:':<17} {settings.base_url}/docket")
+    print("\n".join([*lines, ""]), flush=True)
+
+
+def _token(args: argparse.Namespace) -> int:
+    if not os.environ.get("ECOURT_TOKEN_KEY"):
+        raise CliError("ECOURT_TOKEN_KEY is not set; tokens must be signed with the server's key")
+    settings = Settings.from_env()
+    ttl = min(settings.default_token_ttl, settings.max_token_ttl) if args.ttl is None else args.ttl
+    if not MIN_TOKEN_TTL <= ttl <= settings.max_token_ttl:
+        raise CliError(f"--ttl must be between {MIN_TOKEN_TTL} and {settings.max_token_ttl}")
+    participant = Participant(
+        id=new_participant_id(),
+        hearing_id=args.hearing,
+        role=Role(args.role),
+        display_name=check_display_name(args.name),
+    )
+    token, _grant = TokenSigner(settings.token_key).issue(participant, ttl)
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
