@@ -41,7 +41,7 @@ _SENDER_FIELDS = (
     "_RTCRtpSender__rtcp_exited",
     "_ssrc",
 )
-_RECEIVER_FIELDS = ("_RTCRtpReceiver__rtcp_ssrc",)
+_RECEIVER_FIELDS = ("_RTCRtpReceiver__rtcp_ssrc", "_RTCRtpReceiver__decoder_thread")
 
 
 def check_aiortc_shape() -> None:
@@ -149,3 +149,10 @@ def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
     """Protect `data` (RTP or RTCP) with the transport's SRTP session and send it."""
     await transport._send_rtp(data)
+
+
+def decoder_thread_id(receiver: RTCRtpReceiver) -> int | None:
+    """The native id of the receiver's decoder thread (idle on the forwarding path)."""
+    private: Any = receiver
+    thread = private._RTCRtpReceiver__decoder_thread
+    return None if thread is None else int(thread.native_id)

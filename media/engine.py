@@ -71,6 +71,9 @@ class MediaEngine:
             self._subscribers.discard(peer)
         await peer.close()
 
+    def decoder_thread_ids(self) -> list[int]:
+        return [i for p in self._publishers for i in p.decoder_thread_ids()]
+
     @property
     def forwarded_streams(self) -> int:
         return sum(len(p.sinks()) for p in self._subscribers)

@@ -63,6 +63,11 @@ class PublishPeer:
         self.packets_malformed = 0
         self.packets_unroutable = 0
 
+    def decoder_thread_ids(self) -> list[int]:
+        """aiortc starts a decoder thread per receiver; on this path they never get a frame."""
+        ids = (hooks.decoder_thread_id(r) for r in self._pc.getReceivers())
+        return [i for i in ids if i is not None]
+
     @property
     def connection_state(self) -> str:
         state: str = self._pc.connectionState

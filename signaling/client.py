@@ -68,9 +68,17 @@ class RemoteTrack:
 
 
 class HearingClient:
-    def __init__(self, base_url: str, token: str, *, request_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        hearing_id: str | None = None,
+        request_timeout: float = 20.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self._hearing_id = hearing_id
         self._timeout = request_timeout
         self._sio = socketio.AsyncClient(reconnection=False)
         self._refusal: dict[str, Any] | None = None
@@ -107,7 +115,7 @@ class HearingClient:
             await self._sio.connect(
                 self.base_url,
                 namespaces=[NAMESPACE],
-                auth={"token": self._token},
+                auth=self._auth(),
                 transports=["websocket"],
                 wait_timeout=self._timeout,
             )
@@ -121,6 +129,12 @@ class HearingClient:
         self.hearing = welcome["hearing"]
         await self._set(admission=welcome["admission"])
         return welcome
+
+    def _auth(self) -> dict[str, str]:
+        auth = {"token": self._token}
+        if self._hearing_id is not None:
+            auth["hearing_id"] = self._hearing_id
+        return auth
 
     async def request(self, event: str, payload: Any = None) -> dict[str, Any]:
         """Send one request and return its ack; raise RequestFailed on `ok: false`."""

@@ -95,7 +95,10 @@ class SignalingServer:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             raise Refused("token_missing", "connect with auth: {token}")
-        grant = self._signer.verify(token)
+        wanted = auth.get("hearing_id") if isinstance(auth, dict) else None
+        if wanted is not None and not isinstance(wanted, str):
+            raise Refused("bad_request", "hearing_id must be a string")
+        grant = self._signer.verify(token, hearing_id=wanted)
         hearing_id = grant.participant.hearing_id
         session = self._sessions.get(hearing_id)
         if session is None:

@@ -8,6 +8,7 @@ own network address.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -72,9 +73,9 @@ class RunningServer:
 
 
 def test_settings(**overrides: Any) -> Settings:
+    overrides.setdefault("port", 0)
     return Settings(
         host="127.0.0.1",
-        port=0,
         api_key=Secret(API_KEY.encode()),
         api_key_generated=False,
         token_key=Secret(b"k" * 32),
@@ -85,14 +86,21 @@ def test_settings(**overrides: Any) -> Settings:
 test_settings.__test__ = False  # type: ignore[attr-defined]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[RunningServer]:
-    app = create_app(test_settings())
+    port = free_port()
+    app = create_app(test_settings(port=port))
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
-    port = runner.addresses[0][1]
     async with aiohttp.ClientSession() as session:
         yield RunningServer(f"http://127.0.0.1:{port}", app, session)
     await runner.cleanup()

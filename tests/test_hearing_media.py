@@ -10,6 +10,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from signaling.client import HearingClient, RemoteTrack
 from tests.conftest import RunningServer
+from web.keys import ENGINE
 
 pytestmark = pytest.mark.media
 
@@ -116,3 +117,29 @@ async def test_a_denied_party_is_disconnected_never_receives_media_and_cannot_re
     with pytest.raises(Exception) as refused:
         await again.connect()
     assert getattr(refused.value, "code", None) == "denied"
+
+
+def thread_cpu_ticks(native_id: int) -> int:
+    """User + system clock ticks a thread of this process has used (from /proc)."""
+    with open(f"/proc/self/task/{native_id}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+async def test_the_server_decodes_nothing_while_forwarding_video(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
+    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    await judge.publish(VideoStreamTrack(), AudioStreamTrack())
+    video = await clerk.wait_for_track(judge.participant["id"], "video")
+    await decodes(video, frames=60)  # two seconds of 640x480 video decoded by the viewer
+
+    engine = server.app[ENGINE]
+    server_decoders = engine.decoder_thread_ids()
+    assert len(server_decoders) == 2, "the judge's audio and video receivers on the server"
+    viewer_decoders = [r._RTCRtpReceiver__decoder_thread.native_id for r in clerk.receivers]
+    assert sum(thread_cpu_ticks(t) for t in viewer_decoders) > 0, "the control: viewers decode"
+    assert [thread_cpu_ticks(t) for t in server_decoders] == [0, 0]
+    assert engine.forwarded_streams == 2

@@ -85,10 +85,6 @@ def test_settings_never_print_their_secrets() -> None:
         assert TOKEN_KEY not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Secret is a dataclass, so dataclasses.asdict() copies the raw bytes out of it",
-)
 def test_settings_as_a_dict_never_carry_their_secrets() -> None:
     settings = Settings.from_env({"ECOURT_API_KEY": API_KEY, "ECOURT_TOKEN_KEY": TOKEN_KEY})
     text = repr(dataclasses.asdict(settings))

@@ -11,7 +11,7 @@ from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import MemoryHearingStore
 from web import api, pages
-from web.keys import HEARINGS, SETTINGS, SIGNALING, SIGNER
+from web.keys import ENGINE, HEARINGS, SETTINGS, SIGNALING, SIGNER
 from web.settings import Settings
 
 MAX_BODY = 64 * 1024
@@ -27,6 +27,7 @@ def create_app(settings: Settings) -> web.Application:
     app[HEARINGS] = hearings
     app[SIGNER] = signer
     app[SIGNALING] = signaling
+    app[ENGINE] = engine
     signaling.attach(app)
     api.add_routes(app)
     pages.add_routes(app)

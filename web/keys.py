@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from media import MediaEngine
 from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import HearingStore
@@ -13,3 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 HEARINGS = web.AppKey("hearings", HearingStore)
 SIGNER = web.AppKey("signer", TokenSigner)
 SIGNALING = web.AppKey("signaling", SignalingServer)
+ENGINE = web.AppKey("engine", MediaEngine)

@@ -63,7 +63,10 @@ class Settings:
             redis_url=env.get("ECOURT_REDIS_URL") or None,
             public_url=env.get("ECOURT_PUBLIC_URL", ""),
             default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
+            max_token_ttl=_int(env, "ECOURT_MAX_TOKEN_TTL", 24 * 3600, 60, 7 * 24 * 3600),
         )
+        if settings.default_token_ttl > settings.max_token_ttl:
+            raise SettingsError("ECOURT_TOKEN_TTL must not exceed ECOURT_MAX_TOKEN_TTL")
         if api_key is not None:
             settings = replace(settings, api_key=Secret(api_key.encode()), api_key_generated=False)
         if token_key is not None:

@@ -1,0 +1,232 @@
+"""The signalling edge refuses bad tokens and bad messages with stable codes, and a bad client
+never disturbs anyone else. No media flows here, so these run outside the namespace."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from hearing import Participant, Role, new_participant_id
+from security import Secret, TokenSigner
+from signaling.client import HearingClient, JoinRefused, RequestFailed
+from tests.conftest import RunningServer
+
+TOKEN_KEY = Secret(b"k" * 32)  # the key tests/conftest.py gives the server
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[HearingClient]]:
+    made: list[HearingClient] = []
+    yield made
+    for client in made:
+        await client.close()
+
+
+async def connect(
+    server: RunningServer, clients: list[HearingClient], token: str, hearing_id: str | None = None
+) -> HearingClient:
+    client = HearingClient(server.base_url, token, hearing_id=hearing_id, request_timeout=5)
+    clients.append(client)
+    await client.connect()
+    return client
+
+
+async def token_for(server: RunningServer, hearing_id: str, role: str = "plaintiff") -> str:
+    issued = await server.issue_token(hearing_id, role, "Ms Nguyen")
+    token: str = issued["token"]
+    return token
+
+
+async def refusal(
+    server: RunningServer, clients: list[HearingClient], token: str, **kw: str
+) -> str:
+    with pytest.raises(JoinRefused) as refused:
+        await connect(server, clients, token, **kw)
+    return refused.value.code
+
+
+async def test_a_token_for_another_hearing_is_refused_with_token_wrong_hearing(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    first = await server.create_hearing()
+    second = await server.create_hearing(case_number="02/2026/DS-ST")
+    token = await token_for(server, first["id"])
+    assert await refusal(server, clients, token, hearing_id=second["id"]) == "token_wrong_hearing"
+
+
+async def test_an_expired_token_is_refused_with_token_expired(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    an_hour_ago = TokenSigner(TOKEN_KEY, clock=lambda: time.time() - 3600)
+    participant = Participant(new_participant_id(), hearing["id"], Role.PLAINTIFF, "Ms Nguyen")
+    token, _ = an_hour_ago.issue(participant, ttl_seconds=60)
+    assert await refusal(server, clients, token) == "token_expired"
+
+
+async def test_a_forged_token_is_refused_with_token_forged(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    participant = Participant(new_participant_id(), hearing["id"], Role.PRESIDING_JUDGE, "Judge")
+    forged, _ = TokenSigner(Secret(b"x" * 32)).issue(participant, ttl_seconds=600)
+    assert await refusal(server, clients, forged) == "token_forged"
+    genuine = await token_for(server, hearing["id"])
+    version, claims, signature = genuine.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    assert await refusal(server, clients, f"{version}.{claims}.{flipped}") == "token_forged"
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "v1.only-two", "v2.a.b", "x" * 5000])
+async def test_missing_or_malformed_tokens_are_refused(
+    server: RunningServer, clients: list[HearingClient], token: str
+) -> None:
+    code = await refusal(server, clients, token)
+    assert code in {"token_missing", "token_malformed"}
+
+
+async def test_a_token_for_a_hearing_that_does_not_exist_is_refused(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    participant = Participant(new_participant_id(), "h_nosuchhearing", Role.CLERK, "Clerk")
+    token, _ = TokenSigner(TOKEN_KEY).issue(participant, ttl_seconds=600)
+    assert await refusal(server, clients, token) == "unknown_hearing"
+
+
+async def test_a_second_connection_with_the_same_token_is_refused(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    token = await token_for(server, hearing["id"], "clerk")
+    first = await connect(server, clients, token)
+    assert await refusal(server, clients, token) == "already_connected"
+    assert first.connected
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "code", "field"),
+    [
+        ("no_such_event", {}, "bad_request", None),
+        ("admit", "not an object", "bad_request", None),
+        ("admit", {}, "bad_request", "participant_id"),
+        ("admit", {"participant_id": 7}, "bad_request", "participant_id"),
+        ("admit", {"participant_id": "p_x", "extra": 1}, "bad_request", "extra"),
+        ("admit", {"participant_id": "p_nobody_waiting"}, "unknown_participant", None),
+        ("mute", {"kind": "smell", "muted": True}, "bad_request", "kind"),
+        ("mute", {"kind": "audio", "muted": "yes"}, "bad_request", "muted"),
+        ("publish", {"sdp": "v=0\r\nnonsense", "type": "offer"}, "sdp_invalid", None),
+        ("publish", {"sdp": "v=0", "type": "answer"}, "bad_request", "type"),
+        (
+            "subscribe_answer",
+            {"sdp": "v=0", "type": "answer", "version": 0},
+            "bad_request",
+            "version",
+        ),
+        ("subscribe_answer", {"sdp": "v=0", "type": "answer", "version": 3}, "not_admitted", None),
+    ],
+)
+async def test_bad_requests_get_a_stable_code_and_change_nothing(
+    server: RunningServer,
+    clients: list[HearingClient],
+    event: str,
+    payload: object,
+    code: str,
+    field: str | None,
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await connect(
+        server, clients, await token_for(server, hearing["id"], "presiding_judge")
+    )
+    with pytest.raises(RequestFailed) as failed:
+        await judge.request(event, payload)
+    assert (failed.value.code, failed.value.field) == (code, field)
+    await judge.request("mute", {"kind": "audio", "muted": True})  # still served
+    await judge.wait_until(
+        lambda: judge.roster and judge.roster[0]["muted"]["audio"] is True, 5, "the mute"
+    )
+
+
+TWO_VIDEO_OFFER = "\r\n".join(
+    [
+        "v=0",
+        "o=- 1 1 IN IP4 0.0.0.0",
+        "s=-",
+        "t=0 0",
+        *[
+            line
+            for mid in ("0", "1")
+            for line in (
+                "m=video 9 UDP/TLS/RTP/SAVPF 96",
+                "c=IN IP4 0.0.0.0",
+                f"a=mid:{mid}",
+                "a=sendonly",
+                "a=rtcp-mux",
+                "a=rtpmap:96 VP8/90000",
+                "a=ice-ufrag:abcd",
+                "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+                "a=fingerprint:sha-256 " + ":".join(["AB"] * 32),
+                "a=setup:actpass",
+            )
+        ],
+        "",
+    ]
+)
+
+
+async def test_a_publish_offer_with_two_video_sections_is_refused(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await connect(
+        server, clients, await token_for(server, hearing["id"], "presiding_judge")
+    )
+    with pytest.raises(RequestFailed) as failed:
+        await judge.request("publish", {"sdp": TWO_VIDEO_OFFER, "type": "offer"})
+    assert failed.value.code == "too_many_tracks"
+
+
+async def test_only_the_judge_and_the_clerk_may_admit(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await connect(
+        server, clients, await token_for(server, hearing["id"], "presiding_judge")
+    )
+    first = await connect(server, clients, await token_for(server, hearing["id"], "plaintiff"))
+    second = await connect(server, clients, await token_for(server, hearing["id"], "respondent"))
+    await judge.wait_for_waiting(second.participant["id"])
+    with pytest.raises(RequestFailed) as failed:
+        await first.admit(second.participant["id"])
+    assert failed.value.code == "forbidden"
+    assert second.admission == "waiting"
+    assert [p["id"] for p in judge.lobby] == [first.participant["id"], second.participant["id"]]
+
+
+async def test_an_oversized_message_closes_only_that_connection(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await connect(
+        server, clients, await token_for(server, hearing["id"], "presiding_judge")
+    )
+    flooder = await connect(server, clients, await token_for(server, hearing["id"], "clerk"))
+    with pytest.raises(Exception):  # noqa: B017 - the transport is closed under the client
+        await flooder.emit_raw("mute", {"kind": "audio", "muted": True, "pad": "x" * 100_000})
+    await flooder.wait_until(lambda: not flooder.connected, 5, "the oversized sender's disconnect")
+    await judge.request("mute", {"kind": "video", "muted": True})
+    await judge.wait_until(
+        lambda: [p["role"] for p in judge.roster] == ["presiding_judge"], 5, "a roster of one"
+    )
+
+
+async def test_a_waiting_participant_who_leaves_vanishes_from_the_lobby(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    clerk = await connect(server, clients, await token_for(server, hearing["id"], "clerk"))
+    party = await connect(server, clients, await token_for(server, hearing["id"], "witness"))
+    await clerk.wait_for_waiting(party.participant["id"])
+    await party.request("leave", {})
+    await clerk.wait_until(lambda: clerk.lobby == [], 5, "an empty lobby")
