@@ -1,0 +1,186 @@
+"""The forwarder's per-packet rules, driven with real RTP bytes into a recording transport.
+
+The transport stands in for aiortc's DTLS transport: the edge of our code, where packets leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from media.forwarder import PublishedTrack, ReceptionStats, TrackSink
+from media.rtp import URI_AUDIO_LEVEL, build_extension_block, build_rtp, parse_rtp
+
+
+class RecordingTransport:
+    """Collects what would have been SRTP-protected and sent."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[bytes] = []
+        self.fail = fail
+
+    async def _send_rtp(self, data: bytes) -> None:
+        if self.fail:
+            raise ConnectionError("closed")
+        self.sent.append(data)
+
+
+def rtp(seq: int, ts: int = 1000, payload: bytes = b"\x10\x01frame", padding: int = 0) -> bytes:
+    data = build_rtp(
+        marker=0,
+        payload_type=96,
+        sequence_number=seq,
+        timestamp=ts,
+        ssrc=555,
+        extension_block=build_extension_block([(1, b"\x7f")]),
+        payload=payload,
+    )
+    if padding:
+        data = bytes([data[0] | 0x20]) + data[1:] + b"\x00" * (padding - 1) + bytes([padding])
+    return data
+
+
+KEYFRAME = b"\x10\x00keyframe"
+
+
+def track(kind: str = "video") -> tuple[PublishedTrack, list[int]]:
+    requests: list[int] = []
+
+    async def request(ssrc: int) -> None:
+        requests.append(ssrc)
+
+    published = PublishedTrack(
+        track_id="t1",
+        source="p_judge",
+        kind=kind,
+        mime_type="video/vp8" if kind == "video" else "audio/opus",
+        clock_rate=90000 if kind == "video" else 48000,
+        payload_type=96,
+        ssrc=555,
+        extension_ids={URI_AUDIO_LEVEL: 1},
+        request_keyframe=request,
+    )
+    return published, requests
+
+
+def sink(transport: RecordingTransport, kind: str = "video", ssrc: int = 0xABC) -> TrackSink:
+    made = TrackSink(transport, ssrc, kind, 90000)  # type: ignore[arg-type]
+    made.payload_type = 100
+    made.audio_level_id = 4
+    return made
+
+
+async def feed(published: PublishedTrack, *packets: bytes) -> None:
+    for data in packets:
+        await published.handle(parse_rtp(data))
+
+
+def sent(transport: RecordingTransport) -> list[Any]:
+    return [parse_rtp(data) for data in transport.sent]
+
+
+async def test_a_sink_gets_its_own_ssrc_payload_type_and_continuous_numbering() -> None:
+    published, _ = track()
+    wire = RecordingTransport()
+    published.add_sink(sink(wire))
+    await feed(published, rtp(65534, 1000, KEYFRAME), rtp(65535, 4000), rtp(0, 7000))
+    out = sent(wire)
+    assert [p.ssrc for p in out] == [0xABC] * 3
+    assert [p.payload_type for p in out] == [100] * 3
+    first = out[0].sequence_number
+    assert [p.sequence_number for p in out] == [first, (first + 1) & 0xFFFF, (first + 2) & 0xFFFF]
+    assert [(p.timestamp - out[0].timestamp) & 0xFFFFFFFF for p in out] == [0, 3000, 6000]
+    assert out[1].payload == b"\x10\x01frame"
+    assert out[0].extensions == {4: b"\x7f"}  # audio level, re-numbered for the sink
+
+
+async def test_a_new_video_sink_waits_for_a_keyframe_and_asks_for_one() -> None:
+    published, requests = track()
+    wire = RecordingTransport()
+    published.add_sink(sink(wire))
+    await asyncio.sleep(0)
+    assert requests == [555]
+    await feed(published, rtp(1), rtp(2))
+    assert wire.sent == []
+    await feed(published, rtp(3, payload=KEYFRAME), rtp(4))
+    assert [p.payload for p in sent(wire)] == [KEYFRAME, b"\x10\x01frame"]
+
+
+async def test_audio_sinks_start_at_once() -> None:
+    published, requests = track("audio")
+    wire = RecordingTransport()
+    published.add_sink(sink(wire, "audio"))
+    await feed(published, rtp(1, payload=b"opus"))
+    assert len(wire.sent) == 1 and requests == []
+
+
+async def test_padding_only_probes_and_duplicates_are_dropped_without_a_sequence_gap() -> None:
+    published, _ = track()
+    wire = RecordingTransport()
+    published.add_sink(sink(wire))
+    await feed(
+        published,
+        rtp(10, payload=KEYFRAME),
+        rtp(11, payload=b"", padding=200),
+        rtp(12),
+        rtp(12),
+        rtp(13),
+    )
+    numbers = [p.sequence_number for p in sent(wire)]
+    assert len(numbers) == 3
+    assert [(n - numbers[0]) & 0xFFFF for n in numbers] == [0, 1, 2]
+    assert published.packets_dropped == 2
+
+
+async def test_nacked_packets_are_resent_from_the_sinks_cache() -> None:
+    published, _ = track()
+    wire = RecordingTransport()
+    viewer = sink(wire)
+    published.add_sink(viewer)
+    await feed(published, rtp(1, payload=KEYFRAME), rtp(2), rtp(3))
+    second = sent(wire)[1].sequence_number
+    found = await viewer.retransmit([second, (second + 500) & 0xFFFF])
+    assert found == 1
+    assert wire.sent[-1] == wire.sent[1]
+
+
+async def test_keyframe_requests_are_throttled_and_deferred_not_dropped() -> None:
+    published, requests = track()
+    published.add_sink(sink(RecordingTransport(), ssrc=1))
+    published.add_sink(sink(RecordingTransport(), ssrc=2))
+    published.request_keyframe()
+    await asyncio.sleep(0)
+    assert requests == [555]
+    for _ in range(60):  # the deferred request is due about a second after the first
+        if len(requests) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert requests == [555, 555]
+
+
+async def test_a_broken_sink_does_not_stop_the_others() -> None:
+    published, _ = track("audio")
+    broken, healthy = RecordingTransport(fail=True), RecordingTransport()
+    published.add_sink(sink(broken, "audio", ssrc=1))
+    published.add_sink(sink(healthy, "audio", ssrc=2))
+    await feed(published, rtp(1), rtp(2))
+    assert len(healthy.sent) == 2
+
+
+async def test_an_ended_track_forwards_nothing_and_cancels_requests() -> None:
+    published, _ = track("audio")
+    wire = RecordingTransport()
+    published.add_sink(sink(wire, "audio"))
+    published.end()
+    await feed(published, rtp(1))
+    assert wire.sent == []
+
+
+def test_receiver_reports_count_loss_across_a_wrap() -> None:
+    stats = ReceptionStats()
+    for seq in (65533, 65534, 0, 1, 3):  # 65535 and 2 are lost
+        stats.add(seq)
+    fraction, lost = stats.interval_report()
+    assert lost == 2
+    assert fraction == (2 << 8) // 7
+    assert stats.extended_highest == (1 << 16) | 3
