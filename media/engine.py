@@ -43,6 +43,18 @@ class MediaEngine:
         ]
         return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
+    def ice_servers_json(self) -> list[dict[str, object]]:
+        """The STUN and TURN servers, as a browser's RTCConfiguration.iceServers wants them."""
+        servers: list[dict[str, object]] = []
+        for server in self.settings.ice_servers:
+            entry: dict[str, object] = {"urls": list(server.urls)}
+            if server.username is not None:
+                entry["username"] = server.username
+            if server.credential is not None:
+                entry["credential"] = server.credential
+            servers.append(entry)
+        return servers
+
     async def start(self) -> None:
         """Fail loudly if aiortc is not shaped as the forwarding hooks expect."""
         hooks.check_aiortc_shape()

@@ -94,6 +94,7 @@ class HearingSession:
             "participant": participant_json(member.participant),
             "hearing": hearing_json(self.hearing),
             "admission": str(admission),
+            "ice_servers": self._engine.ice_servers_json(),
         }
 
     async def admit(self, actor: Member, participant_id: str) -> None:

@@ -188,7 +188,8 @@ async () => {
       signaling: pc.signalingState, video, outbound };
   };
   const e = window.ecourt || { pcs: {} };
-  return { state: e.state, errors: e.errors, publish: await summary(e.pcs.publish),
+  return { state: e.state, errors: e.errors, tracks: e.tracks,
+    publish: await summary(e.pcs.publish),
     subscribe: await summary(e.pcs.subscribe) };
 }
 """
@@ -199,21 +200,37 @@ async def media_stats(page: Page) -> Json:
     return stats
 
 
-def frames_decoded(stats: Json) -> int:
-    """The most frames decoded by any inbound video stream of the subscribe leg."""
+def frames_decoded(stats: Json, publisher_id: str) -> int:
+    """Frames decoded on the subscribe leg from the video that `publisher_id` publishes.
+
+    The page's `ecourt.tracks` (from the server's `subscribe_offer`) says which mid carries it.
+    """
+    mids = {
+        t["mid"]
+        for t in stats.get("tracks") or []
+        if t["participant_id"] == publisher_id and t["kind"] == "video"
+    }
     subscribe = stats.get("subscribe") or {}
-    return max((int(v["framesDecoded"]) for v in subscribe.get("video", [])), default=0)
+    return max(
+        (int(v["framesDecoded"]) for v in subscribe.get("video", []) if v["mid"] in mids),
+        default=0,
+    )
 
 
-async def wait_for_decoded_video(page: Page, who: str, at_least: int, within: float) -> Json:
-    """Poll getStats() until an inbound-rtp video stream has decoded `at_least` frames."""
+async def wait_for_decoded_video(
+    page: Page, who: str, publisher_id: str, at_least: int, within: float
+) -> Json:
+    """Poll getStats() until the publisher's inbound-rtp video has decoded `at_least` frames."""
 
     async def probe() -> tuple[bool, object]:
         stats = await media_stats(page)
-        return frames_decoded(stats) >= at_least, stats | {"console": console_tail(page)}
+        done = frames_decoded(stats, publisher_id) >= at_least
+        return done, stats | {"console": console_tail(page)}
 
     seen = await eventually(
-        probe, f"the {who} page decoding {at_least} video frames (inbound-rtp)", within
+        probe,
+        f"the {who} page decoding {at_least} video frames from {publisher_id} (inbound-rtp)",
+        within,
     )
     assert isinstance(seen, dict)
     return seen

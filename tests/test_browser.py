@@ -36,18 +36,17 @@ async def join(page: Page, join_url: str) -> None:
     await button.click()
 
 
-def inbound_video(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    video: list[dict[str, Any]] = stats["subscribe"]["video"]
-    return video
+def inbound_video(stats: dict[str, Any], publisher_id: str) -> list[dict[str, Any]]:
+    mids = {t["mid"] for t in stats["tracks"] if t["participant_id"] == publisher_id}
+    return [v for v in stats["subscribe"]["video"] if v["mid"] in mids]
 
 
 async def sees_video_of(page: Page, who: str, other_id: str, other: tuple[str, str, str]) -> Any:
     """Wait for `page` to decode and show the other participant; return its inbound video."""
-    first = await wait_for_decoded_video(page, who, at_least=1, within=30)
+    first = await wait_for_decoded_video(page, who, other_id, at_least=1, within=30)
     # Frames keep coming, not just one keyframe.
-    flowing = await wait_for_decoded_video(
-        page, who, at_least=frames_decoded(first) + 30, within=20
-    )
+    more = frames_decoded(first, other_id) + 30
+    flowing = await wait_for_decoded_video(page, who, other_id, at_least=more, within=20)
 
     async def shown() -> tuple[bool, object]:
         video = await tile_video(page, other_id)
@@ -58,7 +57,7 @@ async def sees_video_of(page: Page, who: str, other_id: str, other: tuple[str, s
     await expect(plate.locator(".name")).to_have_text(other[1])
     await expect(plate.locator(".role")).to_have_text(other[2])
     await expect(plate).to_be_visible()
-    return inbound_video(flowing)
+    return inbound_video(flowing, other_id)
 
 
 @pytest.mark.media
@@ -89,6 +88,8 @@ async def test_judge_admits_party_and_both_see_each_other(tmp_path: Path) -> Non
 
                 admit = judge.get_by_role("button", name=f"Admit {PARTY[1]} ({PARTY[2]})")
                 await expect(admit).to_be_visible(timeout=10_000)
+                await judge.screenshot(path=str(tmp_path / "judge-lobby.png"))
+                await party.screenshot(path=str(tmp_path / "party-lobby.png"))
                 await admit.click()
                 await wait_for_state(party, "courtroom", "party")
 
@@ -102,6 +103,21 @@ async def test_judge_admits_party_and_both_see_each_other(tmp_path: Path) -> Non
                     await page.screenshot(path=str(path), full_page=True)
                     print(f"screenshot: {path}")
 
+            # The party's connection drops and comes back: no second pass through the lobby,
+            # and the judge decodes the party's new publication.
+            await party.evaluate("() => window.ecourt.socket.io.engine.close()")
+
+            async def welcomed_again() -> tuple[bool, object]:
+                seen = await party.evaluate(
+                    "() => [window.ecourt.welcomes, window.ecourt.admission, window.ecourt.state]"
+                )
+                return seen == [2, "admitted", "courtroom"], seen
+
+            await eventually(welcomed_again, "the party rejoining, admitted, after a reconnect", 15)
+            again = await sees_video_of(judge, "judge (after reconnect)", party_id, PARTY)
+            back = await sees_video_of(party, "party (after reconnect)", judge_id, JUDGE)
+            print(f"after the party reconnected: judge page {again}, party page {back}")
+
             # Muting reaches the other side through the roster.
             await party.get_by_role("button", name="Mute microphone").click()
             party_tile = judge.locator(f'.tile[data-participant-id="{party_id}"]')
@@ -114,6 +130,38 @@ async def test_judge_admits_party_and_both_see_each_other(tmp_path: Path) -> Non
             await expect(
                 judge.locator(f'#roster [data-participant-id="{party_id}"]')
             ).to_have_count(0)
+
+
+@pytest.mark.media
+@pytest.mark.browser
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium")
+async def test_a_denied_witness_is_told_so_and_cannot_come_back(tmp_path: Path) -> None:
+    async with running_server(tmp_path / "data") as server, async_playwright() as playwright:
+        hearing = await server.schedule_hearing()
+        judge_token = await server.issue_token(hearing["id"], "clerk", "Cora Lind")
+        witness_token = await server.issue_token(hearing["id"], "witness", "Dan Webb")
+        async with chromium(playwright, tmp_path / "profile") as browser:
+            clerk = await first_page(browser)
+            witness = await browser.new_page()
+            await join(clerk, judge_token["join_url"])
+            await wait_for_state(clerk, "courtroom", "clerk")
+            await join(witness, witness_token["join_url"])
+            await wait_for_state(witness, "lobby", "witness")
+
+            await clerk.get_by_role("button", name="Deny Dan Webb (Witness)").click()
+            await expect(witness.get_by_text("The court has not admitted you")).to_be_visible()
+            await expect(clerk.locator("#queue-empty")).to_be_visible()
+
+            # Coming back with the same link is refused at the door, and the page says why.
+            await witness.reload()
+            await join(witness, witness_token["join_url"])
+            await wait_for_state(witness, "refused", "witness")
+            await expect(witness.locator("#notice")).to_contain_text("(denied)")
+
+            # A damaged link is refused too.
+            await witness.goto(witness_token["join_url"][:-4] + "AAAA")
+            await witness.get_by_role("button", name="Join hearing").click()
+            await expect(witness.locator("#notice")).to_contain_text("(token_forged)")
 
 
 # -- the pages over plain HTTP -----------------------------------------------------------------

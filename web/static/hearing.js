@@ -37,6 +37,8 @@ const ecourt = {
   hearing: null,
   admission: null,
   pcs: { publish: null, subscribe: null },
+  welcomes: 0, // one per (re)connection
+  tracks: [], // TrackInfo of the last subscribe offer applied: mid -> publisher
   roster: [],
   lobby: [],
   errors: [],
@@ -47,6 +49,8 @@ window.ecourt = ecourt;
 let localStream = null;
 let subscriber = null;
 let tiles = null;
+let peersGeneration = 0; // bumped whenever both legs are closed
+let enteredGeneration = -1;
 
 class RequestError extends Error {
   constructor(event, error) {
@@ -94,8 +98,9 @@ async function request(event, payload, timeoutMs = REQUEST_TIMEOUT_MS) {
   return ack;
 }
 
+// TURN/STUN servers, if the server hands any out in the welcome (not in the protocol yet).
 function iceServers() {
-  return Array.isArray(ecourt.hearing?.ice_servers) ? ecourt.hearing.ice_servers : [];
+  return Array.isArray(ecourt.iceServers) ? ecourt.iceServers : [];
 }
 
 // --- before joining: the device check ---------------------------------------------------
@@ -127,7 +132,12 @@ function connect(token) {
   notify("");
   status("Connecting to the court…");
   $("join").disabled = true;
-  const socket = io("/hearing", { auth: { token }, transports: ["websocket"] });
+  // the hearing named by the page's own URL: a link to one hearing never opens another
+  const hearingId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+  const socket = io("/hearing", {
+    auth: { token, hearing_id: hearingId },
+    transports: ["websocket"],
+  });
   ecourt.socket = socket;
 
   socket.on("connect_error", (err) => {
@@ -142,15 +152,20 @@ function connect(token) {
     showError({ code, message });
     $("join").disabled = false;
   });
-  // The welcome is the ack of `join`, sent after every (re)connection.
+  // The welcome is the ack of `join`, sent after every (re)connection. A new connection
+  // starts both media legs afresh.
   socket.on("connect", async () => {
+    closePeers();
     try {
       onWelcome(await request("join", {}));
     } catch (err) {
       showError(err);
     }
   });
-  socket.on("admitted", () => enterCourtroom());
+  socket.on("admitted", () => {
+    ecourt.admission = "admitted";
+    enterCourtroom();
+  });
   socket.on("denied", () => finish("denied"));
   socket.on("left", (data) => finish(data?.reason || "left"));
   socket.on("lobby", (data) => {
@@ -162,9 +177,10 @@ function connect(token) {
     tiles?.updateRoster(ecourt.roster);
     renderConsole();
   });
+  // An offer may overtake the ack of `join`; it is answered all the same, since the server
+  // sends no further offer until this one is answered.
   socket.on("subscribe_offer", (data) => {
-    if (ecourt.state !== "courtroom") return;
-    ensureSubscriber().offer(data);
+    if (ecourt.state !== "left") ensureSubscriber().offer(data);
   });
   socket.on("disconnect", (reason) => {
     if (ecourt.state === "left") return;
@@ -176,7 +192,9 @@ function connect(token) {
   });
 }
 
-function onWelcome({ participant, hearing, admission }) {
+function onWelcome({ participant, hearing, admission, ice_servers: servers }) {
+  ecourt.welcomes += 1;
+  ecourt.iceServers = servers;
   ecourt.participant = participant;
   ecourt.hearing = hearing;
   ecourt.admission = admission;
@@ -187,7 +205,6 @@ function onWelcome({ participant, hearing, admission }) {
   if (admission === "admitted") {
     enterCourtroom();
   } else {
-    closePeers();
     setState("lobby");
     status("You are in the lobby.");
   }
@@ -200,7 +217,10 @@ function ensureSubscriber() {
     subscriber = new Subscriber({
       iceServers: iceServers(),
       request,
-      onTracks: (byParticipant) => tiles.setRemote(byParticipant),
+      onTracks: (byParticipant) => {
+        ecourt.tracks = [...subscriber.tracks.values()];
+        tiles.setRemote(byParticipant);
+      },
       onError: (err) => showError(err),
     });
     ecourt.pcs.subscribe = subscriber.pc;
@@ -209,7 +229,9 @@ function ensureSubscriber() {
 }
 
 async function enterCourtroom() {
-  closePeers(); // a reconnection starts both legs afresh
+  const generation = peersGeneration;
+  if (enteredGeneration === generation) return; // `admitted` and a welcome may both say so
+  enteredGeneration = generation;
   setState("courtroom");
   status("You are in the courtroom.");
   tiles.setSelf(ecourt.participant, localStream);
@@ -220,8 +242,8 @@ async function enterCourtroom() {
   if (!localStream || localStream.getTracks().length === 0) return;
   try {
     const pc = await publish(localStream, { iceServers: iceServers(), request });
-    if (ecourt.state !== "courtroom") {
-      pc.close();
+    if (generation !== peersGeneration) {
+      pc.close(); // the connection changed (or the participant left) meanwhile
       return;
     }
     ecourt.pcs.publish = pc;
@@ -289,10 +311,12 @@ async function moderate(event, participant, buttons) {
 // --- leaving ------------------------------------------------------------------------------
 
 function closePeers() {
+  peersGeneration += 1;
   subscriber?.close();
   subscriber = null;
   ecourt.pcs.publish?.close();
   ecourt.pcs = { publish: null, subscribe: null };
+  ecourt.tracks = [];
   tiles?.clear();
 }
 
@@ -324,6 +348,8 @@ function finish(reason) {
 // --- start --------------------------------------------------------------------------------
 
 function main() {
+  // A new link that differs only in its fragment does not reload the page by itself.
+  window.addEventListener("hashchange", () => location.reload());
   tiles = new Tiles($("tiles"));
   setState("prejoin");
   $("mic").addEventListener("click", () => toggle("audio"));
