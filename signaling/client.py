@@ -178,6 +178,8 @@ class HearingClient:
 
     async def publish(self, *tracks: MediaStreamTrack) -> None:
         """Offer the tracks on the publish leg (one audio, one video at most)."""
+        if self._publish_pc is not None:  # publishing again replaces the publish leg
+            await self._publish_pc.close()
         pc = _peer_connection()
         self._publish_pc = pc
         for track in tracks:

@@ -127,10 +127,10 @@ class HearingSession:
 
     async def publish(self, member: Member, offer_sdp: str) -> str:
         self._require_admitted(member)
-        if member.publish is not None:
+        if member.publish is not None:  # a new offer replaces the publish leg
             old, member.publish = member.publish, None
             await self._engine.release(old)
-            self._reconcile_now()
+            await self._reconcile()
 
         def on_track(_track: PublishedTrack) -> None:
             if member.publish is peer and not self._closed:

@@ -143,3 +143,43 @@ async def test_the_server_decodes_nothing_while_forwarding_video(
     assert sum(thread_cpu_ticks(t) for t in viewer_decoders) > 0, "the control: viewers decode"
     assert [thread_cpu_ticks(t) for t in server_decoders] == [0, 0]
     assert engine.forwarded_streams == 2
+
+
+async def test_when_a_publisher_leaves_their_tracks_stop_and_vanish_from_the_offer(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
+    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    await clerk.publish(VideoStreamTrack(), AudioStreamTrack())
+    await decodes(await judge.wait_for_track(clerk.participant["id"], "video"))
+    offers_before = judge.offers_received
+
+    await clerk.request("leave", {})
+    await judge.wait_until(lambda: judge.remote_tracks == [], 10, "the clerk's tracks to go")
+    assert judge.offers_received == offers_before + 1
+    assert [p["role"] for p in judge.roster] == ["presiding_judge"]
+    assert server.app[ENGINE].forwarded_streams == 0
+
+
+async def test_publishing_again_replaces_the_tracks_viewers_receive(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
+    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    await clerk.publish(VideoStreamTrack())
+    first = await judge.wait_for_track(clerk.participant["id"], "video")
+    await decodes(first)
+
+    await clerk.publish(VideoStreamTrack(), AudioStreamTrack())
+    await judge.wait_until(
+        lambda: (
+            {t.kind for t in judge.remote_tracks} == {"audio", "video"}
+            and all(t.mid != first.mid for t in judge.remote_tracks)
+        ),
+        10,
+        "the new video and audio sections",
+    )
+    await decodes(await judge.wait_for_track(clerk.participant["id"], "video"))
+    await decodes(await judge.wait_for_track(clerk.participant["id"], "audio"))
