@@ -7,21 +7,13 @@ Run inside the loopback-only namespace (``bash tools/in-netns ...``): aiortc the
 from __future__ import annotations
 
 import asyncio
-import socket
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-from aiohttp import web
 from playwright.async_api import BrowserContext, Page, Playwright
-
-from security import Secret
-from web.app import create_app
-from web.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,66 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-API_KEY = "browser-test-api-key-0123456789"
-
 Json = dict[str, Any]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass(frozen=True, slots=True)
-class Server:
-    """The running app, and its REST API as the case-management system uses it."""
-
-    base_url: str
-    http: aiohttp.ClientSession
-
-    async def post(self, path: str, body: Json) -> Json:
-        headers = {"Authorization": f"Bearer {API_KEY}"}
-        async with self.http.post(self.base_url + path, json=body, headers=headers) as response:
-            payload: Json = await response.json()
-            assert response.status == 201, f"POST {path} -> {response.status}: {payload}"
-            return payload
-
-    async def schedule_hearing(self, **fields: object) -> Json:
-        body: Json = {
-            "type": "trial",
-            "case_number": "CV-2025/0142",
-            "title": "Marsh v. Okafor",
-            "scheduled_at": "2025-06-02T09:30:00+00:00",
-            "public": True,
-        }
-        return await self.post("/api/hearings", body | fields)
-
-    async def issue_token(self, hearing_id: str, role: str, display_name: str) -> Json:
-        body = {"role": role, "display_name": display_name}
-        return await self.post(f"/api/hearings/{hearing_id}/tokens", body)
-
-
-@asynccontextmanager
-async def running_server(data_dir: Path) -> AsyncIterator[Server]:
-    """`web.app.create_app` on 127.0.0.1 and a free port, in the test's event loop."""
-    port = free_port()
-    settings = Settings(
-        host="127.0.0.1",
-        port=port,
-        api_key=Secret(API_KEY.encode()),
-        api_key_generated=False,
-        data_dir=data_dir,
-    )
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        async with aiohttp.ClientSession() as http:
-            yield Server(base_url=settings.base_url, http=http)
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -17,7 +17,6 @@ from tests.browser_support import (
     eventually,
     first_page,
     frames_decoded,
-    running_server,
     tile_video,
     wait_for_decoded_video,
     wait_for_state,
@@ -27,6 +26,7 @@ from tests.conftest import RunningServer
 HAS_CHROMIUM = Path("/usr/bin/chromium").exists()
 JUDGE = ("presiding_judge", "Ada Marsh", "Presiding judge")
 PARTY = ("plaintiff", "Ben Okafor", "Plaintiff")
+CASE = {"case_number": "CV-2025/0142", "title": "Marsh v. Okafor", "public": True}
 
 
 async def join(page: Page, join_url: str) -> None:
@@ -63,9 +63,11 @@ async def sees_video_of(page: Page, who: str, other_id: str, other: tuple[str, s
 @pytest.mark.media
 @pytest.mark.browser
 @pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium")
-async def test_judge_admits_party_and_both_see_each_other(tmp_path: Path) -> None:
-    async with running_server(tmp_path / "data") as server, async_playwright() as playwright:
-        hearing = await server.schedule_hearing()
+async def test_judge_admits_party_and_both_see_each_other(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    async with async_playwright() as playwright:
+        hearing = await server.create_hearing(**CASE)
         judge_token = await server.issue_token(hearing["id"], JUDGE[0], JUDGE[1])
         party_token = await server.issue_token(hearing["id"], PARTY[0], PARTY[1])
         judge_id, party_id = judge_token["participant_id"], party_token["participant_id"]
@@ -135,9 +137,11 @@ async def test_judge_admits_party_and_both_see_each_other(tmp_path: Path) -> Non
 @pytest.mark.media
 @pytest.mark.browser
 @pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium")
-async def test_a_denied_witness_is_told_so_and_cannot_come_back(tmp_path: Path) -> None:
-    async with running_server(tmp_path / "data") as server, async_playwright() as playwright:
-        hearing = await server.schedule_hearing()
+async def test_a_denied_witness_is_told_so_and_cannot_come_back(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    async with async_playwright() as playwright:
+        hearing = await server.create_hearing(**CASE)
         judge_token = await server.issue_token(hearing["id"], "clerk", "Cora Lind")
         witness_token = await server.issue_token(hearing["id"], "witness", "Dan Webb")
         async with chromium(playwright, tmp_path / "profile") as browser:
