@@ -21,8 +21,8 @@ from media.rtp import (
 )
 
 
-def aiortc_packet(**fields: object) -> bytes:
-    """A packet serialised by aiortc, with abs-send-time as id 3 and audio level as id 2."""
+def extension_map() -> HeaderExtensionsMap:
+    """aiortc's map with abs-send-time as id 3 and audio level as id 2."""
     extensions = HeaderExtensionsMap()
     extensions.configure(
         RTCRtpParameters(
@@ -32,6 +32,12 @@ def aiortc_packet(**fields: object) -> bytes:
             ]
         )
     )
+    return extensions
+
+
+def aiortc_packet(**fields: object) -> bytes:
+    """A packet serialised by aiortc, with abs-send-time as id 3 and audio level as id 2."""
+    extensions = extension_map()
     packet = RtpPacket(payload_type=96, sequence_number=65535, timestamp=0xFFFFFFF0, ssrc=1234)
     packet.marker = 1
     packet.payload = b"\x90\x80\x01payload"
@@ -74,15 +80,7 @@ def test_a_forwarded_packet_round_trips_through_aiortcs_parser() -> None:
         extension_block=block,
         payload=b"hello",
     )
-    extensions = HeaderExtensionsMap()
-    extensions.configure(
-        RTCRtpParameters(
-            headerExtensions=[
-                RTCRtpHeaderExtensionParameters(id=2, uri=URI_AUDIO_LEVEL),
-                RTCRtpHeaderExtensionParameters(id=3, uri=URI_ABS_SEND_TIME),
-            ]
-        )
-    )
+    extensions = extension_map()
     packet = RtpPacket.parse(data, extensions)
     assert (packet.payload_type, packet.sequence_number, packet.timestamp, packet.ssrc) == (
         97,
