@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiortc
+import pylibsrtp
+from aioice import Connection
 from aiortc import RTCRtpReceiver, RTCRtpSender
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 
 from media.errors import AiortcShapeChanged
@@ -29,19 +31,27 @@ _SIGNATURES: list[tuple[Any, str, list[str]]] = [
     (RTCDtlsTransport, "_handle_rtp_data", ["self", "data", "arrival_time_ms"]),
     (RTCDtlsTransport, "_register_rtp_receiver", ["self", "receiver", "parameters"]),
     (RTCDtlsTransport, "_send_rtp", ["self", "data"]),
+    (Connection, "data_received", ["self", "data", "component"]),
     (RTCRtpSender, "send", ["self", "parameters"]),
     (RTCRtpSender, "_run_rtp", ["self", "codec"]),
     (RTCRtpSender, "_run_rtcp", ["self"]),
     (RTCRtpSender, "_handle_rtcp_packet", ["self", "packet"]),
 ]
-_SENDER_FIELDS = (
-    "_RTCRtpSender__rtp_started",
-    "_RTCRtpSender__rtp_exited",
-    "_RTCRtpSender__rtcp_started",
-    "_RTCRtpSender__rtcp_exited",
-    "_ssrc",
-)
-_RECEIVER_FIELDS = ("_RTCRtpReceiver__rtcp_ssrc", "_RTCRtpReceiver__decoder_thread")
+_FIELDS: list[tuple[Any, tuple[str, ...]]] = [
+    (
+        RTCRtpSender,
+        (
+            "_RTCRtpSender__rtp_started",
+            "_RTCRtpSender__rtp_exited",
+            "_RTCRtpSender__rtcp_started",
+            "_RTCRtpSender__rtcp_exited",
+            "_ssrc",
+        ),
+    ),
+    (RTCRtpReceiver, ("_RTCRtpReceiver__rtcp_ssrc", "_RTCRtpReceiver__decoder_thread")),
+    (RTCDtlsTransport, ("_state", "_tx_srtp", "_rx_srtp", "_rtp_router")),
+    (Connection, ("_nominated", "_queue")),
+]
 
 
 def check_aiortc_shape() -> None:
@@ -55,14 +65,11 @@ def check_aiortc_shape() -> None:
             problems.append(f"{cls.__name__}.{name} is gone")
         elif list(inspect.signature(method).parameters) != params:
             problems.append(f"{cls.__name__}.{name} no longer takes {params}")
-    sender_names = RTCRtpSender.__init__.__code__.co_names
-    problems += [
-        f"RTCRtpSender no longer sets {f}" for f in _SENDER_FIELDS if f not in sender_names
-    ]
-    receiver_names = RTCRtpReceiver.__init__.__code__.co_names
-    problems += [
-        f"RTCRtpReceiver no longer sets {f}" for f in _RECEIVER_FIELDS if f not in receiver_names
-    ]
+    for cls, fields in _FIELDS:
+        assigned = cls.__init__.__code__.co_names
+        problems += [f"{cls.__name__} no longer sets {f}" for f in fields if f not in assigned]
+    if not hasattr(State, "CONNECTED"):
+        problems.append("RTCDtlsTransport's State has no CONNECTED")
     if problems:
         raise AiortcShapeChanged("aiortc changed shape: " + "; ".join(problems))
 
@@ -84,6 +91,46 @@ def divert_incoming_rtp(
     target: Any = transport
     target._handle_rtp_data = on_rtp
     target._register_rtp_receiver = register_and_report
+
+
+def _is_srtp(data: bytes) -> bool:
+    """RTP (not RTCP) by RFC 5761's demultiplexing: first byte 128-191, second not 192-208."""
+    return len(data) >= 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 208
+
+
+def guard_datagrams(
+    transport: RTCDtlsTransport, on_rtp: Callable[[bytes], None] | None = None
+) -> Callable[[], int]:
+    """Filter what the ICE connection hands to aiortc, in its datagram callback.
+
+    Zero-length datagrams are dropped (aiortc 1.16 closes the connection on one). With
+    `on_rtp`, SRTP packets are unprotected here and handed to `on_rtp` at once, skipping
+    aiortc's queue, task switch and router; DTLS, RTCP and the rest take aiortc's path.
+    Returns a function that counts the datagrams dropped.
+    """
+    private: Any = transport
+    connection: Any = private.transport._connection
+    enqueue = connection.data_received
+    dropped = 0
+
+    def data_received(data: bytes, component: int) -> None:
+        nonlocal dropped
+        if not data:
+            dropped += 1
+            return
+        session = private._rx_srtp
+        if on_rtp is not None and session is not None and _is_srtp(data):
+            try:
+                plain = session.unprotect(data)
+            except pylibsrtp.Error:
+                dropped += 1
+                return
+            on_rtp(plain)
+            return
+        enqueue(data, component)
+
+    connection.data_received = data_received
+    return lambda: dropped
 
 
 def take_over_sender(
@@ -149,6 +196,22 @@ def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
     """Protect `data` (RTP or RTCP) with the transport's SRTP session and send it."""
     await transport._send_rtp(data)
+
+
+def send_rtp_now(transport: RTCDtlsTransport, data: bytes) -> None:
+    """Protect one RTP packet and hand it to the socket, synchronously.
+
+    The forwarding path's send: it skips the five coroutines between aiortc's
+    `_send_rtp` and the datagram socket (about 2 µs a packet). aiortc's transmit counters
+    are not updated. Raises ConnectionError when the transport cannot send.
+    """
+    private: Any = transport
+    if private._state is not State.CONNECTED:
+        raise ConnectionError("the DTLS transport is not connected")
+    pair = private.transport._connection._nominated.get(1)
+    if pair is None:
+        raise ConnectionError("no nominated ICE pair")
+    pair.protocol.transport.sendto(private._tx_srtp.protect(data), pair.remote_addr)
 
 
 def decoder_thread_id(receiver: RTCRtpReceiver) -> int | None:

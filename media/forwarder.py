@@ -1,9 +1,10 @@
 """The forwarding path: one published track fans its RTP packets out to its sinks.
 
 Per packet and per sink the work is: rewrite SSRC, payload type, sequence number and timestamp,
-rebuild the (small) header-extension block, and hand the bytes to the sink's DTLS transport for
-SRTP protect. Nothing is decoded. A new sink waits for a keyframe; feedback from sinks (PLI,
-FIR) reaches the publisher throttled, and NACKs are answered from each sink's packet cache.
+rebuild the (small) header-extension block, and hand the bytes to the sink's `send` (the
+subscriber's DTLS transport, which applies SRTP protect). All of it is synchronous; nothing
+is decoded. A new sink waits for a keyframe; feedback from sinks (PLI, FIR) reaches the
+publisher throttled, and NACKs are answered from each sink's packet cache.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from aiortc.rtcdtlstransport import RTCDtlsTransport
-
-from media import _aiortc_hooks as hooks
 from media.ratelimit import RateLimitedLog
 from media.rtp import (
     URI_AUDIO_LEVEL,
@@ -35,6 +33,8 @@ NACK_CACHE = 512
 KEYFRAME_INTERVAL = 1.0
 SEEN_WINDOW = 1024
 
+PacketSender = Callable[[bytes], None]
+"""Protects and sends one RTP packet to a subscriber; raises ConnectionError if it cannot."""
 KeyframeRequester = Callable[[int], Coroutine[Any, Any, None]]
 
 
@@ -88,8 +88,8 @@ class ReceptionStats:
 class TrackSink:
     """One subscriber's copy of one published track: its own SSRC, numbering and cache."""
 
-    def __init__(self, transport: RTCDtlsTransport, ssrc: int, kind: str, clock_rate: int) -> None:
-        self.transport = transport
+    def __init__(self, send: PacketSender, ssrc: int, kind: str, clock_rate: int) -> None:
+        self.send = send
         self.ssrc = ssrc
         self.kind = kind
         self.clock_rate = clock_rate
@@ -120,7 +120,9 @@ class TrackSink:
         self._ts_offset = (self._ts_base - timestamp) & 0xFFFFFFFF
         self._begun = True
 
-    async def forward(self, packet: ParsedRtp, seq: int, extension_block: bytes) -> None:
+    def forward(
+        self, packet: ParsedRtp, seq: int, block: bytes, payload: bytes, now: float
+    ) -> None:
         if not self._begun:
             self.begin(seq, packet.timestamp)
         out_seq = (seq + self._seq_offset) & 0xFFFF
@@ -131,24 +133,24 @@ class TrackSink:
             sequence_number=out_seq,
             timestamp=out_ts,
             ssrc=self.ssrc,
-            extension_block=extension_block,
-            payload=packet.data[packet.payload_start : packet.payload_end],
+            extension_block=block,
+            payload=payload,
         )
         self._history[out_seq % NACK_CACHE] = data
         self.packets_sent += 1
-        self.octets_sent += packet.payload_end - packet.payload_start
+        self.octets_sent += len(payload)
         self.last_timestamp = out_ts
-        self.last_sent_at = time.time()
-        await hooks.send_rtp(self.transport, data)
+        self.last_sent_at = now
+        self.send(data)
 
-    async def retransmit(self, lost: list[int]) -> int:
+    def retransmit(self, lost: list[int]) -> int:
         """Resend cached packets a subscriber reported lost; return how many were found."""
         found = 0
         for seq in lost:
             data = self._history[seq % NACK_CACHE]
             if data is not None and int.from_bytes(data[2:4], "big") == seq:
                 found += 1
-                await hooks.send_rtp(self.transport, data)
+                self.send(data)
         return found
 
 
@@ -198,7 +200,7 @@ class PublishedTrack:
     def remove_sink(self, sink: TrackSink) -> None:
         self.sinks = tuple(s for s in self.sinks if s is not sink)
 
-    async def handle(self, packet: ParsedRtp) -> None:
+    def handle(self, packet: ParsedRtp) -> None:
         seq = packet.sequence_number
         self.packets_received += 1
         self.stats.add(seq)
@@ -215,12 +217,14 @@ class PublishedTrack:
         if not self.sinks:
             return
         out_seq = (seq - self._seq_shift) & 0xFFFF
+        payload = packet.data[packet.payload_start : packet.payload_end]
+        now = time.time()
         keyframe: bool | None = None
         blocks: dict[tuple[int | None, int | None], bytes] = {}
         for sink in self.sinks:
             if sink.waiting_keyframe:
                 if keyframe is None:
-                    keyframe = vp8_is_keyframe(packet.payload)
+                    keyframe = vp8_is_keyframe(payload)
                 if not keyframe:
                     continue
                 sink.waiting_keyframe = False
@@ -229,7 +233,7 @@ class PublishedTrack:
             if block is None:
                 block = blocks[key] = self._extension_block(packet, sink)
             try:
-                await sink.forward(packet, out_seq, block)
+                sink.forward(packet, out_seq, block, payload, now)
             except ConnectionError:
                 pass  # the subscriber's transport is closing; its owner removes the sink
             except Exception:

@@ -32,6 +32,7 @@ from media.sdp import FORWARDED_CODECS, parse_offer, preferred_codecs
 
 log = logging.getLogger(__name__)
 _malformed = RateLimitedLog(log, interval=10.0)
+_failures = RateLimitedLog(log, interval=10.0)
 _track_numbers = itertools.count(1)
 
 TrackCallback = Callable[[PublishedTrack], None]
@@ -62,6 +63,7 @@ class PublishPeer:
         self.tracks: list[PublishedTrack] = []
         self.packets_malformed = 0
         self.packets_unroutable = 0
+        self._dropped: Callable[[], int] = lambda: 0
 
     def decoder_thread_ids(self) -> list[int]:
         """aiortc starts a decoder thread per receiver; on this path they never get a frame."""
@@ -85,6 +87,7 @@ class PublishPeer:
         transport = self._pc.getTransceivers()[0].receiver.transport
         self._transport = transport
         hooks.divert_incoming_rtp(transport, self._on_rtp, self._on_receiver)
+        self._dropped = hooks.guard_datagrams(transport, self._on_plain_rtp)
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
@@ -120,13 +123,26 @@ class PublishPeer:
         self.tracks.append(track)
         self._on_track(track)
 
+    @property
+    def datagrams_dropped(self) -> int:
+        return self._dropped()
+
     async def _on_rtp(self, data: bytes, arrival_time_ms: int) -> None:
+        """Packets that took aiortc's queue (those that arrived before SRTP was keyed)."""
+        self._on_plain_rtp(data)
+
+    def _on_plain_rtp(self, data: bytes) -> None:
+        # called from aiortc's and aioice's callbacks: nothing may escape from here
         try:
-            packet = parse_rtp(data)
+            self._route(data)
         except ValueError:
             self.packets_malformed += 1
             _malformed.warning("dropped a malformed RTP packet from %s", self.source)
-            return
+        except Exception:
+            _failures.exception("forwarding a packet from %s failed", self.source)
+
+    def _route(self, data: bytes) -> None:
+        packet = parse_rtp(data)
         track = self._by_ssrc.get(packet.ssrc)
         if track is None:
             track = self._unbound.pop(packet.payload_type, None)
@@ -135,7 +151,7 @@ class PublishPeer:
                 return
             track.ssrc = packet.ssrc
             self._by_ssrc[packet.ssrc] = track
-        await track.handle(packet)
+        track.handle(packet)
 
     async def _send_pli(self, media_ssrc: int) -> None:
         if self._rtcp_ssrc is None:

@@ -8,6 +8,7 @@ import contextlib
 import random
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.clock import current_ntp_time
@@ -67,6 +68,7 @@ class SubscribePeer:
         self._awaiting: int | None = None
         self._version = 0
         self._closed = False
+        self._guarded = False
 
     @property
     def track_ids(self) -> frozenset[str]:
@@ -87,7 +89,12 @@ class SubscribePeer:
         transceiver = self._pc.addTransceiver(track.kind, direction="sendonly")
         transceiver.setCodecPreferences(preferred_codecs(track.kind, track.mime_type))
         sender = transceiver.sender
-        sink = TrackSink(sender.transport, hooks.sender_ssrc(sender), track.kind, track.clock_rate)
+        sink = TrackSink(
+            partial(hooks.send_rtp_now, sender.transport),
+            hooks.sender_ssrc(sender),
+            track.kind,
+            track.clock_rate,
+        )
         section = _Section(track, transceiver, sink)
 
         def on_send(parameters: RTCRtpSendParameters) -> None:
@@ -100,6 +107,9 @@ class SubscribePeer:
             await self._send_reports(section)
 
         hooks.take_over_sender(sender, on_send, on_rtcp, sender_reports)
+        if not self._sections and not self._guarded:
+            hooks.guard_datagrams(sender.transport)
+            self._guarded = True
         self._sections[track.id] = section
         self._dirty = True
 
@@ -144,7 +154,7 @@ class SubscribePeer:
         if section.sink.closed or not parameters.codecs:
             return
         sink = section.sink
-        sink.transport = section.transceiver.sender.transport
+        sink.send = partial(hooks.send_rtp_now, section.transceiver.sender.transport)
         sink.payload_type = parameters.codecs[0].payloadType or 0
         sink.cname = parameters.rtcp.cname or ""
         ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
@@ -155,7 +165,8 @@ class SubscribePeer:
 
     async def _on_feedback(self, section: _Section, packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            await section.sink.retransmit(list(packet.lost)[:64])
+            with contextlib.suppress(ConnectionError):
+                section.sink.retransmit(list(packet.lost)[:64])
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             section.track.request_keyframe()
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
@@ -183,7 +194,8 @@ class SubscribePeer:
                 chunks=[RtcpSourceInfo(ssrc=sink.ssrc, items=[(1, sink.cname.encode())])]
             )
             with contextlib.suppress(ConnectionError):
-                await hooks.send_rtp(sink.transport, bytes(report) + bytes(cname))
+                transport = section.transceiver.sender.transport
+                await hooks.send_rtp(transport, bytes(report) + bytes(cname))
 
     async def close(self) -> None:
         if self._closed:

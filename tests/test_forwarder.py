@@ -1,6 +1,6 @@
-"""The forwarder's per-packet rules, driven with real RTP bytes into a recording transport.
+"""The forwarder's per-packet rules, driven with real RTP bytes into a recording sender.
 
-The transport stands in for aiortc's DTLS transport: the edge of our code, where packets leave.
+The sender stands in for the subscriber's DTLS transport: the edge where packets leave.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class RecordingTransport:
         self.sent: list[bytes] = []
         self.fail = fail
 
-    async def _send_rtp(self, data: bytes) -> None:
+    def __call__(self, data: bytes) -> None:
         if self.fail:
             raise ConnectionError("closed")
         self.sent.append(data)
@@ -64,7 +64,7 @@ def track(kind: str = "video") -> tuple[PublishedTrack, list[int]]:
 
 
 def sink(transport: RecordingTransport, kind: str = "video", ssrc: int = 0xABC) -> TrackSink:
-    made = TrackSink(transport, ssrc, kind, 90000)  # type: ignore[arg-type]
+    made = TrackSink(transport, ssrc, kind, 90000)
     made.payload_type = 100
     made.audio_level_id = 4
     return made
@@ -72,7 +72,7 @@ def sink(transport: RecordingTransport, kind: str = "video", ssrc: int = 0xABC) 
 
 async def feed(published: PublishedTrack, *packets: bytes) -> None:
     for data in packets:
-        await published.handle(parse_rtp(data))
+        published.handle(parse_rtp(data))
 
 
 def sent(transport: RecordingTransport) -> list[Any]:
@@ -139,7 +139,7 @@ async def test_nacked_packets_are_resent_from_the_sinks_cache() -> None:
     published.add_sink(viewer)
     await feed(published, rtp(1, payload=KEYFRAME), rtp(2), rtp(3))
     second = sent(wire)[1].sequence_number
-    found = await viewer.retransmit([second, (second + 500) & 0xFFFF])
+    found = viewer.retransmit([second, (second + 500) & 0xFFFF])
     assert found == 1
     assert wire.sent[-1] == wire.sent[1]
 
