@@ -90,6 +90,7 @@ class HearingClient:
         self.left_reason: str | None = None
         self.remote_tracks: list[RemoteTrack] = []
         self.offers_received = 0
+        self.publish_answer_sdp = ""
         self._changed = asyncio.Condition()
         self._publish_pc: RTCPeerConnection | None = None
         self._subscribe_pc: RTCPeerConnection | None = None
@@ -186,6 +187,7 @@ class HearingClient:
             pc.addTransceiver(track, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
         answer = await self.request("publish", {"sdp": pc.localDescription.sdp, "type": "offer"})
+        self.publish_answer_sdp = str(answer["sdp"])
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
 
     async def wait_for_track(

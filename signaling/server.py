@@ -58,6 +58,10 @@ class SignalingServer:
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         self.sio.on("*", self._on_event, namespace=NAMESPACE)
 
+    def session(self, hearing_id: str) -> HearingSession | None:
+        """The hearing in session on this node, if any."""
+        return self._sessions.get(hearing_id)
+
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app)
 

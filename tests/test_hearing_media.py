@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,7 +11,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from signaling.client import HearingClient, RemoteTrack
 from tests.conftest import RunningServer
-from web.keys import ENGINE
+from web.keys import ENGINE, SIGNALING
 
 pytestmark = pytest.mark.media
 
@@ -183,3 +184,40 @@ async def test_publishing_again_replaces_the_tracks_viewers_receive(
     )
     await decodes(await judge.wait_for_track(clerk.participant["id"], "video"))
     await decodes(await judge.wait_for_track(clerk.participant["id"], "audio"))
+
+
+def candidate_addresses(sdp: str) -> list[tuple[str, int]]:
+    """The host candidates in a session description."""
+    found = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            parts = line.split()
+            found.append((parts[4], int(parts[5])))
+    return found
+
+
+async def test_a_zero_length_datagram_to_the_servers_media_port_harms_nobody(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
+    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    await judge.publish(VideoStreamTrack())
+    video = await clerk.wait_for_track(judge.participant["id"], "video")
+    await decodes(video)
+
+    answer = judge.publish_answer_sdp
+    targets = candidate_addresses(answer)
+    assert targets, "the server answer lists its candidates"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as attacker:
+        # a plain socket: asyncio's transports silently refuse to send empty datagrams
+        for address in targets:
+            for _ in range(3):
+                attacker.sendto(b"", address)
+
+    await decodes(video, frames=30)  # still flowing, a second later
+    session = server.app[SIGNALING].session(hearing["id"])
+    assert session is not None
+    publisher = session.members[judge.participant["id"]].publish
+    assert publisher is not None and publisher.connection_state == "connected"
+    assert publisher.datagrams_dropped >= 3
