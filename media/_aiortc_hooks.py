@@ -16,6 +16,7 @@ from typing import Any
 import aiortc
 import pylibsrtp
 from aioice import Connection
+from aioice.ice import StunProtocol
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
@@ -32,6 +33,7 @@ _SIGNATURES: list[tuple[Any, str, list[str]]] = [
     (RTCDtlsTransport, "_register_rtp_receiver", ["self", "receiver", "parameters"]),
     (RTCDtlsTransport, "_send_rtp", ["self", "data"]),
     (Connection, "data_received", ["self", "data", "component"]),
+    (StunProtocol, "datagram_received", ["self", "data", "addr"]),
     (RTCRtpSender, "send", ["self", "parameters"]),
     (RTCRtpSender, "_run_rtp", ["self", "codec"]),
     (RTCRtpSender, "_run_rtcp", ["self"]),
@@ -50,7 +52,7 @@ _FIELDS: list[tuple[Any, tuple[str, ...]]] = [
     ),
     (RTCRtpReceiver, ("_RTCRtpReceiver__rtcp_ssrc", "_RTCRtpReceiver__decoder_thread")),
     (RTCDtlsTransport, ("_state", "_tx_srtp", "_rx_srtp", "_rtp_router")),
-    (Connection, ("_nominated", "_queue")),
+    (Connection, ("_nominated", "_protocols")),
 ]
 
 
@@ -101,36 +103,71 @@ def _is_srtp(data: bytes) -> bool:
 def guard_datagrams(
     transport: RTCDtlsTransport, on_rtp: Callable[[bytes], None] | None = None
 ) -> Callable[[], int]:
-    """Filter what the ICE connection hands to aiortc, in its datagram callback.
+    """Filter datagrams as they come off the ICE sockets, before aiortc and aioice see them.
 
-    Zero-length datagrams are dropped (aiortc 1.16 closes the connection on one). With
-    `on_rtp`, SRTP packets are unprotected here and handed to `on_rtp` at once, skipping
-    aiortc's queue, task switch and router; DTLS, RTCP and the rest take aiortc's path.
+    Call it once ICE has gathered (after setLocalDescription), before the candidates are
+    sent anywhere. Zero-length datagrams are dropped (aiortc 1.16 closes the connection on
+    one). RTP and RTCP (first byte 128-191; STUN's is 0-3) skip aioice's STUN parse. With
+    `on_rtp`, SRTP packets are unprotected right here and handed to `on_rtp`, skipping aiortc's
+    queue, task switch and router; DTLS, RTCP and STUN take aiortc's path as before.
     Returns a function that counts the datagrams dropped.
     """
     private: Any = transport
     connection: Any = private.transport._connection
-    enqueue = connection.data_received
     dropped = 0
 
-    def data_received(data: bytes, component: int) -> None:
-        nonlocal dropped
-        if not data:
-            dropped += 1
-            return
-        session = private._rx_srtp
-        if on_rtp is not None and session is not None and _is_srtp(data):
-            try:
-                plain = session.unprotect(data)
-            except pylibsrtp.Error:
-                dropped += 1
-                return
-            on_rtp(plain)
-            return
-        enqueue(data, component)
+    def guard(protocol: Any) -> None:
+        stun_path = protocol.datagram_received
+        component = protocol.local_candidate.component
 
-    connection.data_received = data_received
+        def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+            nonlocal dropped
+            if not data:
+                dropped += 1
+            elif 127 < data[0] < 192:
+                session = private._rx_srtp
+                if on_rtp is not None and session is not None and _is_srtp(data):
+                    try:
+                        plain = session.unprotect(data)
+                    except pylibsrtp.Error:
+                        dropped += 1
+                        return
+                    on_rtp(plain)
+                else:
+                    connection.data_received(data, component)
+            else:
+                stun_path(data, addr)
+
+        protocol.datagram_received = datagram_received
+
+    for protocol in connection._protocols:
+        guard(protocol)
     return lambda: dropped
+
+
+def rtp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], None]:
+    """A synchronous send for the forwarding path: SRTP protect, then the socket.
+
+    It skips the five coroutines between aiortc's `_send_rtp` and the datagram socket, and
+    looks the nominated ICE pair up once (aiortc never renominates). aiortc's transmit
+    counters are not updated. The send raises ConnectionError when the transport is not up.
+    """
+    private: Any = transport
+    route: tuple[Any, tuple[str, int], Any] | None = None
+
+    def send(data: bytes) -> None:
+        nonlocal route
+        if private._state is not State.CONNECTED:
+            raise ConnectionError("the DTLS transport is not connected")
+        if route is None:
+            pair = private.transport._connection._nominated.get(1)
+            if pair is None:
+                raise ConnectionError("no nominated ICE pair")
+            route = (pair.protocol.transport.sendto, pair.remote_addr, private._tx_srtp.protect)
+        sendto, address, protect = route
+        sendto(protect(data), address)
+
+    return send
 
 
 def take_over_sender(
@@ -196,22 +233,6 @@ def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
     """Protect `data` (RTP or RTCP) with the transport's SRTP session and send it."""
     await transport._send_rtp(data)
-
-
-def send_rtp_now(transport: RTCDtlsTransport, data: bytes) -> None:
-    """Protect one RTP packet and hand it to the socket, synchronously.
-
-    The forwarding path's send: it skips the five coroutines between aiortc's
-    `_send_rtp` and the datagram socket (about 2 µs a packet). aiortc's transmit counters
-    are not updated. Raises ConnectionError when the transport cannot send.
-    """
-    private: Any = transport
-    if private._state is not State.CONNECTED:
-        raise ConnectionError("the DTLS transport is not connected")
-    pair = private.transport._connection._nominated.get(1)
-    if pair is None:
-        raise ConnectionError("no nominated ICE pair")
-    pair.protocol.transport.sendto(private._tx_srtp.protect(data), pair.remote_addr)
 
 
 def decoder_thread_id(receiver: RTCRtpReceiver) -> int | None:

@@ -87,10 +87,10 @@ class PublishPeer:
         transport = self._pc.getTransceivers()[0].receiver.transport
         self._transport = transport
         hooks.divert_incoming_rtp(transport, self._on_rtp, self._on_receiver)
-        self._dropped = hooks.guard_datagrams(transport, self._on_plain_rtp)
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
+            self._dropped = hooks.guard_datagrams(transport, self._on_plain_rtp)
         except Exception as exc:
             raise SdpInvalid(f"the offer could not be negotiated: {exc}") from exc
         self._rtcp_task = asyncio.get_running_loop().create_task(self._run_rtcp())

@@ -8,7 +8,6 @@ import contextlib
 import random
 import time
 from dataclasses import dataclass
-from functools import partial
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.clock import current_ntp_time
@@ -90,7 +89,7 @@ class SubscribePeer:
         transceiver.setCodecPreferences(preferred_codecs(track.kind, track.mime_type))
         sender = transceiver.sender
         sink = TrackSink(
-            partial(hooks.send_rtp_now, sender.transport),
+            hooks.rtp_sender(sender.transport),
             hooks.sender_ssrc(sender),
             track.kind,
             track.clock_rate,
@@ -107,9 +106,6 @@ class SubscribePeer:
             await self._send_reports(section)
 
         hooks.take_over_sender(sender, on_send, on_rtcp, sender_reports)
-        if not self._sections and not self._guarded:
-            hooks.guard_datagrams(sender.transport)
-            self._guarded = True
         self._sections[track.id] = section
         self._dirty = True
 
@@ -129,6 +125,9 @@ class SubscribePeer:
             return None
         self._dirty = False
         await self._pc.setLocalDescription(await self._pc.createOffer())
+        if not self._guarded:  # ICE has gathered; the candidates are not out yet
+            hooks.guard_datagrams(self._pc.getTransceivers()[0].sender.transport)
+            self._guarded = True
         self._version += 1
         self._awaiting = self._version
         tracks = tuple(
@@ -154,7 +153,7 @@ class SubscribePeer:
         if section.sink.closed or not parameters.codecs:
             return
         sink = section.sink
-        sink.send = partial(hooks.send_rtp_now, section.transceiver.sender.transport)
+        sink.send = hooks.rtp_sender(section.transceiver.sender.transport)
         sink.payload_type = parameters.codecs[0].payloadType or 0
         sink.cname = parameters.rtcp.cname or ""
         ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
