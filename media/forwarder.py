@@ -20,7 +20,7 @@ from media.ratelimit import RateLimitedLog
 from media.rtp import (
     URI_AUDIO_LEVEL,
     ParsedRtp,
-    abs_send_time_now,
+    abs_send_time,
     build_extension_block,
     build_rtp,
     vp8_is_keyframe,
@@ -128,13 +128,7 @@ class TrackSink:
         out_seq = (seq + self._seq_offset) & 0xFFFF
         out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
         data = build_rtp(
-            marker=packet.marker,
-            payload_type=self.payload_type,
-            sequence_number=out_seq,
-            timestamp=out_ts,
-            ssrc=self.ssrc,
-            extension_block=block,
-            payload=payload,
+            packet.marker, self.payload_type, out_seq, out_ts, self.ssrc, block, payload
         )
         self._history[out_seq % NACK_CACHE] = data
         self.packets_sent += 1
@@ -231,7 +225,7 @@ class PublishedTrack:
             key = sink.extension_key
             block = blocks.get(key)
             if block is None:
-                block = blocks[key] = self._extension_block(packet, sink)
+                block = blocks[key] = self._extension_block(packet, sink, now)
             try:
                 sink.forward(packet, out_seq, block, payload, now)
             except ConnectionError:
@@ -239,10 +233,10 @@ class PublishedTrack:
             except Exception:
                 _sink_errors.exception("forwarding to a sink of track %s failed", self.id)
 
-    def _extension_block(self, packet: ParsedRtp, sink: TrackSink) -> bytes:
+    def _extension_block(self, packet: ParsedRtp, sink: TrackSink, now: float) -> bytes:
         elements: list[tuple[int, bytes]] = []
         if sink.abs_send_time_id is not None:
-            elements.append((sink.abs_send_time_id, abs_send_time_now()))
+            elements.append((sink.abs_send_time_id, abs_send_time(now)))
         if sink.audio_level_id is not None and self._audio_level_id is not None:
             level = packet.extensions.get(self._audio_level_id)
             if level is not None and len(level) == 1:

@@ -8,7 +8,6 @@ short header extension). Payloads are never decoded.
 from __future__ import annotations
 
 import struct
-import time
 from dataclasses import dataclass
 
 RTP_HEADER = struct.Struct("!BBHII")
@@ -111,9 +110,9 @@ def _parse_two_byte(data: bytes, pos: int, end: int, out: dict[int, bytes]) -> N
         pos += length
 
 
-def abs_send_time_now() -> bytes:
-    """The 24-bit 6.18 fixed-point abs-send-time of now."""
-    value = int((time.time() + _NTP_EPOCH_OFFSET) * (1 << 18)) & 0xFFFFFF
+def abs_send_time(at: float) -> bytes:
+    """The 24-bit 6.18 fixed-point abs-send-time of the wall-clock time `at`."""
+    value = int((at + _NTP_EPOCH_OFFSET) * (1 << 18)) & 0xFFFFFF
     return value.to_bytes(3, "big")
 
 
@@ -121,13 +120,14 @@ def build_extension_block(elements: list[tuple[int, bytes]]) -> bytes:
     """A one-byte-header extension block (RFC 8285 §4.2), padded to 32-bit words."""
     if not elements:
         return b""
-    body = b"".join(bytes([(ext_id << 4) | (len(value) - 1)]) + value for ext_id, value in elements)
+    body = b"".join(
+        [bytes(((ext_id << 4) | (len(value) - 1),)) + value for ext_id, value in elements]
+    )
     body += b"\x00" * (-len(body) % 4)
     return struct.pack("!HH", ONE_BYTE_PROFILE, len(body) // 4) + body
 
 
 def build_rtp(
-    *,
     marker: int,
     payload_type: int,
     sequence_number: int,
@@ -136,6 +136,7 @@ def build_rtp(
     extension_block: bytes,
     payload: bytes,
 ) -> bytes:
+    """An RTP packet with no CSRCs and no padding."""
     b0 = 0x90 if extension_block else 0x80
     header = RTP_HEADER.pack(b0, (marker << 7) | payload_type, sequence_number, timestamp, ssrc)
     return header + extension_block + payload
