@@ -174,36 +174,27 @@ def take_over_sender(
     sender: RTCRtpSender,
     on_send: Callable[[RTCRtpSendParameters], None],
     on_rtcp: RtcpHandler,
-    rtcp_loop: Callable[[], Awaitable[None]],
 ) -> None:
-    """Replace the sender's encoder loop with nothing (packets are written by the forwarder),
-    its RTCP loop with `rtcp_loop`, and its RTCP feedback handling with `on_rtcp`.
+    """Replace the sender's encoder loop and RTCP loop with idle tasks (the forwarder writes
+    the packets, its owner the sender reports) and its RTCP feedback handling with `on_rtcp`.
     `on_send` receives the negotiated parameters once aiortc starts the sender."""
     private: Any = sender
-    rtp_started: asyncio.Event = private._RTCRtpSender__rtp_started
-    rtp_exited: asyncio.Event = private._RTCRtpSender__rtp_exited
-    rtcp_started: asyncio.Event = private._RTCRtpSender__rtcp_started
-    rtcp_exited: asyncio.Event = private._RTCRtpSender__rtcp_exited
+    started = (private._RTCRtpSender__rtp_started, private._RTCRtpSender__rtcp_started)
+    exited = (private._RTCRtpSender__rtp_exited, private._RTCRtpSender__rtcp_exited)
     original_send = sender.send
     sent = False
 
-    async def idle_rtp(_codec: object) -> None:
-        rtp_started.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            pass
-        finally:
-            rtp_exited.set()
+    def idle(index: int) -> Callable[..., Awaitable[None]]:
+        async def run(*_args: object) -> None:
+            started[index].set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                pass
+            finally:
+                exited[index].set()
 
-    async def own_rtcp() -> None:
-        rtcp_started.set()
-        try:
-            await rtcp_loop()
-        except asyncio.CancelledError:
-            pass
-        finally:
-            rtcp_exited.set()
+        return run
 
     async def send_and_report(parameters: RTCRtpSendParameters) -> None:
         nonlocal sent
@@ -213,8 +204,8 @@ def take_over_sender(
             on_send(parameters)
 
     target: Any = sender
-    target._run_rtp = idle_rtp
-    target._run_rtcp = own_rtcp
+    target._run_rtp = idle(0)
+    target._run_rtcp = idle(1)
     target._handle_rtcp_packet = on_rtcp
     target.send = send_and_report
 

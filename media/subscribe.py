@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.clock import current_ntp_time
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -68,6 +69,8 @@ class SubscribePeer:
         self._version = 0
         self._closed = False
         self._guarded = False
+        self._transport: RTCDtlsTransport | None = None
+        self._reports: asyncio.Task[None] | None = None
 
     @property
     def track_ids(self) -> frozenset[str]:
@@ -102,10 +105,7 @@ class SubscribePeer:
         async def on_rtcp(packet: AnyRtcpPacket) -> None:
             await self._on_feedback(section, packet)
 
-        async def sender_reports() -> None:
-            await self._send_reports(section)
-
-        hooks.take_over_sender(sender, on_send, on_rtcp, sender_reports)
+        hooks.take_over_sender(sender, on_send, on_rtcp)
         self._sections[track.id] = section
         self._dirty = True
 
@@ -153,7 +153,10 @@ class SubscribePeer:
         if section.sink.closed or not parameters.codecs:
             return
         sink = section.sink
-        sink.send = hooks.rtp_sender(section.transceiver.sender.transport)
+        self._transport = section.transceiver.sender.transport
+        sink.send = hooks.rtp_sender(self._transport)
+        if self._reports is None:
+            self._reports = asyncio.get_running_loop().create_task(self._send_reports())
         sink.payload_type = parameters.codecs[0].payloadType or 0
         sink.cname = parameters.rtcp.cname or ""
         ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
@@ -172,29 +175,35 @@ class SubscribePeer:
             with contextlib.suppress(ValueError):
                 section.remb = unpack_remb_fci(packet.fci)[0]
 
-    async def _send_reports(self, section: _Section) -> None:
-        sink = section.sink
-        while not sink.closed:
+    async def _send_reports(self) -> None:
+        """Sender reports and CNAMEs for every section that has forwarded something, about
+        once a second: one task for the whole leg, not one per section."""
+        while True:
             await asyncio.sleep(0.5 + random.random())
-            if sink.packets_sent == 0:
-                continue
-            elapsed = max(0.0, time.time() - sink.last_sent_at)
-            rtp_now = (sink.last_timestamp + int(elapsed * sink.clock_rate)) & 0xFFFFFFFF
-            report = RtcpSrPacket(
-                ssrc=sink.ssrc,
-                sender_info=RtcpSenderInfo(
-                    ntp_timestamp=current_ntp_time(),
-                    rtp_timestamp=rtp_now,
-                    packet_count=sink.packets_sent & 0xFFFFFFFF,
-                    octet_count=sink.octets_sent & 0xFFFFFFFF,
-                ),
-            )
-            cname = RtcpSdesPacket(
-                chunks=[RtcpSourceInfo(ssrc=sink.ssrc, items=[(1, sink.cname.encode())])]
-            )
-            with contextlib.suppress(ConnectionError):
-                transport = section.transceiver.sender.transport
-                await hooks.send_rtp(transport, bytes(report) + bytes(cname))
+            now, ntp = time.time(), current_ntp_time()
+            packets = b""
+            for section in self._sections.values():
+                sink = section.sink
+                if sink.packets_sent == 0:
+                    continue
+                elapsed = max(0.0, now - sink.last_sent_at)
+                rtp_now = (sink.last_timestamp + int(elapsed * sink.clock_rate)) & 0xFFFFFFFF
+                report = RtcpSrPacket(
+                    ssrc=sink.ssrc,
+                    sender_info=RtcpSenderInfo(
+                        ntp_timestamp=ntp,
+                        rtp_timestamp=rtp_now,
+                        packet_count=sink.packets_sent & 0xFFFFFFFF,
+                        octet_count=sink.octets_sent & 0xFFFFFFFF,
+                    ),
+                )
+                cname = RtcpSdesPacket(
+                    chunks=[RtcpSourceInfo(ssrc=sink.ssrc, items=[(1, sink.cname.encode())])]
+                )
+                packets += bytes(report) + bytes(cname)
+            if packets and self._transport is not None:
+                with contextlib.suppress(ConnectionError):
+                    await hooks.send_rtp(self._transport, packets)
 
     async def close(self) -> None:
         if self._closed:
@@ -202,6 +211,9 @@ class SubscribePeer:
         self._closed = True
         for track_id in list(self._sections):
             self.detach(track_id)
+        if self._reports is not None:
+            self._reports.cancel()
+            await asyncio.gather(self._reports, return_exceptions=True)
         await self._pc.close()
 
 

@@ -221,3 +221,29 @@ async def test_a_zero_length_datagram_to_the_servers_media_port_harms_nobody(
     publisher = session.members[judge.participant["id"]].publish
     assert publisher is not None and publisher.connection_state == "connected"
     assert publisher.datagrams_dropped >= 3
+
+
+async def test_viewers_get_sender_reports_that_count_what_was_forwarded(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
+    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    await judge.publish(VideoStreamTrack(), AudioStreamTrack())
+    await decodes(await clerk.wait_for_track(judge.participant["id"], "video"))
+
+    async def reported() -> dict[str, int]:
+        counts = {}
+        for receiver in clerk.receivers:
+            for stats in (await receiver.getStats()).values():
+                if stats.type == "remote-outbound-rtp":
+                    counts[stats.kind] = stats.packetsSent
+        return counts
+
+    for _ in range(60):  # sender reports come about once a second
+        counts = await reported()
+        if set(counts) == {"audio", "video"}:
+            break
+        await asyncio.sleep(0.1)
+    assert set(counts) == {"audio", "video"}, f"sender reports seen: {counts}"
+    assert all(sent > 0 for sent in counts.values())
