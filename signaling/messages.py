@@ -96,8 +96,10 @@ class Mute:
 
 
 @dataclass(frozen=True, slots=True)
-class Leave:
+class Empty:
+    """`join` and `leave` carry nothing: an empty object (or nothing at all)."""
+
     @classmethod
-    def parse(cls, payload: Any) -> Leave:
+    def parse(cls, payload: Any) -> Empty:
         _object(payload, set())
         return cls()

@@ -15,7 +15,7 @@ from security import TokenRefused, TokenSigner
 from signaling.errors import BadRequest, LeaveReason, Refused, wire_error
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
-    Leave,
+    Empty,
     Mute,
     ParticipantRequest,
     Publish,
@@ -141,7 +141,7 @@ class SignalingServer:
             return {"ok": False, "error": body}
 
     async def _join(self, session: HearingSession, member: Member, payload: Any) -> dict[str, Any]:
-        Leave.parse(payload)  # an empty object
+        Empty.parse(payload)
         return await session.join(member)
 
     async def _admit(self, session: HearingSession, member: Member, payload: Any) -> None:
@@ -172,7 +172,7 @@ class SignalingServer:
         await session.mute(member, request.kind, request.muted)
 
     async def _leave(self, session: HearingSession, member: Member, payload: Any) -> None:
-        Leave.parse(payload)
+        Empty.parse(payload)
         self._connections.pop(member.sid, None)
         # leave after the ack is sent, so the client hears "ok" before the disconnect
         session.spawn(session.leave(member, LeaveReason.LEFT))
