@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
@@ -31,6 +32,16 @@ async def join(
     clients.append(client)
     await client.connect()
     return client
+
+
+async def judge_and_clerk(
+    server: RunningServer, clients: list[HearingClient]
+) -> tuple[dict[str, Any], HearingClient, HearingClient]:
+    """A hearing with its presiding judge and clerk, who both enter without the lobby."""
+    hearing = await server.create_hearing()
+    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
+    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    return hearing, judge, clerk
 
 
 async def decodes(remote: RemoteTrack, frames: int = 3) -> None:
@@ -130,9 +141,7 @@ def thread_cpu_ticks(native_id: int) -> int:
 async def test_the_server_decodes_nothing_while_forwarding_video(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing = await server.create_hearing()
-    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
-    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    _hearing, judge, clerk = await judge_and_clerk(server, clients)
     await judge.publish(VideoStreamTrack(), AudioStreamTrack())
     video = await clerk.wait_for_track(judge.participant["id"], "video")
     await decodes(video, frames=60)  # two seconds of 640x480 video decoded by the viewer
@@ -149,9 +158,7 @@ async def test_the_server_decodes_nothing_while_forwarding_video(
 async def test_when_a_publisher_leaves_their_tracks_stop_and_vanish_from_the_offer(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing = await server.create_hearing()
-    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
-    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    _hearing, judge, clerk = await judge_and_clerk(server, clients)
     await clerk.publish(VideoStreamTrack(), AudioStreamTrack())
     await decodes(await judge.wait_for_track(clerk.participant["id"], "video"))
     offers_before = judge.offers_received
@@ -166,9 +173,7 @@ async def test_when_a_publisher_leaves_their_tracks_stop_and_vanish_from_the_off
 async def test_publishing_again_replaces_the_tracks_viewers_receive(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing = await server.create_hearing()
-    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
-    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    _hearing, judge, clerk = await judge_and_clerk(server, clients)
     await clerk.publish(VideoStreamTrack())
     first = await judge.wait_for_track(clerk.participant["id"], "video")
     await decodes(first)
@@ -199,9 +204,7 @@ def candidate_addresses(sdp: str) -> list[tuple[str, int]]:
 async def test_a_zero_length_datagram_to_the_servers_media_port_harms_nobody(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing = await server.create_hearing()
-    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
-    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    hearing, judge, clerk = await judge_and_clerk(server, clients)
     await judge.publish(VideoStreamTrack())
     video = await clerk.wait_for_track(judge.participant["id"], "video")
     await decodes(video)
@@ -226,9 +229,7 @@ async def test_a_zero_length_datagram_to_the_servers_media_port_harms_nobody(
 async def test_viewers_get_sender_reports_that_count_what_was_forwarded(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing = await server.create_hearing()
-    judge = await join(server, clients, hearing["id"], "presiding_judge", "Judge Le")
-    clerk = await join(server, clients, hearing["id"], "clerk", "Clerk Pham")
+    _hearing, judge, clerk = await judge_and_clerk(server, clients)
     await judge.publish(VideoStreamTrack(), AudioStreamTrack())
     await decodes(await clerk.wait_for_track(judge.participant["id"], "video"))
 
