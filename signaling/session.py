@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from hearing import Admission, Hearing, Lobby, NotPermitted, Participant
 from hearing.visibility import may_receive
-from media import MediaEngine, PublishedTrack, PublishPeer, SubscribePeer
+from media import MediaEngine, PublishedTrack, PublishPeer, StaleAnswer, SubscribePeer
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class HearingSession:
     async def subscribe_answer(self, member: Member, version: int, answer_sdp: str) -> None:
         self._require_admitted(member)
         if member.subscribe is None:
-            raise NotAdmitted("no subscribe offer was made to you")
+            raise StaleAnswer("no subscribe offer awaits an answer")
         async with member.negotiation:
             await member.subscribe.accept_answer(version, answer_sdp)
         await self._offer(member)

@@ -124,7 +124,7 @@ async def test_a_second_connection_with_the_same_token_is_refused(
             "bad_request",
             "version",
         ),
-        ("subscribe_answer", {"sdp": "v=0", "type": "answer", "version": 3}, "not_admitted", None),
+        ("subscribe_answer", {"sdp": "v=0", "type": "answer", "version": 3}, "stale_answer", None),
     ],
 )
 async def test_bad_requests_get_a_stable_code_and_change_nothing(
