@@ -145,6 +145,28 @@ def guard_datagrams(
     return lambda: dropped
 
 
+def _socket_send(transport: Any) -> Callable[[bytes, tuple[str, int]], None]:
+    """Send straight on the datagram socket, past asyncio's transport bookkeeping.
+
+    Media is real-time: when the socket buffer is full the packet is dropped (the subscriber
+    asks for it again with a NACK) rather than queued behind the buffer.
+    """
+    sock = getattr(transport, "_sock", None)
+    if sock is None:  # not a selector transport: take asyncio's way
+        send: Callable[[bytes, tuple[str, int]], None] = transport.sendto
+        return send
+
+    def send_now(data: bytes, address: tuple[str, int]) -> None:
+        try:
+            sock.sendto(data, address)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as exc:
+            raise ConnectionError(str(exc)) from exc
+
+    return send_now
+
+
 def rtp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], None]:
     """A synchronous send for the forwarding path: SRTP protect, then the socket.
 
@@ -163,7 +185,11 @@ def rtp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], None]:
             pair = private.transport._connection._nominated.get(1)
             if pair is None:
                 raise ConnectionError("no nominated ICE pair")
-            route = (pair.protocol.transport.sendto, pair.remote_addr, private._tx_srtp.protect)
+            route = (
+                _socket_send(pair.protocol.transport),
+                pair.remote_addr,
+                private._tx_srtp.protect,
+            )
         sendto, address, protect = route
         sendto(protect(data), address)
 
