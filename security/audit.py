@@ -1,0 +1,215 @@
+"""The hearing's audit log: append-only, hash-chained, checkpointed with Ed25519 signatures.
+
+`AuditLog` builds entries from ids only (never a token, a key or a display name), chains them,
+and every `checkpoint_every` entries (and on `checkpoint()` and `close()`) signs the latest
+(seq, hash). Records go to an `AuditSink`: `MemoryAuditSink` for tests and the embedded
+default, `FileAuditSink` for one JSON line per record. `security.audit_verify` checks a log.
+The format is described in `docs/audit.md`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from security.audit_errors import AuditError, AuditLogClosed
+from security.audit_record import (
+    GENESIS,
+    AuditEntry,
+    AuditRecord,
+    Checkpoint,
+    check_details,
+    check_pseudonym,
+)
+from security.ed25519 import SigningKey
+
+DEFAULT_CHECKPOINT_EVERY = 100
+
+
+class AuditSink(Protocol):
+    """Where a log's records go, in order. A checkpoint must be durable when `append` returns."""
+
+    def append(self, record: AuditRecord) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryAuditSink:
+    """Keeps the records in a list."""
+
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+        self.closed = False
+
+    def append(self, record: AuditRecord) -> None:
+        if self.closed:
+            raise AuditLogClosed("the sink is closed")
+        self.records.append(record)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def lines(self) -> list[bytes]:
+        return [record.to_line() for record in self.records]
+
+
+class FileAuditSink:
+    """Appends one line per record to a file (mode 0600); flushes each, fsyncs on checkpoints."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        existed = self.path.exists()
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        self._fd: int | None = os.open(self.path, flags, 0o600)
+        if not existed:
+            os.fsync(self._fd)
+            _fsync_directory(self.path.parent)
+
+    def append(self, record: AuditRecord) -> None:
+        if self._fd is None:
+            raise AuditLogClosed("the sink is closed")
+        view = memoryview(record.to_line())
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        if isinstance(record, Checkpoint):
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where a chain stands: the last entry's seq and hash (0 and `GENESIS` when empty)."""
+
+    seq: int = 0
+    hash: str = GENESIS
+    checkpointed_seq: int = 0
+
+
+class AuditLog:
+    """One hearing's audit log. `record` appends; `close` writes the final checkpoint."""
+
+    def __init__(
+        self,
+        hearing_id: str,
+        sink: AuditSink,
+        signing_key: SigningKey,
+        *,
+        clock: Callable[[], float] = time.time,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        head: ChainHead | None = None,
+    ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be at least 1")
+        if not isinstance(signing_key, SigningKey):
+            raise TypeError("signing_key must be a SigningKey")
+        self.hearing_id = check_pseudonym(hearing_id, "hearing")
+        self._sink = sink
+        self._key = signing_key
+        self._clock = clock
+        self._every = checkpoint_every
+        self._head = head or ChainHead()
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def head(self) -> ChainHead:
+        return self._head
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        *,
+        target: str | None = None,
+        result: str = "ok",
+        details: Mapping[str, object] | None = None,
+    ) -> AuditEntry:
+        """Append one action or refusal. Takes ids, never names; refuses unsafe details."""
+        with self._lock:
+            if self._closed:
+                raise AuditLogClosed("the audit log is closed")
+            body = AuditEntry(
+                seq=self._head.seq + 1,
+                time_ms=self._now_ms(),
+                hearing_id=self.hearing_id,
+                actor=str(actor),
+                action=str(action),
+                target=None if target is None else str(target),
+                result=str(result),
+                details=check_details(details),
+                prev=self._head.hash,
+                hash=GENESIS,
+            )
+            entry = replace(body, hash=body.computed_hash())
+            self._sink.append(entry)
+            self._head = ChainHead(entry.seq, entry.hash, self._head.checkpointed_seq)
+            if entry.seq - self._head.checkpointed_seq >= self._every:
+                self._checkpoint(final=False)
+            return entry
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign the latest entry now."""
+        with self._lock:
+            if self._closed:
+                raise AuditLogClosed("the audit log is closed")
+            return self._checkpoint(final=False)
+
+    def close(self) -> Checkpoint | None:
+        """Write the final checkpoint and close the sink. Idempotent: later calls return None."""
+        with self._lock:
+            if self._closed:
+                return None
+            self._closed = True
+            try:
+                return self._checkpoint(final=True)
+            finally:
+                self._sink.close()
+
+    def _checkpoint(self, *, final: bool) -> Checkpoint:
+        unsigned = Checkpoint(
+            hearing_id=self.hearing_id,
+            seq=self._head.seq,
+            hash=self._head.hash,
+            time_ms=self._now_ms(),
+            final=final,
+            key_id=self._key.key_id,
+            sig="0" * 128,
+        )
+        signed = replace(unsigned, sig=self._key.sign(unsigned.signed_message()).hex())
+        self._sink.append(signed)
+        self._head = ChainHead(self._head.seq, self._head.hash, self._head.seq)
+        return signed
+
+    def _now_ms(self) -> int:
+        now = self._clock()
+        if not now >= 0:
+            raise AuditError("the audit clock went before 1970")
+        return int(now * 1000)

@@ -1,0 +1,52 @@
+"""Errors of the audit log. Each carries a stable `code`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from security.errors import SecurityError
+
+if TYPE_CHECKING:
+    from security.audit_verify import VerifyReport
+
+
+class AuditError(SecurityError):
+    """Root of every error raised by the audit log."""
+
+    code = "audit_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuditEntryRefused(AuditError):
+    """An entry the log will not write: a bad field, or details that could leak a secret."""
+
+    code = "audit_entry_refused"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AuditLogClosed(AuditError):
+    """The log was closed with its final checkpoint; nothing more is written to it."""
+
+    code = "audit_log_closed"
+
+
+class MalformedAuditLine(AuditError):
+    """A line that is not a well-formed, canonical audit record."""
+
+    code = "audit_line_malformed"
+
+
+class AuditTampered(AuditError):
+    """Verification found problems; `report` says which and where."""
+
+    code = "audit_tampered"
+
+    def __init__(self, report: VerifyReport) -> None:
+        super().__init__(report.summary())
+        self.report = report
