@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from hearing import Role
-from security import Secret, TokenSigner
+from security import AuditLog, FileAuditSink, Secret, SigningKey, TokenSigner
 from web.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,3 +184,53 @@ async def test_serve_demo_never_prints_an_api_key_the_operator_chose(tmp_path: P
         url = f"{demo.links['base URL']}/api/hearings/{demo.links['hearing']}"
         async with http.get(url, headers={"Authorization": f"Bearer {chosen}"}) as response:
             assert response.status == 200
+
+
+# -- ecourt audit verify ------------------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def closed_audit_log(path: Path, key: SigningKey) -> Path:
+    log = AuditLog("h_hearing1", FileAuditSink(path), key, checkpoint_every=3)
+    for _ in range(5):
+        log.record("p_judge001", "admit", target="p_witness1")
+    log.record("p_witness1", "phase", result="forbidden")
+    log.close()
+    return path
+
+
+def test_audit_verify_passes_an_intact_log_and_fails_an_edited_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = SigningKey.generate()
+    path = closed_audit_log(tmp_path / "audit.jsonl", key)
+    code, out, _ = run_cli(
+        capsys, "audit", "verify", str(path), "--public-key", key.public_key.hex()
+    )
+    assert code == 0, out
+
+    path.write_bytes(path.read_bytes().replace(b'"admit"', b'"denyy"', 1))
+    code, out, _ = run_cli(
+        capsys, "audit", "verify", str(path), "--public-key", key.public_key.hex()
+    )
+    assert code == 1
+    assert "edited" in out.lower()
+
+
+def test_audit_verify_refuses_a_bad_key_or_a_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = closed_audit_log(tmp_path / "audit.jsonl", SigningKey.generate())
+    code, _, err = run_cli(capsys, "audit", "verify", str(path), "--public-key", "abcd")
+    assert code == 2 and "64 hex digits" in err
+    missing = str(tmp_path / "nothing.jsonl")
+    code, _, err = run_cli(capsys, "audit", "verify", missing, "--public-key", "00" * 32)
+    assert code == 2 and "cannot read" in err

@@ -1,4 +1,5 @@
-"""`ecourt`: run the server (optionally with a demo hearing), or sign a join token."""
+"""`ecourt`: run the server (optionally with a demo hearing), sign a join token, or verify an
+audit log offline."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from hearing import HearingError, Participant, Role, new_participant_id
 from hearing.model import check_display_name
-from security import TokenSigner
+from security import SecurityError, TokenSigner, verify_file
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
 
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (CliError, SettingsError, HearingError) as exc:
+    except (CliError, SettingsError, HearingError, SecurityError) as exc:
         parser.exit(2, f"ecourt: error: {exc}\n")
     return code
 
@@ -60,7 +61,35 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--name", required=True, help="the display name")
     token.add_argument("--ttl", type=int, metavar="SECONDS", help="lifetime (ECOURT_TOKEN_TTL)")
     token.set_defaults(run=_token)
+
+    audit = commands.add_parser("audit", help="work with a hearing's audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    check = audit_commands.add_parser("verify", help="check an audit log offline")
+    check.add_argument("log", help="the audit log file (one JSON line per record)")
+    check.add_argument(
+        "--public-key", required=True, metavar="HEX", help="the checkpoint key, 64 hex digits"
+    )
+    check.add_argument(
+        "--open", action="store_true", help="the hearing is still running: no final checkpoint"
+    )
+    check.set_defaults(run=_audit_verify)
     return parser
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the log is intact, 1 when anything was found, 2 when it cannot be read."""
+    try:
+        public_key = bytes.fromhex(args.public_key)
+    except ValueError as exc:
+        raise CliError("--public-key must be 64 hex digits") from exc
+    if len(public_key) != 32:
+        raise CliError("--public-key must be 64 hex digits")
+    try:
+        report = verify_file(args.log, public_key, require_closed=not args.open)
+    except OSError as exc:
+        raise CliError(f"cannot read {args.log}: {exc.strerror}") from exc
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def _port(text: str) -> int:
