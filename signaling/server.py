@@ -4,6 +4,7 @@ error into a stable wire code, and hands the typed request to the hearing's sess
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ import socketio
 from aiohttp import web
 
 from media import MediaEngine
-from security import TokenRefused, TokenSigner
+from security import AuditLog, TokenRefused, TokenSigner
 from signaling.errors import BadRequest, LeaveReason, Refused, wire_error
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
@@ -26,6 +27,7 @@ from signaling.store import HearingStore
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/hearing"
+_EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 
 Handler = Callable[[HearingSession, Member, Any], Awaitable[dict[str, Any] | None]]
 
@@ -33,8 +35,16 @@ Handler = Callable[[HearingSession, Member, Any], Awaitable[dict[str, Any] | Non
 class SignalingServer:
     """Owns the socket.io server and the hearings in session on this node."""
 
-    def __init__(self, *, hearings: HearingStore, signer: TokenSigner, engine: MediaEngine) -> None:
+    def __init__(
+        self,
+        *,
+        hearings: HearingStore,
+        signer: TokenSigner,
+        engine: MediaEngine,
+        audit_log: Callable[[str], AuditLog],
+    ) -> None:
         self._hearings = hearings
+        self._audit_log = audit_log
         self._signer = signer
         self._engine = engine
         self._sessions: dict[str, HearingSession] = {}
@@ -109,9 +119,8 @@ class SignalingServer:
             hearing = await self._hearings.get(hearing_id)
             if hearing is None:
                 raise Refused("unknown_hearing", "this hearing does not exist")
-            session = self._sessions.setdefault(
-                hearing_id, HearingSession(hearing, self._engine, self)
-            )
+            session = HearingSession(hearing, self._engine, self, self._audit_log(hearing_id))
+            self._sessions[hearing_id] = session
         return session, session.connect(grant.participant, sid)
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
@@ -123,8 +132,8 @@ class SignalingServer:
     # -- requests -------------------------------------------------------------------------
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        entry = self._connections.get(sid)
         try:
-            entry = self._connections.get(sid)
             if entry is None:
                 raise BadRequest("not connected to a hearing")
             handler = self._handlers.get(event)
@@ -138,6 +147,13 @@ class SignalingServer:
             body = wire_error(exc)
             if body["code"] == "internal":
                 log.exception("request %r failed", event[:40])
+            if entry is not None:
+                session, member = entry
+                request = event if _EVENT_NAME.match(event) else "unknown"
+                details = {"request": request}
+                session.record(
+                    member.participant.id, "refused", result=body["code"], details=details
+                )
             return {"ok": False, "error": body}
 
     async def _join(self, session: HearingSession, member: Member, payload: Any) -> dict[str, Any]:

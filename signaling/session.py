@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hearing import Admission, Hearing, Lobby, NotPermitted, Participant
 from hearing.visibility import may_receive
 from media import MediaEngine, PublishedTrack, PublishPeer, StaleAnswer, SubscribePeer
+from security import AuditError, AuditLog
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,13 @@ def hearing_json(h: Hearing) -> dict[str, Any]:
 
 
 class HearingSession:
-    def __init__(self, hearing: Hearing, engine: MediaEngine, outbox: Outbox) -> None:
+    def __init__(
+        self, hearing: Hearing, engine: MediaEngine, outbox: Outbox, audit: AuditLog
+    ) -> None:
         self.hearing = hearing
         self._engine = engine
         self._outbox = outbox
+        self._audit = audit
         self.lobby = Lobby()
         self.members: dict[str, Member] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -86,6 +90,7 @@ class HearingSession:
         else:
             member.joined = True
             admission = self.lobby.arrive(member.participant)
+        self.record(member.participant.id, "arrive", result=str(admission))
         if admission is Admission.WAITING:
             await self._announce_lobby()
         else:
@@ -99,7 +104,7 @@ class HearingSession:
 
     async def admit(self, actor: Member, participant_id: str) -> None:
         self.lobby.admit(actor.participant, participant_id)
-        log.info("admitted %s to %s", participant_id, self.hearing.id)
+        self.record(actor.participant.id, "admit", target=participant_id)
         member = self.members.get(participant_id)
         await self._announce_lobby()
         if member is not None:
@@ -108,7 +113,7 @@ class HearingSession:
 
     async def deny(self, actor: Member, participant_id: str) -> None:
         self.lobby.deny(actor.participant, participant_id)
-        log.info("denied %s entry to %s", participant_id, self.hearing.id)
+        self.record(actor.participant.id, "deny", target=participant_id)
         await self._announce_lobby()
         member = self.members.get(participant_id)
         if member is not None:
@@ -139,12 +144,14 @@ class HearingSession:
         peer = self._engine.publish_peer(member.participant.id, on_track)
         member.publish = peer
         try:
-            return await peer.accept(offer_sdp)
+            answer = await peer.accept(offer_sdp)
         except Exception:
             if member.publish is peer:
                 member.publish = None
             await self._engine.release(peer)
             raise
+        self.record(member.participant.id, "publish")
+        return answer
 
     async def _track_changed(self) -> None:
         await self._announce_roster()
@@ -247,7 +254,7 @@ class HearingSession:
             return
         del self.members[member.participant.id]
         self.lobby.forget_waiting(member.participant.id)
-        log.info("%s left %s: %s", member.participant.id, self.hearing.id, reason.value)
+        self.record(member.participant.id, "leave", result=reason.value)
         for peer in (member.publish, member.subscribe):
             if peer is not None:
                 await self._engine.release(peer)
@@ -259,6 +266,22 @@ class HearingSession:
             await self._announce_lobby()
             await self._announce_roster()
             await self._reconcile()
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        *,
+        target: str | None = None,
+        result: str = "ok",
+        details: Mapping[str, object] | None = None,
+    ) -> None:
+        """Write one action or refusal to the hearing's audit log (ids only, never names)."""
+        log.info("%s %s %s %s: %s", self.hearing.id, actor, action, target or "-", result)
+        try:
+            self._audit.record(actor, action, target=target, result=result, details=details)
+        except AuditError:
+            log.exception("the audit log of %s refused an entry", self.hearing.id)
 
     def check_moderator(self, member: Member) -> None:
         if not member.participant.is_moderator:
@@ -286,3 +309,4 @@ class HearingSession:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._audit.close()

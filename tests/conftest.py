@@ -11,6 +11,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -94,9 +95,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
+async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     port = free_port()
-    app = create_app(test_settings(port=port))
+    app = create_app(test_settings(port=port, data_dir=tmp_path / "data"))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)

@@ -3,15 +3,17 @@ never disturbs anyone else. No media flows here, so these run outside the namesp
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from hearing import Participant, Role, new_participant_id
-from security import Secret, TokenSigner
+from security import Secret, TokenSigner, verify_file
 from signaling.client import HearingClient, JoinRefused, RequestFailed
 from tests.conftest import RunningServer
+from web.keys import AUDIT
 
 TOKEN_KEY = Secret(b"k" * 32)  # the key tests/conftest.py gives the server
 
@@ -230,3 +232,35 @@ async def test_a_waiting_participant_who_leaves_vanishes_from_the_lobby(
     await clerk.wait_for_waiting(party.participant["id"])
     await party.request("leave", {})
     await clerk.wait_until(lambda: clerk.lobby == [], 5, "an empty lobby")
+
+
+async def test_lobby_decisions_and_refusals_are_in_the_hearings_verifiable_audit_log(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await connect(
+        server, clients, await token_for(server, hearing["id"], "presiding_judge")
+    )
+    party = await connect(server, clients, await token_for(server, hearing["id"], "plaintiff"))
+    intruder = await connect(server, clients, await token_for(server, hearing["id"], "witness"))
+    await judge.wait_for_waiting(intruder.participant["id"])
+    with pytest.raises(RequestFailed):
+        await party.admit(intruder.participant["id"])  # a party may not admit
+    await judge.admit(party.participant["id"])
+    await judge.deny(intruder.participant["id"])
+    await judge.wait_until(lambda: judge.lobby == [], 5, "an empty lobby")
+
+    audit = server.app[AUDIT]
+    path = audit.path(hearing["id"])
+    report = verify_file(path, audit.key.public_key)
+    assert report.ok, report.summary()
+    entries = [json.loads(line) for line in path.read_bytes().splitlines()]
+    seen = [(e["actor"], e["action"], e.get("target"), e["result"]) for e in entries]
+    judge_id, party_id = judge.participant["id"], party.participant["id"]
+    intruder_id = intruder.participant["id"]
+    assert (party_id, "refused", None, "forbidden") in seen
+    assert (judge_id, "admit", party_id, "ok") in seen
+    assert (judge_id, "deny", intruder_id, "ok") in seen
+    assert (intruder_id, "leave", None, "denied") in seen
+    text = path.read_text()
+    assert "Ms Nguyen" not in text and "token" not in text  # ids only, never names or tokens

@@ -11,7 +11,8 @@ from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import MemoryHearingStore
 from web import api, pages
-from web.keys import ENGINE, HEARINGS, SETTINGS, SIGNALING, SIGNER
+from web.audit import AuditLogs
+from web.keys import AUDIT, ENGINE, HEARINGS, SETTINGS, SIGNALING, SIGNER
 from web.settings import Settings
 
 MAX_BODY = 64 * 1024
@@ -22,12 +23,16 @@ def create_app(settings: Settings) -> web.Application:
     hearings = MemoryHearingStore()
     signer = TokenSigner(settings.token_key)
     engine = MediaEngine(MediaSettings())
-    signaling = SignalingServer(hearings=hearings, signer=signer, engine=engine)
+    audit = AuditLogs(settings.data_dir)
+    signaling = SignalingServer(
+        hearings=hearings, signer=signer, engine=engine, audit_log=audit.open
+    )
     app[SETTINGS] = settings
     app[HEARINGS] = hearings
     app[SIGNER] = signer
     app[SIGNALING] = signaling
     app[ENGINE] = engine
+    app[AUDIT] = audit
     signaling.attach(app)
     api.add_routes(app)
     pages.add_routes(app)

@@ -8,6 +8,7 @@ from media import MediaEngine
 from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import HearingStore
+from web.audit import AuditLogs
 from web.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -15,3 +16,4 @@ HEARINGS = web.AppKey("hearings", HearingStore)
 SIGNER = web.AppKey("signer", TokenSigner)
 SIGNALING = web.AppKey("signaling", SignalingServer)
 ENGINE = web.AppKey("engine", MediaEngine)
+AUDIT = web.AppKey("audit", AuditLogs)
