@@ -30,3 +30,30 @@ class UnknownParticipant(HearingError):
     """No such participant in this hearing."""
 
     code = "unknown_participant"
+
+
+class InvalidTransition(HearingError):
+    """The hearing cannot move from its current phase to the one asked for."""
+
+    code = "invalid_transition"
+
+
+class UnknownProfile(HearingError):
+    """No jurisdiction profile has this name."""
+
+    code = "unknown_profile"
+
+
+class NotHeardOnline(HearingError):
+    """The profile forbids hearing this case category online."""
+
+    code = "not_heard_online"
+
+
+class ActionNotPermitted(NotPermitted):
+    """A role tried an action the permission table does not give it."""
+
+    def __init__(self, message: str, *, role: str, action: str) -> None:
+        super().__init__(message)
+        self.role = role
+        self.action = action

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from hearing.categories import CaseCategory, forces_in_camera
 from hearing.errors import InvalidHearing
 
 
@@ -90,6 +91,7 @@ class Hearing:
     scheduled_at: datetime
     public: bool
     profile: str
+    case_category: CaseCategory = CaseCategory.ORDINARY
 
     def __post_init__(self) -> None:
         check_id(self.id, "id")
@@ -103,10 +105,17 @@ class Hearing:
             raise InvalidHearing(f"title must be 1-{MAX_TITLE} characters", field="title")
         if self.scheduled_at.tzinfo is None:
             raise InvalidHearing("scheduled_at must carry a time zone", field="scheduled_at")
-        if not re.match(r"^[a-z0-9_]{1,40}$", self.profile):
-            raise InvalidHearing("profile must be 1-40 of a-z, 0-9 and _", field="profile")
+        if not re.match(r"^[a-z0-9_-]{1,40}$", self.profile):
+            raise InvalidHearing("profile must be 1-40 of a-z, 0-9, _ and -", field="profile")
         if self.type is HearingType.CONCILIATION and self.public:
             raise InvalidHearing("a conciliation is never public", field="public")
+        if not isinstance(self.case_category, CaseCategory):
+            raise InvalidHearing("unknown case_category", field="case_category")
+        if self.public and forces_in_camera(self.case_category):
+            raise InvalidHearing(
+                f"a {self.case_category.value} case is heard in camera: never public",
+                field="public",
+            )
 
 
 @dataclass(frozen=True, slots=True)
