@@ -72,11 +72,42 @@ async def test_a_scheduled_hearing_gets_an_id_and_can_be_read_back(client: Clien
     response = await client.post("/api/hearings", json=TRIAL, headers=AUTH)
     assert response.status == 201
     created = await response.json()
-    assert created == TRIAL | {"id": created["id"], "profile": "default"}
+    expected = {"id": created["id"], "profile": "default", "case_category": "ordinary"}
+    assert created == TRIAL | expected
     assert response.headers["Location"] == f"/api/hearings/{created['id']}"
     read = await client.get(f"/api/hearings/{created['id']}", headers=AUTH)
     assert read.status == 200
     assert await read.json() == created
+
+
+@pytest.mark.parametrize("category", ["state_secret", "national_security", "crimes_against_peace"])
+async def test_categories_the_profile_keeps_offline_are_refused_with_422(
+    client: Client, category: str
+) -> None:
+    body = TRIAL | {"case_category": category, "public": False}
+    response = await client.post("/api/hearings", json=body, headers=AUTH)
+    assert response.status == 422
+    error = (await response.json())["error"]
+    assert (error["code"], error["field"]) == ("not_heard_online", "case_category")
+    assert category in error["message"]
+
+
+async def test_a_sexual_offence_against_a_minor_is_heard_but_never_in_public(
+    client: Client,
+) -> None:
+    body = TRIAL | {"case_category": "sexual_offence_against_minor", "public": True}
+    refused = await client.post("/api/hearings", json=body, headers=AUTH)
+    assert refused.status == 400
+    assert (await refused.json())["error"]["field"] == "public"
+    accepted = await client.post("/api/hearings", json=body | {"public": False}, headers=AUTH)
+    assert accepted.status == 201
+    assert (await accepted.json())["case_category"] == "sexual_offence_against_minor"
+
+
+async def test_an_unknown_profile_is_refused_naming_the_field(client: Client) -> None:
+    response = await client.post("/api/hearings", json=TRIAL | {"profile": "mars"}, headers=AUTH)
+    assert response.status == 422
+    assert (await response.json())["error"]["field"] == "profile"
 
 
 async def test_each_hearing_gets_its_own_id(client: Client) -> None:

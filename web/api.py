@@ -16,8 +16,17 @@ from typing import Final, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from hearing import Hearing, HearingType, Participant, Role, new_hearing_id, new_participant_id
+from hearing import (
+    CaseCategory,
+    Hearing,
+    HearingType,
+    Participant,
+    Role,
+    new_hearing_id,
+    new_participant_id,
+)
 from hearing.model import check_display_name
+from hearing.profiles import check_online
 from security import Grant
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
@@ -62,7 +71,9 @@ async def schedule_hearing(app: web.Application, body: Mapping[str, object]) -> 
         scheduled_at=values.get("scheduled_at", datetime),
         public=values.get("public", bool),
         profile=values.get("profile", str),
+        case_category=CaseCategory(values.get("case_category", str)),
     )
+    check_online(hearing)  # 422 when the profile keeps this kind of case off the internet
     await app[HEARINGS].add(hearing)
     return hearing
 
@@ -139,6 +150,7 @@ def hearing_json(hearing: Hearing) -> Json:
         "scheduled_at": hearing.scheduled_at.isoformat(),
         "public": hearing.public,
         "profile": hearing.profile,
+        "case_category": hearing.case_category.value,
     }
 
 

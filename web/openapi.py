@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from hearing import HearingType, Role
+from hearing import CaseCategory, HearingType, Role
 from hearing.model import MAX_DISPLAY_NAME, MAX_PROFILE, MAX_TITLE
 
 Kind = Literal["string", "boolean", "integer", "date-time"]
@@ -59,6 +59,15 @@ HEARING_FIELDS: Final = (
         required=False,
         default="default",
         max_length=MAX_PROFILE,
+    ),
+    Field(
+        "case_category",
+        "string",
+        "what the case is about; some categories may not be heard online (422), and some are"
+        " always heard in camera, so never public",
+        required=False,
+        default=CaseCategory.ORDINARY.value,
+        choices=tuple(c.value for c in CaseCategory),
     ),
 )
 
