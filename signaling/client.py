@@ -105,6 +105,7 @@ class HearingClient:
             "roster": self._on_roster,
             "subscribe_offer": self._on_subscribe_offer,
             "left": self._on_left,
+            "disconnect": self._on_disconnect,
         }.items():
             self._sio.on(event, handler, namespace=NAMESPACE)
 
@@ -278,6 +279,9 @@ class HearingClient:
 
     async def _on_left(self, payload: dict[str, Any]) -> None:
         await self._set(left_reason=str(payload.get("reason")))
+
+    async def _on_disconnect(self, *_reason: Any) -> None:
+        await self._set()  # wake anyone waiting for `connected` to change
 
     async def _set(self, **changes: Any) -> None:
         async with self._changed:

@@ -25,6 +25,10 @@ class BadRequest(SignalingError):
     code = "bad_request"
 
 
+class RateLimited(SignalingError):
+    code = "rate_limited"
+
+
 class NotAdmitted(SignalingError):
     code = "not_admitted"
 
@@ -46,6 +50,7 @@ class LeaveReason(StrEnum):
     EJECTED = "ejected"
     HEARING_ENDED = "hearing_ended"
     REPLACED = "replaced"
+    ABUSE = "abuse"
 
 
 def wire_error(exc: BaseException) -> dict[str, Any]:

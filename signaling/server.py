@@ -13,7 +13,7 @@ from aiohttp import web
 
 from media import MediaEngine
 from security import AuditLog, TokenRefused, TokenSigner
-from signaling.errors import BadRequest, LeaveReason, Refused, wire_error
+from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire_error
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
     Empty,
@@ -22,6 +22,7 @@ from signaling.messages import (
     Publish,
     SubscribeAnswer,
 )
+from signaling.ratelimit import ConnectionLimits
 from signaling.session import HearingSession, Member
 from signaling.store import HearingStore
 
@@ -49,6 +50,7 @@ class SignalingServer:
         self._engine = engine
         self._sessions: dict[str, HearingSession] = {}
         self._connections: dict[str, tuple[HearingSession, Member]] = {}
+        self._limits: dict[str, ConnectionLimits] = {}
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             max_http_buffer_size=MAX_MESSAGE_BYTES,
@@ -104,6 +106,7 @@ class SignalingServer:
             log.info("refused a connection: %s", body["code"])
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
         self._connections[sid] = (session, member)
+        self._limits[sid] = ConnectionLimits()
 
     async def _admit_connection(self, sid: str, auth: Any) -> tuple[HearingSession, Member]:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -124,6 +127,7 @@ class SignalingServer:
         return session, session.connect(grant.participant, sid)
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
+        self._limits.pop(sid, None)
         entry = self._connections.pop(sid, None)
         if entry is not None:
             session, member = entry
@@ -133,7 +137,12 @@ class SignalingServer:
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         entry = self._connections.get(sid)
+        limits = self._limits.get(sid)
         try:
+            if limits is not None and not limits.allow(event):
+                if limits.abusive:
+                    await self._eject_abuser(sid)
+                raise RateLimited("too many messages; slow down")
             if entry is None:
                 raise BadRequest("not connected to a hearing")
             handler = self._handlers.get(event)
@@ -147,14 +156,23 @@ class SignalingServer:
             body = wire_error(exc)
             if body["code"] == "internal":
                 log.exception("request %r failed", event[:40])
-            if entry is not None:
-                session, member = entry
-                request = event if _EVENT_NAME.match(event) else "unknown"
+            if entry is not None and body["code"] != RateLimited.code:
+                session, member = entry  # a flood is audited once, when it is ejected
+                request = event if _EVENT_NAME.fullmatch(event) else "unknown"
                 details = {"request": request}
                 session.record(
                     member.participant.id, "refused", result=body["code"], details=details
                 )
             return {"ok": False, "error": body}
+
+    async def _eject_abuser(self, sid: str) -> None:
+        entry = self._connections.get(sid)
+        if entry is None:
+            return
+        session, member = entry
+        self._connections.pop(sid, None)
+        session.record(member.participant.id, "refused", result="rate_limited")
+        session.spawn(session.leave(member, LeaveReason.ABUSE))
 
     async def _join(self, session: HearingSession, member: Member, payload: Any) -> dict[str, Any]:
         Empty.parse(payload)

@@ -264,3 +264,33 @@ async def test_lobby_decisions_and_refusals_are_in_the_hearings_verifiable_audit
     assert (intruder_id, "leave", None, "denied") in seen
     text = path.read_text()
     assert "Ms Nguyen" not in text and "token" not in text  # ids only, never names or tokens
+
+
+async def test_a_flooding_connection_is_slowed_then_closed_and_nobody_else_notices(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hearing_id = hearing["id"]
+    judge = await connect(server, clients, await token_for(server, hearing_id, "presiding_judge"))
+    flooder = await connect(server, clients, await token_for(server, hearing_id, "clerk"))
+
+    answers = [await flooder.emit_raw("mute", {"kind": "audio", "muted": True}) for _ in range(60)]
+    codes = [a["ok"] or a["error"]["code"] for a in answers]
+    assert codes.count("rate_limited") >= 5, codes  # the burst of 50 was spent
+    for _ in range(200):  # fire and forget, as a flood would
+        if not flooder.connected:
+            break
+        await flooder._sio.emit("mute", {"kind": "audio", "muted": False}, namespace="/hearing")
+    await flooder.wait_until(lambda: not flooder.connected, 10, "the flooder's disconnect")
+
+    await judge.request("mute", {"kind": "video", "muted": True})
+    await judge.wait_until(
+        lambda: [p["role"] for p in judge.roster] == ["presiding_judge"], 5, "a roster of one"
+    )
+    lines = server.app[AUDIT].path(hearing_id).read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    flooder_id = flooder.participant["id"]
+    outcomes = [(e["action"], e["result"]) for e in entries if e["actor"] == flooder_id]
+    assert ("refused", "rate_limited") in outcomes
+    assert ("leave", "abuse") in outcomes
+    assert outcomes.count(("refused", "rate_limited")) == 1  # a flood is one audit entry
