@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from hearing import HearingError
+from hearing.phases import Phase
+from hearing.rooms import Room, RoomKind
 from signaling.errors import BadRequest
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -103,3 +106,47 @@ class Empty:
     def parse(cls, payload: Any) -> Empty:
         _object(payload, set())
         return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRequest:
+    phase: Phase
+
+    @classmethod
+    def parse(cls, payload: Any) -> PhaseRequest:
+        body = _object(payload, {"phase"})
+        return cls(Phase(_literal(body, "phase", tuple(p.value for p in Phase))))
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRequest:
+    participant_id: str
+    room: Room
+
+    @classmethod
+    def parse(cls, payload: Any) -> MoveRequest:
+        body = _object(payload, {"participant_id", "room"})
+        participant_id = _str(body, "participant_id", 64)
+        room = _object(body.get("room"), {"kind", "id"})
+        kind = RoomKind(_literal(room, "kind", tuple(k.value for k in RoomKind)))
+        room_id = room.get("id", kind.value)
+        if not isinstance(room_id, str):
+            raise BadRequest("room.id must be a string", field="room")
+        try:
+            return cls(participant_id, Room(kind, room_id))
+        except HearingError as exc:
+            raise BadRequest(exc.message, field="room") from None
+
+
+@dataclass(frozen=True, slots=True)
+class FloorRequest:
+    participant_id: str
+    granted: bool
+
+    @classmethod
+    def parse(cls, payload: Any) -> FloorRequest:
+        body = _object(payload, {"participant_id", "granted"})
+        granted = body.get("granted")
+        if not isinstance(granted, bool):
+            raise BadRequest("granted must be true or false", field="granted")
+        return cls(_str(body, "participant_id", 64), granted)

@@ -17,8 +17,11 @@ from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
     Empty,
+    FloorRequest,
+    MoveRequest,
     Mute,
     ParticipantRequest,
+    PhaseRequest,
     Publish,
     SubscribeAnswer,
 )
@@ -65,6 +68,11 @@ class SignalingServer:
             "subscribe_answer": self._subscribe_answer,
             "mute": self._mute,
             "leave": self._leave,
+            "phase": self._phase,
+            "move": self._move,
+            "call_witness": self._call_witness,
+            "release_witness": self._release_witness,
+            "floor": self._floor,
         }
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
@@ -164,6 +172,26 @@ class SignalingServer:
                     member.participant.id, "refused", result=body["code"], details=details
                 )
             return {"ok": False, "error": body}
+
+    async def _phase(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = PhaseRequest.parse(payload)
+        await session.change_phase(member, request.phase)
+
+    async def _move(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = MoveRequest.parse(payload)
+        await session.move(member, request.participant_id, request.room)
+
+    async def _call_witness(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = ParticipantRequest.parse(payload)
+        await session.call_witness(member, request.participant_id, called=True)
+
+    async def _release_witness(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = ParticipantRequest.parse(payload)
+        await session.call_witness(member, request.participant_id, called=False)
+
+    async def _floor(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = FloorRequest.parse(payload)
+        await session.give_floor(member, request.participant_id, request.granted)
 
     async def _eject_abuser(self, sid: str) -> None:
         entry = self._connections.get(sid)

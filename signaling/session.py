@@ -1,7 +1,8 @@
 """A hearing in session on this node: where the court's rules meet the media engine.
 
-Every change (arrival, admission, publication, departure) ends in `_reconcile()`, which asks
-`hearing.visibility` who may receive which track and moves forwarders to match. Offers to
+Every change (arrival, admission, publication, departure, a phase, a move, a called witness,
+the floor) ends in `_reconcile()`, which asks the visibility matrix (through `Courtroom`) who
+may receive which track and moves forwarders to match. Offers to
 subscribers are sent one at a time per participant; a later change waits for the answer.
 """
 
@@ -13,10 +14,14 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hearing import Admission, Hearing, Lobby, NotPermitted, Participant
-from hearing.visibility import may_receive
+from hearing import Admission, Hearing, Lobby, NotPermitted, Participant, UnknownParticipant
+from hearing.permissions import Action, check
+from hearing.phases import Phase
+from hearing.rooms import Room
+from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, PublishPeer, StaleAnswer, SubscribePeer
 from security import AuditError, AuditLog
+from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 
 log = logging.getLogger(__name__)
@@ -69,7 +74,9 @@ class HearingSession:
         self._outbox = outbox
         self._audit = audit
         self.lobby = Lobby()
+        self.court = Courtroom(hearing)
         self.members: dict[str, Member] = {}
+        self._known: dict[str, Participant] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -82,6 +89,7 @@ class HearingSession:
             raise Refused("already_connected", "this participant is already connected")
         member = Member(participant, sid)
         self.members[participant.id] = member
+        self._known[participant.id] = participant
         return member
 
     async def join(self, member: Member) -> dict[str, Any]:
@@ -99,6 +107,7 @@ class HearingSession:
             "participant": participant_json(member.participant),
             "hearing": hearing_json(self.hearing),
             "admission": str(admission),
+            "phase": self.court.phase.value,
             "ice_servers": self._engine.ice_servers_json(),
         }
 
@@ -170,16 +179,23 @@ class HearingSession:
         member.muted[kind] = muted
         await self._announce_roster()
 
+    def seat_of(self, participant: Participant) -> Seat | None:
+        return self.court.seat(participant, self.lobby.status(participant.id))
+
     def _reconcile_now(self) -> list[Member]:
         """Attach and detach forwarders to match the rules; return members to re-offer."""
+        seats = {pid: self.seat_of(m.participant) for pid, m in self.members.items()}
         changed: list[Member] = []
         for viewer in self.members.values():
             wanted: dict[str, PublishedTrack] = {}
-            viewer_status = self.lobby.status(viewer.participant.id)
+            viewer_seat = seats[viewer.participant.id]
             for publisher in self.members.values():
-                status = self.lobby.status(publisher.participant.id)
-                if may_receive(viewer.participant, viewer_status, publisher.participant, status):
-                    wanted.update({t.id: t for t in publisher.tracks})
+                publisher_seat = seats[publisher.participant.id]
+                if viewer_seat is None or publisher_seat is None:
+                    continue
+                for track in publisher.tracks:
+                    if self.court.receives(viewer_seat, publisher_seat, track.kind):
+                        wanted[track.id] = track
             current = viewer.subscribe.track_ids if viewer.subscribe else frozenset()
             if set(wanted) == current:
                 continue
@@ -191,6 +207,49 @@ class HearingSession:
                 viewer.subscribe.attach(wanted[track_id])
             changed.append(viewer)
         return changed
+
+    # -- the court's orders ---------------------------------------------------------------
+
+    def _target(self, participant_id: str) -> Seat:
+        participant = self._known.get(participant_id)
+        seat = None if participant is None else self.seat_of(participant)
+        if seat is None:
+            raise UnknownParticipant("no such participant is in the hearing")
+        return seat
+
+    async def change_phase(self, actor: Member, phase: Phase) -> None:
+        check(actor.participant.role, Action.CHANGE_PHASE)
+        self.court.change_phase(phase)
+        self.record(actor.participant.id, "phase", details={"phase": phase.value})
+        await self._announce_state()
+
+    async def move(self, actor: Member, participant_id: str, room: Room) -> None:
+        check(actor.participant.role, Action.MOVE)  # before the lookup: a refusal reveals nothing
+        self.court.move(self._target(participant_id), room)
+        details = {"room": room.kind.value, "room_id": room.id}
+        self.record(actor.participant.id, "move", target=participant_id, details=details)
+        await self._announce_state()
+
+    async def call_witness(self, actor: Member, participant_id: str, called: bool) -> None:
+        action = Action.CALL_WITNESS if called else Action.RELEASE_WITNESS
+        check(actor.participant.role, action)
+        self.court.call_witness(self._target(participant_id), called)
+        self.record(actor.participant.id, action.value, target=participant_id)
+        await self._announce_state()
+
+    async def give_floor(self, actor: Member, participant_id: str, granted: bool) -> None:
+        action = Action.GRANT_FLOOR if granted else Action.REVOKE_FLOOR
+        check(actor.participant.role, action)
+        self.court.give_floor(self._target(participant_id), granted)
+        self.record(actor.participant.id, action.value, target=participant_id)
+        await self._announce_state()
+
+    async def _announce_state(self) -> None:
+        """Forwarding changes first (at once), then everybody is told."""
+        await self._reconcile()
+        for member in self._admitted():
+            await self._outbox.send(member.sid, "hearing_state", {"phase": self.court.phase.value})
+        await self._announce_roster()
 
     async def _reconcile(self) -> None:
         if self._closed:
@@ -232,19 +291,32 @@ class HearingSession:
         for moderator in self._moderators():
             await self._outbox.send(moderator.sid, "lobby", {"waiting": waiting})
 
-    async def _announce_roster(self) -> None:
-        admitted = [
+    def _admitted(self) -> list[Member]:
+        return [
             m
             for m in self.members.values()
             if m.joined and self.lobby.status(m.participant.id) is Admission.ADMITTED
         ]
-        roster = [
-            participant_json(m.participant)
-            | {"muted": dict(m.muted), "publishing": sorted({t.kind for t in m.tracks})}
-            for m in admitted
-        ]
+
+    async def _announce_roster(self) -> None:
+        admitted = self._admitted()
+        roster = [self._roster_entry(m) for m in admitted]
         for member in admitted:
             await self._outbox.send(member.sid, "roster", {"participants": roster})
+
+    def _roster_entry(self, member: Member) -> dict[str, Any]:
+        seat = self.seat_of(member.participant)
+        entry = participant_json(member.participant) | {
+            "muted": dict(member.muted),
+            "publishing": sorted({t.kind for t in member.tracks}),
+        }
+        if seat is not None:
+            entry |= {
+                "room": {"kind": seat.room.kind.value, "id": seat.room.id},
+                "floor": seat.floor,
+                "linked": seat.linked,
+            }
+        return entry
 
     # -- departure ------------------------------------------------------------------------
 

@@ -94,6 +94,10 @@ async def test_judge_admits_party_and_both_see_each_other(
                 await party.screenshot(path=str(tmp_path / "party-lobby.png"))
                 await admit.click()
                 await wait_for_state(party, "courtroom", "party")
+                await expect(party.locator("#phase")).to_have_text("The session has not opened yet")
+                await judge.get_by_role("button", name="Open session").click()
+                await expect(party.locator("#phase")).to_have_text("In session")
+                await expect(judge.get_by_role("button", name="Open session")).to_be_disabled()
 
                 seen_by_judge = await sees_video_of(judge, "judge", party_id, PARTY)
                 seen_by_party = await sees_video_of(party, "party", judge_id, JUDGE)

@@ -50,7 +50,7 @@ async def decodes(remote: RemoteTrack, frames: int = 3) -> None:
         assert frame is not None
 
 
-async def test_judge_and_two_parties_see_and_hear_each_other_after_admission(
+async def test_judge_and_two_parties_see_and_hear_each_other_once_the_session_opens(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
@@ -65,6 +65,7 @@ async def test_judge_and_two_parties_see_and_hear_each_other_after_admission(
         await judge.admit(party.participant["id"])
         await party.wait_admitted()
 
+    await judge.request("phase", {"phase": "in_session"})
     everyone = [judge, plaintiff, respondent]
     for client in everyone:
         await client.publish(VideoStreamTrack(), AudioStreamTrack())

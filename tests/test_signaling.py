@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from hearing import Participant, Role, new_participant_id
 from security import Secret, TokenSigner, verify_file
 from signaling.client import HearingClient, JoinRefused, RequestFailed
 from tests.conftest import RunningServer
-from web.keys import AUDIT
+from web.keys import AUDIT, SIGNALING
 
 TOKEN_KEY = Secret(b"k" * 32)  # the key tests/conftest.py gives the server
 
@@ -294,3 +295,56 @@ async def test_a_flooding_connection_is_slowed_then_closed_and_nobody_else_notic
     assert ("refused", "rate_limited") in outcomes
     assert ("leave", "abuse") in outcomes
     assert outcomes.count(("refused", "rate_limited")) == 1  # a flood is one audit entry
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("phase", {"phase": "in_session"}),
+        ("move", {"participant_id": "SELF", "room": {"kind": "witness_room", "id": "child"}}),
+        ("call_witness", {"participant_id": "WITNESS"}),
+        ("release_witness", {"participant_id": "WITNESS"}),
+        ("floor", {"participant_id": "SELF", "granted": True}),
+        ("admit", {"participant_id": "WITNESS"}),
+    ],
+)
+async def test_a_party_cannot_give_the_courts_orders_and_each_attempt_is_audited(
+    server: RunningServer, clients: list[HearingClient], event: str, payload: dict[str, Any]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
+    party = await connect(server, clients, await token_for(server, hid, "accused"))
+    witness = await connect(server, clients, await token_for(server, hid, "witness"))
+    await judge.wait_for_waiting(party.participant["id"])
+    await judge.admit(party.participant["id"])
+    ids = {"SELF": party.participant["id"], "WITNESS": witness.participant["id"]}
+    if event != "admit":
+        await judge.admit(witness.participant["id"])
+    payload = {k: (ids.get(v, v) if isinstance(v, str) else v) for k, v in payload.items()}
+
+    with pytest.raises(RequestFailed) as refused:
+        await party.request(event, payload)
+    assert refused.value.code == "forbidden"
+    session = server.app[SIGNALING].session(hid)
+    assert session is not None and session.court.phase.value == "scheduled"
+    entries = [json.loads(line) for line in server.app[AUDIT].path(hid).read_text().splitlines()]
+    assert {
+        "actor": party.participant["id"],
+        "action": "refused",
+        "result": "forbidden",
+        "request": event,
+    } in [
+        {"actor": e["actor"], "action": e["action"], "result": e["result"]} | e["details"]
+        for e in entries
+    ]
+
+
+async def test_there_is_no_request_to_subscribe_to_a_chosen_track(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    party = await connect(server, clients, await token_for(server, hearing["id"], "clerk"))
+    with pytest.raises(RequestFailed) as refused:
+        await party.request("subscribe", {"track": "t1"})
+    assert refused.value.code == "bad_request"

@@ -179,6 +179,7 @@ function connect(token) {
   });
   // An offer may overtake the ack of `join`; it is answered all the same, since the server
   // sends no further offer until this one is answered.
+  socket.on("hearing_state", (data) => showPhase(data?.phase));
   socket.on("subscribe_offer", (data) => {
     if (ecourt.state !== "left") ensureSubscriber().offer(data);
   });
@@ -192,7 +193,42 @@ function connect(token) {
   });
 }
 
-function onWelcome({ participant, hearing, admission, ice_servers: servers }) {
+const PHASES = {
+  scheduled: "The session has not opened yet",
+  in_session: "In session",
+  recess: "In recess",
+  in_camera: "In camera (closed to the public)",
+  deliberation: "The court is deliberating",
+  adjourned: "Adjourned",
+};
+const DANGEROUS_PHASES = new Set(["adjourned", "in_camera"]);
+
+function showPhase(phase) {
+  if (!(phase in PHASES)) return;
+  ecourt.phase = phase;
+  $("phase").textContent = PHASES[phase];
+  for (const button of document.querySelectorAll("#phase-controls button")) {
+    const current = button.dataset.phase === phase;
+    button.setAttribute("aria-pressed", String(current));
+    button.disabled = current || ecourt.participant?.role !== "presiding_judge";
+  }
+}
+
+function setupPhaseControls() {
+  for (const button of document.querySelectorAll("#phase-controls button")) {
+    button.addEventListener("click", async () => {
+      const phase = button.dataset.phase;
+      if (DANGEROUS_PHASES.has(phase) && !confirm(`${button.textContent}: are you sure?`)) return;
+      try {
+        await request("phase", { phase });
+      } catch (err) {
+        showError(err, $("console-error"));
+      }
+    });
+  }
+}
+
+function onWelcome({ participant, hearing, admission, phase, ice_servers: servers }) {
   ecourt.welcomes += 1;
   ecourt.iceServers = servers;
   ecourt.participant = participant;
@@ -202,6 +238,7 @@ function onWelcome({ participant, hearing, admission, ice_servers: servers }) {
   $("hearing-title").textContent = hearing.title;
   $("hearing-case").textContent = `Case ${hearing.case_number}`;
   $("console").hidden = !MODERATORS.has(participant.role);
+  showPhase(phase);
   if (admission === "admitted") {
     enterCourtroom();
   } else {
@@ -355,6 +392,7 @@ function main() {
   $("mic").addEventListener("click", () => toggle("audio"));
   $("cam").addEventListener("click", () => toggle("video"));
   $("leave").addEventListener("click", leave);
+  setupPhaseControls();
   $("lobby-leave").addEventListener("click", leave);
   const token = readToken();
   if (!token) {

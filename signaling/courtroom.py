@@ -1,0 +1,69 @@
+"""The court-rules state of one hearing in session: the phase, who sits in which room, who
+has the floor, which witness rooms are linked. `hearing` decides whether each change is
+allowed (the session has already checked that the actor may order it); `receives` asks the
+visibility matrix."""
+
+from __future__ import annotations
+
+from hearing import Admission, Hearing, InvalidHearing, Participant
+from hearing.matrix import Visibility, visible
+from hearing.phases import Phase, transition
+from hearing.profiles import HearingRules
+from hearing.rooms import COURTROOM, Room, check_room
+from hearing.seating import room_on_admission, room_when_called, room_when_released
+from hearing.seats import MediaKind, Seat
+
+
+class Courtroom:
+    def __init__(self, hearing: Hearing) -> None:
+        self.rules = HearingRules.of(hearing)
+        self._type = hearing.type
+        self.phase = Phase.SCHEDULED
+        self._rooms: dict[str, Room] = {}
+        self._floor: set[str] = set()
+        self._linked: set[Room] = set()
+
+    def seat(self, participant: Participant, admission: Admission | None) -> Seat | None:
+        """Where an admitted participant sits (seated on first admission); None otherwise."""
+        if admission is not Admission.ADMITTED:
+            return None
+        room = self._rooms.setdefault(
+            participant.id, room_on_admission(participant.role, self._type)
+        )
+        return Seat(
+            participant.id,
+            participant.role,
+            room,
+            floor=participant.id in self._floor and room == COURTROOM,
+            linked=room in self._linked,
+        )
+
+    def receives(self, viewer: Seat, publisher: Seat, kind: str) -> bool:
+        verdict = visible(viewer, publisher, MediaKind(kind), self.phase, self.rules)
+        return verdict is Visibility.ALLOW
+
+    def change_phase(self, target: Phase) -> None:
+        self.phase = transition(self.phase, target, closed=self.rules.in_camera_only)
+
+    def move(self, seat: Seat, room: Room) -> None:
+        self._rooms[seat.participant_id] = check_room(self._type, room)
+        if room != COURTROOM:
+            self._floor.discard(seat.participant_id)
+
+    def call_witness(self, seat: Seat, called: bool) -> None:
+        decide = room_when_called if called else room_when_released
+        room = decide(seat.role, seat.room)
+        if room is not None:
+            self._rooms[seat.participant_id] = room
+        elif called:
+            self._linked.add(seat.room)
+        else:
+            self._linked.discard(seat.room)
+
+    def give_floor(self, seat: Seat, granted: bool) -> None:
+        if granted:
+            if seat.room != COURTROOM:
+                raise InvalidHearing("the floor is given in the courtroom only", field="room")
+            self._floor.add(seat.participant_id)
+        else:
+            self._floor.discard(seat.participant_id)

@@ -1,0 +1,113 @@
+"""The court's rules enforced on real media: who receives whom is decided by the server, by
+role, room and phase, and a change takes effect at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+from signaling.client import HearingClient
+from signaling.session import HearingSession
+from tests.conftest import RunningServer
+from tests.test_hearing_media import decodes
+from web.keys import SIGNALING
+
+pytestmark = pytest.mark.media
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[HearingClient]]:
+    made: list[HearingClient] = []
+    yield made
+    await asyncio.gather(*(c.close() for c in made))
+
+
+async def seat(
+    server: RunningServer,
+    clients: list[HearingClient],
+    hearing_id: str,
+    judge: HearingClient | None,
+    role: str,
+    name: str,
+) -> HearingClient:
+    """Join with a fresh token; the judge admits anyone who waits."""
+    issued = await server.issue_token(hearing_id, role, name)
+    client = HearingClient(server.base_url, issued["token"])
+    clients.append(client)
+    await client.connect()
+    if judge is not None and client.admission == "waiting":
+        await judge.wait_for_waiting(client.participant["id"])
+        await judge.admit(client.participant["id"])
+        await client.wait_admitted()
+    return client
+
+
+def forwarded_to(session: HearingSession, viewer: HearingClient) -> set[str]:
+    """The sources of the tracks the server forwards to `viewer` right now."""
+    member = session.members[viewer.participant["id"]]
+    if member.subscribe is None:
+        return set()
+    sources = {t.id: t.source for m in session.members.values() for t in m.tracks}
+    return {sources[track_id] for track_id in member.subscribe.track_ids if track_id in sources}
+
+
+async def test_the_accused_and_the_public_never_receive_the_child_witness(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing(case_number="05/2026/HS-ST", title="State v. Doe")
+    hid = hearing["id"]
+    judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
+    prosecutor = await seat(server, clients, hid, judge, "prosecutor", "Procurator Vo")
+    counsel = await seat(server, clients, hid, judge, "defence_counsel", "Counsel Ha")
+    accused = await seat(server, clients, hid, judge, "accused", "Mr Doe")
+    observer = await seat(server, clients, hid, judge, "observer", "Observer Lam")
+    child = await seat(server, clients, hid, judge, "child_witness", "Child A")
+    support = await seat(server, clients, hid, judge, "support_person", "Ms Support")
+    await judge.request("phase", {"phase": "in_session"})
+    await judge.request("call_witness", {"participant_id": child.participant["id"]})
+    await child.publish(VideoStreamTrack(), AudioStreamTrack())
+    await judge.publish(VideoStreamTrack())
+
+    child_id, judge_id = child.participant["id"], judge.participant["id"]
+    for permitted in (judge, prosecutor, counsel, support):
+        await decodes(await permitted.wait_for_track(child_id, "video"))
+    await decodes(await accused.wait_for_track(judge_id, "video"), frames=30)
+
+    session = server.app[SIGNALING].session(hid)
+    assert session is not None
+    for barred in (accused, observer):
+        assert child_id not in forwarded_to(session, barred)
+        assert all(t.participant_id != child_id for t in barred.remote_tracks)
+    assert child_id in forwarded_to(session, judge)
+
+    # a recess stops the child's link for everybody but the support person: the forwarders
+    # are detached before the judge's request is even acknowledged
+    await judge.request("phase", {"phase": "recess"})
+    assert child_id not in forwarded_to(session, judge)
+    assert child_id in forwarded_to(session, support)
+    await judge.wait_until(
+        lambda: all(t.participant_id != child_id for t in judge.remote_tracks),
+        10,
+        "the child's tracks to leave the judge's offer",
+    )
+
+
+async def test_a_sequestered_witness_receives_nothing_until_called(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
+    witness = await seat(server, clients, hid, judge, "witness", "Mr Witness")
+    await judge.request("phase", {"phase": "in_session"})
+    await judge.publish(VideoStreamTrack(), AudioStreamTrack())
+    await asyncio.sleep(1.0)  # every chance for the server to (wrongly) forward something
+    assert witness.offers_received == 0 and witness.remote_tracks == []
+
+    await judge.request("call_witness", {"participant_id": witness.participant["id"]})
+    await decodes(await witness.wait_for_track(judge.participant["id"], "video"))
+    await judge.request("release_witness", {"participant_id": witness.participant["id"]})
+    await witness.wait_until(lambda: witness.remote_tracks == [], 10, "the witness cut off")
