@@ -143,6 +143,9 @@ async def _open_demo(app: web.Application, *, settings: Settings) -> None:
         issued = api.issue_token(app, hearing, {"role": role.value, "display_name": name})
         lines.append(f"  {label + ':':<17} {issued.join_url}")
     lines.append(f"  {'public docket:':<17} {settings.base_url}/docket")
+    lines.append(
+        "  Open the judge's link, admit the others from the console, then press Open session."
+    )
     print("\n".join([*lines, ""]), flush=True)
 
 
