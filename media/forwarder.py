@@ -182,6 +182,8 @@ class PublishedTrack:
         self._pending_requests: set[asyncio.Task[None]] = set()
         self.packets_received = 0
         self.packets_dropped = 0
+        self.last_packet_at: float | None = None
+        """When media (not a probe or a duplicate) last arrived, by `time.monotonic()`."""
         self.ended = False
 
     def add_sink(self, sink: TrackSink) -> None:
@@ -208,6 +210,7 @@ class PublishedTrack:
             self._seq_shift += 1
             self.packets_dropped += 1
             return
+        self.last_packet_at = time.monotonic()
         if not self.sinks:
             return
         out_seq = (seq - self._seq_shift) & 0xFFFF

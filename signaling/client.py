@@ -88,6 +88,8 @@ class HearingClient:
         self.lobby: list[dict[str, Any]] = []
         self.roster: list[dict[str, Any]] = []
         self.left_reason: str | None = None
+        self.state: dict[str, Any] = {}
+        """The latest `hearing_state`: the phase, and why it changed if the court did not."""
         self.remote_tracks: list[RemoteTrack] = []
         self.offers_received = 0
         self.publish_answer_sdp = ""
@@ -105,6 +107,7 @@ class HearingClient:
             "roster": self._on_roster,
             "subscribe_offer": self._on_subscribe_offer,
             "left": self._on_left,
+            "hearing_state": self._on_hearing_state,
             "disconnect": self._on_disconnect,
         }.items():
             self._sio.on(event, handler, namespace=NAMESPACE)
@@ -190,6 +193,12 @@ class HearingClient:
         answer = await self.request("publish", {"sdp": pc.localDescription.sdp, "type": "offer"})
         self.publish_answer_sdp = str(answer["sdp"])
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    async def stop_publishing(self) -> None:
+        """Close the publish leg, as a client whose network or device failed would stop."""
+        if self._publish_pc is not None:
+            await self._publish_pc.close()
+            self._publish_pc = None
 
     async def wait_for_track(
         self, participant_id: str, kind: str, timeout: float = 20.0
@@ -279,6 +288,9 @@ class HearingClient:
 
     async def _on_left(self, payload: dict[str, Any]) -> None:
         await self._set(left_reason=str(payload.get("reason")))
+
+    async def _on_hearing_state(self, payload: dict[str, Any]) -> None:
+        await self._set(state=dict(payload))
 
     async def _on_disconnect(self, *_reason: Any) -> None:
         await self._set()  # wake anyone waiting for `connected` to change

@@ -11,6 +11,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from hearing.due_process import DEFAULT_GRACE_SECONDS
 from media import MediaEngine
 from security import AuditLog, TokenRefused, TokenSigner
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire_error
@@ -46,8 +47,10 @@ class SignalingServer:
         signer: TokenSigner,
         engine: MediaEngine,
         audit_log: Callable[[str], AuditLog],
+        due_process_grace: float = DEFAULT_GRACE_SECONDS,
     ) -> None:
         self._hearings = hearings
+        self._grace = due_process_grace
         self._audit_log = audit_log
         self._signer = signer
         self._engine = engine
@@ -130,7 +133,8 @@ class SignalingServer:
             hearing = await self._hearings.get(hearing_id)
             if hearing is None:
                 raise Refused("unknown_hearing", "this hearing does not exist")
-            session = HearingSession(hearing, self._engine, self, self._audit_log(hearing_id))
+            audit = self._audit_log(hearing_id)
+            session = HearingSession(hearing, self._engine, self, audit, grace=self._grace)
             self._sessions[hearing_id] = session
         return session, session.connect(grant.participant, sid)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hearing import Admission, Hearing, Lobby, NotPermitted, Participant, UnknownParticipant
+from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING, must_be_present
 from hearing.permissions import Action, check
 from hearing.phases import Phase
 from hearing.rooms import Room
@@ -67,9 +69,19 @@ def hearing_json(h: Hearing) -> dict[str, Any]:
 
 class HearingSession:
     def __init__(
-        self, hearing: Hearing, engine: MediaEngine, outbox: Outbox, audit: AuditLog
+        self,
+        hearing: Hearing,
+        engine: MediaEngine,
+        outbox: Outbox,
+        audit: AuditLog,
+        *,
+        grace: float = DEFAULT_GRACE_SECONDS,
     ) -> None:
         self.hearing = hearing
+        self._grace = grace
+        self._last_media: dict[str, float] = {}
+        self._sitting_since = time.monotonic()
+        self._watchdog: asyncio.Task[None] | None = None
         self._engine = engine
         self._outbox = outbox
         self._audit = audit
@@ -90,6 +102,8 @@ class HearingSession:
         member = Member(participant, sid)
         self.members[participant.id] = member
         self._known[participant.id] = participant
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().create_task(self._guard_due_process())
         return member
 
     async def join(self, member: Member) -> dict[str, Any]:
@@ -219,9 +233,48 @@ class HearingSession:
 
     async def change_phase(self, actor: Member, phase: Phase) -> None:
         check(actor.participant.role, Action.CHANGE_PHASE)
-        self.court.change_phase(phase)
+        self._enter_phase(phase)
         self.record(actor.participant.id, "phase", details={"phase": phase.value})
         await self._announce_state()
+
+    def _enter_phase(self, phase: Phase) -> None:
+        was_sitting = self.court.phase in SITTING
+        self.court.change_phase(phase)
+        if phase in SITTING and not was_sitting:
+            self._sitting_since = time.monotonic()  # gaps count from when the court sits
+
+    async def _guard_due_process(self) -> None:
+        """Recess the hearing when someone it cannot go on without has had no media for
+        longer than the grace period (only people who have sent media are watched)."""
+        while True:
+            await asyncio.sleep(min(1.0, self._grace / 4))
+            try:
+                await self._check_presence()
+            except Exception:
+                log.exception("the due-process guard of %s failed once", self.hearing.id)
+
+    async def _check_presence(self) -> None:
+        now = time.monotonic()
+        for participant_id, participant in self._known.items():
+            member = self.members.get(participant_id)
+            seen = [t.last_packet_at for t in member.tracks] if member else []
+            if any(at is not None for at in seen):
+                self._last_media[participant_id] = max(at for at in seen if at is not None)
+            last = self._last_media.get(participant_id)
+            seat = self.seat_of(participant)
+            if last is None or seat is None or not must_be_present(seat, self.court.phase):
+                continue
+            gap = now - max(last, self._sitting_since)
+            if gap > self._grace:
+                await self._due_process_recess(participant_id, gap)
+                return
+
+    async def _due_process_recess(self, participant_id: str, gap: float) -> None:
+        self._enter_phase(Phase.RECESS)
+        details = {"gap_seconds": int(gap), "phase": Phase.RECESS.value}
+        self.record("system", "due_process_recess", target=participant_id, details=details)
+        reason = {"reason": "due_process", "participant_id": participant_id}
+        await self._announce_state(reason)
 
     async def move(self, actor: Member, participant_id: str, room: Room) -> None:
         check(actor.participant.role, Action.MOVE)  # before the lookup: a refusal reveals nothing
@@ -244,11 +297,12 @@ class HearingSession:
         self.record(actor.participant.id, action.value, target=participant_id)
         await self._announce_state()
 
-    async def _announce_state(self) -> None:
+    async def _announce_state(self, reason: Mapping[str, str] | None = None) -> None:
         """Forwarding changes first (at once), then everybody is told."""
         await self._reconcile()
+        state = {"phase": self.court.phase.value} | dict(reason or {})
         for member in self._admitted():
-            await self._outbox.send(member.sid, "hearing_state", {"phase": self.court.phase.value})
+            await self._outbox.send(member.sid, "hearing_state", state)
         await self._announce_roster()
 
     async def _reconcile(self) -> None:
@@ -378,7 +432,8 @@ class HearingSession:
         self._closed = True
         for member in list(self.members.values()):
             await self.leave(member, LeaveReason.HEARING_ENDED)
-        for task in list(self._tasks):
+        tasks = [*self._tasks, *([self._watchdog] if self._watchdog else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._audit.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,14 +95,22 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+@asynccontextmanager
+async def running_server(data_dir: Path, **overrides: Any) -> AsyncIterator[RunningServer]:
+    """The real app on 127.0.0.1 and a free port, in the test's event loop."""
     port = free_port()
-    app = create_app(test_settings(port=port, data_dir=tmp_path / "data"))
+    app = create_app(test_settings(port=port, data_dir=data_dir, **overrides))
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    async with aiohttp.ClientSession() as session:
-        yield RunningServer(f"http://127.0.0.1:{port}", app, session)
-    await runner.cleanup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        async with aiohttp.ClientSession() as session:
+            yield RunningServer(f"http://127.0.0.1:{port}", app, session)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    async with running_server(tmp_path / "data") as running:
+        yield running

@@ -4,16 +4,18 @@ role, room and phase, and a change takes effect at once."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from signaling.client import HearingClient
 from signaling.session import HearingSession
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, running_server
 from tests.test_hearing_media import decodes
-from web.keys import SIGNALING
+from web.keys import AUDIT, SIGNALING
 
 pytestmark = pytest.mark.media
 
@@ -111,3 +113,60 @@ async def test_a_sequestered_witness_receives_nothing_until_called(
     await decodes(await witness.wait_for_track(judge.participant["id"], "video"))
     await judge.request("release_witness", {"participant_id": witness.participant["id"]})
     await witness.wait_until(lambda: witness.remote_tracks == [], 10, "the witness cut off")
+
+
+async def test_when_the_accused_loses_media_the_court_recesses_and_says_why(
+    tmp_path: Path, clients: list[HearingClient]
+) -> None:
+    async with running_server(tmp_path / "data", due_process_grace=1.0) as server:
+        hearing = await server.create_hearing(case_number="07/2026/HS-ST", title="State v. Roe")
+        hid = hearing["id"]
+        judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
+        accused = await seat(server, clients, hid, judge, "accused", "Mr Roe")
+        observer = await seat(server, clients, hid, judge, "observer", "Observer Lam")
+        await judge.request("phase", {"phase": "in_session"})
+        await accused.publish(VideoStreamTrack(), AudioStreamTrack())
+        await decodes(await judge.wait_for_track(accused.participant["id"], "video"))
+
+        await accused.stop_publishing()
+        for client in (judge, observer):
+            await client.wait_until(
+                lambda c=client: c.state.get("phase") == "recess", 10, "the automatic recess"
+            )
+            assert client.state["reason"] == "due_process"
+            assert client.state["participant_id"] == accused.participant["id"]
+        session = server.app[SIGNALING].session(hid)
+        assert session is not None and session.court.phase.value == "recess"
+        entries = server.app[AUDIT].path(hid).read_text().splitlines()
+        gap = [json.loads(e) for e in entries if '"due_process_recess"' in e]
+        assert len(gap) == 1 and gap[0]["actor"] == "system"
+        assert gap[0]["target"] == accused.participant["id"]
+        assert gap[0]["details"]["gap_seconds"] >= 1
+
+        await judge.request("phase", {"phase": "in_session"})  # the judge resumes it
+        await judge.wait_until(lambda: judge.state.get("phase") == "in_session", 5, "resuming")
+        await asyncio.gather(*(c.close() for c in clients))  # before this server stops
+        clients.clear()
+
+
+async def test_in_caucus_a_party_and_the_conciliator_hear_each_other_and_the_other_party_nothing(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing(type="conciliation", case_number="09/2026/HG")
+    hid = hearing["id"]
+    conciliator = await seat(server, clients, hid, None, "presiding_judge", "Conciliator Mai")
+    party_a = await seat(server, clients, hid, conciliator, "plaintiff", "Party A")
+    party_b = await seat(server, clients, hid, conciliator, "respondent", "Party B")
+    await conciliator.request("phase", {"phase": "in_session"})
+    caucus = {"kind": "caucus", "id": "party-a"}
+    for who in (conciliator, party_a):
+        await conciliator.request("move", {"participant_id": who.participant["id"], "room": caucus})
+    for client in (conciliator, party_a):
+        await client.publish(AudioStreamTrack())
+
+    await decodes(await conciliator.wait_for_track(party_a.participant["id"], "audio"))
+    await decodes(await party_a.wait_for_track(conciliator.participant["id"], "audio"))
+    session = server.app[SIGNALING].session(hid)
+    assert session is not None
+    assert forwarded_to(session, party_b) == set()
+    assert party_b.remote_tracks == []

@@ -25,7 +25,11 @@ def create_app(settings: Settings) -> web.Application:
     engine = MediaEngine(MediaSettings())
     audit = AuditLogs(settings.data_dir)
     signaling = SignalingServer(
-        hearings=hearings, signer=signer, engine=engine, audit_log=audit.open
+        hearings=hearings,
+        signer=signer,
+        engine=engine,
+        audit_log=audit.open,
+        due_process_grace=settings.due_process_grace,
     )
     app[SETTINGS] = settings
     app[HEARINGS] = hearings

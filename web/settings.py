@@ -42,6 +42,8 @@ class Settings:
     public_url: str = ""
     default_token_ttl: int = 4 * 3600
     max_token_ttl: int = 24 * 3600
+    due_process_grace: float = 15.0
+    """Seconds a required participant may be without media before the court recesses."""
 
     @property
     def base_url(self) -> str:
@@ -64,6 +66,7 @@ class Settings:
             public_url=env.get("ECOURT_PUBLIC_URL", ""),
             default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
             max_token_ttl=_int(env, "ECOURT_MAX_TOKEN_TTL", 24 * 3600, 60, 7 * 24 * 3600),
+            due_process_grace=float(_int(env, "ECOURT_DUE_PROCESS_SECONDS", 15, 1, 3600)),
         )
         if settings.default_token_ttl > settings.max_token_ttl:
             raise SettingsError("ECOURT_TOKEN_TTL must not exceed ECOURT_MAX_TOKEN_TTL")
