@@ -113,6 +113,10 @@ async def test_a_sequestered_witness_receives_nothing_until_called(
     await decodes(await witness.wait_for_track(judge.participant["id"], "video"))
     await judge.request("release_witness", {"participant_id": witness.participant["id"]})
     await witness.wait_until(lambda: witness.remote_tracks == [], 10, "the witness cut off")
+    entries = [json.loads(e) for e in server.app[AUDIT].path(hid).read_text().splitlines()]
+    orders = [(e["action"], e["target"]) for e in entries if e["actor"] == judge.participant["id"]]
+    wid = witness.participant["id"]
+    assert orders[-2:] == [("call_witness", wid), ("release_witness", wid)]
 
 
 async def test_when_the_accused_loses_media_the_court_recesses_and_says_why(

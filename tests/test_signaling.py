@@ -340,6 +340,22 @@ async def test_a_party_cannot_give_the_courts_orders_and_each_attempt_is_audited
     ]
 
 
+async def test_a_party_waiting_in_the_lobby_cannot_admit_itself(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await connect(
+        server, clients, await token_for(server, hearing["id"], "presiding_judge")
+    )
+    party = await connect(server, clients, await token_for(server, hearing["id"], "accused"))
+    await judge.wait_for_waiting(party.participant["id"])
+    with pytest.raises(RequestFailed) as refused:
+        await party.admit(party.participant["id"])
+    assert refused.value.code == "forbidden"
+    assert party.admission == "waiting"
+    assert [p["id"] for p in judge.lobby] == [party.participant["id"]]
+
+
 async def test_there_is_no_request_to_subscribe_to_a_chosen_track(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
