@@ -218,6 +218,20 @@ class HearingClient:
         assert found is not None
         return found
 
+    async def packets_received(self) -> dict[str, int]:
+        """RTP packets received so far, by publisher (`"unlabelled"` for a stream the server
+        never described), counted per remote SSRC by the subscribe leg's receivers."""
+        counts: dict[str, int] = {}
+        if self._subscribe_pc is None:
+            return counts
+        owners = {t.mid: t.participant_id for t in self.remote_tracks}
+        for transceiver in self._subscribe_pc.getTransceivers():
+            owner = owners.get(transceiver.mid or "", "unlabelled")
+            for stats in (await transceiver.receiver.getStats()).values():
+                if stats.type == "inbound-rtp":
+                    counts[owner] = counts.get(owner, 0) + int(stats.packetsReceived)
+        return counts
+
     @property
     def receivers(self) -> list[Any]:
         return self._subscribe_pc.getReceivers() if self._subscribe_pc else []

@@ -85,6 +85,15 @@ async def test_the_accused_and_the_public_never_receive_the_child_witness(
         assert all(t.participant_id != child_id for t in barred.remote_tracks)
     assert child_id in forwarded_to(session, judge)
 
+    # ten seconds of the hearing, counted per remote SSRC by the barred clients' receivers
+    before = {c: await c.packets_received() for c in (accused, observer, judge)}
+    await asyncio.sleep(10)
+    after = {c: await c.packets_received() for c in (accused, observer, judge)}
+    for barred in (accused, observer):
+        assert set(after[barred]) <= {judge_id}, after[barred]  # nothing of the child's
+        assert after[barred][judge_id] > before[barred][judge_id]  # while the judge flows
+    assert after[judge][child_id] > before[judge][child_id]
+
     # a recess stops the child's link for everybody but the support person: the forwarders
     # are detached before the judge's request is even acknowledged
     await judge.request("phase", {"phase": "recess"})
