@@ -50,6 +50,14 @@ class Lobby:
     def deny(self, actor: Participant, participant_id: str) -> None:
         self._decide(actor, participant_id, Admission.DENIED)
 
+    def eject(self, actor: Participant, participant_id: str) -> None:
+        """An admitted participant is put out, and stays out, like one denied."""
+        if not actor.is_moderator:
+            raise NotPermitted(f"a {actor.role.value} may not eject anyone")
+        if self._state.get(participant_id) is not Admission.ADMITTED:
+            raise UnknownParticipant("no such participant is in the hearing")
+        self._state[participant_id] = Admission.DENIED
+
     def forget_waiting(self, participant_id: str) -> None:
         """A waiting participant left before a decision: drop them from the queue."""
         if self._state.get(participant_id) is Admission.WAITING:

@@ -22,6 +22,10 @@ class Courtroom:
         self._rooms: dict[str, Room] = {}
         self._floor: set[str] = set()
         self._linked: set[Room] = set()
+        self.hands: set[str] = set()
+        self.forced_mute: dict[str, set[str]] = {}
+        """Participant id -> kinds the court has muted; their tracks of those kinds are not
+        forwarded to anyone until the court asks them to unmute."""
 
     def seat(self, participant: Participant, admission: Admission | None) -> Seat | None:
         """Where an admitted participant sits (seated on first admission); None otherwise."""
@@ -39,6 +43,8 @@ class Courtroom:
         )
 
     def receives(self, viewer: Seat, publisher: Seat, kind: str) -> bool:
+        if kind in self.forced_mute.get(publisher.participant_id, ()):
+            return False
         verdict = visible(viewer, publisher, MediaKind(kind), self.phase, self.rules)
         return verdict is Visibility.ALLOW
 

@@ -150,3 +150,30 @@ class FloorRequest:
         if not isinstance(granted, bool):
             raise BadRequest("granted must be true or false", field="granted")
         return cls(_str(body, "participant_id", 64), granted)
+
+
+@dataclass(frozen=True, slots=True)
+class HandRequest:
+    raised: bool
+
+    @classmethod
+    def parse(cls, payload: Any) -> HandRequest:
+        body = _object(payload, {"raised"})
+        raised = body.get("raised")
+        if not isinstance(raised, bool):
+            raise BadRequest("raised must be true or false", field="raised")
+        return cls(raised)
+
+
+@dataclass(frozen=True, slots=True)
+class MuteOrder:
+    """`force_mute` and `ask_unmute`."""
+
+    participant_id: str
+    kind: str
+
+    @classmethod
+    def parse(cls, payload: Any) -> MuteOrder:
+        body = _object(payload, {"participant_id", "kind"})
+        kind = _literal(body, "kind", ("audio", "video"))
+        return cls(_str(body, "participant_id", 64), kind)

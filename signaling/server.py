@@ -19,8 +19,10 @@ from signaling.messages import (
     MAX_MESSAGE_BYTES,
     Empty,
     FloorRequest,
+    HandRequest,
     MoveRequest,
     Mute,
+    MuteOrder,
     ParticipantRequest,
     PhaseRequest,
     Publish,
@@ -76,6 +78,11 @@ class SignalingServer:
             "call_witness": self._call_witness,
             "release_witness": self._release_witness,
             "floor": self._floor,
+            "raise_hand": self._raise_hand,
+            "force_mute": self._force_mute,
+            "ask_unmute": self._ask_unmute,
+            "eject": self._eject,
+            "end_hearing": self._end_hearing,
         }
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
@@ -196,6 +203,24 @@ class SignalingServer:
     async def _floor(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = FloorRequest.parse(payload)
         await session.give_floor(member, request.participant_id, request.granted)
+
+    async def _raise_hand(self, session: HearingSession, member: Member, payload: Any) -> None:
+        await session.raise_hand(member, HandRequest.parse(payload).raised)
+
+    async def _force_mute(self, session: HearingSession, member: Member, payload: Any) -> None:
+        order = MuteOrder.parse(payload)
+        await session.order_mute(member, order.participant_id, order.kind, muted=True)
+
+    async def _ask_unmute(self, session: HearingSession, member: Member, payload: Any) -> None:
+        order = MuteOrder.parse(payload)
+        await session.order_mute(member, order.participant_id, order.kind, muted=False)
+
+    async def _eject(self, session: HearingSession, member: Member, payload: Any) -> None:
+        await session.eject(member, ParticipantRequest.parse(payload).participant_id)
+
+    async def _end_hearing(self, session: HearingSession, member: Member, payload: Any) -> None:
+        Empty.parse(payload)
+        await session.end_hearing(member)
 
     async def _eject_abuser(self, sid: str) -> None:
         entry = self._connections.get(sid)

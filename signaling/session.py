@@ -99,6 +99,8 @@ class HearingSession:
             raise Refused("denied", "you were denied entry to this hearing")
         if participant.id in self.members:
             raise Refused("already_connected", "this participant is already connected")
+        if self.court.phase is Phase.ADJOURNED:
+            raise Refused("hearing_ended", "this hearing has ended")
         member = Member(participant, sid)
         self.members[participant.id] = member
         self._known[participant.id] = participant
@@ -297,6 +299,58 @@ class HearingSession:
         self.record(actor.participant.id, action.value, target=participant_id)
         await self._announce_state()
 
+    async def raise_hand(self, member: Member, raised: bool) -> None:
+        self._require_admitted(member)
+        check(member.participant.role, Action.RAISE_HAND if raised else Action.LOWER_HAND)
+        if raised:
+            self.court.hands.add(member.participant.id)
+        else:
+            self.court.hands.discard(member.participant.id)
+        self.record(member.participant.id, "raise_hand" if raised else "lower_hand")
+        await self._announce_roster()
+
+    async def order_mute(self, actor: Member, participant_id: str, kind: str, muted: bool) -> None:
+        """`force_mute` stops forwarding the participant's `kind` to everyone; `ask_unmute`
+        lifts that and asks them to unmute (they choose to)."""
+        action = Action.FORCE_MUTE if muted else Action.ASK_UNMUTE
+        check(actor.participant.role, action)
+        self._target(participant_id)
+        muted_kinds = self.court.forced_mute.setdefault(participant_id, set())
+        if muted:
+            muted_kinds.add(kind)
+        else:
+            muted_kinds.discard(kind)
+        details = {"kind": kind}
+        self.record(actor.participant.id, action.value, target=participant_id, details=details)
+        target = self.members.get(participant_id)
+        if target is not None:
+            event = "muted_by_court" if muted else "unmute_requested"
+            await self._outbox.send(target.sid, event, {"kind": kind})
+        await self._announce_state()
+
+    async def eject(self, actor: Member, participant_id: str) -> None:
+        check(actor.participant.role, Action.EJECT)
+        self.lobby.eject(actor.participant, participant_id)
+        self.record(actor.participant.id, "eject", target=participant_id)
+        target = self.members.get(participant_id)
+        if target is not None:
+            await self.leave(target, LeaveReason.EJECTED)
+        else:
+            await self._announce_state()
+
+    async def end_hearing(self, actor: Member) -> None:
+        """Adjourn and close every connection (after the ack); nobody can join any more."""
+        check(actor.participant.role, Action.END_HEARING)
+        if self.court.phase is not Phase.ADJOURNED:
+            self._enter_phase(Phase.ADJOURNED)
+        self.record(actor.participant.id, "end_hearing")
+        await self._announce_state()
+        self.spawn(self._send_everyone_home())
+
+    async def _send_everyone_home(self) -> None:
+        for member in list(self.members.values()):
+            await self.leave(member, LeaveReason.HEARING_ENDED)
+
     async def _announce_state(self, reason: Mapping[str, str] | None = None) -> None:
         """Forwarding changes first (at once), then everybody is told."""
         await self._reconcile()
@@ -369,6 +423,8 @@ class HearingSession:
                 "room": {"kind": seat.room.kind.value, "id": seat.room.id},
                 "floor": seat.floor,
                 "linked": seat.linked,
+                "hand": seat.participant_id in self.court.hands,
+                "muted_by_court": sorted(self.court.forced_mute.get(seat.participant_id, ())),
             }
         return entry
 

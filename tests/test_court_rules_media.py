@@ -183,3 +183,30 @@ async def test_in_caucus_a_party_and_the_conciliator_hear_each_other_and_the_oth
     assert session is not None
     assert forwarded_to(session, party_b) == set()
     assert party_b.remote_tracks == []
+
+
+async def test_a_force_muted_participant_is_heard_by_nobody_until_asked_to_unmute(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
+    party = await seat(server, clients, hid, judge, "plaintiff", "Ms Nguyen")
+    await judge.request("phase", {"phase": "in_session"})
+    await party.publish(VideoStreamTrack(), AudioStreamTrack())
+    party_id = party.participant["id"]
+    await decodes(await judge.wait_for_track(party_id, "audio"))
+    session = server.app[SIGNALING].session(hid)
+    assert session is not None
+
+    await judge.request("force_mute", {"participant_id": party_id, "kind": "audio"})
+    kinds = {t.kind for t in session.members[party_id].tracks if t.sinks}
+    assert kinds == {"video"}  # the audio reaches nobody, from the moment of the order
+    await judge.wait_until(
+        lambda: {t.kind for t in judge.remote_tracks if t.participant_id == party_id} == {"video"},
+        10,
+        "the muted audio to leave the judge's offer",
+    )
+
+    await judge.request("ask_unmute", {"participant_id": party_id, "kind": "audio"})
+    await decodes(await judge.wait_for_track(party_id, "audio"))

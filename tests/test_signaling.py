@@ -306,6 +306,10 @@ async def test_a_flooding_connection_is_slowed_then_closed_and_nobody_else_notic
         ("release_witness", {"participant_id": "WITNESS"}),
         ("floor", {"participant_id": "SELF", "granted": True}),
         ("admit", {"participant_id": "WITNESS"}),
+        ("force_mute", {"participant_id": "WITNESS", "kind": "audio"}),
+        ("ask_unmute", {"participant_id": "WITNESS", "kind": "audio"}),
+        ("eject", {"participant_id": "WITNESS"}),
+        ("end_hearing", {}),
     ],
 )
 async def test_a_party_cannot_give_the_courts_orders_and_each_attempt_is_audited(
@@ -364,3 +368,58 @@ async def test_there_is_no_request_to_subscribe_to_a_chosen_track(
     with pytest.raises(RequestFailed) as refused:
         await party.request("subscribe", {"track": "t1"})
     assert refused.value.code == "bad_request"
+
+
+async def test_a_raised_hand_shows_in_the_roster_until_lowered(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
+    party = await connect(server, clients, await token_for(server, hid, "plaintiff"))
+    await judge.wait_for_waiting(party.participant["id"])
+    await judge.admit(party.participant["id"])
+    await party.wait_admitted()
+
+    def hand() -> bool:
+        entry = next((p for p in judge.roster if p["id"] == party.participant["id"]), {})
+        return bool(entry.get("hand"))
+
+    await party.request("raise_hand", {"raised": True})
+    await judge.wait_until(hand, 5, "the raised hand")
+    await party.request("raise_hand", {"raised": False})
+    await judge.wait_until(lambda: not hand(), 5, "the lowered hand")
+
+
+async def test_an_ejected_participant_is_put_out_and_cannot_come_back(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
+    token = await token_for(server, hid, "observer")
+    observer = await connect(server, clients, token)
+    await judge.wait_for_waiting(observer.participant["id"])
+    await judge.admit(observer.participant["id"])
+    await observer.wait_admitted()
+
+    await judge.request("eject", {"participant_id": observer.participant["id"]})
+    await observer.wait_until(lambda: not observer.connected, 5, "the ejection")
+    assert observer.left_reason == "ejected"
+    assert await refusal(server, clients, token) == "denied"
+
+
+async def test_ending_the_hearing_closes_every_connection_and_admits_nobody_after(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
+    clerk = await connect(server, clients, await token_for(server, hid, "clerk"))
+    await judge.request("end_hearing", {})
+    for client in (judge, clerk):
+        await client.wait_until(lambda c=client: not c.connected, 5, "the end of the hearing")
+        assert client.left_reason == "hearing_ended"
+    assert await refusal(server, clients, await token_for(server, hid, "plaintiff")) == (
+        "hearing_ended"
+    )
