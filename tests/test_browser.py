@@ -129,6 +129,16 @@ async def test_judge_admits_party_and_both_see_each_other(
             party_tile = judge.locator(f'.tile[data-participant-id="{party_id}"]')
             await expect(party_tile.locator(".muted-flag")).to_have_text("Microphone off")
 
+            # The party raises a hand; the judge sees it, mutes the party, then asks to unmute.
+            await party.get_by_role("button", name="Raise hand").click()
+            roster_entry = judge.locator(f'#roster [data-participant-id="{party_id}"]')
+            await expect(roster_entry.locator(".muted-flag")).to_contain_text("Hand raised")
+            await judge.get_by_role("button", name=f"Mute: {PARTY[1]}").click()
+            await expect(party.locator("#status")).to_contain_text("The court has muted")
+            await expect(roster_entry.locator(".muted-flag")).to_contain_text("Muted by the court")
+            await judge.get_by_role("button", name=f"Ask to unmute: {PARTY[1]}").click()
+            await expect(party.locator("#status")).to_contain_text("asks you to turn")
+
             # Leaving: the party sees so, and the judge's page drops the party's tile.
             await party.get_by_role("button", name="Leave hearing").click()
             await expect(party.get_by_role("heading", name="You have left")).to_be_visible()

@@ -179,7 +179,18 @@ function connect(token) {
   });
   // An offer may overtake the ack of `join`; it is answered all the same, since the server
   // sends no further offer until this one is answered.
-  socket.on("hearing_state", (data) => showPhase(data?.phase));
+  socket.on("hearing_state", (data) => {
+    showPhase(data?.phase);
+    if (data?.reason === "due_process") {
+      status("The court is in recess: a participant lost their connection.");
+    }
+  });
+  socket.on("muted_by_court", (data) => {
+    status(`The court has muted your ${data?.kind === "video" ? "camera" : "microphone"}.`);
+  });
+  socket.on("unmute_requested", (data) => {
+    status(`The court asks you to turn your ${data?.kind === "video" ? "camera" : "microphone"} on.`);
+  });
   socket.on("subscribe_offer", (data) => {
     if (ecourt.state !== "left") ensureSubscriber().offer(data);
   });
@@ -207,7 +218,8 @@ function showPhase(phase) {
   if (!(phase in PHASES)) return;
   ecourt.phase = phase;
   $("phase").textContent = PHASES[phase];
-  for (const button of document.querySelectorAll("#phase-controls button")) {
+  $("end-hearing").disabled = ecourt.participant?.role !== "presiding_judge";
+  for (const button of document.querySelectorAll("#phase-controls button[data-phase]")) {
     const current = button.dataset.phase === phase;
     button.setAttribute("aria-pressed", String(current));
     button.disabled = current || ecourt.participant?.role !== "presiding_judge";
@@ -215,7 +227,15 @@ function showPhase(phase) {
 }
 
 function setupPhaseControls() {
-  for (const button of document.querySelectorAll("#phase-controls button")) {
+  $("end-hearing").addEventListener("click", async () => {
+    if (!confirm("End the hearing for everyone? Nobody can join it afterwards.")) return;
+    try {
+      await request("end_hearing", {});
+    } catch (err) {
+      showError(err, $("console-error"));
+    }
+  });
+  for (const button of document.querySelectorAll("#phase-controls button[data-phase]")) {
     button.addEventListener("click", async () => {
       const phase = button.dataset.phase;
       if (DANGEROUS_PHASES.has(phase) && !confirm(`${button.textContent}: are you sure?`)) return;
@@ -330,7 +350,34 @@ function renderConsole() {
     onAdmit: (participant, buttons) => moderate("admit", participant, buttons),
     onDeny: (participant, buttons) => moderate("deny", participant, buttons),
   });
-  renderRoster($("roster"), ecourt.roster, ecourt.participant.id);
+  renderRoster($("roster"), ecourt.roster, ecourt.participant.id, {
+    actorRole: ecourt.participant.role,
+    onOrder: order,
+  });
+}
+
+async function order(event, payload, entry, control, dangerous) {
+  if (dangerous && !confirm(`${event.replace("_", " ")}: ${entry.display_name}?`)) return;
+  control.disabled = true;
+  notify("", $("console-error"));
+  try {
+    await request(event, payload);
+  } catch (err) {
+    showError(err, $("console-error"));
+  } finally {
+    control.disabled = false;
+  }
+}
+
+async function toggleHand() {
+  const raised = $("hand").getAttribute("aria-pressed") !== "true";
+  try {
+    await request("raise_hand", { raised });
+    $("hand").setAttribute("aria-pressed", String(raised));
+    $("hand").textContent = raised ? "Lower hand" : "Raise hand";
+  } catch (err) {
+    showError(err);
+  }
 }
 
 async function moderate(event, participant, buttons) {
@@ -393,6 +440,7 @@ function main() {
   $("cam").addEventListener("click", () => toggle("video"));
   $("leave").addEventListener("click", leave);
   setupPhaseControls();
+  $("hand").addEventListener("click", toggleHand);
   $("lobby-leave").addEventListener("click", leave);
   const token = readToken();
   if (!token) {

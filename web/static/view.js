@@ -162,7 +162,54 @@ export function renderQueue(list, emptyNote, waiting, { onAdmit, onDeny }) {
 // The roster, grouped simply: the bench and the clerk first, then everyone else.
 const BENCH = new Set(["presiding_judge", "judge", "clerk"]);
 
-export function renderRoster(list, entries, selfId) {
+const ROOMS = {
+  courtroom: "Courtroom",
+  witness_waiting: "Witness waiting room",
+  witness_room: "Witness room",
+  consultation: "Consultation room",
+  caucus: "Caucus",
+  deliberation: "Deliberation room",
+  lobby: "Lobby",
+};
+
+function roomWords(room) {
+  if (!room) return "";
+  const name = ROOMS[room.kind] || room.kind;
+  return room.id && room.id !== room.kind ? `${name} “${room.id}”` : name;
+}
+
+// What a moderator may order for one roster entry: [label, event, payload, confirm?].
+function ordersFor(entry, actorRole) {
+  const judge = actorRole === "presiding_judge";
+  const id = entry.id;
+  const orders = [];
+  const mutedByCourt = new Set(entry.muted_by_court || []);
+  orders.push(mutedByCourt.has("audio")
+    ? ["Ask to unmute", "ask_unmute", { participant_id: id, kind: "audio" }]
+    : ["Mute", "force_mute", { participant_id: id, kind: "audio" }]);
+  const room = entry.room?.kind;
+  if (entry.role === "witness" || entry.role === "expert") {
+    orders.push(room === "courtroom"
+      ? ["Release", "release_witness", { participant_id: id }]
+      : ["Call", "call_witness", { participant_id: id }]);
+  }
+  if (entry.role === "child_witness") {
+    orders.push(entry.linked
+      ? ["End the link", "release_witness", { participant_id: id }]
+      : ["Link to courtroom", "call_witness", { participant_id: id }]);
+  }
+  if (judge && room === "courtroom") {
+    orders.push(entry.floor
+      ? ["Take the floor", "floor", { participant_id: id, granted: false }]
+      : ["Give the floor", "floor", { participant_id: id, granted: true }]);
+  }
+  if (judge) orders.push(["Eject", "eject", { participant_id: id }, true]);
+  return orders;
+}
+
+// The roster, grouped simply: the bench and the clerk first, then everyone else. Moderators
+// get the court's orders for each person, and a choice of room.
+export function renderRoster(list, entries, selfId, { actorRole, onOrder } = {}) {
   const sorted = [...entries].sort(
     (a, b) => Number(BENCH.has(b.role)) - Number(BENCH.has(a.role)) ||
       a.display_name.localeCompare(b.display_name),
@@ -171,12 +218,46 @@ export function renderRoster(list, entries, selfId) {
     ...sorted.map((entry) => {
       const item = el("li", { "data-participant-id": entry.id });
       const name = entry.id === selfId ? `${entry.display_name} (you)` : entry.display_name;
+      const flags = [mutedWords(entry.muted) || "Microphone and camera on"];
+      if (entry.hand) flags.push("Hand raised");
+      if ((entry.muted_by_court || []).length) flags.push("Muted by the court");
+      if (entry.floor) flags.push("Has the floor");
       item.append(
         el("span", { class: "name" }, name),
         el("span", { class: "role" }, roleName(entry.role)),
-        el("span", { class: "muted-flag" }, mutedWords(entry.muted) || "Microphone and camera on"),
+        el("span", { class: "room" }, roomWords(entry.room)),
+        el("span", { class: "muted-flag" }, flags.join(" · ")),
       );
+      if (onOrder && entry.id !== selfId) item.append(orderButtons(entry, actorRole, onOrder));
       return item;
     }),
   );
+}
+
+function orderButtons(entry, actorRole, onOrder) {
+  const actions = el("span", { class: "orders" });
+  for (const [label, event, payload, dangerous] of ordersFor(entry, actorRole)) {
+    const button = el("button", {
+      type: "button",
+      "aria-label": `${label}: ${entry.display_name}`,
+      ...(dangerous ? { class: "danger" } : {}),
+    });
+    button.textContent = label;
+    button.addEventListener("click", () => onOrder(event, payload, entry, button, dangerous));
+    actions.append(button);
+  }
+  const move = el("select", { "aria-label": `Move ${entry.display_name} to` });
+  for (const [kind, label] of Object.entries(ROOMS)) {
+    if (kind === "lobby" || kind === "caucus" || kind === "witness_room") continue;
+    const option = el("option", { value: kind }, label);
+    if (entry.room?.kind === kind) option.selected = true;
+    move.append(option);
+  }
+  move.addEventListener("change", () => {
+    const kind = move.value;
+    const room = kind === "consultation" ? { kind, id: "c1" } : { kind };
+    onOrder("move", { participant_id: entry.id, room }, entry, move, false);
+  });
+  actions.append(move);
+  return actions;
 }
