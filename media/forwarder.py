@@ -163,10 +163,13 @@ class PublishedTrack:
         ssrc: int | None,
         extension_ids: dict[str, int],
         request_keyframe: KeyframeRequester,
+        label: str | None = None,
     ) -> None:
         self.id = track_id
         self.source = source
         self.kind = kind
+        self.label = label or kind
+        """What the track shows: `audio`, `video`, or `screen` (a video track of an exhibit)."""
         self.mime_type = mime_type
         self.clock_rate = clock_rate
         self.payload_type = payload_type

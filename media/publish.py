@@ -64,6 +64,7 @@ class PublishPeer:
         self.packets_malformed = 0
         self.packets_unroutable = 0
         self._dropped: Callable[[], int] = lambda: 0
+        self._screen_mid: str | None = None
 
     def decoder_thread_ids(self) -> list[int]:
         """aiortc starts a decoder thread per receiver; on this path they never get a frame."""
@@ -75,11 +76,13 @@ class PublishPeer:
         state: str = self._pc.connectionState
         return state
 
-    async def accept(self, offer_sdp: str) -> str:
-        """Answer the client's offer; raise SdpInvalid or TooManyTracks if it is unacceptable."""
+    async def accept(self, offer_sdp: str, screen_mid: str | None = None) -> str:
+        """Answer the client's offer; raise SdpInvalid or TooManyTracks if it is unacceptable.
+        The video section whose mid is `screen_mid` is published as the screen."""
         if self._accepted or self._closed:
             raise MediaError("this publish leg was already negotiated")
-        kinds = parse_offer(offer_sdp)
+        kinds = parse_offer(offer_sdp, screen_mid)
+        self._screen_mid = screen_mid
         self._accepted = True
         for kind in kinds:
             transceiver = self._pc.addTransceiver(kind, direction="recvonly")
@@ -115,6 +118,7 @@ class PublishPeer:
             ssrc=ssrc,
             extension_ids={ext.uri: ext.id for ext in parameters.headerExtensions},
             request_keyframe=self._send_pli,
+            label="screen" if kind == "video" and parameters.muxId == self._screen_mid else kind,
         )
         if ssrc is None:
             self._unbound[codec.payloadType] = track

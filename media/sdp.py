@@ -12,18 +12,27 @@ MAX_SDP_BYTES = 32 * 1024
 FORWARDED_CODECS = {"video/vp8": "video", "audio/opus": "audio"}
 
 
-def parse_offer(text: str) -> list[str]:
-    """Return the media kinds of a publish offer, in order; refuse anything else."""
+def parse_offer(text: str, screen_mid: str | None = None) -> list[str]:
+    """Return the media kinds of a publish offer, in order; refuse anything else.
+
+    At most one audio and one camera section; a second video section is accepted only as the
+    screen (an exhibit), named by its mid.
+    """
     description = parse(text, "offer")
     kinds: list[str] = []
+    screens = 0
     for media in description.media:
         if media.kind not in ("audio", "video"):
             raise SdpInvalid(f"media section of kind {media.kind!r} is not accepted")
         if media.direction not in ("sendonly", "sendrecv"):
             raise SdpInvalid("a publish offer must send")
-        if media.kind in kinds:
+        if media.kind == "video" and media.rtp.muxId == screen_mid:
+            screens += 1
+        elif media.kind in kinds:
             raise TooManyTracks(f"more than one {media.kind} section")
         kinds.append(media.kind)
+    if screen_mid is not None and screens != 1:
+        raise SdpInvalid(f"no video section has the screen's mid {screen_mid!r}")
     if not kinds:
         raise SdpInvalid("the offer has no audio or video")
     return kinds

@@ -181,16 +181,23 @@ class HearingClient:
 
     # -- media ----------------------------------------------------------------------------
 
-    async def publish(self, *tracks: MediaStreamTrack) -> None:
-        """Offer the tracks on the publish leg (one audio, one video at most)."""
+    async def publish(
+        self, *tracks: MediaStreamTrack, screen: MediaStreamTrack | None = None
+    ) -> None:
+        """Offer the tracks on the publish leg (one audio, one camera at most), and a shared
+        screen if given (the judge, the clerk, or someone the judge lets)."""
         if self._publish_pc is not None:  # publishing again replaces the publish leg
             await self._publish_pc.close()
         pc = _peer_connection()
         self._publish_pc = pc
         for track in tracks:
             pc.addTransceiver(track, direction="sendonly")
+        shared = pc.addTransceiver(screen, direction="sendonly") if screen else None
         await pc.setLocalDescription(await pc.createOffer())
-        answer = await self.request("publish", {"sdp": pc.localDescription.sdp, "type": "offer"})
+        offer: dict[str, Any] = {"sdp": pc.localDescription.sdp, "type": "offer"}
+        if shared is not None:
+            offer["screen_mid"] = shared.mid
+        answer = await self.request("publish", offer)
         self.publish_answer_sdp = str(answer["sdp"])
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from hearing import Admission, Hearing, InvalidHearing, Participant
 from hearing.matrix import Visibility, visible
+from hearing.permissions import Action, allowed
 from hearing.phases import Phase, transition
 from hearing.profiles import HearingRules
 from hearing.rooms import COURTROOM, Room, check_room
@@ -23,6 +24,8 @@ class Courtroom:
         self._floor: set[str] = set()
         self._linked: set[Room] = set()
         self.hands: set[str] = set()
+        self.screen_grants: set[str] = set()
+        """Participants the presiding judge lets share their screen."""
         self.forced_mute: dict[str, set[str]] = {}
         """Participant id -> kinds the court has muted; their tracks of those kinds are not
         forwarded to anyone until the court asks them to unmute."""
@@ -42,9 +45,15 @@ class Courtroom:
             linked=room in self._linked,
         )
 
+    def may_share_screen(self, seat: Seat) -> bool:
+        granted = (Action.SHARE_SCREEN,) if seat.participant_id in self.screen_grants else ()
+        return allowed(seat.role, Action.SHARE_SCREEN, granted=granted)
+
     def receives(self, viewer: Seat, publisher: Seat, kind: str) -> bool:
         if kind in self.forced_mute.get(publisher.participant_id, ()):
             return False
+        if kind == MediaKind.SCREEN and not self.may_share_screen(publisher):
+            return False  # a revoked grant stops the exhibit at once
         verdict = visible(viewer, publisher, MediaKind(kind), self.phase, self.rules)
         return verdict is Visibility.ALLOW
 

@@ -60,12 +60,16 @@ class ParticipantRequest:
 @dataclass(frozen=True, slots=True)
 class Publish:
     sdp: str
+    screen_mid: str | None = None
 
     @classmethod
     def parse(cls, payload: Any) -> Publish:
-        body = _object(payload, {"sdp", "type"})
+        body = _object(payload, {"sdp", "type", "screen_mid"})
         _literal(body, "type", ("offer",))
-        return cls(_str(body, "sdp", MAX_SDP))
+        screen_mid = body.get("screen_mid")
+        if screen_mid is not None:
+            screen_mid = _str(body, "screen_mid", 32)
+        return cls(_str(body, "sdp", MAX_SDP), screen_mid)
 
 
 @dataclass(frozen=True, slots=True)

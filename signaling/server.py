@@ -79,6 +79,7 @@ class SignalingServer:
             "release_witness": self._release_witness,
             "floor": self._floor,
             "raise_hand": self._raise_hand,
+            "grant_screen": self._grant_screen,
             "force_mute": self._force_mute,
             "ask_unmute": self._ask_unmute,
             "eject": self._eject,
@@ -204,6 +205,10 @@ class SignalingServer:
         request = FloorRequest.parse(payload)
         await session.give_floor(member, request.participant_id, request.granted)
 
+    async def _grant_screen(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = FloorRequest.parse(payload)  # the same shape: participant_id, granted
+        await session.grant_screen(member, request.participant_id, request.granted)
+
     async def _raise_hand(self, session: HearingSession, member: Member, payload: Any) -> None:
         await session.raise_hand(member, HandRequest.parse(payload).raised)
 
@@ -249,7 +254,7 @@ class SignalingServer:
         self, session: HearingSession, member: Member, payload: Any
     ) -> dict[str, Any]:
         request = Publish.parse(payload)
-        answer = await session.publish(member, request.sdp)
+        answer = await session.publish(member, request.sdp, request.screen_mid)
         return {"sdp": answer, "type": "answer"}
 
     async def _subscribe_answer(

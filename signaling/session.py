@@ -155,8 +155,12 @@ class HearingSession:
         if self.lobby.status(member.participant.id) is not Admission.ADMITTED:
             raise NotAdmitted("you have not been admitted yet")
 
-    async def publish(self, member: Member, offer_sdp: str) -> str:
+    async def publish(self, member: Member, offer_sdp: str, screen_mid: str | None = None) -> str:
         self._require_admitted(member)
+        if screen_mid is not None:
+            seat = self._target(member.participant.id)
+            if not self.court.may_share_screen(seat):
+                check(member.participant.role, Action.SHARE_SCREEN)  # raises, saying who may
         if member.publish is not None:  # a new offer replaces the publish leg
             old, member.publish = member.publish, None
             await self._engine.release(old)
@@ -169,13 +173,13 @@ class HearingSession:
         peer = self._engine.publish_peer(member.participant.id, on_track)
         member.publish = peer
         try:
-            answer = await peer.accept(offer_sdp)
+            answer = await peer.accept(offer_sdp, screen_mid)
         except Exception:
             if member.publish is peer:
                 member.publish = None
             await self._engine.release(peer)
             raise
-        self.record(member.participant.id, "publish")
+        self.record(member.participant.id, "publish", details={"screen": screen_mid is not None})
         return answer
 
     async def _track_changed(self) -> None:
@@ -210,7 +214,7 @@ class HearingSession:
                 if viewer_seat is None or publisher_seat is None:
                     continue
                 for track in publisher.tracks:
-                    if self.court.receives(viewer_seat, publisher_seat, track.kind):
+                    if self.court.receives(viewer_seat, publisher_seat, track.label):
                         wanted[track.id] = track
             current = viewer.subscribe.track_ids if viewer.subscribe else frozenset()
             if set(wanted) == current:
@@ -299,6 +303,17 @@ class HearingSession:
         self.record(actor.participant.id, action.value, target=participant_id)
         await self._announce_state()
 
+    async def grant_screen(self, actor: Member, participant_id: str, granted: bool) -> None:
+        check(actor.participant.role, Action.GRANT_SCREEN if granted else Action.REVOKE_SCREEN)
+        self._target(participant_id)
+        if granted:
+            self.court.screen_grants.add(participant_id)
+        else:
+            self.court.screen_grants.discard(participant_id)
+        action = "grant_screen" if granted else "revoke_screen"
+        self.record(actor.participant.id, action, target=participant_id)
+        await self._announce_state()
+
     async def raise_hand(self, member: Member, raised: bool) -> None:
         self._require_admitted(member)
         check(member.participant.role, Action.RAISE_HAND if raised else Action.LOWER_HAND)
@@ -378,7 +393,7 @@ class HearingSession:
             if owner is None:
                 continue
             tracks.append(
-                {"mid": forwarded.mid, "kind": forwarded.track.kind}
+                {"mid": forwarded.mid, "kind": forwarded.track.label}
                 | {k: v for k, v in participant_json(owner.participant).items() if k != "id"}
                 | {"participant_id": owner.participant.id}
             )
@@ -416,7 +431,7 @@ class HearingSession:
         seat = self.seat_of(member.participant)
         entry = participant_json(member.participant) | {
             "muted": dict(member.muted),
-            "publishing": sorted({t.kind for t in member.tracks}),
+            "publishing": sorted({t.label for t in member.tracks}),
         }
         if seat is not None:
             entry |= {

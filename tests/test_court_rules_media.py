@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
-from signaling.client import HearingClient
+from signaling.client import HearingClient, RequestFailed
 from signaling.session import HearingSession
 from tests.conftest import RunningServer, running_server
 from tests.test_hearing_media import decodes
@@ -210,3 +210,35 @@ async def test_a_force_muted_participant_is_heard_by_nobody_until_asked_to_unmut
 
     await judge.request("ask_unmute", {"participant_id": party_id, "kind": "audio"})
     await decodes(await judge.wait_for_track(party_id, "audio"))
+
+
+async def test_only_the_bench_shares_a_screen_unless_the_judge_lets_a_party(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
+    party = await seat(server, clients, hid, judge, "plaintiff", "Ms Nguyen")
+    await judge.request("phase", {"phase": "in_session"})
+    await judge.publish(VideoStreamTrack(), screen=VideoStreamTrack())
+    judge_id, party_id = judge.participant["id"], party.participant["id"]
+    await decodes(await party.wait_for_track(judge_id, "screen"))
+    await decodes(await party.wait_for_track(judge_id, "video"))
+
+    with pytest.raises(RequestFailed) as refused:
+        await party.publish(VideoStreamTrack(), screen=VideoStreamTrack())
+    assert refused.value.code == "forbidden"
+
+    await judge.request("grant_screen", {"participant_id": party_id, "granted": True})
+    await party.publish(VideoStreamTrack(), screen=VideoStreamTrack())
+    await decodes(await judge.wait_for_track(party_id, "screen"))
+
+    await judge.request("grant_screen", {"participant_id": party_id, "granted": False})
+    await judge.wait_until(
+        lambda: all(
+            not (t.participant_id == party_id and t.kind == "screen") for t in judge.remote_tracks
+        ),
+        10,
+        "the party's screen to stop",
+    )
+    assert any(t.participant_id == party_id and t.kind == "video" for t in judge.remote_tracks)
