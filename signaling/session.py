@@ -439,6 +439,7 @@ class HearingSession:
                 "floor": seat.floor,
                 "linked": seat.linked,
                 "hand": seat.participant_id in self.court.hands,
+                "screen_granted": seat.participant_id in self.court.screen_grants,
                 "muted_by_court": sorted(self.court.forced_mute.get(seat.participant_id, ())),
             }
         return entry

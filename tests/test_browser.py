@@ -103,6 +103,23 @@ async def test_judge_admits_party_and_both_see_each_other(
                 seen_by_party = await sees_video_of(party, "party", judge_id, JUDGE)
                 print(f"judge page inbound video: {seen_by_judge}")
                 print(f"party page inbound video: {seen_by_party}")
+
+                # The judge shows an exhibit: the party gets a tile of its own for the screen.
+                await judge.get_by_role("button", name="Share screen", exact=True).click()
+                await expect(judge.get_by_role("button", name="Stop sharing")).to_be_visible()
+
+                async def exhibit_shown() -> tuple[bool, object]:
+                    video = await tile_video(party, f"{judge_id}:screen")
+                    return video.get("width", 0) > 0 and video.get("frames", 0) > 0, video
+
+                await eventually(exhibit_shown, "the party page showing the judge's screen", 20)
+                plate = party.locator(f'.tile[data-participant-id="{judge_id}:screen"] .name')
+                await expect(plate).to_have_text(f"{JUDGE[1]}: shared screen")
+                await judge.get_by_role("button", name="Stop sharing").click()
+                await expect(
+                    party.locator(f'.tile[data-participant-id="{judge_id}:screen"]')
+                ).to_have_count(0, timeout=10_000)
+                await sees_video_of(party, "party (after the exhibit)", judge_id, JUDGE)
             finally:
                 for name, page in (("judge", judge), ("party", party)):
                     path = tmp_path / f"{name}.png"

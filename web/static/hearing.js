@@ -298,7 +298,7 @@ async function enterCourtroom() {
   updateButtons();
   if (!localStream || localStream.getTracks().length === 0) return;
   try {
-    const pc = await publish(localStream, { iceServers: iceServers(), request });
+    const pc = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
     if (generation !== peersGeneration) {
       pc.close(); // the connection changed (or the participant left) meanwhile
       return;
@@ -308,6 +308,34 @@ async function enterCourtroom() {
       if (!track.enabled) await request("mute", { kind: track.kind, muted: true });
     }
   } catch (err) {
+    showError(err);
+  }
+}
+
+let sharedScreen = null;
+
+// Share a screen (an exhibit): the publish leg is offered again with the screen beside the
+// camera. The server refuses it unless the participant is on the bench or the judge lets them.
+async function toggleScreen() {
+  const stopping = Boolean(sharedScreen);
+  const previous = sharedScreen;
+  try {
+    if (stopping) {
+      sharedScreen.stop();
+      sharedScreen = null;
+    } else {
+      const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      sharedScreen = display.getVideoTracks()[0];
+      sharedScreen.addEventListener("ended", () => sharedScreen && toggleScreen());
+    }
+    const pc = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
+    ecourt.pcs.publish?.close();
+    ecourt.pcs.publish = pc;
+    $("screen").setAttribute("aria-pressed", String(!stopping));
+    $("screen").textContent = stopping ? "Share screen" : "Stop sharing";
+  } catch (err) {
+    if (!stopping) previous?.stop();
+    sharedScreen = stopping ? null : previous;
     showError(err);
   }
 }
@@ -441,6 +469,7 @@ function main() {
   $("leave").addEventListener("click", leave);
   setupPhaseControls();
   $("hand").addEventListener("click", toggleHand);
+  $("screen").addEventListener("click", toggleScreen);
   $("lobby-leave").addEventListener("click", leave);
   const token = readToken();
   if (!token) {

@@ -43,17 +43,25 @@ function preferCodec(transceiver, kind) {
   }
 }
 
-// Publish the local tracks. `request(event, payload)` resolves to the ack or throws.
-export async function publish(stream, { iceServers, request }) {
+// Publish the local tracks, and a shared screen if given (a second video section named by
+// `screen_mid`). `request(event, payload)` resolves to the ack or throws.
+export async function publish(stream, { iceServers, request, screen = null }) {
   const pc = new RTCPeerConnection({ iceServers });
   try {
-    for (const track of stream.getTracks()) {
+    for (const track of stream ? stream.getTracks() : []) {
       const transceiver = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
       preferCodec(transceiver, track.kind);
     }
+    let shared = null;
+    if (screen) {
+      shared = pc.addTransceiver(screen, { direction: "sendonly" });
+      preferCodec(shared, "video");
+    }
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
-    const ack = await request("publish", { sdp: pc.localDescription.sdp, type: "offer" });
+    const offer = { sdp: pc.localDescription.sdp, type: "offer" };
+    if (shared) offer.screen_mid = shared.mid;
+    const ack = await request("publish", offer);
     await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
     return pc;
   } catch (err) {
@@ -119,10 +127,14 @@ export class Subscriber {
     for (const transceiver of this.pc.getTransceivers()) {
       const info = transceiver.mid === null ? undefined : this.tracks.get(transceiver.mid);
       if (!info) continue;
-      let entry = byParticipant.get(info.participant_id);
+      // a shared screen gets a tile of its own
+      const screen = info.kind === "screen";
+      const key = screen ? `${info.participant_id}:screen` : info.participant_id;
+      let entry = byParticipant.get(key);
       if (!entry) {
-        entry = { info, tracks: [] };
-        byParticipant.set(info.participant_id, entry);
+        const shown = screen ? { ...info, display_name: `${info.display_name}: shared screen` } : info;
+        entry = { info: shown, tracks: [] };
+        byParticipant.set(key, entry);
       }
       entry.tracks.push(transceiver.receiver.track);
     }

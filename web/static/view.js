@@ -203,6 +203,11 @@ function ordersFor(entry, actorRole) {
       ? ["Take the floor", "floor", { participant_id: id, granted: false }]
       : ["Give the floor", "floor", { participant_id: id, granted: true }]);
   }
+  if (judge && entry.role !== "clerk") {
+    orders.push(entry.screen_granted
+      ? ["Stop their screen", "grant_screen", { participant_id: id, granted: false }]
+      : ["Let share screen", "grant_screen", { participant_id: id, granted: true }]);
+  }
   if (judge) orders.push(["Eject", "eject", { participant_id: id }, true]);
   return orders;
 }
