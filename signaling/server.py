@@ -144,7 +144,12 @@ class SignalingServer:
             audit = self._audit_log(hearing_id)
             session = HearingSession(hearing, self._engine, self, audit, grace=self._grace)
             self._sessions[hearing_id] = session
-        return session, session.connect(grant.participant, sid)
+        try:
+            return session, session.connect(grant.participant, sid)
+        except Refused as refused:
+            details = {"request": "connect"}
+            session.record(grant.participant.id, "refused", result=refused.code, details=details)
+            raise
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         self._limits.pop(sid, None)

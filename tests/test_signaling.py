@@ -106,6 +106,11 @@ async def test_a_second_connection_with_the_same_token_is_refused(
     first = await connect(server, clients, token)
     assert await refusal(server, clients, token) == "already_connected"
     assert first.connected
+    lines = server.app[AUDIT].path(hearing["id"]).read_text().splitlines()
+    refused = [json.loads(line) for line in lines if '"already_connected"' in line]
+    assert [(e["actor"], e["details"]) for e in refused] == [
+        (first.participant["id"], {"request": "connect"})
+    ]
 
 
 @pytest.mark.parametrize(
