@@ -88,6 +88,7 @@ class HearingClient:
         self.lobby: list[dict[str, Any]] = []
         self.roster: list[dict[str, Any]] = []
         self.left_reason: str | None = None
+        self.alerts: list[dict[str, Any]] = []
         self.state: dict[str, Any] = {}
         """The latest `hearing_state`: the phase, and why it changed if the court did not."""
         self.remote_tracks: list[RemoteTrack] = []
@@ -108,6 +109,7 @@ class HearingClient:
             "subscribe_offer": self._on_subscribe_offer,
             "left": self._on_left,
             "hearing_state": self._on_hearing_state,
+            "alert": self._on_alert,
             "disconnect": self._on_disconnect,
         }.items():
             self._sio.on(event, handler, namespace=NAMESPACE)
@@ -309,6 +311,9 @@ class HearingClient:
 
     async def _on_left(self, payload: dict[str, Any]) -> None:
         await self._set(left_reason=str(payload.get("reason")))
+
+    async def _on_alert(self, payload: dict[str, Any]) -> None:
+        await self._set(alerts=[*self.alerts, dict(payload)])
 
     async def _on_hearing_state(self, payload: dict[str, Any]) -> None:
         await self._set(state=dict(payload))

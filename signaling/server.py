@@ -149,6 +149,8 @@ class SignalingServer:
         except Refused as refused:
             details = {"request": "connect"}
             session.record(grant.participant.id, "refused", result=refused.code, details=details)
+            if refused.code == "already_connected":  # a shared or stolen link: tell the bench
+                await session.alert(refused.code, grant.participant.id)
             raise
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:

@@ -405,6 +405,13 @@ class HearingSession:
     def _moderators(self) -> list[Member]:
         return [m for m in self.members.values() if m.joined and m.participant.is_moderator]
 
+    async def alert(self, code: str, participant_id: str) -> None:
+        """Tell the judge and the clerk that something needs their eye."""
+        for moderator in self._moderators():
+            await self._outbox.send(
+                moderator.sid, "alert", {"code": code, "participant_id": participant_id}
+            )
+
     async def _announce_lobby(self) -> None:
         waiting = [
             participant_json(self.members[pid].participant)

@@ -98,14 +98,21 @@ async def test_a_token_for_a_hearing_that_does_not_exist_is_refused(
     assert await refusal(server, clients, token) == "unknown_hearing"
 
 
-async def test_a_second_connection_with_the_same_token_is_refused(
+async def test_a_second_connection_with_the_same_token_is_refused_and_the_bench_alerted(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
+    judge = await connect(
+        server, clients, await token_for(server, hearing["id"], "presiding_judge")
+    )
     token = await token_for(server, hearing["id"], "clerk")
     first = await connect(server, clients, token)
     assert await refusal(server, clients, token) == "already_connected"
     assert first.connected
+    await judge.wait_until(lambda: judge.alerts != [], 5, "the alert")
+    assert judge.alerts == [
+        {"code": "already_connected", "participant_id": first.participant["id"]}
+    ]
     lines = server.app[AUDIT].path(hearing["id"]).read_text().splitlines()
     refused = [json.loads(line) for line in lines if '"already_connected"' in line]
     assert [(e["actor"], e["details"]) for e in refused] == [

@@ -185,6 +185,12 @@ function connect(token) {
       status("The court is in recess: a participant lost their connection.");
     }
   });
+  socket.on("alert", (data) => {
+    const who = ecourt.roster.find((p) => p.id === data?.participant_id)?.display_name || "A participant";
+    if (data?.code === "already_connected") {
+      notify(`${who}'s link was used from a second device, and refused.`, $("console-error"));
+    }
+  });
   socket.on("muted_by_court", (data) => {
     status(`The court has muted your ${data?.kind === "video" ? "camera" : "microphone"}.`);
   });
