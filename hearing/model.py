@@ -17,6 +17,19 @@ class HearingType(StrEnum):
     CONCILIATION = "conciliation"
 
 
+class Jurisdiction(StrEnum):
+    """What kind of trial: the court's division."""
+
+    CRIMINAL = "criminal"
+    CIVIL = "civil"
+    ADMINISTRATIVE = "administrative"
+
+
+class Instance(StrEnum):
+    FIRST = "first_instance"
+    APPEAL = "appeal"
+
+
 class Role(StrEnum):
     PRESIDING_JUDGE = "presiding_judge"
     JUDGE = "judge"
@@ -92,6 +105,10 @@ class Hearing:
     public: bool
     profile: str
     case_category: CaseCategory = CaseCategory.ORDINARY
+    jurisdiction: Jurisdiction | None = None
+    """For a trial: criminal, civil or administrative (a conciliation has none)."""
+    instance: Instance | None = None
+    """For a trial: first instance or appeal."""
 
     def __post_init__(self) -> None:
         check_id(self.id, "id")
@@ -109,6 +126,12 @@ class Hearing:
             raise InvalidHearing("profile must be 1-40 of a-z, 0-9, _ and -", field="profile")
         if self.type is HearingType.CONCILIATION and self.public:
             raise InvalidHearing("a conciliation is never public", field="public")
+        if self.type is HearingType.CONCILIATION and (self.jurisdiction or self.instance):
+            raise InvalidHearing("a conciliation is not a trial", field="jurisdiction")
+        if self.jurisdiction is not None and not isinstance(self.jurisdiction, Jurisdiction):
+            raise InvalidHearing("unknown jurisdiction", field="jurisdiction")
+        if self.instance is not None and not isinstance(self.instance, Instance):
+            raise InvalidHearing("unknown instance", field="instance")
         if not isinstance(self.case_category, CaseCategory):
             raise InvalidHearing("unknown case_category", field="case_category")
         if self.public and forces_in_camera(self.case_category):

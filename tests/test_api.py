@@ -72,7 +72,13 @@ async def test_a_scheduled_hearing_gets_an_id_and_can_be_read_back(client: Clien
     response = await client.post("/api/hearings", json=TRIAL, headers=AUTH)
     assert response.status == 201
     created = await response.json()
-    expected = {"id": created["id"], "profile": "default", "case_category": "ordinary"}
+    expected = {
+        "id": created["id"],
+        "profile": "default",
+        "case_category": "ordinary",
+        "jurisdiction": None,
+        "instance": None,
+    }
     assert created == TRIAL | expected
     assert response.headers["Location"] == f"/api/hearings/{created['id']}"
     read = await client.get(f"/api/hearings/{created['id']}", headers=AUTH)
@@ -102,6 +108,22 @@ async def test_a_sexual_offence_against_a_minor_is_heard_but_never_in_public(
     accepted = await client.post("/api/hearings", json=body | {"public": False}, headers=AUTH)
     assert accepted.status == 201
     assert (await accepted.json())["case_category"] == "sexual_offence_against_minor"
+
+
+async def test_a_trial_names_its_division_and_instance_and_a_conciliation_cannot(
+    client: Client,
+) -> None:
+    body = TRIAL | {"jurisdiction": "criminal", "instance": "appeal"}
+    created = await client.post("/api/hearings", json=body, headers=AUTH)
+    assert created.status == 201
+    assert {k: (await created.json())[k] for k in ("jurisdiction", "instance")} == {
+        "jurisdiction": "criminal",
+        "instance": "appeal",
+    }
+    wrong = TRIAL | {"type": "conciliation", "public": False, "jurisdiction": "civil"}
+    refused = await client.post("/api/hearings", json=wrong, headers=AUTH)
+    assert refused.status == 400
+    assert (await refused.json())["error"]["field"] == "jurisdiction"
 
 
 async def test_an_unknown_profile_is_refused_naming_the_field(client: Client) -> None:

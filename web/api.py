@@ -20,6 +20,8 @@ from hearing import (
     CaseCategory,
     Hearing,
     HearingType,
+    Instance,
+    Jurisdiction,
     Participant,
     Role,
     new_hearing_id,
@@ -72,6 +74,10 @@ async def schedule_hearing(app: web.Application, body: Mapping[str, object]) -> 
         public=values.get("public", bool),
         profile=values.get("profile", str),
         case_category=CaseCategory(values.get("case_category", str)),
+        jurisdiction=Jurisdiction(values.get("jurisdiction", str))
+        if values.has("jurisdiction")
+        else None,
+        instance=Instance(values.get("instance", str)) if values.has("instance") else None,
     )
     check_online(hearing)  # 422 when the profile keeps this kind of case off the internet
     await app[HEARINGS].add(hearing)
@@ -151,6 +157,8 @@ def hearing_json(hearing: Hearing) -> Json:
         "public": hearing.public,
         "profile": hearing.profile,
         "case_category": hearing.case_category.value,
+        "jurisdiction": hearing.jurisdiction.value if hearing.jurisdiction else None,
+        "instance": hearing.instance.value if hearing.instance else None,
     }
 
 
@@ -211,6 +219,9 @@ class Values:
     """A body that passed its field table: each value has its field's type."""
 
     data: Mapping[str, object]
+
+    def has(self, name: str) -> bool:
+        return name in self.data
 
     def get(self, name: str, kind: type[T], default: T | None = None) -> T:
         value = self.data.get(name, default)

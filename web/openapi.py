@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from hearing import CaseCategory, HearingType, Role
+from hearing import CaseCategory, HearingType, Instance, Jurisdiction, Role
 from hearing.model import MAX_DISPLAY_NAME, MAX_PROFILE, MAX_TITLE
 
 Kind = Literal["string", "boolean", "integer", "date-time"]
@@ -59,6 +59,20 @@ HEARING_FIELDS: Final = (
         required=False,
         default="default",
         max_length=MAX_PROFILE,
+    ),
+    Field(
+        "jurisdiction",
+        "string",
+        "for a trial: the court's division",
+        required=False,
+        choices=tuple(j.value for j in Jurisdiction),
+    ),
+    Field(
+        "instance",
+        "string",
+        "for a trial: first instance or appeal",
+        required=False,
+        choices=tuple(i.value for i in Instance),
     ),
     Field(
         "case_category",
