@@ -26,7 +26,7 @@ from security.audit_record import (
     check_details,
     check_pseudonym,
 )
-from security.ed25519 import SigningKey
+from security.ed25519 import SigningKey, fsync_directory
 
 DEFAULT_CHECKPOINT_EVERY = 100
 
@@ -68,7 +68,7 @@ class FileAuditSink:
         self._fd: int | None = os.open(self.path, flags, 0o600)
         if not existed:
             os.fsync(self._fd)
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
 
     def append(self, record: AuditRecord) -> None:
         if self._fd is None:
@@ -88,16 +88,6 @@ class FileAuditSink:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,7 +139,7 @@ class SigningKey:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        _fsync_directory(Path(path).parent)
+        fsync_directory(Path(path).parent)
 
     @property
     def public_key(self) -> bytes:
@@ -162,7 +162,8 @@ class SigningKey:
         raise TypeError("a SigningKey is never pickled")
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Make a new file's directory entry durable (best effort)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

@@ -7,6 +7,7 @@ own network address.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ import pytest
 from aiohttp import web
 
 from security import Secret
+from signaling.client import HearingClient
 from web.app import create_app
 from web.settings import Settings
 
@@ -114,3 +116,11 @@ async def running_server(data_dir: Path, **overrides: Any) -> AsyncIterator[Runn
 async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     async with running_server(tmp_path / "data") as running:
         yield running
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[HearingClient]]:
+    """Hearing clients a test makes; all closed at the end, whatever happened."""
+    made: list[HearingClient] = []
+    yield made
+    await asyncio.gather(*(c.close() for c in made))

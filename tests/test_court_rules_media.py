@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from tests.test_hearing_media import decodes
 from web.keys import AUDIT, SIGNALING
 
 pytestmark = pytest.mark.media
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[HearingClient]]:
-    made: list[HearingClient] = []
-    yield made
-    await asyncio.gather(*(c.close() for c in made))
 
 
 async def seat(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,13 +14,6 @@ from tests.conftest import RunningServer
 from web.keys import ENGINE, SIGNALING
 
 pytestmark = pytest.mark.media
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[HearingClient]]:
-    made: list[HearingClient] = []
-    yield made
-    await asyncio.gather(*(c.close() for c in made))
 
 
 async def join(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,14 +16,6 @@ from tests.conftest import RunningServer
 from web.keys import AUDIT, SIGNALING
 
 TOKEN_KEY = Secret(b"k" * 32)  # the key tests/conftest.py gives the server
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[HearingClient]]:
-    made: list[HearingClient] = []
-    yield made
-    for client in made:
-        await client.close()
 
 
 async def connect(
