@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
@@ -37,6 +38,21 @@ async def seat(
         await judge.admit(client.participant["id"])
         await client.wait_admitted()
     return client
+
+
+async def sitting_court(
+    server: RunningServer,
+    clients: list[HearingClient],
+    *others: tuple[str, str],
+    **hearing: Any,
+) -> tuple[str, HearingClient, list[HearingClient]]:
+    """A hearing in session: its presiding judge, and the others admitted and seated."""
+    created = await server.create_hearing(**hearing)
+    hid: str = created["id"]
+    judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
+    seated = [await seat(server, clients, hid, judge, role, name) for role, name in others]
+    await judge.request("phase", {"phase": "in_session"})
+    return hid, judge, seated
 
 
 def forwarded_to(session: HearingSession, viewer: HearingClient) -> set[str]:
@@ -101,11 +117,7 @@ async def test_the_accused_and_the_public_never_receive_the_child_witness(
 async def test_a_sequestered_witness_receives_nothing_until_called(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing = await server.create_hearing()
-    hid = hearing["id"]
-    judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
-    witness = await seat(server, clients, hid, judge, "witness", "Mr Witness")
-    await judge.request("phase", {"phase": "in_session"})
+    hid, judge, [witness] = await sitting_court(server, clients, ("witness", "Mr Witness"))
     await judge.publish(VideoStreamTrack(), AudioStreamTrack())
     await asyncio.sleep(1.0)  # every chance for the server to (wrongly) forward something
     assert witness.offers_received == 0 and witness.remote_tracks == []
@@ -180,11 +192,7 @@ async def test_in_caucus_a_party_and_the_conciliator_hear_each_other_and_the_oth
 async def test_a_force_muted_participant_is_heard_by_nobody_until_asked_to_unmute(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing = await server.create_hearing()
-    hid = hearing["id"]
-    judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
-    party = await seat(server, clients, hid, judge, "plaintiff", "Ms Nguyen")
-    await judge.request("phase", {"phase": "in_session"})
+    hid, judge, [party] = await sitting_court(server, clients, ("plaintiff", "Ms Nguyen"))
     await party.publish(VideoStreamTrack(), AudioStreamTrack())
     party_id = party.participant["id"]
     await decodes(await judge.wait_for_track(party_id, "audio"))
@@ -207,11 +215,7 @@ async def test_a_force_muted_participant_is_heard_by_nobody_until_asked_to_unmut
 async def test_only_the_bench_shares_a_screen_unless_the_judge_lets_a_party(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing = await server.create_hearing()
-    hid = hearing["id"]
-    judge = await seat(server, clients, hid, None, "presiding_judge", "Judge Le")
-    party = await seat(server, clients, hid, judge, "plaintiff", "Ms Nguyen")
-    await judge.request("phase", {"phase": "in_session"})
+    _hid, judge, [party] = await sitting_court(server, clients, ("plaintiff", "Ms Nguyen"))
     await judge.publish(VideoStreamTrack(), screen=VideoStreamTrack())
     judge_id, party_id = judge.participant["id"], party.participant["id"]
     await decodes(await party.wait_for_track(judge_id, "screen"))
