@@ -48,6 +48,7 @@ class LeaveReason(StrEnum):
     DISCONNECTED = "disconnected"
     DENIED = "denied"
     EJECTED = "ejected"
+    REVOKED = "revoked"
     HEARING_ENDED = "hearing_ended"
     REPLACED = "replaced"
     ABUSE = "abuse"

@@ -30,7 +30,7 @@ from signaling.messages import (
 )
 from signaling.ratelimit import ConnectionLimits
 from signaling.session import HearingSession, Member
-from signaling.store import HearingStore
+from signaling.store import HearingStore, MemoryRevokedTokens, RevokedTokens
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/hearing"
@@ -50,8 +50,10 @@ class SignalingServer:
         engine: MediaEngine,
         audit_log: Callable[[str], AuditLog],
         due_process_grace: float = DEFAULT_GRACE_SECONDS,
+        revoked: RevokedTokens | None = None,
     ) -> None:
         self._hearings = hearings
+        self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
         self._grace = due_process_grace
         self._audit_log = audit_log
         self._signer = signer
@@ -92,6 +94,18 @@ class SignalingServer:
     def session(self, hearing_id: str) -> HearingSession | None:
         """The hearing in session on this node, if any."""
         return self._sessions.get(hearing_id)
+
+    async def revoke(self, hearing_id: str, participant_id: str) -> None:
+        """Refuse the participant's tokens from now on and close their live connection."""
+        await self._revoked.revoke(hearing_id, participant_id)
+        session = self._sessions.get(hearing_id)
+        if session is None:
+            return
+        session.record("api", "revoke", target=participant_id)
+        member = session.members.get(participant_id)
+        if member is not None:
+            self._connections.pop(member.sid, None)
+            await session.leave(member, LeaveReason.REVOKED)
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app)
@@ -136,6 +150,8 @@ class SignalingServer:
             raise Refused("bad_request", "hearing_id must be a string")
         grant = self._signer.verify(token, hearing_id=wanted)
         hearing_id = grant.participant.hearing_id
+        if await self._revoked.is_revoked(hearing_id, grant.participant.id):
+            raise Refused("token_revoked", "this link was revoked")
         session = self._sessions.get(hearing_id)
         if session is None:
             hearing = await self._hearings.get(hearing_id)

@@ -34,3 +34,22 @@ class MemoryHearingStore:
 
     async def all(self) -> list[Hearing]:
         return sorted(self._hearings.values(), key=lambda h: h.scheduled_at)
+
+
+class RevokedTokens(Protocol):
+    """Participants whose join tokens were revoked, per hearing."""
+
+    async def revoke(self, hearing_id: str, participant_id: str) -> None: ...
+
+    async def is_revoked(self, hearing_id: str, participant_id: str) -> bool: ...
+
+
+class MemoryRevokedTokens:
+    def __init__(self) -> None:
+        self._revoked: set[tuple[str, str]] = set()
+
+    async def revoke(self, hearing_id: str, participant_id: str) -> None:
+        self._revoked.add((hearing_id, participant_id))
+
+    async def is_revoked(self, hearing_id: str, participant_id: str) -> bool:
+        return (hearing_id, participant_id) in self._revoked

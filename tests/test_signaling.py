@@ -426,3 +426,33 @@ async def test_ending_the_hearing_closes_every_connection_and_admits_nobody_afte
     assert await refusal(server, clients, await token_for(server, hid, "plaintiff")) == (
         "hearing_ended"
     )
+
+
+async def test_a_revoked_link_closes_its_live_connection_and_never_opens_again(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    clerk = await connect(server, clients, await token_for(server, hid, "clerk"))
+    token = await token_for(server, hid, "plaintiff")
+    party = await connect(server, clients, token)
+    await clerk.wait_for_waiting(party.participant["id"])
+
+    url = f"{server.base_url}/api/hearings/{hid}/tokens/{party.participant['id']}/revoke"
+    async with server.session.post(url, headers=server.headers) as response:
+        assert response.status == 204
+    await party.wait_until(lambda: not party.connected, 5, "the revoked connection to close")
+    assert party.left_reason == "revoked"
+    await clerk.wait_until(lambda: clerk.lobby == [], 5, "the lobby to empty")
+    assert await refusal(server, clients, token) == "token_revoked"
+    entries = [json.loads(e) for e in server.app[AUDIT].path(hid).read_text().splitlines()]
+    assert ("api", "revoke", party.participant["id"]) in [
+        (e["actor"], e["action"], e["target"]) for e in entries
+    ]
+
+    bad = f"{server.base_url}/api/hearings/{hid}/tokens/x/revoke"
+    async with server.session.post(bad, headers=server.headers) as response:
+        assert response.status == 400
+    unknown = f"{server.base_url}/api/hearings/h_nosuchhearing/tokens/p_abcdefgh/revoke"
+    async with server.session.post(unknown, headers=server.headers) as response:
+        assert response.status == 404

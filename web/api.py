@@ -27,12 +27,12 @@ from hearing import (
     new_hearing_id,
     new_participant_id,
 )
-from hearing.model import check_display_name
+from hearing.model import check_display_name, check_id
 from hearing.profiles import check_online
 from security import Grant
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
-from web.keys import HEARINGS, SETTINGS, SIGNER
+from web.keys import HEARINGS, SETTINGS, SIGNALING, SIGNER
 from web.openapi import HEARING_FIELDS, MIN_TOKEN_TTL, TOKEN_FIELDS, Field
 
 T = TypeVar("T")
@@ -47,6 +47,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/hearings", _with_api_key(create_hearing))
     app.router.add_get("/api/hearings/{id}", _with_api_key(get_hearing))
     app.router.add_post("/api/hearings/{id}/tokens", _with_api_key(create_token))
+    app.router.add_post(
+        "/api/hearings/{id}/tokens/{participant_id}/revoke", _with_api_key(revoke_token)
+    )
     app.router.add_get("/api/openapi.json", get_openapi)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -130,6 +133,14 @@ async def create_token(request: web.Request) -> web.Response:
     hearing = await find_hearing(request.app, request.match_info["id"])
     issued = issue_token(request.app, hearing, await read_object(request))
     return web.json_response(token_json(issued), status=201, headers={"Cache-Control": "no-store"})
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    """The participant's links stop working; a live connection is closed at once."""
+    hearing = await find_hearing(request.app, request.match_info["id"])
+    participant_id = check_id(request.match_info["participant_id"], "participant_id")
+    await request.app[SIGNALING].revoke(hearing.id, participant_id)
+    return web.Response(status=204)
 
 
 async def get_openapi(request: web.Request) -> web.Response:

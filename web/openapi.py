@@ -191,6 +191,17 @@ def _operation(
     return operation
 
 
+def _revoke_operation() -> Json:
+    responses: Json = {"204": {"description": "revoked; a live connection was closed"}}
+    for code in (400, 401, 404, 500):
+        responses[str(code)] = _json("Error", _ERRORS[code])
+    return {
+        "summary": "Revoke a participant's join token, closing their connection within a second",
+        "responses": responses,
+        "security": [{"apiKey": []}],
+    }
+
+
 _HEARING_ID: Final[Json] = {
     "name": "id",
     "in": "path",
@@ -231,6 +242,18 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     (*written, 404),
                     body="TokenRequest",
                 ),
+            },
+            "/api/hearings/{id}/tokens/{participant_id}/revoke": {
+                "parameters": [
+                    _HEARING_ID,
+                    {
+                        "name": "participant_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "post": _revoke_operation(),
             },
             "/healthz": {
                 "get": _operation("Liveness", (200, "Status", "alive"), secured=False),
