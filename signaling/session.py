@@ -19,6 +19,7 @@ from hearing import Admission, Hearing, Lobby, NotPermitted, Participant, Unknow
 from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING, must_be_present
 from hearing.permissions import Action, check
 from hearing.phases import Phase
+from hearing.privacy import shown_name
 from hearing.rooms import Room
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, PublishPeer, StaleAnswer, SubscribePeer
@@ -393,9 +394,13 @@ class HearingSession:
             if owner is None:
                 continue
             tracks.append(
-                {"mid": forwarded.mid, "kind": forwarded.track.label}
-                | {k: v for k, v in participant_json(owner.participant).items() if k != "id"}
-                | {"participant_id": owner.participant.id}
+                {
+                    "mid": forwarded.mid,
+                    "kind": forwarded.track.label,
+                    "participant_id": owner.participant.id,
+                    "role": owner.participant.role.value,
+                    "display_name": shown_name(owner.participant, member.participant),
+                }
             )
         payload = {"sdp": offer.sdp, "type": "offer", "version": offer.version, "tracks": tracks}
         await self._outbox.send(member.sid, "subscribe_offer", payload)
@@ -431,8 +436,12 @@ class HearingSession:
     async def _announce_roster(self) -> None:
         admitted = self._admitted()
         roster = [self._roster_entry(m) for m in admitted]
-        for member in admitted:
-            await self._outbox.send(member.sid, "roster", {"participants": roster})
+        for viewer in admitted:  # a protected witness's name only for those cleared
+            entries = [
+                e | {"display_name": shown_name(m.participant, viewer.participant)}
+                for e, m in zip(roster, admitted, strict=True)
+            ]
+            await self._outbox.send(viewer.sid, "roster", {"participants": entries})
 
     def _roster_entry(self, member: Member) -> dict[str, Any]:
         seat = self.seat_of(member.participant)

@@ -456,3 +456,29 @@ async def test_a_revoked_link_closes_its_live_connection_and_never_opens_again(
     unknown = f"{server.base_url}/api/hearings/h_nosuchhearing/tokens/p_abcdefgh/revoke"
     async with server.session.post(unknown, headers=server.headers) as response:
         assert response.status == 404
+
+
+async def test_a_child_witness_name_reaches_only_those_cleared_to_know_it(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
+    accused = await connect(server, clients, await token_for(server, hid, "accused"))
+    issued = await server.issue_token(hid, "child_witness", "An Nguyen")
+    child = await connect(server, clients, issued["token"])
+    for client in (accused, child):
+        await judge.wait_for_waiting(client.participant["id"])
+        await judge.admit(client.participant["id"])
+
+    def name_seen_by(viewer: HearingClient) -> str | None:
+        entry = next((p for p in viewer.roster if p["id"] == child.participant["id"]), None)
+        return None if entry is None else str(entry["display_name"])
+
+    await judge.wait_until(lambda: name_seen_by(judge) == "An Nguyen", 5, "the judge's roster")
+    await accused.wait_until(
+        lambda: name_seen_by(accused) == "Protected witness", 5, "the accused's roster"
+    )
+    assert all("An Nguyen" not in str(p) for p in accused.roster)
+    log = server.app[AUDIT].path(hid).read_text()
+    assert "An Nguyen" not in log
