@@ -3,8 +3,10 @@ error into a stable wire code, and hands the typed request to the hearing's sess
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +36,8 @@ from signaling.store import HearingStore, MemoryRevokedTokens, RevokedTokens
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/hearing"
+AUTH_TIMEOUT = 5.0
+"""Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 
 Handler = Callable[[HearingSession, Member, Any], Awaitable[dict[str, Any] | None]]
@@ -61,6 +65,7 @@ class SignalingServer:
         self._sessions: dict[str, HearingSession] = {}
         self._connections: dict[str, tuple[HearingSession, Member]] = {}
         self._limits: dict[str, ConnectionLimits] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             max_http_buffer_size=MAX_MESSAGE_BYTES,
@@ -111,9 +116,32 @@ class SignalingServer:
         self.sio.attach(app)
 
     async def start(self) -> None:
-        """Nothing to start yet: sessions open on the first connection to a hearing."""
+        """Start closing connections that never authenticate (sessions open on demand)."""
+        self._sweeper = asyncio.get_running_loop().create_task(self._close_unauthenticated())
+
+    async def _close_unauthenticated(self) -> None:
+        """An engine.io connection that has not joined `/hearing` with a token within
+        AUTH_TIMEOUT seconds is closed: nobody may hold a socket open anonymously."""
+        first_seen: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            open_now = set(self.sio.eio.sockets)
+            for eio_sid in open_now:
+                if self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is not None:
+                    first_seen.pop(eio_sid, None)
+                elif now - first_seen.setdefault(eio_sid, now) >= AUTH_TIMEOUT:
+                    first_seen.pop(eio_sid, None)
+                    log.info("closed a connection that did not authenticate")
+                    await self.sio.eio.disconnect(eio_sid)
+            for gone in set(first_seen) - open_now:
+                del first_seen[gone]
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         sessions = list(self._sessions.values())
         self._sessions.clear()
         for session in sessions:

@@ -3,11 +3,13 @@ never disturbs anyone else. No media flows here, so these run outside the namesp
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
 import pytest
+from aiohttp import WSCloseCode, WSMsgType
 
 from hearing import Participant, Role, new_participant_id
 from security import Secret, TokenSigner, verify_file
@@ -482,3 +484,42 @@ async def test_a_child_witness_name_reaches_only_those_cleared_to_know_it(
     assert all("An Nguyen" not in str(p) for p in accused.roster)
     log = server.app[AUDIT].path(hid).read_text()
     assert "An Nguyen" not in log
+
+
+async def test_a_compressed_frame_that_inflates_past_the_cap_closes_only_that_connection(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
+    token = await token_for(server, hid, "clerk")
+    url = f"{server.base_url}/socket.io/?EIO=4&transport=websocket"
+    async with server.session.ws_connect(url, compress=15) as ws:
+        opened = await ws.receive_str(timeout=5)
+        assert opened.startswith("0")  # engine.io open
+        await ws.send_str("40/hearing," + json.dumps({"token": token}))
+        connected = await ws.receive_str(timeout=5)
+        assert connected.startswith("40/hearing,")
+        bomb = "42/hearing," + json.dumps(["mute", {"kind": "audio", "pad": "a" * 2_000_000}])
+        await ws.send_str(bomb)  # a few kilobytes on the wire, two megabytes inflated
+        closing = await ws.receive(timeout=5)
+        while closing.type not in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+            closing = await ws.receive(timeout=5)
+        assert ws.close_code == WSCloseCode.MESSAGE_TOO_BIG
+    await judge.request("mute", {"kind": "audio", "muted": True})  # nobody else noticed
+
+
+async def test_a_connection_that_never_authenticates_is_closed_after_five_seconds(
+    server: RunningServer,
+) -> None:
+    url = f"{server.base_url}/socket.io/?EIO=4&transport=websocket"
+    async with server.session.ws_connect(url) as ws:
+        opened = await ws.receive_str(timeout=5)
+        assert opened.startswith("0")
+        started = asyncio.get_running_loop().time()
+        message = await ws.receive(timeout=15)  # never sends the namespace connect
+        while message.type is WSMsgType.TEXT and message.data != "1":  # "1": engine.io close
+            message = await ws.receive(timeout=15)
+        waited = asyncio.get_running_loop().time() - started
+        assert message.type is not WSMsgType.TEXT or message.data == "1"
+    assert waited >= 4.0  # not before the grace period: AUTH_TIMEOUT is 5 s
