@@ -55,6 +55,7 @@ class SignalingServer:
         audit_log: Callable[[str], AuditLog],
         due_process_grace: float = DEFAULT_GRACE_SECONDS,
         revoked: RevokedTokens | None = None,
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self._hearings = hearings
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
@@ -69,6 +70,8 @@ class SignalingServer:
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             max_http_buffer_size=MAX_MESSAGE_BYTES,
+            # None: pages of this server's own origin only; else exactly these origins
+            cors_allowed_origins=list(allowed_origins) or None,
             logger=False,
             engineio_logger=False,
         )

@@ -96,3 +96,12 @@ def test_settings_cannot_change_after_they_are_read() -> None:
     settings = Settings.from_env({})
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_allowed_origins_are_read_as_a_list_of_origins_and_checked() -> None:
+    settings = Settings.from_env(
+        {"ECOURT_ALLOWED_ORIGINS": "https://a.example, https://b.example/"}
+    )
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    with pytest.raises(SettingsError):
+        Settings.from_env({"ECOURT_ALLOWED_ORIGINS": "https://a.example/path"})

@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import WSCloseCode, WSMsgType
 
@@ -523,3 +524,16 @@ async def test_a_connection_that_never_authenticates_is_closed_after_five_second
         waited = asyncio.get_running_loop().time() - started
         assert message.type is not WSMsgType.TEXT or message.data == "1"
     assert waited >= 4.0  # not before the grace period: AUTH_TIMEOUT is 5 s
+
+
+async def test_a_page_from_another_origin_cannot_open_the_signalling_socket(
+    server: RunningServer,
+) -> None:
+    url = f"{server.base_url}/socket.io/?EIO=4&transport=websocket"
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        async with server.session.ws_connect(url, headers={"Origin": "https://evil.example"}):
+            pass
+    assert refused.value.status == 400
+    same = {"Origin": server.base_url}
+    async with server.session.ws_connect(url, headers=same) as ws:
+        assert (await ws.receive_str(timeout=5)).startswith("0")

@@ -30,6 +30,9 @@ def create_app(settings: Settings) -> web.Application:
         engine=engine,
         audit_log=audit.open,
         due_process_grace=settings.due_process_grace,
+        allowed_origins=(settings.base_url, *settings.allowed_origins)
+        if settings.allowed_origins
+        else (),
     )
     app[SETTINGS] = settings
     app[HEARINGS] = hearings

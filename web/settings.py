@@ -30,6 +30,14 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+            raise SettingsError("ECOURT_ALLOWED_ORIGINS holds origins like https://court.example")
+    return origins
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -42,6 +50,8 @@ class Settings:
     public_url: str = ""
     default_token_ttl: int = 4 * 3600
     max_token_ttl: int = 24 * 3600
+    allowed_origins: tuple[str, ...] = ()
+    """Other origins whose pages may open the signalling socket; the server's own always may."""
     due_process_grace: float = 15.0
     """Seconds a required participant may be without media before the court recesses."""
 
@@ -67,6 +77,7 @@ class Settings:
             default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
             max_token_ttl=_int(env, "ECOURT_MAX_TOKEN_TTL", 24 * 3600, 60, 7 * 24 * 3600),
             due_process_grace=float(_int(env, "ECOURT_DUE_PROCESS_SECONDS", 15, 1, 3600)),
+            allowed_origins=_origins(env.get("ECOURT_ALLOWED_ORIGINS", "")),
         )
         if settings.default_token_ttl > settings.max_token_ttl:
             raise SettingsError("ECOURT_TOKEN_TTL must not exceed ECOURT_MAX_TOKEN_TTL")
