@@ -25,6 +25,7 @@ class Action(StrEnum):
     FORCE_MUTE = "force_mute"
     ASK_UNMUTE = "ask_unmute"
     EJECT = "eject"
+    REVOKE_LINK = "revoke_link"
     END_HEARING = "end_hearing"
     SHARE_SCREEN = "share_screen"
     GRANT_SCREEN = "grant_screen"
@@ -62,6 +63,7 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.RAISE_HAND: _SPEAKERS,
     Action.LOWER_HAND: _SPEAKERS,
     Action.FORCE_MUTE: _MODERATORS,
+    Action.REVOKE_LINK: _MODERATORS,
     Action.ASK_UNMUTE: _MODERATORS,
     Action.EJECT: _PRESIDING,
     Action.END_HEARING: _PRESIDING,

@@ -14,6 +14,7 @@ import socketio
 from aiohttp import web
 
 from hearing.due_process import DEFAULT_GRACE_SECONDS
+from hearing.permissions import Action, check
 from media import MediaEngine
 from security import AuditLog, TokenRefused, TokenSigner
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire_error
@@ -93,6 +94,7 @@ class SignalingServer:
             "force_mute": self._force_mute,
             "ask_unmute": self._ask_unmute,
             "eject": self._eject,
+            "revoke": self._revoke,
             "end_hearing": self._end_hearing,
         }
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
@@ -103,13 +105,13 @@ class SignalingServer:
         """The hearing in session on this node, if any."""
         return self._sessions.get(hearing_id)
 
-    async def revoke(self, hearing_id: str, participant_id: str) -> None:
+    async def revoke(self, hearing_id: str, participant_id: str, actor: str = "api") -> None:
         """Refuse the participant's tokens from now on and close their live connection."""
         await self._revoked.revoke(hearing_id, participant_id)
         session = self._sessions.get(hearing_id)
         if session is None:
             return
-        session.record("api", "revoke", target=participant_id)
+        session.record(actor, "revoke", target=participant_id)
         member = session.members.get(participant_id)
         if member is not None:
             self._connections.pop(member.sid, None)
@@ -276,6 +278,12 @@ class SignalingServer:
 
     async def _eject(self, session: HearingSession, member: Member, payload: Any) -> None:
         await session.eject(member, ParticipantRequest.parse(payload).participant_id)
+
+    async def _revoke(self, session: HearingSession, member: Member, payload: Any) -> None:
+        request = ParticipantRequest.parse(payload)
+        check(member.participant.role, Action.REVOKE_LINK)
+        actor = member.participant.id
+        await self.revoke(session.hearing.id, request.participant_id, actor=actor)
 
     async def _end_hearing(self, session: HearingSession, member: Member, payload: Any) -> None:
         Empty.parse(payload)

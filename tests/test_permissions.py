@@ -30,6 +30,7 @@ EXPECTED: dict[Action, tuple[frozenset[Role], str]] = {
     Action.FORCE_MUTE: (frozenset({PJ, CL}), "keeping order"),
     Action.ASK_UNMUTE: (frozenset({PJ, CL}), "keeping order"),
     Action.EJECT: (frozenset({PJ}), "only the presiding judge orders a removal"),
+    Action.REVOKE_LINK: (frozenset({PJ, CL}), "the clerk withdraws a link given in error"),
     Action.END_HEARING: (frozenset({PJ}), "only the presiding judge closes the hearing"),
     Action.SHARE_SCREEN: (frozenset({PJ, CL}), "exhibits: the judge and the clerk"),
     Action.GRANT_SCREEN: (frozenset({PJ}), "the presiding judge lets others show exhibits"),

@@ -315,6 +315,7 @@ async def test_a_flooding_connection_is_slowed_then_closed_and_nobody_else_notic
         ("force_mute", {"participant_id": "WITNESS", "kind": "audio"}),
         ("ask_unmute", {"participant_id": "WITNESS", "kind": "audio"}),
         ("eject", {"participant_id": "WITNESS"}),
+        ("revoke", {"participant_id": "WITNESS"}),
         ("end_hearing", {}),
     ],
 )
@@ -537,3 +538,18 @@ async def test_a_page_from_another_origin_cannot_open_the_signalling_socket(
     same = {"Origin": server.base_url}
     async with server.session.ws_connect(url, headers=same) as ws:
         assert (await ws.receive_str(timeout=5)).startswith("0")
+
+
+async def test_the_clerk_can_revoke_a_link_and_its_holder_is_put_out_for_good(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    clerk = await connect(server, clients, await token_for(server, hid, "clerk"))
+    token = await token_for(server, hid, "witness")
+    holder = await connect(server, clients, token)
+    await clerk.wait_for_waiting(holder.participant["id"])
+    await clerk.request("revoke", {"participant_id": holder.participant["id"]})
+    await holder.wait_until(lambda: not holder.connected, 5, "the revoked link's connection")
+    assert holder.left_reason == "revoked"
+    assert await refusal(server, clients, token) == "token_revoked"

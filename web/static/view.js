@@ -209,6 +209,7 @@ function ordersFor(entry, actorRole) {
       : ["Let share screen", "grant_screen", { participant_id: id, granted: true }]);
   }
   if (judge) orders.push(["Eject", "eject", { participant_id: id }, true]);
+  orders.push(["Revoke link", "revoke", { participant_id: id }, true]);
   return orders;
 }
 
