@@ -459,3 +459,19 @@ async def test_every_documented_required_field_is_required(client: Client) -> No
         url = f"/api/hearings/{hearing['id']}/tokens"
         response = await client.post(url, json=body, headers=AUTH)
         assert (await error_of(response, 400))["field"] == field
+
+
+async def test_api_responses_allow_no_framing_sniffing_or_caching(client: Client) -> None:
+    response = await client.post("/api/hearings", json=TRIAL, headers=AUTH)
+    for name, value in {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }.items():
+        assert response.headers[name] == value
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    # this server's public URL is https: browsers must keep to TLS
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    refused = await client.get("/api/hearings/h_nosuchhearing", headers=AUTH)
+    assert refused.headers["X-Content-Type-Options"] == "nosniff"

@@ -553,3 +553,9 @@ async def test_the_clerk_can_revoke_a_link_and_its_holder_is_put_out_for_good(
     await holder.wait_until(lambda: not holder.connected, 5, "the revoked link's connection")
     assert holder.left_reason == "revoked"
     assert await refusal(server, clients, token) == "token_revoked"
+
+
+async def test_without_tls_no_hsts_is_sent(server: RunningServer) -> None:
+    async with server.session.get(f"{server.base_url}/healthz") as response:
+        assert "Strict-Transport-Security" not in response.headers
+        assert response.headers["X-Content-Type-Options"] == "nosniff"

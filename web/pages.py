@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from hearing import Hearing, HearingType
-from web.keys import HEARINGS
+from web.keys import HEARINGS, SETTINGS
 
 STATIC_DIR = Path(__file__).parent / "static"
 JOIN_PAGE = STATIC_DIR / "hearing.html"
@@ -71,14 +71,29 @@ def add_routes(app: web.Application) -> None:
     app.on_response_prepare.append(_security_headers)
 
 
+API_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Page and asset responses carry the security headers; the API sets its own."""
-    if not request.path.startswith(PAGE_PREFIXES):
+    """Pages and assets get the page policy; the API and health checks a policy that allows
+    nothing; everything served behind TLS (ECOURT_PUBLIC_URL is https) gets HSTS."""
+    if request.path.startswith("/socket.io/"):
         return
-    for name, value in SECURITY_HEADERS.items():
+    page = request.path.startswith(PAGE_PREFIXES)
+    for name, value in (SECURITY_HEADERS if page else API_HEADERS).items():
         response.headers.setdefault(name, value)
     if request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-cache")
+    if request.path.startswith("/api/hearings"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    if request.app[SETTINGS].public_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 def render_docket(hearings: list[Hearing]) -> str:
