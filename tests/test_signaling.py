@@ -30,6 +30,13 @@ async def connect(
     return client
 
 
+async def enter(
+    server: RunningServer, clients: list[HearingClient], hearing_id: str, role: str
+) -> HearingClient:
+    """Connect with a fresh token for `role`."""
+    return await connect(server, clients, await token_for(server, hearing_id, role))
+
+
 async def token_for(server: RunningServer, hearing_id: str, role: str = "plaintiff") -> str:
     issued = await server.issue_token(hearing_id, role, "Ms Nguyen")
     token: str = issued["token"]
@@ -96,9 +103,7 @@ async def test_a_second_connection_with_the_same_token_is_refused_and_the_bench_
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
-    judge = await connect(
-        server, clients, await token_for(server, hearing["id"], "presiding_judge")
-    )
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
     token = await token_for(server, hearing["id"], "clerk")
     first = await connect(server, clients, token)
     assert await refusal(server, clients, token) == "already_connected"
@@ -145,9 +150,7 @@ async def test_bad_requests_get_a_stable_code_and_change_nothing(
     field: str | None,
 ) -> None:
     hearing = await server.create_hearing()
-    judge = await connect(
-        server, clients, await token_for(server, hearing["id"], "presiding_judge")
-    )
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
     with pytest.raises(RequestFailed) as failed:
         await judge.request(event, payload)
     assert (failed.value.code, failed.value.field) == (code, field)
@@ -188,9 +191,7 @@ async def test_a_publish_offer_with_two_video_sections_is_refused(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
-    judge = await connect(
-        server, clients, await token_for(server, hearing["id"], "presiding_judge")
-    )
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
     with pytest.raises(RequestFailed) as failed:
         await judge.request("publish", {"sdp": TWO_VIDEO_OFFER, "type": "offer"})
     assert failed.value.code == "too_many_tracks"
@@ -200,11 +201,9 @@ async def test_only_the_judge_and_the_clerk_may_admit(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
-    judge = await connect(
-        server, clients, await token_for(server, hearing["id"], "presiding_judge")
-    )
-    first = await connect(server, clients, await token_for(server, hearing["id"], "plaintiff"))
-    second = await connect(server, clients, await token_for(server, hearing["id"], "respondent"))
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
+    first = await enter(server, clients, hearing["id"], "plaintiff")
+    second = await enter(server, clients, hearing["id"], "respondent")
     await judge.wait_for_waiting(second.participant["id"])
     with pytest.raises(RequestFailed) as failed:
         await first.admit(second.participant["id"])
@@ -217,10 +216,8 @@ async def test_an_oversized_message_closes_only_that_connection(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
-    judge = await connect(
-        server, clients, await token_for(server, hearing["id"], "presiding_judge")
-    )
-    flooder = await connect(server, clients, await token_for(server, hearing["id"], "clerk"))
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
+    flooder = await enter(server, clients, hearing["id"], "clerk")
     with pytest.raises(Exception):  # noqa: B017 - the transport is closed under the client
         await flooder.emit_raw("mute", {"kind": "audio", "muted": True, "pad": "x" * 100_000})
     await flooder.wait_until(lambda: not flooder.connected, 5, "the oversized sender's disconnect")
@@ -234,8 +231,8 @@ async def test_a_waiting_participant_who_leaves_vanishes_from_the_lobby(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
-    clerk = await connect(server, clients, await token_for(server, hearing["id"], "clerk"))
-    party = await connect(server, clients, await token_for(server, hearing["id"], "witness"))
+    clerk = await enter(server, clients, hearing["id"], "clerk")
+    party = await enter(server, clients, hearing["id"], "witness")
     await clerk.wait_for_waiting(party.participant["id"])
     await party.request("leave", {})
     await clerk.wait_until(lambda: clerk.lobby == [], 5, "an empty lobby")
@@ -245,11 +242,9 @@ async def test_lobby_decisions_and_refusals_are_in_the_hearings_verifiable_audit
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
-    judge = await connect(
-        server, clients, await token_for(server, hearing["id"], "presiding_judge")
-    )
-    party = await connect(server, clients, await token_for(server, hearing["id"], "plaintiff"))
-    intruder = await connect(server, clients, await token_for(server, hearing["id"], "witness"))
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
+    party = await enter(server, clients, hearing["id"], "plaintiff")
+    intruder = await enter(server, clients, hearing["id"], "witness")
     await judge.wait_for_waiting(intruder.participant["id"])
     with pytest.raises(RequestFailed):
         await party.admit(intruder.participant["id"])  # a party may not admit
@@ -278,8 +273,8 @@ async def test_a_flooding_connection_is_slowed_then_closed_and_nobody_else_notic
 ) -> None:
     hearing = await server.create_hearing()
     hearing_id = hearing["id"]
-    judge = await connect(server, clients, await token_for(server, hearing_id, "presiding_judge"))
-    flooder = await connect(server, clients, await token_for(server, hearing_id, "clerk"))
+    judge = await enter(server, clients, hearing_id, "presiding_judge")
+    flooder = await enter(server, clients, hearing_id, "clerk")
 
     answers = [await flooder.emit_raw("mute", {"kind": "audio", "muted": True}) for _ in range(60)]
     codes = [a["ok"] or a["error"]["code"] for a in answers]
@@ -324,9 +319,9 @@ async def test_a_party_cannot_give_the_courts_orders_and_each_attempt_is_audited
 ) -> None:
     hearing = await server.create_hearing()
     hid = hearing["id"]
-    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
-    party = await connect(server, clients, await token_for(server, hid, "accused"))
-    witness = await connect(server, clients, await token_for(server, hid, "witness"))
+    judge = await enter(server, clients, hid, "presiding_judge")
+    party = await enter(server, clients, hid, "accused")
+    witness = await enter(server, clients, hid, "witness")
     await judge.wait_for_waiting(party.participant["id"])
     await judge.admit(party.participant["id"])
     ids = {"SELF": party.participant["id"], "WITNESS": witness.participant["id"]}
@@ -355,10 +350,8 @@ async def test_a_party_waiting_in_the_lobby_cannot_admit_itself(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
-    judge = await connect(
-        server, clients, await token_for(server, hearing["id"], "presiding_judge")
-    )
-    party = await connect(server, clients, await token_for(server, hearing["id"], "accused"))
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
+    party = await enter(server, clients, hearing["id"], "accused")
     await judge.wait_for_waiting(party.participant["id"])
     with pytest.raises(RequestFailed) as refused:
         await party.admit(party.participant["id"])
@@ -371,7 +364,7 @@ async def test_there_is_no_request_to_subscribe_to_a_chosen_track(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await server.create_hearing()
-    party = await connect(server, clients, await token_for(server, hearing["id"], "clerk"))
+    party = await enter(server, clients, hearing["id"], "clerk")
     with pytest.raises(RequestFailed) as refused:
         await party.request("subscribe", {"track": "t1"})
     assert refused.value.code == "bad_request"
@@ -382,8 +375,8 @@ async def test_a_raised_hand_shows_in_the_roster_until_lowered(
 ) -> None:
     hearing = await server.create_hearing()
     hid = hearing["id"]
-    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
-    party = await connect(server, clients, await token_for(server, hid, "plaintiff"))
+    judge = await enter(server, clients, hid, "presiding_judge")
+    party = await enter(server, clients, hid, "plaintiff")
     await judge.wait_for_waiting(party.participant["id"])
     await judge.admit(party.participant["id"])
     await party.wait_admitted()
@@ -403,7 +396,7 @@ async def test_an_ejected_participant_is_put_out_and_cannot_come_back(
 ) -> None:
     hearing = await server.create_hearing()
     hid = hearing["id"]
-    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
+    judge = await enter(server, clients, hid, "presiding_judge")
     token = await token_for(server, hid, "observer")
     observer = await connect(server, clients, token)
     await judge.wait_for_waiting(observer.participant["id"])
@@ -421,8 +414,8 @@ async def test_ending_the_hearing_closes_every_connection_and_admits_nobody_afte
 ) -> None:
     hearing = await server.create_hearing()
     hid = hearing["id"]
-    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
-    clerk = await connect(server, clients, await token_for(server, hid, "clerk"))
+    judge = await enter(server, clients, hid, "presiding_judge")
+    clerk = await enter(server, clients, hid, "clerk")
     await judge.request("end_hearing", {})
     for client in (judge, clerk):
         await client.wait_until(lambda c=client: not c.connected, 5, "the end of the hearing")
@@ -437,7 +430,7 @@ async def test_a_revoked_link_closes_its_live_connection_and_never_opens_again(
 ) -> None:
     hearing = await server.create_hearing()
     hid = hearing["id"]
-    clerk = await connect(server, clients, await token_for(server, hid, "clerk"))
+    clerk = await enter(server, clients, hid, "clerk")
     token = await token_for(server, hid, "plaintiff")
     party = await connect(server, clients, token)
     await clerk.wait_for_waiting(party.participant["id"])
@@ -467,8 +460,8 @@ async def test_a_child_witness_name_reaches_only_those_cleared_to_know_it(
 ) -> None:
     hearing = await server.create_hearing()
     hid = hearing["id"]
-    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
-    accused = await connect(server, clients, await token_for(server, hid, "accused"))
+    judge = await enter(server, clients, hid, "presiding_judge")
+    accused = await enter(server, clients, hid, "accused")
     issued = await server.issue_token(hid, "child_witness", "An Nguyen")
     child = await connect(server, clients, issued["token"])
     for client in (accused, child):
@@ -493,7 +486,7 @@ async def test_a_compressed_frame_that_inflates_past_the_cap_closes_only_that_co
 ) -> None:
     hearing = await server.create_hearing()
     hid = hearing["id"]
-    judge = await connect(server, clients, await token_for(server, hid, "presiding_judge"))
+    judge = await enter(server, clients, hid, "presiding_judge")
     token = await token_for(server, hid, "clerk")
     url = f"{server.base_url}/socket.io/?EIO=4&transport=websocket"
     async with server.session.ws_connect(url, compress=15) as ws:
@@ -545,7 +538,7 @@ async def test_the_clerk_can_revoke_a_link_and_its_holder_is_put_out_for_good(
 ) -> None:
     hearing = await server.create_hearing()
     hid = hearing["id"]
-    clerk = await connect(server, clients, await token_for(server, hid, "clerk"))
+    clerk = await enter(server, clients, hid, "clerk")
     token = await token_for(server, hid, "witness")
     holder = await connect(server, clients, token)
     await clerk.wait_for_waiting(holder.participant["id"])
