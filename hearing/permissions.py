@@ -20,6 +20,7 @@ class Action(StrEnum):
     RELEASE_WITNESS = "release_witness"
     GRANT_FLOOR = "grant_floor"
     REVOKE_FLOOR = "revoke_floor"
+    PUBLISH = "publish"
     RAISE_HAND = "raise_hand"
     LOWER_HAND = "lower_hand"
     FORCE_MUTE = "force_mute"
@@ -60,6 +61,7 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.RELEASE_WITNESS: _MODERATORS,
     Action.GRANT_FLOOR: _PRESIDING,
     Action.REVOKE_FLOOR: _PRESIDING,
+    Action.PUBLISH: _SPEAKERS,
     Action.RAISE_HAND: _SPEAKERS,
     Action.LOWER_HAND: _SPEAKERS,
     Action.FORCE_MUTE: _MODERATORS,

@@ -158,6 +158,7 @@ class HearingSession:
 
     async def publish(self, member: Member, offer_sdp: str, screen_mid: str | None = None) -> str:
         self._require_admitted(member)
+        check(member.participant.role, Action.PUBLISH)  # an observer only watches
         if screen_mid is not None:
             seat = self._target(member.participant.id)
             if not self.court.may_share_screen(seat):

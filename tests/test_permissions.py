@@ -25,6 +25,7 @@ EXPECTED: dict[Action, tuple[frozenset[Role], str]] = {
     Action.RELEASE_WITNESS: (frozenset({PJ, CL}), "the clerk releases witnesses"),
     Action.GRANT_FLOOR: (frozenset({PJ}), "the presiding judge directs the hearing"),
     Action.REVOKE_FLOOR: (frozenset({PJ}), "the presiding judge directs the hearing"),
+    Action.PUBLISH: (EVERYONE_BUT_OBSERVERS, "an observer watches; everyone else may be seen"),
     Action.RAISE_HAND: (EVERYONE_BUT_OBSERVERS, "a party can only raise a hand"),
     Action.LOWER_HAND: (EVERYONE_BUT_OBSERVERS, "and lower it"),
     Action.FORCE_MUTE: (frozenset({PJ, CL}), "keeping order"),
@@ -64,10 +65,14 @@ def test_each_role_may_take_exactly_the_actions_the_table_gives_it(
     assert "may not" in refused.value.message
 
 
-def test_a_party_can_only_raise_or_lower_a_hand() -> None:
+def test_a_party_can_only_be_seen_and_raise_or_lower_a_hand() -> None:
     for party in (Role.ACCUSED, Role.PLAINTIFF, Role.RESPONDENT):
         may = {a for a in Action if party in EXPECTED[a][0]}
-        assert may - {Action.REQUEST_CONSULTATION} == {Action.RAISE_HAND, Action.LOWER_HAND}
+        assert may - {Action.REQUEST_CONSULTATION} == {
+            Action.PUBLISH,
+            Action.RAISE_HAND,
+            Action.LOWER_HAND,
+        }
 
 
 def test_an_observer_may_do_nothing() -> None:

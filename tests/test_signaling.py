@@ -552,3 +552,17 @@ async def test_without_tls_no_hsts_is_sent(server: RunningServer) -> None:
     async with server.session.get(f"{server.base_url}/healthz") as response:
         assert "Strict-Transport-Security" not in response.headers
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_an_observer_who_tries_to_publish_is_refused(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
+    observer = await enter(server, clients, hearing["id"], "observer")
+    await judge.wait_for_waiting(observer.participant["id"])
+    await judge.admit(observer.participant["id"])
+    await observer.wait_admitted()
+    with pytest.raises(RequestFailed) as refused:
+        await observer.request("publish", {"sdp": TWO_VIDEO_OFFER, "type": "offer"})
+    assert refused.value.code == "forbidden"
