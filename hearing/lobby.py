@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from hearing.errors import NotPermitted, UnknownParticipant
+from hearing.errors import UnknownParticipant
 from hearing.model import Participant, bypasses_lobby
+from hearing.permissions import Action, check
 
 
 class Admission(StrEnum):
@@ -45,15 +46,16 @@ class Lobby:
         return [p for p in self._order if self._state.get(p) is Admission.WAITING]
 
     def admit(self, actor: Participant, participant_id: str) -> None:
-        self._decide(actor, participant_id, Admission.ADMITTED)
+        check(actor.role, Action.ADMIT)
+        self._decide(participant_id, Admission.ADMITTED)
 
     def deny(self, actor: Participant, participant_id: str) -> None:
-        self._decide(actor, participant_id, Admission.DENIED)
+        check(actor.role, Action.DENY)
+        self._decide(participant_id, Admission.DENIED)
 
     def eject(self, actor: Participant, participant_id: str) -> None:
         """An admitted participant is put out, and stays out, like one denied."""
-        if not actor.is_moderator:
-            raise NotPermitted(f"a {actor.role.value} may not eject anyone")
+        check(actor.role, Action.EJECT)
         if self._state.get(participant_id) is not Admission.ADMITTED:
             raise UnknownParticipant("no such participant is in the hearing")
         self._state[participant_id] = Admission.DENIED
@@ -64,9 +66,7 @@ class Lobby:
             del self._state[participant_id]
             self._order.remove(participant_id)
 
-    def _decide(self, actor: Participant, participant_id: str, outcome: Admission) -> None:
-        if not actor.is_moderator:
-            raise NotPermitted(f"a {actor.role.value} may not admit or deny")
+    def _decide(self, participant_id: str, outcome: Admission) -> None:
         if self._state.get(participant_id) is not Admission.WAITING:
             raise UnknownParticipant("no such participant is waiting in the lobby")
         self._state[participant_id] = outcome

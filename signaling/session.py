@@ -2,70 +2,32 @@
 
 Every change (arrival, admission, publication, departure, a phase, a move, a called witness,
 the floor) ends in `_reconcile()`, which asks the visibility matrix (through `Courtroom`) who
-may receive which track and moves forwarders to match. Offers to
-subscribers are sent one at a time per participant; a later change waits for the answer.
+may receive which track and moves forwarders to match. Offers to subscribers are sent one at
+a time per participant; a later change waits for the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from hearing import Admission, Hearing, Lobby, NotPermitted, Participant, UnknownParticipant
-from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING, must_be_present
+from hearing import Admission, Hearing, Lobby, Participant, UnknownParticipant
+from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING
 from hearing.permissions import Action, check
 from hearing.phases import Phase
 from hearing.privacy import shown_name
 from hearing.rooms import Room
 from hearing.seats import Seat
-from media import MediaEngine, PublishedTrack, PublishPeer, StaleAnswer, SubscribePeer
+from media import MediaEngine, PublishedTrack, StaleAnswer
 from security import AuditError, AuditLog
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
+from signaling.member import Member, Outbox, hearing_json, participant_json
+from signaling.presence import PresenceWatch
 
 log = logging.getLogger(__name__)
-
-
-class Outbox(Protocol):
-    """How a session talks to connections; the socket.io server implements it."""
-
-    async def send(self, sid: str, event: str, payload: dict[str, Any]) -> None: ...
-
-    async def disconnect(self, sid: str) -> None: ...
-
-
-@dataclass(eq=False)
-class Member:
-    participant: Participant
-    sid: str
-    joined: bool = False
-    muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
-    publish: PublishPeer | None = None
-    subscribe: SubscribePeer | None = None
-    negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def tracks(self) -> list[PublishedTrack]:
-        return [t for t in self.publish.tracks if not t.ended] if self.publish else []
-
-
-def participant_json(p: Participant) -> dict[str, Any]:
-    return {"id": p.id, "role": p.role.value, "display_name": p.display_name}
-
-
-def hearing_json(h: Hearing) -> dict[str, Any]:
-    return {
-        "id": h.id,
-        "type": h.type.value,
-        "case_number": h.case_number,
-        "title": h.title,
-        "scheduled_at": h.scheduled_at.isoformat(),
-        "public": h.public,
-    }
 
 
 class HearingSession:
@@ -79,9 +41,7 @@ class HearingSession:
         grace: float = DEFAULT_GRACE_SECONDS,
     ) -> None:
         self.hearing = hearing
-        self._grace = grace
-        self._last_media: dict[str, float] = {}
-        self._sitting_since = time.monotonic()
+        self._presence = PresenceWatch(grace)
         self._watchdog: asyncio.Task[None] | None = None
         self._engine = engine
         self._outbox = outbox
@@ -249,33 +209,26 @@ class HearingSession:
         was_sitting = self.court.phase in SITTING
         self.court.change_phase(phase)
         if phase in SITTING and not was_sitting:
-            self._sitting_since = time.monotonic()  # gaps count from when the court sits
+            self._presence.court_sits()
 
     async def _guard_due_process(self) -> None:
         """Recess the hearing when someone it cannot go on without has had no media for
         longer than the grace period (only people who have sent media are watched)."""
         while True:
-            await asyncio.sleep(min(1.0, self._grace / 4))
+            await asyncio.sleep(min(1.0, self._presence.grace / 4))
             try:
                 await self._check_presence()
             except Exception:
                 log.exception("the due-process guard of %s failed once", self.hearing.id)
 
     async def _check_presence(self) -> None:
-        now = time.monotonic()
-        for participant_id, participant in self._known.items():
-            member = self.members.get(participant_id)
-            seen = [t.last_packet_at for t in member.tracks] if member else []
-            if any(at is not None for at in seen):
-                self._last_media[participant_id] = max(at for at in seen if at is not None)
-            last = self._last_media.get(participant_id)
-            seat = self.seat_of(participant)
-            if last is None or seat is None or not must_be_present(seat, self.court.phase):
-                continue
-            gap = now - max(last, self._sitting_since)
-            if gap > self._grace:
-                await self._due_process_recess(participant_id, gap)
-                return
+        people = (
+            (pid, self.seat_of(p), self.members[pid].tracks if pid in self.members else [])
+            for pid, p in self._known.items()
+        )
+        overdue = self._presence.overdue(people, self.court.phase)
+        if overdue is not None:
+            await self._due_process_recess(*overdue)
 
     async def _due_process_recess(self, participant_id: str, gap: float) -> None:
         self._enter_phase(Phase.RECESS)
@@ -346,7 +299,6 @@ class HearingSession:
         await self._announce_state()
 
     async def eject(self, actor: Member, participant_id: str) -> None:
-        check(actor.participant.role, Action.EJECT)
         self.lobby.eject(actor.participant, participant_id)
         self.record(actor.participant.id, "eject", target=participant_id)
         target = self.members.get(participant_id)
@@ -497,10 +449,6 @@ class HearingSession:
             self._audit.record(actor, action, target=target, result=result, details=details)
         except AuditError:
             log.exception("the audit log of %s refused an entry", self.hearing.id)
-
-    def check_moderator(self, member: Member) -> None:
-        if not member.participant.is_moderator:
-            raise NotPermitted(f"a {member.participant.role.value} may not do this")
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(self._guard(coro))

@@ -1,0 +1,49 @@
+"""A participant's connection to a hearing in session, how the session talks to it, and how
+participants and hearings are described on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hearing import Hearing, Participant
+from media import PublishedTrack, PublishPeer, SubscribePeer
+
+
+class Outbox(Protocol):
+    """How a session talks to connections; the socket.io server implements it."""
+
+    async def send(self, sid: str, event: str, payload: dict[str, Any]) -> None: ...
+
+    async def disconnect(self, sid: str) -> None: ...
+
+
+@dataclass(eq=False)
+class Member:
+    participant: Participant
+    sid: str
+    joined: bool = False
+    muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
+    publish: PublishPeer | None = None
+    subscribe: SubscribePeer | None = None
+    negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def tracks(self) -> list[PublishedTrack]:
+        return [t for t in self.publish.tracks if not t.ended] if self.publish else []
+
+
+def participant_json(p: Participant) -> dict[str, Any]:
+    return {"id": p.id, "role": p.role.value, "display_name": p.display_name}
+
+
+def hearing_json(h: Hearing) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "type": h.type.value,
+        "case_number": h.case_number,
+        "title": h.title,
+        "scheduled_at": h.scheduled_at.isoformat(),
+        "public": h.public,
+    }
