@@ -20,6 +20,7 @@ from aioice.ice import StunProtocol
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
+from aiortc.rtp import RtcpSrPacket
 
 from media.errors import AiortcShapeChanged
 
@@ -38,6 +39,7 @@ _SIGNATURES: list[tuple[Any, str, list[str]]] = [
     (RTCRtpSender, "_run_rtp", ["self", "codec"]),
     (RTCRtpSender, "_run_rtcp", ["self"]),
     (RTCRtpSender, "_handle_rtcp_packet", ["self", "packet"]),
+    (RTCRtpReceiver, "_handle_rtcp_packet", ["self", "packet"]),
 ]
 _FIELDS: list[tuple[Any, tuple[str, ...]]] = [
     (
@@ -93,6 +95,23 @@ def divert_incoming_rtp(
     target: Any = transport
     target._handle_rtp_data = on_rtp
     target._register_rtp_receiver = register_and_report
+
+
+def tap_sender_reports(
+    receiver: RTCRtpReceiver, on_report: Callable[[int, int, int], None]
+) -> None:
+    """Call `on_report(ssrc, ntp_timestamp, rtp_timestamp)` for every RTCP sender report that
+    aiortc routes to `receiver` (the recorder's clock map), then let aiortc handle it."""
+    handle = receiver._handle_rtcp_packet
+
+    async def report_and_handle(packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            on_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+        await handle(packet)
+
+    target: Any = receiver
+    target._handle_rtcp_packet = report_and_handle
 
 
 def _is_srtp(data: bytes) -> bool:

@@ -13,8 +13,9 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NamedTuple
 
 from media.ratelimit import RateLimitedLog
 from media.rtp import (
@@ -36,6 +37,20 @@ SEEN_WINDOW = 1024
 PacketSender = Callable[[bytes], None]
 """Protects and sends one RTP packet to a subscriber; raises ConnectionError if it cannot."""
 KeyframeRequester = Callable[[int], Coroutine[Any, Any, None]]
+PacketTap = Callable[[ParsedRtp], None]
+"""Sees every packet of a track that is forwarded (the recorder); must not raise."""
+
+
+class SenderReport(NamedTuple):
+    """What an RTCP sender report says: this RTP timestamp was sampled at this NTP time."""
+
+    ntp_timestamp: int
+    rtp_timestamp: int
+    received_at: float
+    """The server's wall clock (`time.time()`) when the report arrived."""
+
+
+SENDER_REPORTS_KEPT = 8
 
 
 def _seq_newer(a: int, b: int) -> bool:
@@ -177,7 +192,9 @@ class PublishedTrack:
         self._audio_level_id = extension_ids.get(URI_AUDIO_LEVEL)
         self._request_keyframe = request_keyframe
         self.sinks: tuple[TrackSink, ...] = ()
+        self.taps: tuple[PacketTap, ...] = ()
         self.stats = ReceptionStats()
+        self.sender_reports: deque[SenderReport] = deque(maxlen=SENDER_REPORTS_KEPT)
         self._seq_shift = 0
         self._seen: list[int] = [-1] * SEEN_WINDOW
         self._last_keyframe_request = -KEYFRAME_INTERVAL
@@ -199,6 +216,13 @@ class PublishedTrack:
     def remove_sink(self, sink: TrackSink) -> None:
         self.sinks = tuple(s for s in self.sinks if s is not sink)
 
+    def add_tap(self, tap: PacketTap) -> None:
+        if not self.ended and tap not in self.taps:
+            self.taps = (*self.taps, tap)
+
+    def remove_tap(self, tap: PacketTap) -> None:
+        self.taps = tuple(t for t in self.taps if t is not tap)
+
     def handle(self, packet: ParsedRtp) -> None:
         seq = packet.sequence_number
         self.packets_received += 1
@@ -214,6 +238,11 @@ class PublishedTrack:
             self.packets_dropped += 1
             return
         self.last_packet_at = time.monotonic()
+        for tap in self.taps:
+            try:
+                tap(packet)
+            except Exception:
+                _sink_errors.exception("a tap of track %s failed", self.id)
         if not self.sinks:
             return
         out_seq = (seq - self._seq_shift) & 0xFFFF
@@ -273,6 +302,7 @@ class PublishedTrack:
         """The publisher is gone: stop forwarding and cancel pending keyframe requests."""
         self.ended = True
         self.sinks = ()
+        self.taps = ()
         if self._deferred_request is not None:
             self._deferred_request.cancel()
             self._deferred_request = None

@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import logging
 import random
+import time
 from collections.abc import Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
@@ -25,7 +26,7 @@ from aiortc.rtp import (
 
 from media import _aiortc_hooks as hooks
 from media.errors import MediaError, SdpInvalid
-from media.forwarder import PublishedTrack
+from media.forwarder import PublishedTrack, SenderReport
 from media.ratelimit import RateLimitedLog
 from media.rtp import parse_rtp
 from media.sdp import FORWARDED_CODECS, parse_offer, preferred_codecs
@@ -108,6 +109,7 @@ class PublishPeer:
         kind = mime.split("/")[0]
         ssrc = next((e.ssrc for e in parameters.encodings if e.ssrc), None)
         self._rtcp_ssrc = hooks.receiver_rtcp_ssrc(receiver)
+        hooks.tap_sender_reports(receiver, self._on_sender_report)
         track = PublishedTrack(
             track_id=f"t{next(_track_numbers)}",
             source=self.source,
@@ -126,6 +128,11 @@ class PublishPeer:
             self._by_ssrc[ssrc] = track
         self.tracks.append(track)
         self._on_track(track)
+
+    def _on_sender_report(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
+        track = self._by_ssrc.get(ssrc)
+        if track is not None:
+            track.sender_reports.append(SenderReport(ntp_timestamp, rtp_timestamp, time.time()))
 
     @property
     def datagrams_dropped(self) -> int:
