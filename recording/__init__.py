@@ -1,1 +1,2 @@
-"""Recording and livestream: sealed per-track recordings, HLS. Not yet built (issues 5 and 6)."""
+"""Recordings: every permitted track written as it was encoded, sealed, signed and verifiable
+offline (`docs/recording-format.md`). The livestream comes with its own issue."""

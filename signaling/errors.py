@@ -7,6 +7,7 @@ from typing import Any
 
 from hearing import HearingError
 from media import MediaError
+from recording.errors import RecordingError
 from security import SecurityError
 
 
@@ -61,6 +62,6 @@ def wire_error(exc: BaseException) -> dict[str, Any]:
         if exc.field:
             body["field"] = exc.field
         return body
-    if isinstance(exc, MediaError | SecurityError):
+    if isinstance(exc, MediaError | SecurityError | RecordingError):
         return {"code": exc.code, "message": str(exc)}
     return {"code": "internal", "message": "the server failed; nothing else was affected"}

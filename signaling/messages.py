@@ -170,6 +170,20 @@ class HandRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingOrder:
+    """`recording`: `{"action": "start" | "pause"}`."""
+
+    start: bool
+
+    @classmethod
+    def parse(cls, payload: Any) -> RecordingOrder:
+        action = _object(payload, {"action"}).get("action")
+        if action not in ("start", "pause"):
+            raise BadRequest("action must be start or pause", field="action")
+        return cls(action == "start")
+
+
+@dataclass(frozen=True, slots=True)
 class MuteOrder:
     """`force_mute` and `ask_unmute`."""
 

@@ -13,9 +13,11 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from hearing import Hearing
 from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
+from recording.recorder import HearingRecorder
 from security import AuditLog, TokenRefused, TokenSigner
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire_error
 from signaling.member import Member
@@ -30,6 +32,7 @@ from signaling.messages import (
     ParticipantRequest,
     PhaseRequest,
     Publish,
+    RecordingOrder,
     SubscribeAnswer,
 )
 from signaling.ratelimit import ConnectionLimits
@@ -42,6 +45,7 @@ AUTH_TIMEOUT = 5.0
 """Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 
+RecorderFactory = Callable[[Hearing, AuditLog], HearingRecorder]
 Handler = Callable[[HearingSession, Member, Any], Awaitable[dict[str, Any] | None]]
 
 
@@ -56,6 +60,7 @@ class SignalingServer:
         engine: MediaEngine,
         audit_log: Callable[[str], AuditLog],
         due_process_grace: float = DEFAULT_GRACE_SECONDS,
+        recorder_for: RecorderFactory | None = None,
         revoked: RevokedTokens | None = None,
         allowed_origins: tuple[str, ...] = (),
     ) -> None:
@@ -63,6 +68,7 @@ class SignalingServer:
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
         self._grace = due_process_grace
         self._audit_log = audit_log
+        self._recorder_for = recorder_for
         self._signer = signer
         self._engine = engine
         self._sessions: dict[str, HearingSession] = {}
@@ -97,6 +103,7 @@ class SignalingServer:
             "eject": self._eject,
             "revoke": self._revoke,
             "end_hearing": self._end_hearing,
+            "recording": self._recording,
         }
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
@@ -192,7 +199,10 @@ class SignalingServer:
             if hearing is None:
                 raise Refused("unknown_hearing", "this hearing does not exist")
             audit = self._audit_log(hearing_id)
-            session = HearingSession(hearing, self._engine, self, audit, grace=self._grace)
+            recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
+            session = HearingSession(
+                hearing, self._engine, self, audit, grace=self._grace, recorder=recorder
+            )
             self._sessions[hearing_id] = session
         try:
             return session, session.connect(grant.participant, sid)
@@ -289,6 +299,12 @@ class SignalingServer:
     async def _end_hearing(self, session: HearingSession, member: Member, payload: Any) -> None:
         Empty.parse(payload)
         await session.end_hearing(member)
+
+    async def _recording(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        order = RecordingOrder.parse(payload)
+        return {"recording": await session.order_recording(member, order.start)}
 
     async def _eject_abuser(self, sid: str) -> None:
         entry = self._connections.get(sid)

@@ -21,11 +21,13 @@ from hearing.privacy import shown_name
 from hearing.rooms import Room
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
+from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.member import Member, Outbox, hearing_json, participant_json
 from signaling.presence import PresenceWatch
+from signaling.recording_control import RecordingControl
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class HearingSession:
         audit: AuditLog,
         *,
         grace: float = DEFAULT_GRACE_SECONDS,
+        recorder: HearingRecorder | None = None,
     ) -> None:
         self.hearing = hearing
         self._presence = PresenceWatch(grace)
@@ -52,6 +55,11 @@ class HearingSession:
         self._known: dict[str, Participant] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self.recording = RecordingControl(recorder, self.record)
+
+    @property
+    def audit_log(self) -> AuditLog:
+        return self._audit
 
     # -- arrival and the lobby ------------------------------------------------------------
 
@@ -188,6 +196,7 @@ class HearingSession:
             for track_id in set(wanted) - current:
                 viewer.subscribe.attach(wanted[track_id])
             changed.append(viewer)
+        self.recording.sync(self.members.values(), self.seat_of, self.court.phase)
         return changed
 
     # -- the court's orders ---------------------------------------------------------------
@@ -201,15 +210,24 @@ class HearingSession:
 
     async def change_phase(self, actor: Member, phase: Phase) -> None:
         check(actor.participant.role, Action.CHANGE_PHASE)
-        self._enter_phase(phase)
+        self._enter_phase(phase, actor.participant.id)
         self.record(actor.participant.id, "phase", details={"phase": phase.value})
         await self._announce_state()
 
-    def _enter_phase(self, phase: Phase) -> None:
+    def _enter_phase(self, phase: Phase, actor: str) -> None:
         was_sitting = self.court.phase in SITTING
         self.court.change_phase(phase)
         if phase in SITTING and not was_sitting:
             self._presence.court_sits()
+        self.recording.phase_changed(actor, phase)
+
+    async def order_recording(self, actor: Member, start: bool) -> str:
+        """The judge starts or pauses the recording; returns the recording's state."""
+        self._require_admitted(actor)
+        self.recording.order(actor.participant, start, self.court.phase)
+        self.record(actor.participant.id, "recording", details={"start": start})
+        await self._announce_state()
+        return self.recording.state
 
     async def _guard_due_process(self) -> None:
         """Recess the hearing when someone it cannot go on without has had no media for
@@ -231,7 +249,7 @@ class HearingSession:
             await self._due_process_recess(*overdue)
 
     async def _due_process_recess(self, participant_id: str, gap: float) -> None:
-        self._enter_phase(Phase.RECESS)
+        self._enter_phase(Phase.RECESS, "due_process")
         details = {"gap_seconds": int(gap), "phase": Phase.RECESS.value}
         self.record("system", "due_process_recess", target=participant_id, details=details)
         reason = {"reason": "due_process", "participant_id": participant_id}
@@ -311,7 +329,7 @@ class HearingSession:
         """Adjourn and close every connection (after the ack); nobody can join any more."""
         check(actor.participant.role, Action.END_HEARING)
         if self.court.phase is not Phase.ADJOURNED:
-            self._enter_phase(Phase.ADJOURNED)
+            self._enter_phase(Phase.ADJOURNED, actor.participant.id)
         self.record(actor.participant.id, "end_hearing")
         await self._announce_state()
         self.spawn(self._send_everyone_home())
@@ -323,7 +341,8 @@ class HearingSession:
     async def _announce_state(self, reason: Mapping[str, str] | None = None) -> None:
         """Forwarding changes first (at once), then everybody is told."""
         await self._reconcile()
-        state = {"phase": self.court.phase.value} | dict(reason or {})
+        state = {"phase": self.court.phase.value, "recording": self.recording.state}
+        state |= dict(reason or {})
         for member in self._admitted():
             await self._outbox.send(member.sid, "hearing_state", state)
         await self._announce_roster()
@@ -473,4 +492,5 @@ class HearingSession:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.recording.close()
         self._audit.close()

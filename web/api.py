@@ -32,7 +32,7 @@ from hearing.profiles import check_online
 from security import Grant
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
-from web.keys import HEARINGS, SETTINGS, SIGNALING, SIGNER
+from web.keys import HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER
 from web.openapi import HEARING_FIELDS, MIN_TOKEN_TTL, TOKEN_FIELDS, Field
 
 T = TypeVar("T")
@@ -49,6 +49,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/hearings/{id}/tokens", _with_api_key(create_token))
     app.router.add_post(
         "/api/hearings/{id}/tokens/{participant_id}/revoke", _with_api_key(revoke_token)
+    )
+    app.router.add_get("/api/hearings/{id}/recordings", _with_api_key(list_recordings))
+    app.router.add_get(
+        "/api/hearings/{id}/recordings/{recording_id}/export", _with_api_key(export_recording)
+    )
+    app.router.add_get(
+        "/api/hearings/{id}/recordings/{recording_id}/tracks/{track_id}",
+        _with_api_key(export_recording),
     )
     app.router.add_get("/api/openapi.json", get_openapi)
     app.router.add_get("/healthz", healthz)
@@ -141,6 +149,34 @@ async def revoke_token(request: web.Request) -> web.Response:
     participant_id = check_id(request.match_info["participant_id"], "participant_id")
     await request.app[SIGNALING].revoke(hearing.id, participant_id)
     return web.Response(status=204)
+
+
+async def list_recordings(request: web.Request) -> web.Response:
+    hearing = await find_hearing(request.app, request.match_info["id"])
+    recordings = request.app[RECORDINGS].of_hearing(hearing.id)
+    return web.json_response({"recordings": recordings}, headers={"Cache-Control": "no-store"})
+
+
+async def export_recording(request: web.Request) -> web.Response:
+    """One track as WebM, or every track as Matroska, decrypted for the caller; audited.
+    The path holds opaque ids only; a recording of another hearing is not found."""
+    hearing = await find_hearing(request.app, request.match_info["id"])
+    recordings = request.app[RECORDINGS]
+    root = recordings.find(hearing.id, request.match_info["recording_id"])
+    track_id = request.match_info.get("track_id")
+    session = request.app[SIGNALING].session(hearing.id)
+    if session is not None:
+        data, _ = recordings.export_bytes(root, track_id, session.audit_log, "api")
+    else:
+        with recordings.audit_log(hearing.id) as audit:
+            data, _ = recordings.export_bytes(root, track_id, audit, "api")
+    name = f"{root.name}-{track_id}.webm" if track_id else f"{root.name}.mkv"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+    }
+    content_type = "video/webm" if track_id else "video/x-matroska"
+    return web.Response(body=data, content_type=content_type, headers=headers)
 
 
 async def get_openapi(request: web.Request) -> web.Response:

@@ -12,7 +12,8 @@ from signaling.server import SignalingServer
 from signaling.store import MemoryHearingStore
 from web import api, pages
 from web.audit import AuditLogs
-from web.keys import AUDIT, ENGINE, HEARINGS, SETTINGS, SIGNALING, SIGNER
+from web.keys import AUDIT, ENGINE, HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER
+from web.recordings import Recordings
 from web.settings import Settings
 
 MAX_BODY = 64 * 1024
@@ -24,11 +25,14 @@ def create_app(settings: Settings) -> web.Application:
     signer = TokenSigner(settings.token_key)
     engine = MediaEngine(MediaSettings())
     audit = AuditLogs(settings.data_dir)
+    settings.check_keyring_outside_data()
+    recordings = Recordings(settings, audit)
     signaling = SignalingServer(
         hearings=hearings,
         signer=signer,
         engine=engine,
         audit_log=audit.open,
+        recorder_for=recordings.recorder_for,
         due_process_grace=settings.due_process_grace,
         allowed_origins=(settings.base_url, *settings.allowed_origins)
         if settings.allowed_origins
@@ -40,6 +44,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SIGNALING] = signaling
     app[ENGINE] = engine
     app[AUDIT] = audit
+    app[RECORDINGS] = recordings
     signaling.attach(app)
     api.add_routes(app)
     pages.add_routes(app)

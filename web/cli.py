@@ -1,5 +1,5 @@
-"""`ecourt`: run the server (optionally with a demo hearing), sign a join token, or verify an
-audit log offline."""
+"""`ecourt`: run the server (optionally with a demo hearing), sign a join token, verify an
+audit log offline, and verify, export or shred recordings (`web/cli_recording.py`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from aiohttp import web
 
 from hearing import HearingError, Participant, Role, new_participant_id
 from hearing.model import check_display_name
+from recording.errors import RecordingError
 from security import SecurityError, TokenSigner, verify_file
+from web import cli_recording
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
 
@@ -38,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (CliError, SettingsError, HearingError, SecurityError) as exc:
+    except (CliError, SettingsError, HearingError, SecurityError, RecordingError) as exc:
         parser.exit(2, f"ecourt: error: {exc}\n")
     return code
 
@@ -73,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         "--open", action="store_true", help="the hearing is still running: no final checkpoint"
     )
     check.set_defaults(run=_audit_verify)
+    cli_recording.add_commands(commands)
     return parser
 
 

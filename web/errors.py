@@ -16,6 +16,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from hearing import HearingError, InvalidHearing, NotPermitted, UnknownParticipant
+from recording.errors import (
+    LegalHold,
+    RecordingError,
+    RecordingForbidden,
+    RecordingInvalid,
+    RecordingNotFound,
+    RecordingShredded,
+)
 from security import TokenRefusal, TokenRefused
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,12 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     InvalidHearing.code: (400, BadRequest.code),
     NotPermitted.code: (403, NotPermitted.code),
     UnknownParticipant.code: (404, UnknownParticipant.code),
+    # recording/: ids that do not lead to this hearing's recording are simply not found.
+    RecordingNotFound.code: (404, RecordingNotFound.code),
+    RecordingForbidden.code: (403, RecordingForbidden.code),
+    LegalHold.code: (409, LegalHold.code),
+    RecordingShredded.code: (410, RecordingShredded.code),
+    RecordingInvalid.code: (422, RecordingInvalid.code),
     # security/: every refusal keeps its reason as the code.
     **{reason.value: (401, reason.value) for reason in TokenRefusal},
 }
@@ -121,6 +135,9 @@ def problem_for(exc: Exception) -> Problem:
         if row is None:
             return _INTERNAL
         return _problem(*row, exc.message, exc.field)
+    if isinstance(exc, RecordingError):
+        row = STATUS.get(exc.code)
+        return _INTERNAL if row is None else _problem(*row, str(exc))
     if isinstance(exc, TokenRefused):
         return _problem(*STATUS[exc.code], exc.message)
     return _INTERNAL

@@ -9,6 +9,7 @@ from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import HearingStore
 from web.audit import AuditLogs
+from web.recordings import Recordings
 from web.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,3 +18,4 @@ SIGNER = web.AppKey("signer", TokenSigner)
 SIGNALING = web.AppKey("signaling", SignalingServer)
 ENGINE = web.AppKey("engine", MediaEngine)
 AUDIT = web.AppKey("audit", AuditLogs)
+RECORDINGS = web.AppKey("recordings", Recordings)

@@ -38,6 +38,12 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def default_keyring_path(env: Mapping[str, str]) -> Path:
+    """`$XDG_CONFIG_HOME/ecourt/keyring.json`, else `~/.config/ecourt/keyring.json`."""
+    config = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "ecourt" / "keyring.json"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -54,6 +60,9 @@ class Settings:
     """Other origins whose pages may open the signalling socket; the server's own always may."""
     due_process_grace: float = 15.0
     """Seconds a required participant may be without media before the court recesses."""
+    keyring_path: Path = field(default_factory=lambda: default_keyring_path(os.environ))
+    """The key-encryption keys: a 0600 file that must live outside the data directory."""
+    record_segment_seconds: int = 10
 
     @property
     def base_url(self) -> str:
@@ -78,6 +87,10 @@ class Settings:
             max_token_ttl=_int(env, "ECOURT_MAX_TOKEN_TTL", 24 * 3600, 60, 7 * 24 * 3600),
             due_process_grace=float(_int(env, "ECOURT_DUE_PROCESS_SECONDS", 15, 1, 3600)),
             allowed_origins=_origins(env.get("ECOURT_ALLOWED_ORIGINS", "")),
+            keyring_path=Path(env["ECOURT_KEYRING"])
+            if env.get("ECOURT_KEYRING")
+            else default_keyring_path(env),
+            record_segment_seconds=_int(env, "ECOURT_RECORD_SEGMENT_SECONDS", 10, 1, 3600),
         )
         if settings.default_token_ttl > settings.max_token_ttl:
             raise SettingsError("ECOURT_TOKEN_TTL must not exceed ECOURT_MAX_TOKEN_TTL")
@@ -85,4 +98,12 @@ class Settings:
             settings = replace(settings, api_key=Secret(api_key.encode()), api_key_generated=False)
         if token_key is not None:
             settings = replace(settings, token_key=Secret(token_key.encode()))
-        return replace(settings, **overrides)  # type: ignore[arg-type]
+        settings = replace(settings, **overrides)  # type: ignore[arg-type]
+        settings.check_keyring_outside_data()
+        return settings
+
+    def check_keyring_outside_data(self) -> None:
+        data = self.data_dir.resolve()
+        keyring = self.keyring_path.resolve()
+        if keyring == data or data in keyring.parents:
+            raise SettingsError("ECOURT_KEYRING must be outside ECOURT_DATA_DIR")

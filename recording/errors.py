@@ -1,0 +1,37 @@
+"""The one error root of `recording`."""
+
+from __future__ import annotations
+
+
+class RecordingError(Exception):
+    """Root of every error raised by `recording`."""
+
+    code = "recording_error"
+
+
+class RecordingForbidden(RecordingError):
+    """The court's policy forbids recording this hearing, room or phase."""
+
+    code = "recording_forbidden"
+
+
+class RecordingNotFound(RecordingError):
+    code = "recording_not_found"
+
+
+class RecordingInvalid(RecordingError):
+    """A recording's files are missing, malformed or fail verification."""
+
+    code = "recording_invalid"
+
+
+class LegalHold(RecordingError):
+    """The recording is under a legal hold and cannot be shredded."""
+
+    code = "legal_hold"
+
+
+class RecordingShredded(RecordingError):
+    """The recording's data keys were destroyed: its media can never be read again."""
+
+    code = "recording_shredded"
