@@ -1,4 +1,7 @@
-"""Tokens, keys, signatures and the audit log. The only importer of `cryptography`."""
+"""Tokens, keys, signatures, sealed recordings, the key ring and the audit log.
+
+The only importer of `cryptography`.
+"""
 
 from security.audit import (
     AuditLog,
@@ -16,12 +19,39 @@ from security.audit_errors import (
 )
 from security.audit_record import AuditEntry, Checkpoint
 from security.audit_verify import AuditProblem, Finding, VerifyReport, verify, verify_file
+from security.datakey import DataKey
 from security.ed25519 import SigningKey, SigningKeyInvalid
 from security.errors import SecurityError, TokenRefusal, TokenRefused
+from security.keyring import KeyRing, WrappedKey, key_path_outside
+from security.seal_errors import (
+    KeyRingError,
+    KeyRingProblem,
+    SealBroken,
+    SealChunkInvalid,
+    SealClosed,
+    SealHeaderInvalid,
+    SealIncomplete,
+    SealKeyUnknown,
+    SealNonceReused,
+    SealRefused,
+    SealTrailingData,
+)
+from security.sealing import (
+    FORMAT_VERSION,
+    OpenedSegment,
+    SealedWriter,
+    SealHeader,
+    SealSinkFailed,
+    SealSummary,
+    SealVerified,
+    open_sealed,
+    verify_sealed,
+)
 from security.secret import Secret
 from security.tokens import Grant, TokenSigner
 
 __all__ = [
+    "FORMAT_VERSION",
     "AuditEntry",
     "AuditEntryRefused",
     "AuditError",
@@ -32,11 +62,30 @@ __all__ = [
     "AuditTampered",
     "ChainHead",
     "Checkpoint",
+    "DataKey",
     "FileAuditSink",
     "Finding",
     "Grant",
+    "KeyRing",
+    "KeyRingError",
+    "KeyRingProblem",
     "MalformedAuditLine",
     "MemoryAuditSink",
+    "OpenedSegment",
+    "SealBroken",
+    "SealChunkInvalid",
+    "SealClosed",
+    "SealHeader",
+    "SealHeaderInvalid",
+    "SealIncomplete",
+    "SealKeyUnknown",
+    "SealNonceReused",
+    "SealRefused",
+    "SealSinkFailed",
+    "SealSummary",
+    "SealTrailingData",
+    "SealVerified",
+    "SealedWriter",
     "Secret",
     "SecurityError",
     "SigningKey",
@@ -45,6 +94,10 @@ __all__ = [
     "TokenRefused",
     "TokenSigner",
     "VerifyReport",
+    "WrappedKey",
+    "key_path_outside",
+    "open_sealed",
     "verify",
     "verify_file",
+    "verify_sealed",
 ]
