@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import av
-from security.keyring import KeyRing
-from security.sealing import open_sealed
 
 from recording.errors import RecordingInvalid, RecordingNotFound
 from recording.keys import RecordingKeys
 from recording.layout import RecordingPaths
 from recording.manifest import Manifest, TrackEntry, read_signed
+from security.keyring import KeyRing
+from security.sealing import open_sealed
 
 MILLISECONDS = Fraction(1, 1000)
 
@@ -86,15 +86,16 @@ class Recording:
 
     def dimensions(self, track_id: str) -> tuple[int, int]:
         for plaintext in self.plaintext_segments(track_id):
-            with av.open(io.BytesIO(plaintext)) as container:
-                stream = container.streams[0]
-                return int(stream.codec_context.width), int(stream.codec_context.height)
+            with av.open(io.BytesIO(plaintext), "r") as container:
+                video = container.streams.video
+                if video:
+                    return int(video[0].codec_context.width), int(video[0].codec_context.height)
         return 0, 0
 
 
 def _demux(plaintext: bytes) -> Iterator[Any]:
     try:
-        container = av.open(io.BytesIO(plaintext))
+        container = av.open(io.BytesIO(plaintext), "r")
     except av.FFmpegError:
         return  # a segment cut before its first cluster holds no frame
     with container:

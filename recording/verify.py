@@ -13,14 +13,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from security.keyring import KeyRing
-from security.sealing import open_sealed
-
 from recording.errors import RecordingError
 from recording.keys import RecordingKeys
 from recording.layout import RecordingPaths
 from recording.manifest import Manifest, chain_problems, read_signed
 from security import SecurityError, verify_file
+from security.keyring import KeyRing
+from security.sealing import open_sealed
 
 
 @dataclass(frozen=True)
@@ -205,18 +204,19 @@ def _check_audit(check: _Check, manifest: Manifest, log: Path, key: bytes | None
         report = verify_file(log, key)
         for finding in report.findings:
             check.problem("audit_" + str(finding.problem.value), log.name, str(finding))
-    started = stopped = False
+    started = stopped = crashed = False
     for line in lines:
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if record.get("target") != manifest.recording_id:
+        if not isinstance(record, dict) or record.get("target") != manifest.recording_id:
             continue
-        if record.get("action") in ("recording_started", "recording_resumed"):
+        if record.get("action") == "recording_started":
+            crashed = crashed or (started and not stopped)  # started again without a stop
             started, stopped = True, False
         elif record.get("action") == "recording_stopped":
             stopped = True
     if not started:
         check.problem("audit_unaware", log.name, "the audit log never saw this recording start")
-    return started and not stopped
+    return crashed or (started and not stopped)

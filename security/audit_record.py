@@ -20,7 +20,7 @@ from security.audit_errors import AuditEntryRefused, MalformedAuditLine
 FORMAT_VERSION = 1
 GENESIS = "0" * 64
 CHECKPOINT_DOMAIN = b"ecourt-audit-checkpoint-v1\x00"
-SYSTEM_ACTORS = frozenset({"system", "api"})
+SYSTEM_ACTORS = frozenset({"system", "api", "cli"})
 MAX_DETAILS = 16
 MAX_DETAIL_CHARS = 200
 MAX_DETAIL_INT = 2**53

@@ -148,6 +148,14 @@ class KeyRing:
             return cls._load(path)
 
     @classmethod
+    def open_existing(cls, path: Path) -> KeyRing:
+        """Load the ring; never create one (for offline verification on another machine)."""
+        try:
+            return cls._load(Path(path))
+        except FileNotFoundError:
+            _refuse(KeyRingProblem.REFUSED, f"no key ring at {path}")
+
+    @classmethod
     def _load(cls, path: Path) -> KeyRing:
         current, keks, stamp = _read_file(path)
         return cls(path, current, keks, stamp)

@@ -12,12 +12,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from security.keyring import KeyRing
-
 from recording.errors import RecordingError
 from recording.layout import RecordingPaths
 from recording.manifest import read_signed
 from recording.verify import verify_recording
+from security.keyring import KeyRing
 from web.audit import AuditLogs
 from web.recordings import Recordings
 from web.settings import Settings

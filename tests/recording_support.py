@@ -1,0 +1,107 @@
+"""A hearing recorder on a temporary directory, with its own key ring, keys and audit log."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+
+from hearing.model import HearingType, new_hearing_id, new_participant_id
+from hearing.profiles import HearingRules
+from hearing.rooms import COURTROOM, Room
+from media.forwarder import PublishedTrack
+from recording.recorder import Candidate, HearingRecorder, RecordingSettings
+from recording.verify import RecordingReport, verify_recording
+from security import AuditLog, FileAuditSink, SigningKey, verify_file
+from security.keyring import KeyRing
+from tests.media_samples import Publisher, published_track
+
+
+@dataclass
+class Bench:
+    """Everything a recorder needs, and what a verifier needs afterwards."""
+
+    root: Path
+    hearing_id: str = field(default_factory=new_hearing_id)
+    signing_key: SigningKey = field(default_factory=SigningKey.generate)
+    audit_key: SigningKey = field(default_factory=SigningKey.generate)
+
+    def __post_init__(self) -> None:
+        self.keyring = KeyRing.open(self.keyring_path)
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.root / "keys" / "keyring.json"
+
+    @property
+    def recordings(self) -> Path:
+        return self.root / "data" / "recordings"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.root / "data" / "audit" / f"{self.hearing_id}.jsonl"
+
+    def audit(self) -> AuditLog:
+        self.audit_path.parent.mkdir(parents=True, exist_ok=True)
+        head = None
+        if self.audit_path.exists() and self.audit_path.stat().st_size:
+            head = verify_file(self.audit_path, self.audit_key.public_key).head
+        sink = FileAuditSink(self.audit_path)
+        return AuditLog(self.hearing_id, sink, self.audit_key, head=head)
+
+    def recorder(
+        self,
+        kind: HearingType = HearingType.TRIAL,
+        segment_seconds: float = 10.0,
+        audit: AuditLog | None = None,
+    ) -> HearingRecorder:
+        return HearingRecorder(
+            hearing_id=self.hearing_id,
+            rules=HearingRules(type=kind),
+            recordings_dir=self.recordings,
+            keyring=self.keyring,
+            signing_key=self.signing_key,
+            audit=audit or self.audit(),
+            settings=RecordingSettings(segment_seconds=segment_seconds),
+        )
+
+    def verify(self, recording_id: str, *, keys: bool = True) -> RecordingReport:
+        return verify_recording(
+            self.recordings / recording_id,
+            keyring=self.keyring if keys else None,
+            trusted_keys=frozenset({self.signing_key.public_key}),
+            audit_log=self.audit_path,
+            audit_key=self.audit_key.public_key,
+        )
+
+
+def participant_tracks(
+    count: int, room: Room = COURTROOM, role: str = "witness"
+) -> list[tuple[Candidate, Publisher]]:
+    """`count` participants, each publishing video and audio, seated in `room`."""
+    out = []
+    for n in range(count):
+        pid = new_participant_id()
+        for kind in ("video", "audio"):
+            track: PublishedTrack = published_track(kind, source=f"p{n}")
+            out.append((Candidate(track, pid, role, room), Publisher(track)))
+    return out
+
+
+def probe(data: bytes) -> tuple[str, float, int]:
+    """(codec, duration in seconds, frames that decode) of an exported file, decoding it here."""
+    with av.open(io.BytesIO(data), "r") as container:
+        stream = container.streams[0]
+        codec = stream.codec_context.name
+        decoded = 0
+        first = last = None
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            first = packet.pts if first is None else first
+            last = packet.pts
+            decoded += len(stream.codec_context.decode(packet))
+        span = 0.0 if first is None or last is None else float((last - first) * stream.time_base)
+        return codec, span, decoded
