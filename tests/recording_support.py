@@ -102,6 +102,9 @@ def probe(data: bytes) -> tuple[str, float, int]:
                 continue
             first = packet.pts if first is None else first
             last = packet.pts
-            decoded += len(stream.codec_context.decode(packet))
-        span = 0.0 if first is None or last is None else float((last - first) * stream.time_base)
+            decoded += len(stream.decode(packet))
+        base = stream.time_base
+        span = (
+            0.0 if first is None or last is None or base is None else float((last - first) * base)
+        )
         return codec, span, decoded
