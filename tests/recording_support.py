@@ -102,7 +102,7 @@ def probe(data: bytes) -> tuple[str, float, int]:
                 continue
             first = packet.pts if first is None else first
             last = packet.pts
-            decoded += len(stream.decode(packet))
+            decoded += len(packet.decode())
         base = stream.time_base
         span = (
             0.0 if first is None or last is None or base is None else float((last - first) * base)
