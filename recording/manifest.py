@@ -179,6 +179,9 @@ def read_signed(path: Path) -> SignedManifest:
         public_key = bytes.fromhex(signature["public_key"])
         value = bytes.fromhex(signature["value"])
         body = document["manifest"]
+        canonical_hex = (public_key.hex(), value.hex())
+        if canonical_hex != (signature["public_key"], signature["value"]):
+            raise ValueError("keys and signatures are lower-case hex")
         if signature.get("algorithm") != "ed25519" or signature.get("key_id") != key_id(public_key):
             raise ValueError("the signature block is inconsistent")
     except FileNotFoundError as exc:

@@ -40,14 +40,15 @@ from recording.track import TrackRecorder
 from security import AuditLog, SigningKey
 
 log = logging.getLogger(__name__)
-FLUSH_INTERVAL = 0.2
+FLUSH_INTERVAL = 0.1
 ACTOR = "recorder"
 
 
 @dataclass(frozen=True)
 class RecordingSettings:
     segment_seconds: float = 10.0
-    chunk_seconds: float = 0.5
+    chunk_seconds: float = 0.4
+    chunk_bytes: int = 65536
     fsync: bool = False
 
 
@@ -276,6 +277,7 @@ class HearingRecorder:
             header=header,
             mime_type=recorder.track.mime_type,
             chunk_seconds=self._settings.chunk_seconds,
+            chunk_bytes=self._settings.chunk_bytes,
             fsync=self._settings.fsync,
         )
 

@@ -19,7 +19,7 @@ from security.sealing import DataKey, SealedWriter, SealHeader, SealSummary
 from media.frames import EncodedFrame, vp8_dimensions
 from recording.errors import RecordingError
 
-CLUSTER_MS = 400
+CLUSTER_MS = 300
 MILLISECONDS = Fraction(1, 1000)
 CODECS = {"video/vp8": ("vp8", "video"), "audio/opus": ("opus", "audio")}
 
@@ -53,13 +53,16 @@ class SegmentWriter:
         header: SealHeader,
         mime_type: str,
         chunk_seconds: float,
+        chunk_bytes: int = 65536,
         fsync: bool = False,
     ) -> None:
         if mime_type not in CODECS:
             raise RecordingError(f"cannot record {mime_type} without re-encoding")
         self._codec, self.kind = CODECS[mime_type]
         self._file = sink
-        self._sealed = SealedWriter(sink, key, header, chunk_seconds=chunk_seconds, fsync=fsync)
+        self._sealed = SealedWriter(
+            sink, key, header, chunk_bytes=chunk_bytes, chunk_seconds=chunk_seconds, fsync=fsync
+        )
         self._container: Any = None
         self._stream: Any = None
         self.frames = 0

@@ -56,6 +56,7 @@ class Bench:
         kind: HearingType = HearingType.TRIAL,
         segment_seconds: float = 10.0,
         audit: AuditLog | None = None,
+        chunk_bytes: int = 65536,
     ) -> HearingRecorder:
         return HearingRecorder(
             hearing_id=self.hearing_id,
@@ -64,7 +65,7 @@ class Bench:
             keyring=self.keyring,
             signing_key=self.signing_key,
             audit=audit or self.audit(),
-            settings=RecordingSettings(segment_seconds=segment_seconds),
+            settings=RecordingSettings(segment_seconds=segment_seconds, chunk_bytes=chunk_bytes),
         )
 
     def verify(self, recording_id: str, *, keys: bool = True) -> RecordingReport:
