@@ -101,6 +101,7 @@ def free_port() -> int:
 async def running_server(data_dir: Path, **overrides: Any) -> AsyncIterator[RunningServer]:
     """The real app on 127.0.0.1 and a free port, in the test's event loop."""
     port = free_port()
+    overrides.setdefault("keyring_path", data_dir.with_name(f"{data_dir.name}-keyring.json"))
     app = create_app(test_settings(port=port, data_dir=data_dir, **overrides))
     runner = web.AppRunner(app)
     await runner.setup()

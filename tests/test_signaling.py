@@ -312,6 +312,8 @@ async def test_a_flooding_connection_is_slowed_then_closed_and_nobody_else_notic
         ("eject", {"participant_id": "WITNESS"}),
         ("revoke", {"participant_id": "WITNESS"}),
         ("end_hearing", {}),
+        ("recording", {"action": "start"}),
+        ("recording", {"action": "pause"}),
     ],
 )
 async def test_a_party_cannot_give_the_courts_orders_and_each_attempt_is_audited(
