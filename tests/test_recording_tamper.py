@@ -61,6 +61,33 @@ def reframe(edit: Callable[[list[bytes]], list[bytes]]) -> Callable[[bytes], byt
     return apply
 
 
+Edit = Callable[[list[bytes]], list[bytes]]
+
+
+def dropped(i: int) -> Edit:
+    return lambda c: c[:i] + c[i + 1 :]
+
+
+def duplicated(i: int) -> Edit:
+    return lambda c: c[: i + 1] + c[i:]
+
+
+def swapped(i: int) -> Edit:
+    return lambda c: c[:i] + [c[i + 1], c[i]] + c[i + 2 :]
+
+
+def spliced(stranger: bytes, where: int) -> Edit:
+    return lambda c: c[: where % len(c)] + [stranger] + c[where % len(c) + 1 :]
+
+
+def truncated(cut: int) -> Callable[[bytes], bytes]:
+    return lambda d: d[: cut % len(d)]
+
+
+def appended(extra: bytes) -> Callable[[bytes], bytes]:
+    return lambda d: d + extra
+
+
 def mutations(paths: RecordingPaths, foreign: RecordingPaths, rng: random.Random) -> list[Mutation]:
     segments = [paths.segment(i) for i in paths.segment_ids_on_disk()]
     many = [s for s in segments if len(chunks_of(s.read_bytes())[1]) >= 3]
@@ -92,18 +119,10 @@ def mutations(paths: RecordingPaths, foreign: RecordingPaths, rng: random.Random
     for segment in many:
         count = len(chunks_of(segment.read_bytes())[1])
         for i in range(count):
-            out.append((f"chunk {i} dropped", segment, reframe(lambda c, i=i: c[:i] + c[i + 1 :])))
-            out.append(
-                (f"chunk {i} duplicated", segment, reframe(lambda c, i=i: c[: i + 1] + c[i:]))
-            )
+            out.append((f"chunk {i} dropped", segment, reframe(dropped(i))))
+            out.append((f"chunk {i} duplicated", segment, reframe(duplicated(i))))
             if i + 1 < count:
-                out.append(
-                    (
-                        f"chunks {i},{i + 1} swapped",
-                        segment,
-                        reframe(lambda c, i=i: c[:i] + [c[i + 1], c[i]] + c[i + 2 :]),
-                    )
-                )
+                out.append((f"chunks {i},{i + 1} swapped", segment, reframe(swapped(i))))
     for _ in range(60):
         segment = rng.choice(segments)
         stranger = rng.choice(foreign_chunks)
@@ -112,20 +131,20 @@ def mutations(paths: RecordingPaths, foreign: RecordingPaths, rng: random.Random
             (
                 "chunk spliced from another recording",
                 segment,
-                reframe(lambda c, s=stranger, w=where: c[: w % len(c)] + [s] + c[w % len(c) + 1 :]),
+                reframe(spliced(stranger, where)),
             )
         )
     for _ in range(120):
         segment = rng.choice(segments)
         cut = rng.randrange(1, 1 << 30)
-        out.append(("segment truncated", segment, lambda d, cut=cut: d[: cut % len(d)]))
+        out.append(("segment truncated", segment, truncated(cut)))
     for _ in range(40):
         cut = rng.randrange(1 << 30)
-        out.append(("manifest truncated", paths.manifest, lambda d, cut=cut: d[: cut % len(d)]))
+        out.append(("manifest truncated", paths.manifest, truncated(cut)))
     for _ in range(30):
         segment = rng.choice(segments)
         extra = rng.randbytes(rng.randrange(1, 64))
-        out.append(("bytes appended to a segment", segment, lambda d, e=extra: d + e))
+        out.append(("bytes appended to a segment", segment, appended(extra)))
     return out
 
 
