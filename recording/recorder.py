@@ -22,9 +22,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from security.keyring import KeyRing
-from security.sealing import DataKey, SealHeader, open_sealed
-
 from hearing.model import HearingType
 from hearing.phases import SITTING, Phase
 from hearing.policy import can_record
@@ -38,6 +35,8 @@ from recording.manifest import Manifest, SegmentEntry, TrackEntry, read_signed, 
 from recording.segment import CODECS, SegmentSummary, SegmentWriter
 from recording.track import TrackRecorder
 from security import AuditLog, SigningKey
+from security.keyring import KeyRing
+from security.sealing import DataKey, SealHeader, open_sealed
 
 log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.1

@@ -14,10 +14,10 @@ from fractions import Fraction
 from typing import Any, BinaryIO
 
 import av
-from security.sealing import DataKey, SealedWriter, SealHeader, SealSummary
 
 from media.frames import EncodedFrame, vp8_dimensions
 from recording.errors import RecordingError
+from security.sealing import DataKey, SealedWriter, SealHeader, SealSummary
 
 CLUSTER_MS = 300
 MILLISECONDS = Fraction(1, 1000)

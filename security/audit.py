@@ -172,6 +172,21 @@ class AuditLog:
                 raise AuditLogClosed("the audit log is closed")
             return self._checkpoint(final=False)
 
+    def release(self) -> Checkpoint | None:
+        """Sign what is unsigned and close the sink, without closing the log for good: a
+        later writer continues the chain (a custody log, written one operation at a time).
+        Idempotent, like `close`."""
+        with self._lock:
+            if self._closed:
+                return None
+            self._closed = True
+            try:
+                if self._head.seq > self._head.checkpointed_seq:
+                    return self._checkpoint(final=False)
+                return None
+            finally:
+                self._sink.close()
+
     def close(self) -> Checkpoint | None:
         """Write the final checkpoint and close the sink. Idempotent: later calls return None."""
         with self._lock:

@@ -57,10 +57,6 @@ class HearingSession:
         self._closed = False
         self.recording = RecordingControl(recorder, self.record)
 
-    @property
-    def audit_log(self) -> AuditLog:
-        return self._audit
-
     # -- arrival and the lobby ------------------------------------------------------------
 
     def connect(self, participant: Participant, sid: str) -> Member:

@@ -36,9 +36,9 @@ async def main(root: Path, hearing_id: str) -> None:
             audio_out.send(audio[audio_sent % len(audio)])
             audio_sent += 1
         written = {
-            r.entry.kind: r._segment.last_pts_ms  # noqa: SLF001
-            for r in recorder._tracks.values()  # noqa: SLF001
-            if r._segment is not None and r._segment.last_pts_ms is not None  # noqa: SLF001
+            r.entry.kind: r._segment.last_pts_ms
+            for r in recorder._tracks.values()
+            if r._segment is not None and r._segment.last_pts_ms is not None
         }
         print(" ".join(f"{k}={v}" for k, v in sorted(written.items())), flush=True)
         await asyncio.sleep(max(0.0, start + (index + 1) / FPS - time.monotonic()))

@@ -30,6 +30,10 @@ class Bench:
 
     def __post_init__(self) -> None:
         self.keyring = KeyRing.open(self.keyring_path)
+        node_key = self.root / "data" / "audit-signing.key"  # where the node keeps it
+        if not node_key.exists():
+            node_key.parent.mkdir(parents=True, exist_ok=True)
+            self.audit_key.save(node_key)
 
     @property
     def keyring_path(self) -> Path:

@@ -147,6 +147,19 @@ def test_a_crashed_log_resumes_from_its_head_and_still_verifies(tmp_path: Path) 
     assert report.entries == 7
 
 
+def test_a_released_log_is_signed_and_a_later_writer_continues_its_chain(tmp_path: Path) -> None:
+    path = tmp_path / "custody.jsonl"
+    for n in range(3):
+        head = verify_file(path, KEY.public_key).head if path.exists() else None
+        log = AuditLog(HEARING, FileAuditSink(path), KEY, clock=Clock(), head=head)
+        log.record("api", "recording_exported", target=f"r-{n:016x}")
+        log.release()
+        assert log.release() is None
+    report = verify_file(path, KEY.public_key)
+    assert report.ok, report.summary()
+    assert (report.entries, report.unsigned_tail, report.closed) == (3, 0, False)
+
+
 def test_an_empty_log_closes_with_a_checkpoint_of_nothing() -> None:
     sink = MemoryAuditSink()
     AuditLog(HEARING, sink, KEY, clock=Clock()).close()

@@ -61,7 +61,7 @@ async def test_going_into_session_starts_the_recording_and_everyone_is_told(
 async def test_the_judge_can_pause_and_restart_the_recording(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:
-    hearing_id, judge = await judge_in_court(server, clients)
+    _hearing_id, judge = await judge_in_court(server, clients)
     await judge.request("phase", {"phase": "in_session"})
     assert (await judge.request("recording", {"action": "pause"}))["recording"] == "paused"
     assert (await judge.request("recording", {"action": "start"}))["recording"] == "recording"

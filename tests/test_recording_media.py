@@ -8,8 +8,8 @@ import asyncio
 import time
 
 import pytest
-from av import VideoFrame
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from av import VideoFrame
 
 from recording.verify import verify_recording
 from signaling.client import HearingClient

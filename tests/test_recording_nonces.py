@@ -43,8 +43,8 @@ async def _scenario(bench: Bench, plan: list[Step]) -> None:
             for _c, publisher in tracks:
                 publisher.send_seconds(seconds)
         elif action == "crash":
-            if recorder._ticker is not None:  # noqa: SLF001
-                recorder._ticker.cancel()  # noqa: SLF001  the process dies: nothing is closed
+            if recorder._ticker is not None:
+                recorder._ticker.cancel()
             recorder = None
         elif action == "recess":
             recorder.note_phase("p-judge", Phase.RECESS)

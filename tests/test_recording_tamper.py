@@ -73,11 +73,11 @@ def duplicated(i: int) -> Edit:
 
 
 def swapped(i: int) -> Edit:
-    return lambda c: c[:i] + [c[i + 1], c[i]] + c[i + 2 :]
+    return lambda c: [*c[:i], c[i + 1], c[i], *c[i + 2 :]]
 
 
 def spliced(stranger: bytes, where: int) -> Edit:
-    return lambda c: c[: where % len(c)] + [stranger] + c[where % len(c) + 1 :]
+    return lambda c: [*c[: where % len(c)], stranger, *c[where % len(c) + 1 :]]
 
 
 def truncated(cut: int) -> Callable[[bytes], bytes]:

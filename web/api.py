@@ -164,12 +164,8 @@ async def export_recording(request: web.Request) -> web.Response:
     recordings = request.app[RECORDINGS]
     root = recordings.find(hearing.id, request.match_info["recording_id"])
     track_id = request.match_info.get("track_id")
-    session = request.app[SIGNALING].session(hearing.id)
-    if session is not None:
-        data, _ = recordings.export_bytes(root, track_id, session.audit_log, "api")
-    else:
-        with recordings.audit_log(hearing.id) as audit:
-            data, _ = recordings.export_bytes(root, track_id, audit, "api")
+    with recordings.audit_log(hearing.id) as custody:  # nothing awaits while it is open
+        data, _ = recordings.export_bytes(root, track_id, custody, "api")
     name = f"{root.name}-{track_id}.webm" if track_id else f"{root.name}.mkv"
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',

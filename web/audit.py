@@ -31,10 +31,20 @@ class AuditLogs:
     def path(self, hearing_id: str) -> Path:
         return self.directory / f"{hearing_id}.jsonl"
 
+    def custody_path(self, hearing_id: str) -> Path:
+        return self.directory / f"{hearing_id}.custody.jsonl"
+
+    def open_custody(self, hearing_id: str) -> AuditLog:
+        """The chain of custody of the hearing's recordings: every export, hold, shredding and
+        key rotation, for as long as the recordings exist (it is released, never closed)."""
+        return self._open(hearing_id, self.custody_path(hearing_id))
+
     def open(self, hearing_id: str) -> AuditLog:
         """The hearing's log, continuing its chain if this node wrote it before."""
+        return self._open(hearing_id, self.path(hearing_id))
+
+    def _open(self, hearing_id: str, path: Path) -> AuditLog:
         key = self.key
-        path = self.path(hearing_id)
         head = None
         if path.exists() and os.path.getsize(path) > 0:
             head = verify_file(path, key.public_key).head

@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from security.keyring import KeyRing
-
 from hearing import Hearing, HearingRules
 from recording.errors import RecordingNotFound
 from recording.export import TrackExport, export
@@ -19,6 +17,7 @@ from recording.layout import RecordingPaths, check_id
 from recording.manifest import Manifest, read_signed
 from recording.recorder import HearingRecorder, RecordingSettings
 from security import AuditLog, SigningKey
+from security.keyring import KeyRing
 from web.audit import AuditLogs
 from web.settings import Settings
 
@@ -123,21 +122,22 @@ class Recordings:
                 audit.record("cli", "keys_rewrapped", target=root.name, details={"keys": count})
         return version, rewrapped
 
-    def audit_log(self, hearing_id: str) -> _OpenLog:
-        return _OpenLog(self._audit_logs, hearing_id)
+    def audit_log(self, hearing_id: str) -> _Custody:
+        """The hearing's chain-of-custody log, opened for one operation."""
+        return _Custody(self._audit_logs, hearing_id)
 
 
-class _OpenLog:
-    """A hearing's audit log opened for one operation and closed after it."""
+class _Custody:
+    """A custody log opened for one operation and released (not closed for good) after it."""
 
     def __init__(self, logs: AuditLogs, hearing_id: str) -> None:
-        self._log = logs.open(hearing_id)
+        self._log = logs.open_custody(hearing_id)
 
     def __enter__(self) -> AuditLog:
         return self._log
 
     def __exit__(self, *_exc: object) -> None:
-        self._log.close()
+        self._log.release()
 
 
 def summary_json(manifest: Manifest) -> dict[str, Any]:
