@@ -445,3 +445,23 @@ def test_no_key_and_nonce_pair_ever_repeats(operations: list[Operation]) -> None
                 pair = (key.secret.value, nonce)
                 assert pair not in used
                 used.add(pair)
+
+
+def test_the_documented_offline_check_reads_what_the_writer_wrote(tmp_path: Path) -> None:
+    """docs/recording-format.md's independent reader agrees with the format as written."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "recording-format.md").read_text()
+    start = doc.index("```python\n") + len("```python\n")
+    namespace: dict[str, object] = {}
+    exec(doc[start : doc.index("```", start)], namespace)
+    check = namespace["check"]
+    key = DataKey.generate("k1")
+    data = os.urandom(3 * CHUNK + 100)
+    sealed = seal(data, key)
+    path = tmp_path / "seg.sealed"
+    path.write_bytes(sealed)
+    assert check(str(path), key.secret.value) == (data, True)  # type: ignore[operator]
+    final = 4 + 100 + TAG_BYTES
+    path.write_bytes(sealed[:-final])
+    assert check(str(path), key.secret.value) == (data[: 3 * CHUNK], False)  # type: ignore[operator]
+    path.write_bytes(sealed[:-1])
+    assert check(str(path), key.secret.value) == (data[: 3 * CHUNK], False)  # type: ignore[operator]
