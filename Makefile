@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv assets deps lint bench fuzz clean
+.PHONY: run test venv assets deps lint bench bench-sealing fuzz clean
 
 run: venv assets
 	$(BIN)/ecourt serve --demo
@@ -40,6 +40,9 @@ lint: venv
 
 bench: venv
 	bash tools/in-netns $(BIN)/python bench/forwarding.py
+
+bench-sealing: venv
+	$(BIN)/python bench/sealing.py
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache

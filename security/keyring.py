@@ -290,10 +290,11 @@ def _read_file(path: Path) -> tuple[int, dict[int, Secret], object]:
         raise
     except OSError as exc:
         _refuse(KeyRingProblem.UNSAFE, f"cannot open the key ring file safely: {exc.strerror}")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        _refuse(KeyRingProblem.UNSAFE, "the key ring file is not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            _refuse(KeyRingProblem.UNSAFE, "the key ring file is not a regular file")
         if info.st_mode & 0o077:
             _refuse(
                 KeyRingProblem.UNSAFE,
