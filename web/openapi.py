@@ -137,6 +137,34 @@ SCHEMAS: Final[dict[str, Json]] = {
         }
     ),
     "Status": _closed({"status": _STRING}),
+    "Recordings": _closed(
+        {
+            "recordings": {
+                "type": "array",
+                "items": _closed(
+                    {
+                        "id": _STRING,
+                        "hearing_id": _STRING,
+                        "state": {"type": "string", "enum": ["recording", "paused", "stopped"]},
+                        "started_at_ms": {"type": "integer"},
+                        "segments": {"type": "integer"},
+                        "tracks": {
+                            "type": "array",
+                            "items": _closed(
+                                {
+                                    "id": _STRING,
+                                    "participant_id": _STRING,
+                                    "role": _STRING,
+                                    "kind": {"type": "string", "enum": ["audio", "video"]},
+                                    "label": _STRING,
+                                }
+                            ),
+                        },
+                    }
+                ),
+            }
+        }
+    ),
     "Error": _closed(
         {
             "error": {
@@ -202,6 +230,26 @@ def _revoke_operation() -> Json:
     }
 
 
+def _path_id(name: str, pattern: str) -> Json:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": pattern},
+    }
+
+
+def _export_operation(summary: str, media_type: str) -> Json:
+    responses: Json = {"200": {"description": "the decrypted media", "content": {media_type: {}}}}
+    for code in (401, 404, 500):
+        responses[str(code)] = _json("Error", _ERRORS[code])
+    responses["410"] = _json("Error", "recording_shredded: its data keys were destroyed")
+    return {"summary": summary, "responses": responses, "security": [{"apiKey": []}]}
+
+
+_RECORDING_ID: Final = r"^r-[0-9a-f]{16}$"
+_TRACK_ID: Final = r"^t-[0-9a-f]{16}$"
+
 _HEARING_ID: Final[Json] = {
     "name": "id",
     "in": "path",
@@ -254,6 +302,30 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     },
                 ],
                 "post": _revoke_operation(),
+            },
+            "/api/hearings/{id}/recordings": {
+                "parameters": [_HEARING_ID],
+                "get": _operation(
+                    "List the hearing's recordings (ids, state, tracks with roles)",
+                    (200, "Recordings", "the recordings"),
+                    (401, 404),
+                ),
+            },
+            "/api/hearings/{id}/recordings/{recording_id}/export": {
+                "parameters": [_HEARING_ID, _path_id("recording_id", _RECORDING_ID)],
+                "get": _export_operation(
+                    "Every track together, decrypted and remuxed (audited)", "video/x-matroska"
+                ),
+            },
+            "/api/hearings/{id}/recordings/{recording_id}/tracks/{track_id}": {
+                "parameters": [
+                    _HEARING_ID,
+                    _path_id("recording_id", _RECORDING_ID),
+                    _path_id("track_id", _TRACK_ID),
+                ],
+                "get": _export_operation(
+                    "One track, decrypted and remuxed (audited)", "video/webm"
+                ),
             },
             "/healthz": {
                 "get": _operation("Liveness", (200, "Status", "alive"), secured=False),
