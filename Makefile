@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv assets deps lint bench bench-sealing fuzz clean
+.PHONY: run test venv assets deps lint bench bench-sealing bench-recording fuzz clean
 
 run: venv assets
 	$(BIN)/ecourt serve --demo
@@ -43,6 +43,9 @@ bench: venv
 
 bench-sealing: venv
 	$(BIN)/python bench/sealing.py
+
+bench-recording: venv
+	$(BIN)/python bench/recording.py
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache
