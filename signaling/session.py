@@ -89,6 +89,7 @@ class HearingSession:
             "hearing": hearing_json(self.hearing),
             "admission": str(admission),
             "phase": self.court.phase.value,
+            "recording": self.recording.state,
             "ice_servers": self._engine.ice_servers_json(),
         }
 

@@ -98,6 +98,12 @@ async def test_judge_admits_party_and_both_see_each_other(
                 await judge.get_by_role("button", name="Open session").click()
                 await expect(party.locator("#phase")).to_have_text("In session")
                 await expect(judge.get_by_role("button", name="Open session")).to_be_disabled()
+                # Going into session starts the recording, and every page says so.
+                await expect(party.locator("#recording-state")).to_have_text("● Recorded")
+                await judge.get_by_role("button", name="Pause recording").click()
+                await expect(party.locator("#recording-state")).to_have_text("Recording paused")
+                await judge.get_by_role("button", name="Start recording").click()
+                await expect(party.locator("#recording-state")).to_have_text("● Recorded")
 
                 seen_by_judge = await sees_video_of(judge, "judge", party_id, PARTY)
                 seen_by_party = await sees_video_of(party, "party", judge_id, JUDGE)

@@ -181,6 +181,7 @@ function connect(token) {
   // sends no further offer until this one is answered.
   socket.on("hearing_state", (data) => {
     showPhase(data?.phase);
+    showRecording(data?.recording);
     if (data?.reason === "due_process") {
       status("The court is in recess: a participant lost their connection.");
     }
@@ -232,7 +233,32 @@ function showPhase(phase) {
   }
 }
 
+const RECORDING = {
+  recording: "● Recorded",
+  paused: "Recording paused",
+  stopped: "Recording stopped",
+};
+
+function showRecording(state) {
+  const line = $("recording-state");
+  line.hidden = !(state in RECORDING);
+  line.textContent = RECORDING[state] || "";
+  line.dataset.state = state || "off";
+  const moderator = ["presiding_judge", "clerk"].includes(ecourt.participant?.role);
+  $("recording-start").disabled = !moderator || state === "off" || state === "recording";
+  $("recording-pause").disabled = !moderator || state !== "recording";
+}
+
 function setupPhaseControls() {
+  for (const [id, action] of [["recording-start", "start"], ["recording-pause", "pause"]]) {
+    $(id).addEventListener("click", async () => {
+      try {
+        showRecording((await request("recording", { action })).recording);
+      } catch (err) {
+        showError(err, $("console-error"));
+      }
+    });
+  }
   $("end-hearing").addEventListener("click", async () => {
     if (!confirm("End the hearing for everyone? Nobody can join it afterwards.")) return;
     try {
@@ -254,7 +280,7 @@ function setupPhaseControls() {
   }
 }
 
-function onWelcome({ participant, hearing, admission, phase, ice_servers: servers }) {
+function onWelcome({ participant, hearing, admission, phase, recording, ice_servers: servers }) {
   ecourt.welcomes += 1;
   ecourt.iceServers = servers;
   ecourt.participant = participant;
@@ -265,6 +291,7 @@ function onWelcome({ participant, hearing, admission, phase, ice_servers: server
   $("hearing-case").textContent = `Case ${hearing.case_number}`;
   $("console").hidden = !MODERATORS.has(participant.role);
   showPhase(phase);
+  showRecording(recording);
   if (admission === "admitted") {
     enterCourtroom();
   } else {
