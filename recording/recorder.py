@@ -132,8 +132,8 @@ class HearingRecorder:
             self._keys = RecordingKeys(crashed, self._keyring)
             manifest = read_signed(crashed.manifest).manifest
             manifest = self._adopt_orphans(crashed, manifest)
-            self._manifest = replace(manifest.with_event(now_ms, "resumed_after_crash"))
-            self._serial = len(manifest.segments) + len(crashed.segment_ids_on_disk())
+            self._manifest = manifest.with_event(now_ms, "resumed_after_crash")
+            self._serial = len(crashed.segment_ids_on_disk())
         else:
             self._paths = RecordingPaths.of(self._dir, new_id("r"))
             self._paths.create()

@@ -105,7 +105,6 @@ async def test_three_participants_recorded_for_20_seconds_verify_and_export_as_s
         print(f"{track['kind']}: recorded {span:.2f} s of {truth:.2f} s, {decoded} frames decode")
         assert abs(span - truth) <= 0.5, (track["kind"], span, truth)
         assert decoded > span * (25 if track["kind"] == "video" else 45)
-    exports = [
-        line for line in audit.path(hid).read_text().splitlines() if "recording_exported" in line
-    ]
+    custody = audit.custody_path(hid).read_text().splitlines()
+    exports = [line for line in custody if "recording_exported" in line]
     assert len(exports) == 6
