@@ -27,6 +27,7 @@ web/static/vendor/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	mkdir -p web/static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.min.js web/static/vendor/
+	cp node_modules/hls.js/dist/hls.min.js web/static/vendor/
 	touch $@
 
 deps:

@@ -206,6 +206,11 @@ class PublishedTrack:
         """When media (not a probe or a duplicate) last arrived, by `time.monotonic()`."""
         self.ended = False
 
+    @property
+    def audio_level_id(self) -> int | None:
+        """The id of the RFC 6464 audio-level header extension on this track, if negotiated."""
+        return self._audio_level_id
+
     def add_sink(self, sink: TrackSink) -> None:
         if self.ended or sink in self.sinks:
             return

@@ -1,2 +1,2 @@
 """Recordings: every permitted track written as it was encoded, sealed, signed and verifiable
-offline (`docs/recording-format.md`). The livestream comes with its own issue."""
+offline (`docs/recording-format.md`); the public livestream (`recording/livestream/`)."""

@@ -35,3 +35,9 @@ class RecordingShredded(RecordingError):
     """The recording's data keys were destroyed: its media can never be read again."""
 
     code = "recording_shredded"
+
+
+class LivestreamForbidden(RecordingError):
+    """The court's policy forbids streaming this hearing now (not public, not in session)."""
+
+    code = "livestream_forbidden"

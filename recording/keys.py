@@ -8,11 +8,10 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 
-from security.keyring import KeyRing, WrappedKey
-from security.sealing import DataKey
-
 from recording.errors import LegalHold, RecordingInvalid, RecordingShredded
 from recording.layout import RecordingPaths, write_atomically
+from security.keyring import KeyRing, WrappedKey
+from security.sealing import DataKey
 
 FORMAT = 1
 

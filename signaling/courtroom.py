@@ -5,6 +5,8 @@ visibility matrix."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hearing import Admission, Hearing, InvalidHearing, Participant
 from hearing.matrix import Visibility, visible
 from hearing.permissions import Action, allowed
@@ -44,6 +46,17 @@ class Courtroom:
             floor=participant.id in self._floor and room == COURTROOM,
             linked=room in self._linked,
         )
+
+    def roster_fields(self, seat: Seat) -> dict[str, Any]:
+        """What the roster says about a seated participant: room, floor, hand, orders."""
+        return {
+            "room": {"kind": seat.room.kind.value, "id": seat.room.id},
+            "floor": seat.floor,
+            "linked": seat.linked,
+            "hand": seat.participant_id in self.hands,
+            "screen_granted": seat.participant_id in self.screen_grants,
+            "muted_by_court": sorted(self.forced_mute.get(seat.participant_id, ())),
+        }
 
     def may_share_screen(self, seat: Seat) -> bool:
         granted = (Action.SHARE_SCREEN,) if seat.participant_id in self.screen_grants else ()

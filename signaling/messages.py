@@ -195,3 +195,17 @@ class MuteOrder:
         body = _object(payload, {"participant_id", "kind"})
         kind = _literal(body, "kind", ("audio", "video"))
         return cls(_str(body, "participant_id", 64), kind)
+
+
+@dataclass(frozen=True, slots=True)
+class LivestreamOrder:
+    """`livestream`: `{"action": "open" | "close" | "cut"}`."""
+
+    action: str
+
+    @classmethod
+    def parse(cls, payload: Any) -> LivestreamOrder:
+        action = _object(payload, {"action"}).get("action")
+        if action not in ("open", "close", "cut"):
+            raise BadRequest("action must be open, close or cut", field="action")
+        return cls(str(action))

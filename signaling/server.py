@@ -17,6 +17,7 @@ from hearing import Hearing
 from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
+from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditLog, TokenRefused, TokenSigner
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire_error
@@ -26,6 +27,7 @@ from signaling.messages import (
     Empty,
     FloorRequest,
     HandRequest,
+    LivestreamOrder,
     MoveRequest,
     Mute,
     MuteOrder,
@@ -46,6 +48,7 @@ AUTH_TIMEOUT = 5.0
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 
 RecorderFactory = Callable[[Hearing, AuditLog], HearingRecorder]
+LivestreamFactory = Callable[[Hearing, AuditLog], HearingLivestream]
 Handler = Callable[[HearingSession, Member, Any], Awaitable[dict[str, Any] | None]]
 
 
@@ -61,6 +64,7 @@ class SignalingServer:
         audit_log: Callable[[str], AuditLog],
         due_process_grace: float = DEFAULT_GRACE_SECONDS,
         recorder_for: RecorderFactory | None = None,
+        livestream_for: LivestreamFactory | None = None,
         revoked: RevokedTokens | None = None,
         allowed_origins: tuple[str, ...] = (),
     ) -> None:
@@ -69,6 +73,7 @@ class SignalingServer:
         self._grace = due_process_grace
         self._audit_log = audit_log
         self._recorder_for = recorder_for
+        self._livestream_for = livestream_for
         self._signer = signer
         self._engine = engine
         self._sessions: dict[str, HearingSession] = {}
@@ -104,6 +109,7 @@ class SignalingServer:
             "revoke": self._revoke,
             "end_hearing": self._end_hearing,
             "recording": self._recording,
+            "livestream": self._livestream,
         }
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
@@ -200,8 +206,15 @@ class SignalingServer:
                 raise Refused("unknown_hearing", "this hearing does not exist")
             audit = self._audit_log(hearing_id)
             recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
+            stream = None if self._livestream_for is None else self._livestream_for(hearing, audit)
             session = HearingSession(
-                hearing, self._engine, self, audit, grace=self._grace, recorder=recorder
+                hearing,
+                self._engine,
+                self,
+                audit,
+                grace=self._grace,
+                recorder=recorder,
+                livestream=stream,
             )
             self._sessions[hearing_id] = session
         try:
@@ -305,6 +318,12 @@ class SignalingServer:
     ) -> dict[str, Any]:
         order = RecordingOrder.parse(payload)
         return {"recording": await session.order_recording(member, order.start)}
+
+    async def _livestream(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        order = LivestreamOrder.parse(payload)
+        return {"livestream": await session.order_livestream(member, order.action)}
 
     async def _eject_abuser(self, sid: str) -> None:
         entry = self._connections.get(sid)

@@ -21,10 +21,12 @@ from hearing.privacy import shown_name
 from hearing.rooms import Room
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
+from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
+from signaling.livestream_control import LivestreamControl
 from signaling.member import Member, Outbox, hearing_json, participant_json
 from signaling.presence import PresenceWatch
 from signaling.recording_control import RecordingControl
@@ -42,6 +44,7 @@ class HearingSession:
         *,
         grace: float = DEFAULT_GRACE_SECONDS,
         recorder: HearingRecorder | None = None,
+        livestream: HearingLivestream | None = None,
     ) -> None:
         self.hearing = hearing
         self._presence = PresenceWatch(grace)
@@ -56,6 +59,7 @@ class HearingSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.recording = RecordingControl(recorder, self.record)
+        self.livestream = LivestreamControl(livestream, self.record, hearing.id)
 
     # -- arrival and the lobby ------------------------------------------------------------
 
@@ -90,6 +94,7 @@ class HearingSession:
             "admission": str(admission),
             "phase": self.court.phase.value,
             "recording": self.recording.state,
+            "livestream": self.livestream.json(),
             "ice_servers": self._engine.ice_servers_json(),
         }
 
@@ -194,6 +199,7 @@ class HearingSession:
                 viewer.subscribe.attach(wanted[track_id])
             changed.append(viewer)
         self.recording.sync(self.members.values(), self.seat_of, self.court.phase)
+        self.livestream.sync(self.members.values(), self.seat_of, self.court)
         return changed
 
     # -- the court's orders ---------------------------------------------------------------
@@ -217,6 +223,7 @@ class HearingSession:
         if phase in SITTING and not was_sitting:
             self._presence.court_sits()
         self.recording.phase_changed(actor, phase)
+        self.livestream.phase_changed(actor, phase)
 
     async def order_recording(self, actor: Member, start: bool) -> str:
         """The judge starts or pauses the recording; returns the recording's state."""
@@ -225,6 +232,14 @@ class HearingSession:
         self.record(actor.participant.id, "recording", details={"start": start})
         await self._announce_state()
         return self.recording.state
+
+    async def order_livestream(self, actor: Member, action: str) -> dict[str, Any]:
+        """The presiding judge opens, closes or cuts the public stream; returns its state."""
+        self._require_admitted(actor)
+        self.livestream.order(actor.participant, action, self.court.phase)
+        self.record(actor.participant.id, "livestream", details={"action": action})
+        await self._announce_state()
+        return self.livestream.json()
 
     async def _guard_due_process(self) -> None:
         """Recess the hearing when someone it cannot go on without has had no media for
@@ -338,8 +353,8 @@ class HearingSession:
     async def _announce_state(self, reason: Mapping[str, str] | None = None) -> None:
         """Forwarding changes first (at once), then everybody is told."""
         await self._reconcile()
-        state = {"phase": self.court.phase.value, "recording": self.recording.state}
-        state |= dict(reason or {})
+        state: dict[str, Any] = {"phase": self.court.phase.value, "recording": self.recording.state}
+        state |= {"livestream": self.livestream.json(), **(reason or {})}
         for member in self._admitted():
             await self._outbox.send(member.sid, "hearing_state", state)
         await self._announce_roster()
@@ -418,16 +433,7 @@ class HearingSession:
             "muted": dict(member.muted),
             "publishing": sorted({t.label for t in member.tracks}),
         }
-        if seat is not None:
-            entry |= {
-                "room": {"kind": seat.room.kind.value, "id": seat.room.id},
-                "floor": seat.floor,
-                "linked": seat.linked,
-                "hand": seat.participant_id in self.court.hands,
-                "screen_granted": seat.participant_id in self.court.screen_grants,
-                "muted_by_court": sorted(self.court.forced_mute.get(seat.participant_id, ())),
-            }
-        return entry
+        return entry if seat is None else entry | self.court.roster_fields(seat)
 
     # -- departure ------------------------------------------------------------------------
 
@@ -490,4 +496,5 @@ class HearingSession:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.recording.close()
+        await self.livestream.close()
         self._audit.close()

@@ -10,9 +10,19 @@ from media import MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import MemoryHearingStore
-from web import api, pages
+from web import api, livestreams, pages
 from web.audit import AuditLogs
-from web.keys import AUDIT, ENGINE, HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER
+from web.keys import (
+    AUDIT,
+    ENGINE,
+    HEARINGS,
+    LIVESTREAMS,
+    RECORDINGS,
+    SETTINGS,
+    SIGNALING,
+    SIGNER,
+)
+from web.livestreams import Livestreams
 from web.recordings import Recordings
 from web.settings import Settings
 
@@ -27,12 +37,14 @@ def create_app(settings: Settings) -> web.Application:
     audit = AuditLogs(settings.data_dir)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)
+    streams = Livestreams(settings)
     signaling = SignalingServer(
         hearings=hearings,
         signer=signer,
         engine=engine,
         audit_log=audit.open,
         recorder_for=recordings.recorder_for,
+        livestream_for=streams.livestream_for,
         due_process_grace=settings.due_process_grace,
         allowed_origins=(settings.base_url, *settings.allowed_origins)
         if settings.allowed_origins
@@ -45,15 +57,18 @@ def create_app(settings: Settings) -> web.Application:
     app[ENGINE] = engine
     app[AUDIT] = audit
     app[RECORDINGS] = recordings
+    app[LIVESTREAMS] = streams
     signaling.attach(app)
     api.add_routes(app)
     pages.add_routes(app)
+    livestreams.add_routes(app, streams)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await engine.start()
         await signaling.start()
         yield
         await signaling.close()
+        await streams.close()
         await engine.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -18,6 +18,7 @@ from aiohttp.typedefs import Handler
 from hearing import HearingError, InvalidHearing, NotPermitted, UnknownParticipant
 from recording.errors import (
     LegalHold,
+    LivestreamForbidden,
     RecordingError,
     RecordingForbidden,
     RecordingInvalid,
@@ -84,6 +85,7 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     LegalHold.code: (409, LegalHold.code),
     RecordingShredded.code: (410, RecordingShredded.code),
     RecordingInvalid.code: (422, RecordingInvalid.code),
+    LivestreamForbidden.code: (403, LivestreamForbidden.code),
     # security/: every refusal keeps its reason as the code.
     **{reason.value: (401, reason.value) for reason in TokenRefusal},
 }

@@ -9,6 +9,7 @@ from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import HearingStore
 from web.audit import AuditLogs
+from web.livestreams import Livestreams
 from web.recordings import Recordings
 from web.settings import Settings
 
@@ -19,3 +20,4 @@ SIGNALING = web.AppKey("signaling", SignalingServer)
 ENGINE = web.AppKey("engine", MediaEngine)
 AUDIT = web.AppKey("audit", AuditLogs)
 RECORDINGS = web.AppKey("recordings", Recordings)
+LIVESTREAMS = web.AppKey("livestreams", Livestreams)

@@ -38,6 +38,26 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _size(raw: str) -> tuple[int, int]:
+    width, _, height = raw.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError as exc:
+        raise SettingsError("ECOURT_LIVESTREAM_SIZE is WIDTHxHEIGHT, like 1280x720") from exc
+    if not (64 <= size[0] <= 3840 and 64 <= size[1] <= 2160) or (size[0] | size[1]) & 1:
+        raise SettingsError("ECOURT_LIVESTREAM_SIZE must be even, 64x64 to 3840x2160")
+    return size
+
+
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
+
+
+def _preset(raw: str) -> str:
+    if raw not in PRESETS:
+        raise SettingsError(f"ECOURT_LIVESTREAM_PRESET is one of {', '.join(PRESETS)}")
+    return raw
+
+
 def default_keyring_path(env: Mapping[str, str]) -> Path:
     """`$XDG_CONFIG_HOME/ecourt/keyring.json`, else `~/.config/ecourt/keyring.json`."""
     config = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -63,6 +83,12 @@ class Settings:
     keyring_path: Path = field(default_factory=lambda: default_keyring_path(os.environ))
     """The key-encryption keys: a 0600 file that must live outside the data directory."""
     record_segment_seconds: int = 10
+    livestream_delay: float = 30.0
+    """Seconds a livestream segment waits before the public playlist lists it."""
+    livestream_size: tuple[int, int] = (1280, 720)
+    livestream_fps: int = 30
+    livestream_preset: str = "veryfast"
+    """x264's speed preset for the livestream's one encode."""
 
     @property
     def base_url(self) -> str:
@@ -91,6 +117,10 @@ class Settings:
             if env.get("ECOURT_KEYRING")
             else default_keyring_path(env),
             record_segment_seconds=_int(env, "ECOURT_RECORD_SEGMENT_SECONDS", 10, 1, 3600),
+            livestream_delay=float(_int(env, "ECOURT_LIVESTREAM_DELAY_SECONDS", 30, 0, 600)),
+            livestream_size=_size(env.get("ECOURT_LIVESTREAM_SIZE") or "1280x720"),
+            livestream_fps=_int(env, "ECOURT_LIVESTREAM_FPS", 30, 1, 60),
+            livestream_preset=_preset(env.get("ECOURT_LIVESTREAM_PRESET") or "veryfast"),
         )
         if settings.default_token_ttl > settings.max_token_ttl:
             raise SettingsError("ECOURT_TOKEN_TTL must not exceed ECOURT_MAX_TOKEN_TTL")

@@ -182,6 +182,7 @@ function connect(token) {
   socket.on("hearing_state", (data) => {
     showPhase(data?.phase);
     showRecording(data?.recording);
+    showLivestream(data?.livestream);
     if (data?.reason === "due_process") {
       status("The court is in recess: a participant lost their connection.");
     }
@@ -249,7 +250,44 @@ function showRecording(state) {
   $("recording-pause").disabled = !moderator || state !== "recording";
 }
 
+// The public stream: every page says when the hearing is live; only the presiding judge opens,
+// closes and cuts it.
+function livestreamText(stream) {
+  if (stream.state === "live") return `LIVE (delay ${Math.round(stream.delay)} s)`;
+  if (stream.state === "cut") return "Livestream cut by the court";
+  return "";
+}
+
+function showLivestream(stream) {
+  if (!stream || typeof stream.state !== "string") return;
+  ecourt.livestream = stream;
+  const line = $("livestream-state");
+  const text = livestreamText(stream);
+  line.hidden = !text;
+  line.textContent = text;
+  line.dataset.state = stream.state;
+  const judge = ecourt.participant?.role === "presiding_judge";
+  const available = stream.state !== "off" && ecourt.hearing?.public;
+  $("livestream-open").disabled = !judge || !available || stream.state === "live";
+  $("livestream-close").disabled = !judge || stream.state !== "live";
+  $("livestream-cut").disabled = !judge || !available;
+}
+
 function setupPhaseControls() {
+  for (const [id, action] of [
+    ["livestream-open", "open"],
+    ["livestream-close", "close"],
+    ["livestream-cut", "cut"],
+  ]) {
+    $(id).addEventListener("click", async () => {
+      if (action === "cut" && !confirm("Cut the livestream? Everything not yet broadcast is dropped.")) return;
+      try {
+        showLivestream((await request("livestream", { action })).livestream);
+      } catch (err) {
+        showError(err, $("console-error"));
+      }
+    });
+  }
   for (const [id, action] of [["recording-start", "start"], ["recording-pause", "pause"]]) {
     $(id).addEventListener("click", async () => {
       try {
@@ -280,7 +318,7 @@ function setupPhaseControls() {
   }
 }
 
-function onWelcome({ participant, hearing, admission, phase, recording, ice_servers: servers }) {
+function onWelcome({ participant, hearing, admission, phase, recording, livestream, ice_servers: servers }) {
   ecourt.welcomes += 1;
   ecourt.iceServers = servers;
   ecourt.participant = participant;
@@ -292,6 +330,7 @@ function onWelcome({ participant, hearing, admission, phase, recording, ice_serv
   $("console").hidden = !MODERATORS.has(participant.role);
   showPhase(phase);
   showRecording(recording);
+  showLivestream(livestream);
   if (admission === "admitted") {
     enterCourtroom();
   } else {
