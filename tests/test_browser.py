@@ -5,6 +5,7 @@ The last tests check the pages' HTTP side (headers, escaping, static files) with
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -225,8 +226,11 @@ async def test_join_page_is_never_cached_and_allows_only_its_own_scripts(
 
 
 async def test_docket_lists_public_hearings_only_and_escapes_them(server: RunningServer) -> None:
-    await server.create_hearing(title='Doe v. <script>alert("x")</script>', public=True)
-    await server.create_hearing(title="Sealed family matter", public=False)
+    today = datetime.now(UTC).replace(hour=12).isoformat()  # the docket lists today's
+    await server.create_hearing(
+        title='Doe v. <script>alert("x")</script>', public=True, scheduled_at=today
+    )
+    await server.create_hearing(title="Sealed family matter", public=False, scheduled_at=today)
     async with server.session.get(f"{server.base_url}/docket") as response:
         assert response.status == 200
         body = await response.text()

@@ -55,7 +55,7 @@ class DelayLine:
         self._discontinuities = 0
         self._next_discontinuity = False
         self._ending = False
-        self.ended = False
+        self._ended = False
         self.published = 0
         self.dropped = 0
 
@@ -97,7 +97,7 @@ class DelayLine:
         if self.ended:
             while self._listed:
                 self._retire(self._listed.popleft())
-            self.ended = False
+            self._ended = False
         self._ending = False
         self._next_discontinuity = True
 
@@ -115,12 +115,18 @@ class DelayLine:
             while len(self._served) > self._keep:
                 self._served.popitem(last=False)
         if self._ending and not self._pending:
-            self.ended = True
+            self._ended = True
 
     def _retire(self, entry: _Entry) -> None:
         self._sequence += 1
         if entry.discontinuity:
             self._discontinuities += 1
+
+    @property
+    def ended(self) -> bool:
+        """The playlist has ended (EXT-X-ENDLIST): everything before the end is out."""
+        self.publish_due()
+        return self._ended
 
     @property
     def waiting(self) -> int:
@@ -158,6 +164,6 @@ class DelayLine:
             if entry.discontinuity:
                 lines.append("#EXT-X-DISCONTINUITY")
             lines += [f"#EXTINF:{entry.segment.duration:.3f},", f"{entry.name}.ts"]
-        if self.ended:
+        if self._ended:
             lines.append("#EXT-X-ENDLIST")
         return "\n".join(lines) + "\n"

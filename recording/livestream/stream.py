@@ -150,7 +150,7 @@ class HearingLivestream:
         self.closed_at = None
         for text in (slate.CUT, slate.NOT_SITTING):  # ready before they are needed
             self._spawn(self._warm(text))
-        self._audit.record(actor, "livestream_opened", details={"delay": self.delay})
+        self._record(actor, "livestream_opened", details={"delay_ms": round(self.delay * 1000)})
 
     def close(self, actor: str, reason: str = "judge") -> None:
         """Stop taking anything in; what waits in the delay line still goes out, then ends."""
@@ -158,8 +158,8 @@ class HearingLivestream:
             return
         self.closed_at = self._compositor.stop()
         self.state = LivestreamState.CLOSED
-        details = {"reason": reason, "stream_seconds": round(self.closed_at, 3)}
-        self._audit.record(actor, "livestream_closed", details=details)
+        details = {"reason": reason, "stream_ms": round(self.closed_at * 1000)}
+        self._record(actor, "livestream_closed", details=details)
 
     def cut(self, actor: str) -> int:
         """Drop everything not yet published and end with the court's slate; return how many
@@ -179,7 +179,7 @@ class HearingLivestream:
         self.state = LivestreamState.CUT
         if not self.delay_line.ended:
             self._spawn(self._append_slate(slate.CUT, delayed=False, feed=None))
-        self._audit.record(actor, "livestream_cut", details={"dropped_segments": dropped})
+        self._record(actor, "livestream_cut", details={"dropped_segments": dropped})
         return dropped
 
     def note_phase(self, actor: str, phase: Phase) -> None:
@@ -212,7 +212,7 @@ class HearingLivestream:
         if self._feed is None or self.state is not LivestreamState.LIVE:
             return
         self.state = LivestreamState.CLOSED
-        self._audit.record(ACTOR, "livestream_failed", result=type(exc).__name__)
+        self._record(ACTOR, "livestream_failed", result=type(exc).__name__)
         self._spawn(self._append_slate(slate.NOT_SITTING, delayed=True, feed=self._feed))
 
     async def _append_slate(self, text: str, *, delayed: bool, feed: _Feed | None) -> None:
@@ -226,6 +226,12 @@ class HearingLivestream:
 
     async def _warm(self, text: str) -> None:
         await slate.slate_segments(text, self.settings.composite, self.settings.encoder)
+
+    def _record(self, actor: str, action: str, **kw: Any) -> None:
+        try:
+            self._audit.record(actor, action, **kw)
+        except Exception:
+            log.exception("the audit log of %s refused %s", self.hearing_id, action)
 
     # -- public reads ---------------------------------------------------------------------
 
