@@ -101,17 +101,17 @@ class Decoded:
 def decode_segment(data: bytes, every: int = 1) -> Decoded:
     """Decode one MPEG-TS segment with PyAV (every `every`-th picture kept, as RGB)."""
     out = Decoded()
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         for index, frame in enumerate(container.decode(container.streams.video[0])):
             out.video_times.append(float(frame.time or 0.0))
             if index % every == 0:
-                out.pictures.append(frame.to_ndarray(format="rgb24"))
+                out.pictures.append(np.asarray(frame.to_ndarray(format="rgb24"), np.uint8))
     chunks = []
-    with av.open(io.BytesIO(data)) as container:
-        for frame in container.decode(container.streams.audio[0]):
-            out.audio_times.append(float(frame.time or 0.0))
-            out.sample_rate = frame.sample_rate
-            chunks.append(frame.to_ndarray().astype(np.float32).reshape(-1))
+    with av.open(io.BytesIO(data), "r") as container:
+        for sound in container.decode(container.streams.audio[0]):
+            out.audio_times.append(float(sound.time or 0.0))
+            out.sample_rate = sound.sample_rate
+            chunks.append(sound.to_ndarray().astype(np.float32).reshape(-1))
     if chunks:
         out.samples = np.concatenate(chunks)
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,14 @@ async def get(server: RunningServer, path: str) -> tuple[int, dict[str, str], by
         return response.status, dict(response.headers), await response.read()
 
 
+async def until(probe: Callable[[], bool], what: str, within: float = 10.0) -> None:
+    for _ in range(int(within / 0.05)):
+        if probe():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what}: not within {within} s")
+
+
 def audit_actions(server: RunningServer, hearing_id: str) -> list[tuple[str, str]]:
     lines = server.app[AUDIT].path(hearing_id).read_text().splitlines()
     return [(e["action"], e["result"]) for e in map(json.loads, lines)]
@@ -70,7 +78,7 @@ async def test_only_the_presiding_judge_opens_closes_or_cuts_and_bad_orders_are_
     assert ack["error"]["code"] == "livestream_forbidden"  # nothing was ever opened
     assert ("refused", "forbidden") in audit_actions(live_server, hearing_id)
     assert live_server.app[LIVESTREAMS].get(hearing_id) is not None
-    assert await get(live_server, f"/live/{hearing_id}/index.m3u8") != 200
+    assert (await get(live_server, f"/live/{hearing_id}/index.m3u8"))[0] == 404
 
 
 @pytest.mark.parametrize(
@@ -147,9 +155,8 @@ async def test_the_judge_opens_the_stream_and_the_public_gets_it_only_after_the_
     stream = live_server.app[LIVESTREAMS].get(hearing_id)
     assert stream is not None
     before = set(stream.delay_line.pending_names)
-    while not set(stream.delay_line.pending_names) - before:  # a segment has just come in
-        await asyncio.sleep(0.05)
-    [fresh] = set(stream.delay_line.pending_names) - before  # and waits 2 s from now
+    await until(lambda: bool(set(stream.delay_line.pending_names) - before), "a new segment")
+    [fresh] = set(stream.delay_line.pending_names) - before  # it waits 2 s from now
     waiting = stream.delay_line.pending_names
     for guess in [fresh, "A" * 24, "..%2F..%2Fpages", name[:-1] + "x"]:
         status, _, _ = await get(live_server, f"/live/{hearing_id}/{guess}.ts")
@@ -192,16 +199,12 @@ async def test_a_cut_drops_the_delay_line_and_the_playlist_ends_on_the_slate(
     await judge.request("livestream", {"action": "open"})
     stream = live_server.app[LIVESTREAMS].get(hearing_id)
     assert stream is not None
-    while not stream.delay_line.pending_names:
-        await asyncio.sleep(0.1)
+    await until(lambda: bool(stream.delay_line.pending_names), "a segment in the delay line")
     waiting = stream.delay_line.pending_names
     ack = await judge.request("livestream", {"action": "cut"})
     assert ack["livestream"]["state"] == "cut"
     assert (await judge.request("livestream", {"action": "cut"}))["livestream"]["state"] == "cut"
-    for _ in range(100):
-        if stream.delay_line.ended:
-            break
-        await asyncio.sleep(0.1)
+    await until(lambda: stream.delay_line.ended, "the end of the playlist")
     status, _, body = await get(live_server, f"/live/{hearing_id}/index.m3u8")
     text = body.decode()
     assert status == 200 and text.endswith("#EXT-X-ENDLIST\n")
