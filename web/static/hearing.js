@@ -266,11 +266,14 @@ function showLivestream(stream) {
   line.hidden = !text;
   line.textContent = text;
   line.dataset.state = stream.state;
+  if (stream.state === "live") ecourt.livestreamOpened = true;
   const judge = ecourt.participant?.role === "presiding_judge";
   const available = stream.state !== "off" && ecourt.hearing?.public;
-  $("livestream-open").disabled = !judge || !available || stream.state === "live";
+  const sitting = ecourt.phase === "in_session";
+  $("livestream-open").disabled = !judge || !available || !sitting || stream.state === "live";
   $("livestream-close").disabled = !judge || stream.state !== "live";
-  $("livestream-cut").disabled = !judge || !available;
+  // after a close the delay line may still hold what the court wants dropped
+  $("livestream-cut").disabled = !judge || !ecourt.livestreamOpened || stream.state === "cut";
 }
 
 function setupPhaseControls() {
