@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv assets deps lint bench bench-sealing bench-recording fuzz clean
+.PHONY: run test venv assets deps lint bench bench-sealing bench-recording bench-livestream fuzz clean
 
 run: venv assets
 	$(BIN)/ecourt serve --demo
@@ -47,6 +47,9 @@ bench-sealing: venv
 
 bench-recording: venv
 	$(BIN)/python bench/recording.py
+
+bench-livestream: venv deps
+	$(BIN)/python bench/livestream.py
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache

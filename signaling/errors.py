@@ -63,5 +63,6 @@ def wire_error(exc: BaseException) -> dict[str, Any]:
             body["field"] = exc.field
         return body
     if isinstance(exc, MediaError | SecurityError | RecordingError):
+        # their own stable codes: sdp_invalid, recording_forbidden, livestream_forbidden ...
         return {"code": exc.code, "message": str(exc)}
     return {"code": "internal", "message": "the server failed; nothing else was affected"}

@@ -164,6 +164,7 @@ async def test_serve_demo_prints_join_links_that_work(tmp_path: Path) -> None:
             async with http.get(page) as response:
                 assert response.status == 200
         assert demo.links["public docket"] == f"{base}/docket"
+        assert demo.links["public stream"] == f"{base}/watch/{hearing_id}"
         headers = {"Authorization": f"Bearer {demo.links['API key']}"}
         async with http.get(f"{base}/api/hearings/{hearing_id}", headers=headers) as response:
             assert response.status == 200

@@ -145,9 +145,11 @@ async def _open_demo(app: web.Application, *, settings: Settings) -> None:
     for label, role, name in DEMO_CAST:
         issued = api.issue_token(app, hearing, {"role": role.value, "display_name": name})
         lines.append(f"  {label + ':':<17} {issued.join_url}")
+    lines.append(f"  {'public stream:':<17} {settings.base_url}/watch/{hearing.id}")
     lines.append(f"  {'public docket:':<17} {settings.base_url}/docket")
     lines.append(
-        "  Open the judge's link, admit the others from the console, then press Open session."
+        "  Open the judge's link, admit the others from the console, then press Open session"
+        " (and Open livestream to stream it, 30 s behind)."
     )
     print("\n".join([*lines, ""]), flush=True)
 
