@@ -128,13 +128,13 @@ class Compositor:
         wanted = {t.id: t for s in sources for t in (s.video, s.audio) if t is not None}
         for track_id in [k for k in self._taps if k not in wanted]:
             self._taps.pop(track_id).close()
+        tiles = tuple(s.tile() for s in sources)
+        if tiles != self._shown:  # before the new taps: a track's first frame finds its decoder
+            self._shown = tiles
+            self._put_control(("tiles", tiles))
         for track_id, track in wanted.items():
             if track_id not in self._taps:
                 self._taps[track_id] = _Tap(self, track)
-        tiles = tuple(s.tile() for s in sources)
-        if tiles != self._shown:
-            self._shown = tiles
-            self._put_control(("tiles", tiles))
 
     def post(self, item: tuple[Any, ...]) -> bool:
         """Hand a frame to the thread; False if the queue is full and it was dropped."""

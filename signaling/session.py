@@ -234,8 +234,7 @@ class HearingSession:
         return self.recording.state
 
     async def order_livestream(self, actor: Member, action: str) -> dict[str, Any]:
-        """The presiding judge opens, closes or cuts the public stream; returns its state."""
-        self._require_admitted(actor)
+        """The presiding judge (never in the lobby) opens, closes or cuts the public stream."""
         self.livestream.order(actor.participant, action, self.court.phase)
         self.record(actor.participant.id, "livestream", details={"action": action})
         await self._announce_state()

@@ -105,3 +105,42 @@ def test_allowed_origins_are_read_as_a_list_of_origins_and_checked() -> None:
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     with pytest.raises(SettingsError):
         Settings.from_env({"ECOURT_ALLOWED_ORIGINS": "https://a.example/path"})
+
+
+def test_the_livestream_defaults_to_30_s_behind_at_720p30() -> None:
+    settings = Settings.from_env({})
+    assert settings.livestream_delay == 30.0
+    assert (settings.livestream_size, settings.livestream_fps) == ((1280, 720), 30)
+    assert settings.livestream_preset == "veryfast"
+
+
+def test_the_environment_sets_the_livestream() -> None:
+    settings = Settings.from_env(
+        {
+            "ECOURT_LIVESTREAM_DELAY_SECONDS": "70",
+            "ECOURT_LIVESTREAM_SIZE": "854x480",
+            "ECOURT_LIVESTREAM_FPS": "25",
+            "ECOURT_LIVESTREAM_PRESET": "ultrafast",
+        }
+    )
+    assert settings.livestream_delay == 70.0
+    assert (settings.livestream_size, settings.livestream_fps) == ((854, 480), 25)
+    assert settings.livestream_preset == "ultrafast"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ECOURT_LIVESTREAM_DELAY_SECONDS", "-1"),
+        ("ECOURT_LIVESTREAM_DELAY_SECONDS", "soon"),
+        ("ECOURT_LIVESTREAM_SIZE", "720p"),
+        ("ECOURT_LIVESTREAM_SIZE", "1281x720"),
+        ("ECOURT_LIVESTREAM_SIZE", "99999x720"),
+        ("ECOURT_LIVESTREAM_FPS", "0"),
+        ("ECOURT_LIVESTREAM_PRESET", "placebo"),
+    ],
+)
+def test_a_livestream_setting_that_cannot_be_used_is_refused(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({name: value})
+    assert name in str(refused.value)
