@@ -93,12 +93,14 @@ class HlsEncoder:
         video.time_base = VIDEO_TIME_BASE
         video.framerate = Fraction(fps)
         video.bit_rate = settings.video_bitrate
+        kbps = settings.video_bitrate // 1000  # capped over 1 s: segments stay near the rate
         video.options = {
             "preset": settings.preset,
             "tune": "zerolatency",
             "profile": "main",
             "forced-idr": "1",
-            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0",
+            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0"
+            f":vbv-maxrate={kbps}:vbv-bufsize={kbps}",
         }
         audio = av.CodecContext.create("aac", "w")
         audio.sample_rate = composite.sample_rate
