@@ -120,6 +120,9 @@ class CompositeCore:
     def _speaker_keys(self) -> list[str]:
         return [t.key for t in self._tiles]
 
+    def video_input(self, track: str) -> VideoInput | None:
+        return self._videos.get(track)
+
     def video_frame(self, track: str, data: bytes) -> None:
         decoder = self._videos.get(track)
         if decoder is not None and not decoder.decode(data):

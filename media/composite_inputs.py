@@ -15,12 +15,16 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
 
+from media.frames import vp8_dimensions
 from media.layout import Rect, fit
 from media.picture import Planes, planes_of
 
 Samples = NDArray[np.float32]
 MAX_EXTRA = 0.25
 """Seconds of audio a track may hold beyond the latency before the oldest is dropped."""
+MAX_PIXELS = 1920 * 1088
+"""The largest picture the composite decodes; a publisher sending more is not shown (a
+16383x16383 VP8 keyframe would cost the node 400 MB and the stream its frame rate)."""
 
 
 class VideoInput:
@@ -32,9 +36,16 @@ class VideoInput:
         self._scaled: tuple[int, Rect, Planes] | None = None
         self.frames = 0
         self.errors = 0
+        self.refused = False
+        """The last keyframe was larger than MAX_PIXELS: nothing decodes until a smaller one."""
 
     def decode(self, data: bytes) -> bool:
         """Decode one frame; False if it did not decode (the publisher should send a keyframe)."""
+        size = vp8_dimensions(data)
+        if size is not None:
+            self.refused = size[0] * size[1] > MAX_PIXELS
+        if self.refused:
+            return True  # not shown; asking for a keyframe would not change its size
         try:
             frames = self._decoder.decode(av.Packet(data))
         except (av.FFmpegError, ValueError):

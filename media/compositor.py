@@ -27,8 +27,10 @@ from media.rtp import ParsedRtp
 from media.speaker import dbov_of_extension
 
 log = logging.getLogger(__name__)
-MAX_QUEUED = 1500
-"""Frames waiting for the thread (all tracks together); about ten seconds of a busy stage."""
+MAX_QUEUED = 1000
+"""Frames waiting for the thread (all tracks together); several seconds of a busy stage."""
+MAX_QUEUED_BYTES = 32 * 1024 * 1024
+"""And their bytes: a publisher sending huge frames fills this first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,8 @@ class Compositor:
         self._stopping = False
         self.failed: BaseException | None = None
         self.dropped = 0
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
 
     # -- the event loop's side ------------------------------------------------------------
 
@@ -138,12 +142,20 @@ class Compositor:
 
     def post(self, item: tuple[Any, ...]) -> bool:
         """Hand a frame to the thread; False if the queue is full and it was dropped."""
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self.dropped += 1
-            return False
-        return True
+        size = len(item[2])
+        with self._bytes_lock:
+            full = self._queued_bytes + size > MAX_QUEUED_BYTES
+            if not full:
+                self._queued_bytes += size
+        if not full:
+            try:
+                self._queue.put_nowait(item)
+                return True
+            except queue.Full:
+                with self._bytes_lock:
+                    self._queued_bytes -= size
+        self.dropped += 1
+        return False
 
     def _release_taps(self) -> None:
         for tap in self._taps.values():
@@ -219,6 +231,9 @@ class Compositor:
         """Apply one queued item; False once the stream has ended."""
         core = self._core
         kind = item[0]
+        if kind in ("video", "audio"):
+            with self._bytes_lock:
+                self._queued_bytes -= len(item[2])
         if kind == "video":
             core.video_frame(item[1], item[2])
         elif kind == "audio":

@@ -178,3 +178,27 @@ def test_adts_headers_carry_the_frame_length() -> None:
     assert header[:2] == b"\xff\xf1" and len(header) == 7
     length = ((header[3] & 3) << 11) | (header[4] << 3) | (header[5] >> 5)
     assert length == 107
+
+
+def test_a_picture_too_large_to_decode_is_not_shown_and_the_others_are() -> None:
+    sink = Sink()
+    core = CompositeCore(SETTINGS, HlsEncoder(SETTINGS, FAST, sink))
+    core.set_tiles(
+        [
+            Tile("judge", "Judge Le", "Presiding judge", "jv", None),
+            Tile("party", "Ms Nguyen", "Plaintiff", "pv", None),
+        ]
+    )
+    # a VP8 keyframe header claiming 16000x16000 (about 400 MB to decode), then garbage
+    huge = bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A]) + (16000).to_bytes(2, "little") * 2
+    blue = vp8_solid(BLUE)
+    for n in range(30):
+        core.video_frame("pv", huge + bytes(200) if n % 10 == 0 else bytes(50))
+        core.video_frame("jv", blue[n % len(blue)])
+        core.step(n / 15)
+    core.finish(2.0)
+    picture = decode_segment(sink.segments[0].data).pictures[-1]
+    assert colour_pixels(picture, BLUE) > 1000  # the judge is on screen; the party is a card
+    party = core.video_input("pv")
+    assert party is not None and party.refused
+    assert party.frames == party.errors == 0  # nothing of it reached the decoder
