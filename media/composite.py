@@ -92,6 +92,9 @@ class CompositeCore:
         self._layout: tuple[tuple[Tile, ...], int] | None = None
         self._rects: list[Rect] = []
         self._placed: dict[str, Rect] = {}
+        """Tile key -> the box its picture goes in (above its plate)."""
+        self._fitted: dict[str, Rect] = {}
+        """Tile key -> where its last picture went inside the box (letterboxed)."""
         self._next_video = 0
         self._next_audio = 0
         self.frames_out = 0
@@ -102,6 +105,8 @@ class CompositeCore:
     # -- inputs ---------------------------------------------------------------------------
 
     def set_tiles(self, tiles: Sequence[Tile]) -> None:
+        keys = {t.key for t in tiles}
+        self._speaker.forget([t.key for t in self._tiles if t.key not in keys])
         self._tiles = tuple(tiles)
         videos = {t.video for t in tiles if t.video}
         audios = {t.audio for t in tiles if t.audio}
@@ -113,12 +118,6 @@ class CompositeCore:
             self._videos[track] = VideoInput()
         for track in audios - set(self._audios):
             self._audios[track] = AudioInput(self.settings.sample_rate, self.settings.audio_latency)
-        self._speaker.forget(
-            [key for key in list(self._speaker_keys()) if key not in {t.key for t in tiles}]
-        )
-
-    def _speaker_keys(self) -> list[str]:
-        return [t.key for t in self._tiles]
 
     def video_input(self, track: str) -> VideoInput | None:
         return self._videos.get(track)
@@ -216,7 +215,7 @@ class CompositeCore:
             self._rects = [
                 inset(r, gutter) for r in tile_rects(len(tiles), featured, width, height)
             ]
-            self._placed = {}
+            self._placed, self._fitted = {}, {}
             fill(self._canvas, 0, 0, width, height)
             if not tiles:
                 paste(self._canvas, card(EMPTY_STAGE, width, height), 0, 0)
@@ -242,9 +241,9 @@ class CompositeCore:
         if shown is None:
             return
         where, planes = shown
-        if where != box and self._placed.get(f"{tile.key}#fit") != where:
-            fill(self._canvas, box.x, box.y, box.width, box.height)  # letterbox bars
-            self._placed[f"{tile.key}#fit"] = where
+        if self._fitted.get(tile.key) != where:  # the first picture, or another shape
+            fill(self._canvas, box.x, box.y, box.width, box.height)  # the letterbox bars
+            self._fitted[tile.key] = where
         paste(self._canvas, planes, where.x, where.y)
 
     @property

@@ -241,3 +241,27 @@ async def test_the_docket_lists_todays_public_hearings_with_their_status(
 
 def test_the_docket_page_says_so_when_nothing_is_on_today() -> None:
     assert "No public hearings are scheduled today." in render_docket([])
+
+
+async def test_a_cut_after_a_close_still_drops_what_waits_in_the_delay_line(
+    live_server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing_id = await public_hearing(live_server)
+    judge = await enter(live_server, clients, hearing_id, "presiding_judge")
+    await judge.request("phase", {"phase": "in_session"})
+    await judge.request("livestream", {"action": "open"})
+    stream = live_server.app[LIVESTREAMS].get(hearing_id)
+    assert stream is not None
+    await until(lambda: bool(stream.delay_line.pending_names), "a segment in the delay line")
+    await judge.request("phase", {"phase": "recess"})  # stops the stream; the line drains...
+    assert judge.state["livestream"]["state"] == "closed"
+    waiting = set(stream.delay_line.pending_names)
+    ack = await judge.request("livestream", {"action": "cut"})  # ...unless the judge cuts
+    assert ack["livestream"]["state"] == "cut"
+    dropped = waiting - {name for name, _, _ in stream.delay_line.listed()}
+    assert dropped
+    await until(lambda: stream.delay_line.ended, "the end of the playlist")
+    assert all(stream.segment(name) is None for name in dropped)
+    assert all(not media for _, _, media in stream.delay_line.listed())  # only the slate
+    actions = audit_actions(live_server, hearing_id)
+    assert ("livestream_closed", "ok") in actions and ("livestream_cut", "ok") in actions

@@ -101,6 +101,8 @@ class HearingLivestream:
         self.state = LivestreamState.CLOSED
         self._compositor: Compositor | None = None
         self._feed: _Feed | None = None
+        self._feeds: set[_Feed] = set()
+        """Every opening whose thread may still hand over segments (a closed one finishes)."""
         self._tiles: list[TileSource] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed_at: float | None = None
@@ -135,6 +137,7 @@ class HearingLivestream:
         loop = asyncio.get_running_loop()
         self.delay_line.resume()
         feed = self._feed = _Feed(self, loop)
+        self._feeds.add(feed)
         encoder = HlsEncoder(self.settings.composite, self.settings.encoder, feed)
         compositor = Compositor(
             self.settings.composite,
@@ -172,8 +175,9 @@ class HearingLivestream:
             if self.closed_at is None:
                 self.closed_at = self._compositor.stream_time()
             self._compositor.abort()
-        if self._feed is not None:
-            self._feed.active = False
+        for feed in self._feeds:  # a closed stream still finishing hands over nothing more
+            feed.active = False
+        self._feeds.clear()
         self._feed = None
         dropped = len(self.delay_line.cut())
         self.state = LivestreamState.CUT
@@ -205,6 +209,7 @@ class HearingLivestream:
         feed.segments += 1
 
     def _stream_ended(self, feed: _Feed) -> None:
+        self._feeds.discard(feed)
         if feed.active and feed is self._feed and self.state is not LivestreamState.LIVE:
             self._spawn(self._append_slate(slate.NOT_SITTING, delayed=True, feed=feed))
 
@@ -261,8 +266,8 @@ class HearingLivestream:
         if self._compositor is not None:
             self._compositor.abort()
             await self._compositor.wait_closed()
-        if self._feed is not None:
-            self._feed.active = False
+        for feed in self._feeds:
+            feed.active = False
         if self.state is LivestreamState.LIVE:
             self.state = LivestreamState.CLOSED
         self.delay_line.end()
