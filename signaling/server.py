@@ -37,7 +37,13 @@ from signaling.messages import (
 )
 from signaling.ratelimit import ConnectionLimits
 from signaling.session import HearingSession
-from signaling.store import HearingStore, MemoryRevokedTokens, RevokedTokens
+from signaling.store import (
+    HearingStateStore,
+    HearingStore,
+    MemoryHearingStateStore,
+    MemoryRevokedTokens,
+    RevokedTokens,
+)
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/hearing"
@@ -62,16 +68,20 @@ class SignalingServer:
         due_process_grace: float = DEFAULT_GRACE_SECONDS,
         recorder_for: RecorderFactory | None = None,
         revoked: RevokedTokens | None = None,
+        states: HearingStateStore | None = None,
+        client_manager: socketio.AsyncManager | None = None,
         allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self._hearings = hearings
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
+        self._states: HearingStateStore = states or MemoryHearingStateStore()
         self._grace = due_process_grace
         self._audit_log = audit_log
         self._recorder_for = recorder_for
         self._signer = signer
         self._engine = engine
         self._sessions: dict[str, HearingSession] = {}
+        self._opening = asyncio.Lock()
         self._connections: dict[str, tuple[HearingSession, Member]] = {}
         self._limits: dict[str, ConnectionLimits] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -82,6 +92,8 @@ class SignalingServer:
             cors_allowed_origins=list(allowed_origins) or None,
             logger=False,
             engineio_logger=False,
+            # many nodes: socket.io's own Redis pub/sub carries emits to the node holding the sid
+            client_manager=client_manager,
         )
         self._handlers: dict[str, Handler] = {
             "join": self._join,
@@ -195,15 +207,8 @@ class SignalingServer:
             raise Refused("token_revoked", "this link was revoked")
         session = self._sessions.get(hearing_id)
         if session is None:
-            hearing = await self._hearings.get(hearing_id)
-            if hearing is None:
-                raise Refused("unknown_hearing", "this hearing does not exist")
-            audit = self._audit_log(hearing_id)
-            recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
-            session = HearingSession(
-                hearing, self._engine, self, audit, grace=self._grace, recorder=recorder
-            )
-            self._sessions[hearing_id] = session
+            async with self._opening:  # two first arrivals must not open two sessions
+                session = self._sessions.get(hearing_id) or await self._open_session(hearing_id)
         try:
             return session, session.connect(grant.participant, sid)
         except Refused as refused:
@@ -212,6 +217,26 @@ class SignalingServer:
             if refused.code == "already_connected":  # a shared or stolen link: tell the bench
                 await session.alert(refused.code, grant.participant.id)
             raise
+
+    async def _open_session(self, hearing_id: str) -> HearingSession:
+        """The hearing in session on this node, carrying on from its stored state."""
+        hearing = await self._hearings.get(hearing_id)
+        if hearing is None:
+            raise Refused("unknown_hearing", "this hearing does not exist")
+        audit = self._audit_log(hearing_id)
+        recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
+        session = HearingSession(
+            hearing,
+            self._engine,
+            self,
+            audit,
+            grace=self._grace,
+            recorder=recorder,
+            states=self._states,
+        )
+        await session.restore()
+        self._sessions[hearing_id] = session
+        return session
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         self._limits.pop(sid, None)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from hearing import Admission, Hearing, Lobby, Participant, UnknownParticipant
+from hearing import Admission, Hearing, HearingError, Lobby, Participant, UnknownParticipant
 from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING
 from hearing.permissions import Action, check
 from hearing.phases import Phase
@@ -26,8 +26,10 @@ from security import AuditError, AuditLog
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.member import Member, Outbox, hearing_json, participant_json
+from signaling.persistence import StatePersister
 from signaling.presence import PresenceWatch
 from signaling.recording_control import RecordingControl
+from signaling.store import HearingStateStore, MemoryHearingStateStore
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class HearingSession:
         *,
         grace: float = DEFAULT_GRACE_SECONDS,
         recorder: HearingRecorder | None = None,
+        states: HearingStateStore | None = None,
     ) -> None:
         self.hearing = hearing
         self._presence = PresenceWatch(grace)
@@ -56,6 +59,27 @@ class HearingSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.recording = RecordingControl(recorder, self.record)
+        self._state = StatePersister(states or MemoryHearingStateStore(), hearing.id, self.snapshot)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The court's state (admissions, rooms, phase, floor ...) as JSON values."""
+        return {"lobby": self.lobby.snapshot(), "court": self.court.snapshot()}
+
+    async def restore(self) -> bool:
+        """Carry on from the stored state, if there is one (a session rebuilt after a restart
+        or on another node); a malformed snapshot is logged and ignored."""
+        snapshot = await self._state.load()
+        if snapshot is None:
+            return False
+        try:
+            lobby = Lobby.restore(snapshot["lobby"])
+            self.court.restore(snapshot["court"])
+        except (KeyError, TypeError, ValueError, HearingError):
+            log.exception("the stored state of %s is malformed; starting afresh", self.hearing.id)
+            return False
+        self.lobby = lobby
+        self.record("system", "state_restored", details={"phase": self.court.phase.value})
+        return True
 
     # -- arrival and the lobby ------------------------------------------------------------
 
@@ -347,6 +371,7 @@ class HearingSession:
     async def _reconcile(self) -> None:
         if self._closed:
             return
+        self._state.changed()
         for member in self._reconcile_now():
             self.spawn(self._offer(member))
 
@@ -490,4 +515,6 @@ class HearingSession:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.recording.close()
+        await self._state.flush()
+        await self._state.close()
         self._audit.close()

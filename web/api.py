@@ -32,7 +32,7 @@ from hearing.profiles import check_online
 from security import Grant
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
-from web.keys import HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER
+from web.keys import HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER, STORES
 from web.openapi import HEARING_FIELDS, MIN_TOKEN_TTL, TOKEN_FIELDS, Field
 
 T = TypeVar("T")
@@ -183,7 +183,11 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def readyz(_request: web.Request) -> web.Response:
+async def readyz(request: web.Request) -> web.Response:
+    """Ready unless a store this node depends on (Redis) does not answer."""
+    if not await request.app[STORES].ready():
+        error = {"code": "not_ready", "message": "Redis does not answer"}
+        return web.json_response({"error": error}, status=503)
     return web.json_response({"status": "ready"})
 
 

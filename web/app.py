@@ -9,19 +9,20 @@ from aiohttp import web
 from media import MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.server import SignalingServer
-from signaling.store import MemoryHearingStore
 from web import api, pages
 from web.audit import AuditLogs
-from web.keys import AUDIT, ENGINE, HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER
+from web.keys import AUDIT, ENGINE, HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER, STORES
 from web.recordings import Recordings
 from web.settings import Settings
+from web.stores import Stores
 
 MAX_BODY = 64 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=api.middlewares())
-    hearings = MemoryHearingStore()
+    stores = Stores.for_settings(settings)
+    hearings = stores.hearings
     signer = TokenSigner(settings.token_key)
     engine = MediaEngine(MediaSettings())
     audit = AuditLogs(settings.data_dir)
@@ -32,6 +33,9 @@ def create_app(settings: Settings) -> web.Application:
         signer=signer,
         engine=engine,
         audit_log=audit.open,
+        revoked=stores.revoked,
+        states=stores.states,
+        client_manager=stores.client_manager,
         recorder_for=recordings.recorder_for,
         due_process_grace=settings.due_process_grace,
         allowed_origins=(settings.base_url, *settings.allowed_origins)
@@ -45,6 +49,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ENGINE] = engine
     app[AUDIT] = audit
     app[RECORDINGS] = recordings
+    app[STORES] = stores
     signaling.attach(app)
     api.add_routes(app)
     pages.add_routes(app)
@@ -55,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
         yield
         await signaling.close()
         await engine.close()
+        await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
     return app

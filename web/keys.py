@@ -11,6 +11,7 @@ from signaling.store import HearingStore
 from web.audit import AuditLogs
 from web.recordings import Recordings
 from web.settings import Settings
+from web.stores import Stores
 
 SETTINGS = web.AppKey("settings", Settings)
 HEARINGS = web.AppKey("hearings", HearingStore)
@@ -19,3 +20,4 @@ SIGNALING = web.AppKey("signaling", SignalingServer)
 ENGINE = web.AppKey("engine", MediaEngine)
 AUDIT = web.AppKey("audit", AuditLogs)
 RECORDINGS = web.AppKey("recordings", Recordings)
+STORES = web.AppKey("stores", Stores)

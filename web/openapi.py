@@ -187,6 +187,7 @@ _ERRORS: Final = {
     404: "unknown_hearing: no such hearing",
     413: "too_large: the body is over 64 KiB",
     500: "internal: the server failed",
+    503: "not_ready: a store this node needs (Redis) does not answer",
 }
 
 
@@ -331,7 +332,9 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                 "get": _operation("Liveness", (200, "Status", "alive"), secured=False),
             },
             "/readyz": {
-                "get": _operation("Readiness", (200, "Status", "ready"), secured=False),
+                "get": _operation(
+                    "Readiness", (200, "Status", "ready"), (503,), secured=False
+                ),
             },
             "/api/openapi.json": {
                 "get": {

@@ -53,6 +53,8 @@ class Settings:
     token_key: Secret = field(default_factory=lambda: Secret(secrets.token_bytes(32)))
     data_dir: Path = Path(".data")
     redis_url: str | None = None
+    redis_prefix: str = "ecourt:"
+    """Every Redis key and channel of this deployment starts with it (several may share one)."""
     public_url: str = ""
     default_token_ttl: int = 4 * 3600
     max_token_ttl: int = 24 * 3600
@@ -82,6 +84,7 @@ class Settings:
             port=_int(env, "ECOURT_PORT", 8080, 0, 65535),
             data_dir=Path(env.get("ECOURT_DATA_DIR", ".data")),
             redis_url=env.get("ECOURT_REDIS_URL") or None,
+            redis_prefix=env.get("ECOURT_REDIS_PREFIX", "ecourt:"),
             public_url=env.get("ECOURT_PUBLIC_URL", ""),
             default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
             max_token_ttl=_int(env, "ECOURT_MAX_TOKEN_TTL", 24 * 3600, 60, 7 * 24 * 3600),
