@@ -73,7 +73,7 @@ async def test_a_participant_admitted_on_a_node_that_stopped_enters_another_in_t
         await judge.request("move", {"participant_id": counsel.participant["id"], "room": room})
         session = a.app[SIGNALING].session(hid)
         assert session is not None
-        await session._state.flush()  # noqa: SLF001
+        await session._state.flush()
         for client in list(clients):
             await client.close()
     # node a is gone; node b takes the hearing over from Redis

@@ -332,9 +332,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                 "get": _operation("Liveness", (200, "Status", "alive"), secured=False),
             },
             "/readyz": {
-                "get": _operation(
-                    "Readiness", (200, "Status", "ready"), (503,), secured=False
-                ),
+                "get": _operation("Readiness", (200, "Status", "ready"), (503,), secured=False),
             },
             "/api/openapi.json": {
                 "get": {
