@@ -47,6 +47,15 @@ class JoinRefused(ClientError):
         self.message = message
 
 
+class WrongNodeRefusal(ClientError):
+    def __init__(self, node_url: str) -> None:
+        super().__init__(f"the hearing is hosted at {node_url}")
+        self.node_url = node_url
+
+
+MAX_REDIRECTS = 3
+
+
 class RequestFailed(ClientError):
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
@@ -80,7 +89,7 @@ class HearingClient:
         self._token = token
         self._hearing_id = hearing_id
         self._timeout = request_timeout
-        self._sio = socketio.AsyncClient(reconnection=False)
+        self._sio = self._new_socket()
         self._refusal: dict[str, Any] | None = None
         self.participant: dict[str, Any] = {}
         self.hearing: dict[str, Any] = {}
@@ -100,6 +109,9 @@ class HearingClient:
         self._mid_info: dict[str, dict[str, Any]] = {}
         self._negotiation = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _new_socket(self) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False)
         for event, handler in {
             "connect_error": self._on_connect_error,
             "admitted": self._on_admitted,
@@ -112,12 +124,24 @@ class HearingClient:
             "alert": self._on_alert,
             "disconnect": self._on_disconnect,
         }.items():
-            self._sio.on(event, handler, namespace=NAMESPACE)
+            sio.on(event, handler, namespace=NAMESPACE)
+        return sio
 
     # -- connection -----------------------------------------------------------------------
 
     async def connect(self) -> dict[str, Any]:
-        """Connect with the token and join; return the welcome (participant, hearing, admission)."""
+        """Connect with the token and join; return the welcome (participant, hearing, admission).
+        A node that does not host the hearing names the one that does, and the client goes
+        there (at most a few times)."""
+        for _ in range(MAX_REDIRECTS):
+            try:
+                return await self._connect_once()
+            except WrongNodeRefusal as wrong:
+                self.base_url = wrong.node_url.rstrip("/")
+                self._sio = self._new_socket()
+        raise JoinRefused("wrong_node", "the hearing's node kept changing")
+
+    async def _connect_once(self) -> dict[str, Any]:
         try:
             await self._sio.connect(
                 self.base_url,
@@ -128,6 +152,9 @@ class HearingClient:
             )
         except socketio.exceptions.ConnectionError as exc:
             data = (self._refusal or {}).get("data") or {}
+            if isinstance(data, dict) and data.get("code") == "wrong_node":
+                self._refusal = None
+                raise WrongNodeRefusal(str(data.get("node_url", ""))) from None
             if isinstance(data, dict) and "code" in data:
                 raise JoinRefused(str(data["code"]), str(data.get("message", ""))) from None
             raise JoinRefused("connection_failed", str(exc)) from None

@@ -8,6 +8,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import socketio
@@ -17,9 +18,10 @@ from hearing import Hearing
 from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
+from media.ratelimit import RateLimitedLog
 from recording.recorder import HearingRecorder
 from security import AuditLog, TokenRefused, TokenSigner
-from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire_error
+from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
 from signaling.member import Member
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
@@ -35,6 +37,7 @@ from signaling.messages import (
     RecordingOrder,
     SubscribeAnswer,
 )
+from signaling.placement import HEARTBEAT_SECONDS, MemoryPlacement, NodeInfo, Placement
 from signaling.ratelimit import ConnectionLimits
 from signaling.session import HearingSession
 from signaling.store import (
@@ -46,6 +49,7 @@ from signaling.store import (
 )
 
 log = logging.getLogger(__name__)
+_beat_failures = RateLimitedLog(log, interval=10.0)
 NAMESPACE = "/hearing"
 AUTH_TIMEOUT = 5.0
 """Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
@@ -70,11 +74,16 @@ class SignalingServer:
         revoked: RevokedTokens | None = None,
         states: HearingStateStore | None = None,
         client_manager: socketio.AsyncManager | None = None,
+        placement: Placement | None = None,
+        node: NodeInfo | None = None,
         allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self._hearings = hearings
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
         self._states: HearingStateStore = states or MemoryHearingStateStore()
+        self._placement: Placement = placement or MemoryPlacement()
+        self.node = node or NodeInfo("local", "")
+        self._heartbeat: asyncio.Task[None] | None = None
         self._grace = due_process_grace
         self._audit_log = audit_log
         self._recorder_for = recorder_for
@@ -143,6 +152,25 @@ class SignalingServer:
     async def start(self) -> None:
         """Start closing connections that never authenticate (sessions open on demand)."""
         self._sweeper = asyncio.get_running_loop().create_task(self._close_unauthenticated())
+        self._heartbeat = asyncio.get_running_loop().create_task(self._keep_beating())
+
+    def load(self) -> int:
+        """What placement balances: forwarded streams plus hearings in session here."""
+        return self._engine.forwarded_streams + len(self._sessions)
+
+    async def _beat(self) -> None:
+        node = replace(self.node, load=self.load())
+        await self._placement.heartbeat(node)
+
+    async def _keep_beating(self) -> None:
+        """Tell the cluster this node lives, every second; a store that does not answer is
+        logged (at most every 10 s) and tried again, and running hearings carry on."""
+        while True:
+            try:
+                await self._beat()
+            except Exception:
+                _beat_failures.warning("the heartbeat of node %s failed", self.node.node_id)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def _close_unauthenticated(self) -> None:
         """An engine.io connection that has not joined `/hearing` with a token within
@@ -163,6 +191,14 @@ class SignalingServer:
                 del first_seen[gone]
 
     async def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
+            try:
+                await self._placement.leave(self.node.node_id)
+            except Exception:
+                log.warning("node %s could not hand back its hearings", self.node.node_id)
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
@@ -189,6 +225,8 @@ class SignalingServer:
             session, member = await self._admit_connection(sid, auth)
         except (TokenRefused, Refused) as exc:
             body = wire_error(exc)
+            if isinstance(exc, WrongNode):
+                body["node_url"] = exc.node_url
             log.info("refused a connection: %s", body["code"])
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
         self._connections[sid] = (session, member)
@@ -207,6 +245,9 @@ class SignalingServer:
             raise Refused("token_revoked", "this link was revoked")
         session = self._sessions.get(hearing_id)
         if session is None:
+            host = await self._placement.place(hearing_id, replace(self.node, load=self.load()))
+            if host.node_id != self.node.node_id:
+                raise WrongNode(host.url)
             async with self._opening:  # two first arrivals must not open two sessions
                 session = self._sessions.get(hearing_id) or await self._open_session(hearing_id)
         try:

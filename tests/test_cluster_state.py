@@ -113,3 +113,46 @@ async def test_a_node_whose_redis_does_not_answer_is_not_ready(tmp_path: Path) -
             assert (await response.json())["error"]["code"] == "not_ready"
         async with server.session.get(f"{server.base_url}/healthz") as response:
             assert response.status == 200
+
+
+async def test_a_client_that_reaches_the_wrong_node_is_sent_to_the_one_hosting_its_hearing(
+    tmp_path: Path, prefix: str, clients: list[HearingClient]
+) -> None:
+    async with node(tmp_path, "a", prefix) as a, node(tmp_path, "b", prefix) as b:
+        hearing = await a.create_hearing()
+        hid = hearing["id"]
+        judge = await connect(
+            a, clients, (await a.issue_token(hid, "presiding_judge", "Judge Le"))["token"]
+        )
+        party = await connect(
+            b, clients, (await b.issue_token(hid, "plaintiff", "Ms Nguyen"))["token"]
+        )
+        assert party.base_url == a.base_url  # followed the redirect
+        assert party.admission == "waiting"
+        await judge.wait_for_waiting(party.participant["id"])
+        assert b.app[SIGNALING].session(hid) is None  # one hearing, one node
+        for client in (judge, party):
+            await client.close()
+
+
+async def test_a_new_hearing_goes_to_the_least_loaded_live_node(prefix: str) -> None:
+    from signaling.placement import NodeInfo, RedisPlacement
+
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        placement = RedisPlacement(redis, prefix)
+        busy, idle = (
+            NodeInfo("n-busy", "http://busy", load=9),
+            NodeInfo("n-idle", "http://idle", load=1),
+        )
+        await placement.heartbeat(busy)
+        await placement.heartbeat(idle)
+        assert (await placement.place("h_one", busy)).node_id == "n-idle"
+        assert (await placement.place("h_one", busy)).node_id == "n-idle"  # it stays put
+        await placement.heartbeat(NodeInfo("n-idle", "http://idle", load=1, draining=True))
+        assert (await placement.place("h_two", busy)).node_id == "n-busy"  # never to a drainer
+        await placement.leave("n-idle")
+        assert (await placement.place("h_one", busy)).node_id == "n-busy"  # moved on leaving
+        assert await placement.hosted_by("n-busy") == ["h_one", "h_two"]
+    finally:
+        await redis.aclose()

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from media import MediaEngine, MediaSettings
 from security import TokenSigner
+from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
 from web import api, pages
 from web.audit import AuditLogs
@@ -36,6 +37,8 @@ def create_app(settings: Settings) -> web.Application:
         revoked=stores.revoked,
         states=stores.states,
         client_manager=stores.client_manager,
+        placement=stores.placement,
+        node=NodeInfo(settings.node_id, settings.base_url),
         recorder_for=recordings.recorder_for,
         due_process_grace=settings.due_process_grace,
         allowed_origins=(settings.base_url, *settings.allowed_origins)

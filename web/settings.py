@@ -54,6 +54,8 @@ class Settings:
     data_dir: Path = Path(".data")
     redis_url: str | None = None
     redis_prefix: str = "ecourt:"
+    node_id: str = field(default_factory=lambda: f"n-{secrets.token_hex(4)}")
+    """This node's name among many (ECOURT_NODE_ID); random if unset."""
     """Every Redis key and channel of this deployment starts with it (several may share one)."""
     public_url: str = ""
     default_token_ttl: int = 4 * 3600
@@ -85,6 +87,7 @@ class Settings:
             data_dir=Path(env.get("ECOURT_DATA_DIR", ".data")),
             redis_url=env.get("ECOURT_REDIS_URL") or None,
             redis_prefix=env.get("ECOURT_REDIS_PREFIX", "ecourt:"),
+            node_id=env.get("ECOURT_NODE_ID") or f"n-{secrets.token_hex(4)}",
             public_url=env.get("ECOURT_PUBLIC_URL", ""),
             default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
             max_token_ttl=_int(env, "ECOURT_MAX_TOKEN_TTL", 24 * 3600, 60, 7 * 24 * 3600),

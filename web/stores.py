@@ -4,11 +4,12 @@ signalling bus."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import socketio
 from redis.asyncio import Redis
 
+from signaling.placement import MemoryPlacement, Placement, RedisPlacement
 from signaling.redis_store import RedisHearingStateStore, RedisHearingStore, RedisRevokedTokens
 from signaling.store import (
     HearingStateStore,
@@ -28,6 +29,7 @@ class Stores:
     hearings: HearingStore
     revoked: RevokedTokens
     states: HearingStateStore
+    placement: Placement = field(default_factory=MemoryPlacement)
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
 
@@ -44,6 +46,7 @@ class Stores:
             RedisHearingStore(redis, prefix),
             RedisRevokedTokens(redis, prefix),
             RedisHearingStateStore(redis, prefix),
+            RedisPlacement(redis, prefix),
             manager,
             redis,
         )

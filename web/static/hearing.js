@@ -146,6 +146,7 @@ function connect(token) {
       return;
     }
     const code = err?.data?.code || (REFUSALS[err?.message] ? err.message : "refused");
+    if (code === "wrong_node" && followNode(err.data.node_url)) return;
     const message = REFUSALS[code] || err?.data?.message || err?.message || "Refused.";
     setState("refused");
     status("");
@@ -209,6 +210,20 @@ function connect(token) {
       status("The connection was lost. Reconnecting…");
     }
   });
+}
+
+// The hearing lives on another node of the cluster: the same page, the same link, over there.
+function followNode(nodeUrl) {
+  let target;
+  try {
+    target = new URL(location.pathname + location.hash, nodeUrl);
+  } catch {
+    return false;
+  }
+  if (!/^https?:$/.test(target.protocol) || target.origin === location.origin) return false;
+  status("This hearing is held on another court server. Moving you there…");
+  location.replace(target.href);
+  return true;
 }
 
 const PHASES = {
