@@ -16,8 +16,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-HEARTBEAT_SECONDS = 1.0
-HEARTBEAT_TTL = 3.0
+HEARTBEAT_SECONDS = 0.5
+HEARTBEAT_TTL = 2.0
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ class HearingSession:
             return False
         self.lobby = lobby
         self.record("system", "state_restored", details={"phase": self.court.phase.value})
+        self.recording.phase_changed("system", self.court.phase)  # a sitting court records on
         return True
 
     # -- arrival and the lobby ------------------------------------------------------------
