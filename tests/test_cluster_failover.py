@@ -46,7 +46,8 @@ async def wait_receiving(client: HearingClient, timeout: float) -> float:
     counts = await client.packets_received()
     raise TimeoutError(
         f"no media after the failover: rejoins={client.rejoins} at {client.base_url}, "
-        f"admission={client.admission}, left={client.left_reason}, tracks={len(client.remote_tracks)}, "
+        f"admission={client.admission}, left={client.left_reason}, "
+        f"tracks={len(client.remote_tracks)}, "
         f"counts={counts}, connected={client.connected}"
     )
 
@@ -73,7 +74,7 @@ async def test_when_the_hosting_node_dies_every_client_is_back_on_the_other_with
                 client = HearingClient(entry, link, rejoin_within=20, other_nodes=[other])
                 clients.append(client)
                 await client.connect()
-            judge, clerk, plaintiff, lawyer, respondent = clients
+            judge, _clerk, plaintiff, lawyer, respondent = clients
             assert {c.base_url for c in clients} == {a.url}  # one hearing, one node
             for party in (plaintiff, lawyer, respondent):
                 await judge.wait_for_waiting(party.participant["id"])
