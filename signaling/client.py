@@ -366,7 +366,10 @@ class HearingClient:
         await self._set(roster=list(payload.get("participants", [])))
 
     async def _on_left(self, payload: dict[str, Any]) -> None:
-        await self._set(left_reason=str(payload.get("reason")))
+        reason = str(payload.get("reason"))
+        if reason == "node_draining" and self._rejoin_within > 0:
+            return  # the hearing goes on elsewhere: the disconnect that follows rejoins
+        await self._set(left_reason=reason)
 
     async def _on_alert(self, payload: dict[str, Any]) -> None:
         await self._set(alerts=[*self.alerts, dict(payload)])
@@ -388,6 +391,8 @@ class HearingClient:
         while time.monotonic() < deadline and not self._closing:
             for url in self._nodes:
                 await self._drop_media()
+                with contextlib.suppress(Exception):
+                    await self._sio.disconnect()  # the old socket's HTTP session goes too
                 self.base_url = url
                 self._sio = self._new_socket()
                 try:

@@ -61,6 +61,8 @@ class LeaveReason(StrEnum):
     HEARING_ENDED = "hearing_ended"
     REPLACED = "replaced"
     ABUSE = "abuse"
+    NODE_DRAINING = "node_draining"
+    """This node is stopping; the hearing carries on elsewhere: connect again."""
 
 
 def wire_error(exc: BaseException) -> dict[str, Any]:

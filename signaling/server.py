@@ -4,6 +4,7 @@ error into a stable wire code, and hands the typed request to the hearing's sess
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -51,6 +52,8 @@ from signaling.store import (
 log = logging.getLogger(__name__)
 _beat_failures = RateLimitedLog(log, interval=10.0)
 NAMESPACE = "/hearing"
+DRAIN_DEADLINE = 10.0
+"""Seconds a stopping node takes at most to hand its hearings over."""
 AUTH_TIMEOUT = 5.0
 """Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
@@ -191,6 +194,11 @@ class SignalingServer:
                 del first_seen[gone]
 
     async def close(self) -> None:
+        """Drain: take no new hearing, hand every hearing in session over (its participants
+        connect again and land on another node, or here again after a restart), and stop."""
+        self.node = replace(self.node, draining=True)
+        with contextlib.suppress(Exception):
+            await self._beat()  # no new hearing comes here while the others are handed over
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.gather(self._heartbeat, return_exceptions=True)
@@ -205,9 +213,17 @@ class SignalingServer:
             self._sweeper = None
         sessions = list(self._sessions.values())
         self._sessions.clear()
-        for session in sessions:
-            await session.close()
+        try:
+            async with asyncio.timeout(DRAIN_DEADLINE):
+                for session in sessions:
+                    await session.hand_over()
+        except TimeoutError:
+            log.warning("node %s did not hand every hearing over in time", self.node.node_id)
         self._connections.clear()
+        with contextlib.suppress(Exception):
+            await self.sio.eio.disconnect()  # every engine.io socket, or aiohttp waits for them
+        with contextlib.suppress(Exception):
+            await self.sio.shutdown()
 
     # -- socket.io outbox -----------------------------------------------------------------
 

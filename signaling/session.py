@@ -505,12 +505,28 @@ class HearingSession:
         except Exception:
             log.exception("a background step of hearing %s failed", self.hearing.id)
 
-    async def close(self) -> None:
+    async def hand_over(self) -> None:
+        """This node stops, the hearing does not: everyone is told to connect again (another
+        node takes over from the stored state), the recording's segments are sealed for the
+        next node to continue, and the audit log is left open for it."""
         if self._closed:
             return
+        self.record("system", "handed_over")
+        self.recording.hand_over()
+        await self._shut(LeaveReason.NODE_DRAINING)
+        self._audit.release()
+
+    async def close(self) -> None:
+        """End the hearing here for good (everyone leaves with `hearing_ended`)."""
+        if self._closed:
+            return
+        await self._shut(LeaveReason.HEARING_ENDED)
+        self._audit.close()
+
+    async def _shut(self, reason: LeaveReason) -> None:
         self._closed = True
         for member in list(self.members.values()):
-            await self.leave(member, LeaveReason.HEARING_ENDED)
+            await self.leave(member, reason)
         tasks = [*self._tasks, *([self._watchdog] if self._watchdog else [])]
         for task in tasks:
             task.cancel()
@@ -518,4 +534,3 @@ class HearingSession:
         await self.recording.close()
         await self._state.flush()
         await self._state.close()
-        self._audit.close()

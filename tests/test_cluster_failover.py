@@ -110,7 +110,7 @@ async def test_when_the_hosting_node_dies_every_client_is_back_on_the_other_with
                 await client.close()
             if a.process.poll() is None:
                 a.kill()
-            assert b.stop() == 0  # SIGTERM: a clean stop seals the recording
+            assert await asyncio.to_thread(b.stop) == 0  # SIGTERM: a clean stop
 
     [recording] = list((data / "recordings").iterdir())
     manifest = json.loads((recording / "manifest.json").read_text())["manifest"]
@@ -118,3 +118,64 @@ async def test_when_the_hosting_node_dies_every_client_is_back_on_the_other_with
     report = verify_recording(recording)
     assert report.status == "incomplete" and not report.problems, report.summary()
     assert any("crash" in why for why in report.incomplete)
+
+
+async def test_a_node_stopped_with_sigterm_hands_its_hearing_over_and_exits_in_time(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "shared-data"
+    data.mkdir()
+    prefix = f"ecourt-drain-{secrets.token_hex(4)}:"
+    clients: list[HearingClient] = []
+    with redis_server() as redis_port:
+        a = start_node("node-a", data, redis_port, prefix, ECOURT_RECORD_SEGMENT_SECONDS="2")
+        b = start_node("node-b", data, redis_port, prefix, ECOURT_RECORD_SEGMENT_SECONDS="2")
+        try:
+            await wait_ready(a.url)
+            await wait_ready(b.url)
+            async with aiohttp.ClientSession() as http:
+                hid = await schedule(http, a.url)
+                links = [await token(http, a.url, hid, role, name) for role, name in CAST[:3]]
+            for link in links:
+                client = HearingClient(a.url, link, rejoin_within=20, other_nodes=[b.url])
+                clients.append(client)
+                await client.connect()
+            judge, _clerk, plaintiff = clients
+            await judge.wait_for_waiting(plaintiff.participant["id"])
+            await judge.admit(plaintiff.participant["id"])
+            await plaintiff.wait_admitted()
+            await judge.request("phase", {"phase": "in_session"})
+            for client in clients:
+                await client.publish(SmallVideo(), AudioStreamTrack())
+            for client in clients:
+                await client.wait_until(lambda c=client: bool(c.remote_tracks), 20, "tracks")
+            await asyncio.sleep(2)
+
+            stopping = time.monotonic()
+            # SIGTERM: drain, hand over, exit (waited for off the loop: the clients must run)
+            assert await asyncio.to_thread(a.stop, 15) == 0
+            exited = time.monotonic() - stopping
+            back = await asyncio.gather(*(wait_receiving(c, 15) for c in clients))
+            print(
+                f"node a exited after {exited:.2f} s; media again after",
+                [round(t - stopping, 2) for t in back],
+            )
+            assert exited <= 10  # its drain deadline
+            assert {c.base_url for c in clients} == {b.url}
+            assert all(c.left_reason is None and c.admission == "admitted" for c in clients)
+            await judge.request("end_hearing")  # the hearing ends on node b
+            await asyncio.sleep(0.5)
+        finally:
+            for client in clients:
+                await client.close()
+            if a.process.poll() is None:
+                a.kill()
+            assert await asyncio.to_thread(b.stop) == 0
+
+    [recording] = list((data / "recordings").iterdir())
+    manifest = json.loads((recording / "manifest.json").read_text())["manifest"]
+    events = [event for _, event in manifest["events"]]
+    assert "handed_over" in events and "resumed_after_handover" in events
+    assert events[-1] == "stopped"
+    report = verify_recording(recording)
+    assert report.status == "valid", report.summary()  # a planned handover loses nothing

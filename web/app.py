@@ -66,4 +66,10 @@ def create_app(settings: Settings) -> web.Application:
         await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def drain(_app: web.Application) -> None:
+        # before aiohttp waits for open handlers: the sockets are closed by the handover
+        await signaling.close()
+
+    app.on_shutdown.append(drain)
     return app

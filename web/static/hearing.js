@@ -168,7 +168,19 @@ function connect(token) {
     enterCourtroom();
   });
   socket.on("denied", () => finish("denied"));
-  socket.on("left", (data) => finish(data?.reason || "left"));
+  socket.on("left", (data) => {
+    if (data?.reason === "node_draining") {
+      // The server is stopping; the hearing is not. Connect again (another node takes over).
+      status("The court server is restarting. Reconnecting…");
+      ecourt.moving = true;
+      setTimeout(() => {
+        ecourt.moving = false;
+        socket.connect();
+      }, 500);
+      return;
+    }
+    finish(data?.reason || "left");
+  });
   socket.on("lobby", (data) => {
     ecourt.lobby = Array.isArray(data?.waiting) ? data.waiting : [];
     renderConsole();
@@ -203,7 +215,7 @@ function connect(token) {
     if (ecourt.state !== "left") ensureSubscriber().offer(data);
   });
   socket.on("disconnect", (reason) => {
-    if (ecourt.state === "left") return;
+    if (ecourt.state === "left" || ecourt.moving) return;
     if (reason === "io server disconnect") {
       finish("disconnected");
     } else {
