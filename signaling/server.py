@@ -22,6 +22,7 @@ from media import MediaEngine
 from media.ratelimit import RateLimitedLog
 from recording.recorder import HearingRecorder
 from security import AuditLog, TokenRefused, TokenSigner
+from signaling.bus import ClusterBus, MemoryBus
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
 from signaling.member import Member
 from signaling.messages import (
@@ -79,12 +80,14 @@ class SignalingServer:
         client_manager: socketio.AsyncManager | None = None,
         placement: Placement | None = None,
         node: NodeInfo | None = None,
+        bus: ClusterBus | None = None,
         allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self._hearings = hearings
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
         self._states: HearingStateStore = states or MemoryHearingStateStore()
         self._placement: Placement = placement or MemoryPlacement()
+        self._bus: ClusterBus = bus or MemoryBus()
         self.node = node or NodeInfo("local", "")
         self._heartbeat: asyncio.Task[None] | None = None
         self._grace = due_process_grace
@@ -138,12 +141,20 @@ class SignalingServer:
         return self._sessions.get(hearing_id)
 
     async def revoke(self, hearing_id: str, participant_id: str, actor: str = "api") -> None:
-        """Refuse the participant's tokens from now on and close their live connection."""
+        """Refuse the participant's tokens from now on and close their live connection,
+        on whichever node hosts the hearing."""
         await self._revoked.revoke(hearing_id, participant_id)
-        session = self._sessions.get(hearing_id)
-        if session is None:
+        order = {"order": "revoke", "hearing_id": hearing_id, "participant_id": participant_id}
+        await self._bus.publish(order | {"actor": actor})
+
+    async def _on_order(self, order: dict[str, Any]) -> None:
+        if order.get("order") != "revoke":
             return
-        session.record(actor, "revoke", target=participant_id)
+        session = self._sessions.get(str(order.get("hearing_id")))
+        if session is None:
+            return  # another node hosts it
+        participant_id = str(order.get("participant_id"))
+        session.record(str(order.get("actor", "api")), "revoke", target=participant_id)
         member = session.members.get(participant_id)
         if member is not None:
             self._connections.pop(member.sid, None)
@@ -156,6 +167,7 @@ class SignalingServer:
         """Start closing connections that never authenticate (sessions open on demand)."""
         self._sweeper = asyncio.get_running_loop().create_task(self._close_unauthenticated())
         self._heartbeat = asyncio.get_running_loop().create_task(self._keep_beating())
+        await self._bus.start(self._on_order)
 
     def load(self) -> int:
         """What placement balances: forwarded streams plus hearings in session here."""
@@ -207,6 +219,7 @@ class SignalingServer:
                 await self._placement.leave(self.node.node_id)
             except Exception:
                 log.warning("node %s could not hand back its hearings", self.node.node_id)
+        await self._bus.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
@@ -228,11 +241,12 @@ class SignalingServer:
     # -- socket.io outbox -----------------------------------------------------------------
 
     async def send(self, sid: str, event: str, payload: dict[str, Any]) -> None:
-        await self.sio.emit(event, payload, to=sid, namespace=NAMESPACE)
+        # every connection this node talks to is its own: no detour through the message queue
+        await self.sio.emit(event, payload, to=sid, namespace=NAMESPACE, ignore_queue=True)
 
     async def disconnect(self, sid: str) -> None:
         self._connections.pop(sid, None)
-        await self.sio.disconnect(sid, namespace=NAMESPACE)
+        await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
 
     # -- connection lifecycle -------------------------------------------------------------
 

@@ -4,7 +4,9 @@ the same room; and a node whose Redis does not answer says it is not ready."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -156,3 +158,24 @@ async def test_a_new_hearing_goes_to_the_least_loaded_live_node(prefix: str) -> 
         assert await placement.hosted_by("n-busy") == ["h_one", "h_two"]
     finally:
         await redis.aclose()
+
+
+async def test_a_link_revoked_through_one_node_closes_the_connection_on_the_host_at_once(
+    tmp_path: Path, prefix: str, clients: list[HearingClient]
+) -> None:
+    async with node(tmp_path, "a", prefix) as a, node(tmp_path, "b", prefix) as b:
+        hearing = await a.create_hearing()
+        hid = hearing["id"]
+        judge = await connect(
+            a, clients, (await a.issue_token(hid, "presiding_judge", "Judge Le"))["token"]
+        )
+        await asyncio.sleep(0.3)  # both nodes listen for orders
+        async with b.session.post(
+            f"{b.base_url}/api/hearings/{hid}/tokens/{judge.participant['id']}/revoke",
+            headers=b.headers,
+        ) as response:
+            assert response.status == 204
+        started = time.monotonic()
+        await judge.wait_until(lambda: not judge.connected, 1.0, "the revoked connection to close")
+        print(f"closed {time.monotonic() - started:.3f} s after the API call on the other node")
+        assert judge.left_reason == "revoked"

@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> web.Application:
         states=stores.states,
         client_manager=stores.client_manager,
         placement=stores.placement,
+        bus=stores.bus,
         node=NodeInfo(settings.node_id, settings.base_url),
         recorder_for=recordings.recorder_for,
         due_process_grace=settings.due_process_grace,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import socketio
 from redis.asyncio import Redis
 
+from signaling.bus import ClusterBus, MemoryBus, RedisBus
 from signaling.placement import MemoryPlacement, Placement, RedisPlacement
 from signaling.redis_store import RedisHearingStateStore, RedisHearingStore, RedisRevokedTokens
 from signaling.store import (
@@ -30,6 +31,7 @@ class Stores:
     revoked: RevokedTokens
     states: HearingStateStore
     placement: Placement = field(default_factory=MemoryPlacement)
+    bus: ClusterBus = field(default_factory=MemoryBus)
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
 
@@ -47,6 +49,7 @@ class Stores:
             RedisRevokedTokens(redis, prefix),
             RedisHearingStateStore(redis, prefix),
             RedisPlacement(redis, prefix),
+            RedisBus(Redis.from_url(settings.redis_url), prefix),  # blocks on listen: no timeout
             manager,
             redis,
         )
