@@ -23,6 +23,28 @@ REPO = Path(__file__).resolve().parents[1]
 TOKEN_KEY = "cluster-test-token-key-of-32-chars-or-more"
 
 
+@dataclass
+class RedisProcess:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def pause(self) -> None:
+        """Redis stops answering (SIGSTOP), keeping its data, until `resume`."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+
+@contextmanager
+def redis_process(port: int | None = None) -> Iterator[RedisProcess]:
+    with redis_server(port) as chosen:
+        yield RedisProcess(chosen, _RUNNING[chosen])
+
+
+_RUNNING: dict[int, subprocess.Popen[bytes]] = {}
+
+
 @contextmanager
 def redis_server(port: int | None = None) -> Iterator[int]:
     """A throwaway redis-server on 127.0.0.1; stopped (and its data dropped) afterwards."""
@@ -50,8 +72,11 @@ def redis_server(port: int | None = None) -> Iterator[int]:
             if probe.stdout.strip() == "PONG":
                 break
             time.sleep(0.05)
+        _RUNNING[port] = process
         yield port
     finally:
+        _RUNNING.pop(port, None)
+        process.send_signal(signal.SIGCONT)
         process.terminate()
         process.wait(10)
 
