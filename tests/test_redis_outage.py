@@ -91,7 +91,6 @@ async def test_a_redis_outage_of_15_seconds_stops_no_media_and_loses_no_audit_en
 
     audit = data / "audit" / f"{hid}.jsonl"
     key = data / "audit-signing.key"
-    from security import SigningKey
 
     report = verify_file(audit, SigningKey.load(key).public_key)
     assert report.ok, report.summary()
