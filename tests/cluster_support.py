@@ -130,7 +130,7 @@ def start_node(name: str, data_dir: Path, redis_port: int, prefix: str, **env: s
         **env,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "web.cli", "serve"],
+        [sys.executable, "-m", "web.cli", "serve", "--workers", "1"],
         env=environment,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
