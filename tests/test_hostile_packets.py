@@ -179,6 +179,24 @@ async def test_f1_an_empty_datagram_at_either_leg_from_anywhere_harms_nobody(
     assert publish.drops[Drop.EMPTY] + subscribe.drops[Drop.EMPTY] - before == sent
 
 
+async def test_a_1504_byte_rtp_datagram_from_a_stranger_closes_no_subscribe_leg(
+    court: Court,
+) -> None:
+    """Found here: pylibsrtp raises ValueError (not pylibsrtp.Error) on a packet over 1503
+    bytes; aiortc 1.16 catches only the latter, so one such datagram from any address
+    closed the subscribe leg it reached (the publish leg's fast path was spared)."""
+    publish, subscribe = court.legs(court.victim)
+    before = publish.drops[Drop.OVERSIZED] + subscribe.drops[Drop.OVERSIZED]
+    targets = server_addresses(court.victim)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        for address in targets:
+            stranger.sendto(b"\x80" * 1504, address)
+
+    await everyone_keeps_receiving(court)
+    after = publish.drops[Drop.OVERSIZED] + subscribe.drops[Drop.OVERSIZED]
+    assert after - before == len(targets)
+
+
 async def test_f2_an_authenticated_rtp_packet_with_a_one_byte_abs_send_time_harms_nobody(
     court: Court,
 ) -> None:
