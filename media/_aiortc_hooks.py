@@ -9,6 +9,7 @@ fails loudly if aiortc no longer looks the way these hooks expect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,7 @@ import aiortc
 import pylibsrtp
 from aioice import Connection
 from aioice.ice import CandidatePair, StunProtocol
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 
@@ -343,6 +344,24 @@ def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
     """Protect `data` (RTP or RTCP) with the transport's SRTP session and send it."""
     await transport._send_rtp(data)
+
+
+async def close_peer_connection(pc: RTCPeerConnection) -> None:
+    """Close `pc`. aiortc's close stops at the first transceiver without a transport (which a
+    failed negotiation can leave behind); then stop every transport that exists ourselves, so
+    that no socket or task outlives the leg."""
+    try:
+        await pc.close()
+        return
+    except Exception:
+        _failures.exception("aiortc could not close a peer connection; stopping its transports")
+    for transceiver in pc.getTransceivers():
+        for dtls in {transceiver.receiver.transport, transceiver.sender.transport}:
+            if dtls is None:
+                continue
+            for transport in (dtls, dtls.transport):
+                with contextlib.suppress(Exception):
+                    await transport.stop()
 
 
 def decoder_thread_id(receiver: RTCRtpReceiver) -> int | None:

@@ -215,4 +215,4 @@ class PublishPeer:
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
             await asyncio.gather(self._rtcp_task, return_exceptions=True)
-        await self._pc.close()
+        await hooks.close_peer_connection(self._pc)

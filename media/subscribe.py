@@ -216,7 +216,7 @@ class SubscribePeer:
         if self._reports is not None:
             self._reports.cancel()
             await asyncio.gather(self._reports, return_exceptions=True)
-        await self._pc.close()
+        await hooks.close_peer_connection(self._pc)
 
 
 __all__ = ["ForwardedTrack", "MediaError", "SubscribeOffer", "SubscribePeer"]
