@@ -161,6 +161,15 @@ def short_abs_send_time_packet(ext_id: int, payload_type: int) -> bytes:
     return header + struct.pack("!HH", 0xBEDE, 1) + element + b"\x10\x00\x00\x00payload"
 
 
+async def test_without_an_attacker_the_guard_drops_nothing(court: Court) -> None:
+    """The control for the tests below: aiortc clients' STUN, DTLS, RTP and RTCP all pass."""
+    await everyone_keeps_receiving(court)
+    for client in court.everyone:
+        for leg in court.legs(client):
+            assert leg.drops.as_dict() == {}, (client.participant["role"], leg.drops.as_dict())
+        assert court.legs(client)[0].packets_malformed == 0
+
+
 async def test_f1_an_empty_datagram_at_either_leg_from_anywhere_harms_nobody(
     court: Court,
 ) -> None:
