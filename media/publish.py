@@ -25,6 +25,7 @@ from aiortc.rtp import (
 )
 
 from media import _aiortc_hooks as hooks
+from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid
 from media.forwarder import PublishedTrack, SenderReport
 from media.ratelimit import RateLimitedLog
@@ -64,7 +65,7 @@ class PublishPeer:
         self.tracks: list[PublishedTrack] = []
         self.packets_malformed = 0
         self.packets_unroutable = 0
-        self._dropped: Callable[[], int] = lambda: 0
+        self.drops = DropCounts()
         self._screen_mid: str | None = None
 
     def decoder_thread_ids(self) -> list[int]:
@@ -94,7 +95,7 @@ class PublishPeer:
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
-            self._dropped = hooks.guard_datagrams(transport, self._on_plain_rtp)
+            self.drops = hooks.guard_datagrams(transport, self._on_plain_rtp)
         except Exception as exc:
             raise SdpInvalid(f"the offer could not be negotiated: {exc}") from exc
         self._rtcp_task = asyncio.get_running_loop().create_task(self._run_rtcp())
@@ -136,7 +137,7 @@ class PublishPeer:
 
     @property
     def datagrams_dropped(self) -> int:
-        return self._dropped()
+        return self.drops.total
 
     async def _on_rtp(self, data: bytes, arrival_time_ms: int) -> None:
         """Packets that took aiortc's queue (those that arrived before SRTP was keyed)."""
@@ -221,4 +222,4 @@ class PublishPeer:
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
             await asyncio.gather(self._rtcp_task, return_exceptions=True)
-        await self._pc.close()
+        await hooks.close_peer_connection(self._pc)

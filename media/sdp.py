@@ -48,10 +48,24 @@ def parse(text: str, expected_type: str) -> aiortc_sdp.SessionDescription:
     except Exception as exc:  # aiortc's parser raises many kinds on hostile input
         raise SdpInvalid(f"the {expected_type} is not valid SDP") from exc
     for media in description.media:
-        if media.kind in ("audio", "video") and (media.ice is None or media.dtls is None):
-            raise SdpInvalid("a media section lacks ICE or DTLS parameters")
+        if media.kind in ("audio", "video") and (
+            media.ice is None
+            or not media.ice.usernameFragment
+            or not media.ice.password
+            or media.dtls is None
+            or not media.dtls.fingerprints  # aiortc would assert on it when DTLS starts
+        ):
+            raise SdpInvalid("a media section lacks ICE credentials or a DTLS fingerprint")
     if not description.media:
         raise SdpInvalid(f"the {expected_type} has no media sections")
+    mids = [media.rtp.muxId for media in description.media if media.rtp.muxId]
+    if len(set(mids)) != len(mids):
+        raise SdpInvalid("two media sections share a mid")
+    for group in description.group:
+        # aiortc bundles onto the first mid of the group: one that names no section leaves
+        # the connection with a transceiver that has no transport (and that cannot close)
+        if group.semantic == "BUNDLE" and not {str(item) for item in group.items} <= set(mids):
+            raise SdpInvalid("the BUNDLE group names a mid that no media section has")
     return description
 
 

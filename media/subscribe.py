@@ -29,6 +29,7 @@ from aiortc.rtp import (
 )
 
 from media import _aiortc_hooks as hooks
+from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid, StaleAnswer
 from media.forwarder import PublishedTrack, TrackSink
 from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL
@@ -69,6 +70,7 @@ class SubscribePeer:
         self._version = 0
         self._closed = False
         self._guarded = False
+        self.drops = DropCounts()
         self._transport: RTCDtlsTransport | None = None
         self._reports: asyncio.Task[None] | None = None
 
@@ -126,7 +128,7 @@ class SubscribePeer:
         self._dirty = False
         await self._pc.setLocalDescription(await self._pc.createOffer())
         if not self._guarded:  # ICE has gathered; the candidates are not out yet
-            hooks.guard_datagrams(self._pc.getTransceivers()[0].sender.transport)
+            self.drops = hooks.guard_datagrams(self._pc.getTransceivers()[0].sender.transport)
             self._guarded = True
         self._version += 1
         self._awaiting = self._version
@@ -214,7 +216,7 @@ class SubscribePeer:
         if self._reports is not None:
             self._reports.cancel()
             await asyncio.gather(self._reports, return_exceptions=True)
-        await self._pc.close()
+        await hooks.close_peer_connection(self._pc)
 
 
 __all__ = ["ForwardedTrack", "MediaError", "SubscribeOffer", "SubscribePeer"]
