@@ -125,6 +125,9 @@ class TrackSink:
         self.last_timestamp = 0
         self.last_sent_at = 0.0
         self.closed = False
+        self.remb: int | None = None
+        """The subscriber's receive estimate for this stream (its REMB, shared out over the
+        streams it names), in bit/s; None until one arrives."""
 
     @property
     def extension_key(self) -> tuple[int | None, int | None]:
@@ -215,6 +218,11 @@ class PublishedTrack:
 
     def remove_sink(self, sink: TrackSink) -> None:
         self.sinks = tuple(s for s in self.sinks if s is not sink)
+
+    def weakest_remb(self) -> int | None:
+        """The lowest receive estimate of any subscriber of this track (None if none sent)."""
+        estimates = [s.remb for s in self.sinks if s.remb is not None]
+        return min(estimates) if estimates else None
 
     def add_tap(self, tap: PacketTap) -> None:
         if not self.ended and tap not in self.taps:

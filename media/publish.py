@@ -38,6 +38,16 @@ _failures = RateLimitedLog(log, interval=10.0)
 _track_numbers = itertools.count(1)
 
 TrackCallback = Callable[[PublishedTrack], None]
+REMB_FLOOR = 150_000
+"""bit/s: below this a court's video is of no use; audio is not counted in REMB."""
+
+
+def upstream_bitrate(cap: int, tracks: list[PublishedTrack]) -> int:
+    """min(cap, the weakest subscriber estimate of any video track), at least REMB_FLOOR
+    (or the cap, if that is lower)."""
+    estimates = [t.weakest_remb() for t in tracks if t.kind == "video"]
+    weakest = min((e for e in estimates if e is not None), default=cap)
+    return min(cap, max(weakest, min(REMB_FLOOR, cap)))
 
 
 class PublishPeer:
@@ -67,6 +77,7 @@ class PublishPeer:
         self.packets_unroutable = 0
         self.drops = DropCounts()
         self._screen_mid: str | None = None
+        self.remb_sent: int | None = None
 
     def decoder_thread_ids(self) -> list[int]:
         """aiortc starts a decoder thread per receiver; on this path they never get a frame."""
@@ -208,10 +219,16 @@ class PublishPeer:
                     fmt=RTCP_PSFB_APP,
                     ssrc=self._rtcp_ssrc,
                     media_ssrc=0,
-                    fci=pack_remb_fci(self._bitrate_cap, ssrcs),
+                    fci=pack_remb_fci(self.upstream_remb(), ssrcs),
                 )
             )
             await self._send_rtcp(packets)
+
+    def upstream_remb(self) -> int:
+        """What the publisher may send: the configured cap, or less if the weakest permitted
+        subscriber of any of its video tracks can take less (never below a floor)."""
+        self.remb_sent = upstream_bitrate(self._bitrate_cap, self.tracks)
+        return self.remb_sent
 
     async def close(self) -> None:
         if self._closed:

@@ -175,7 +175,15 @@ class SubscribePeer:
             section.track.request_keyframe()
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             with contextlib.suppress(ValueError):
-                section.remb = unpack_remb_fci(packet.fci)[0]
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                section.remb = bitrate
+                self._share_remb(bitrate, ssrcs)
+
+    def _share_remb(self, bitrate: int, ssrcs: list[int]) -> None:
+        """A REMB covers the streams it names: each gets an equal share of the estimate."""
+        named = [x.sink for x in self._sections.values() if x.sink.ssrc in ssrcs]
+        for sink in named:
+            sink.remb = bitrate // len(named)
 
     async def _send_reports(self) -> None:
         """Sender reports and CNAMEs for every section that has forwarded something, about
