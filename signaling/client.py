@@ -117,6 +117,8 @@ class HearingClient:
         self.roster: list[dict[str, Any]] = []
         self.left_reason: str | None = None
         self.alerts: list[dict[str, Any]] = []
+        self.active_speaker: str | None = None
+        """Who the server says is speaking, among those this client hears."""
         self.state: dict[str, Any] = {}
         """The latest `hearing_state`: the phase, and why it changed if the court did not."""
         self.remote_tracks: list[RemoteTrack] = []
@@ -141,6 +143,7 @@ class HearingClient:
             "left": self._on_left,
             "hearing_state": self._on_hearing_state,
             "alert": self._on_alert,
+            "active_speaker": self._on_active_speaker,
             "disconnect": self._on_disconnect,
         }.items():
             sio.on(event, handler, namespace=NAMESPACE)
@@ -370,6 +373,10 @@ class HearingClient:
         if reason == "node_draining" and self._rejoin_within > 0:
             return  # the hearing goes on elsewhere: the disconnect that follows rejoins
         await self._set(left_reason=reason)
+
+    async def _on_active_speaker(self, payload: dict[str, Any]) -> None:
+        speaker = payload.get("participant_id")
+        await self._set(active_speaker=speaker if isinstance(speaker, str) else None)
 
     async def _on_alert(self, payload: dict[str, Any]) -> None:
         await self._set(alerts=[*self.alerts, dict(payload)])

@@ -29,6 +29,7 @@ from signaling.member import Member, Outbox, hearing_json, participant_json
 from signaling.persistence import StatePersister
 from signaling.presence import PresenceWatch
 from signaling.recording_control import RecordingControl
+from signaling.speaker import SpeakerWatch, Voice
 from signaling.store import HearingStateStore, MemoryHearingStateStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class HearingSession:
         self.hearing = hearing
         self._presence = PresenceWatch(grace)
         self._watchdog: asyncio.Task[None] | None = None
+        self._speaker_task: asyncio.Task[None] | None = None
+        self._speakers = SpeakerWatch(self._voices, self._listeners, outbox.send)
         self._engine = engine
         self._outbox = outbox
         self._audit = audit
@@ -96,6 +99,7 @@ class HearingSession:
         self._known[participant.id] = participant
         if self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().create_task(self._guard_due_process())
+            self._speaker_task = asyncio.get_running_loop().create_task(self._speakers.run())
         return member
 
     async def join(self, member: Member) -> dict[str, Any]:
@@ -220,6 +224,19 @@ class HearingSession:
             changed.append(viewer)
         self.recording.sync(self.members.values(), self.seat_of, self.court.phase)
         return changed
+
+    def _voices(self) -> list[Voice]:
+        return [
+            Voice(m.participant.id, t)
+            for m in self.members.values()
+            for t in m.tracks
+            if t.kind == "audio" and self.seat_of(m.participant) is not None
+        ]
+
+    def _listeners(self) -> list[tuple[str, frozenset[str]]]:
+        return [
+            (m.sid, m.subscribe.track_ids if m.subscribe else frozenset()) for m in self._admitted()
+        ]
 
     # -- the court's orders ---------------------------------------------------------------
 
@@ -527,7 +544,7 @@ class HearingSession:
         self._closed = True
         for member in list(self.members.values()):
             await self.leave(member, reason)
-        tasks = [*self._tasks, *([self._watchdog] if self._watchdog else [])]
+        tasks = [*self._tasks, *(t for t in (self._watchdog, self._speaker_task) if t)]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

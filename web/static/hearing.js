@@ -199,6 +199,9 @@ function connect(token) {
       status("The court is in recess: a participant lost their connection.");
     }
   });
+  socket.on("active_speaker", (data) => {
+    tiles?.showSpeaker(typeof data?.participant_id === "string" ? data.participant_id : null);
+  });
   socket.on("alert", (data) => {
     const who = ecourt.roster.find((p) => p.id === data?.participant_id)?.display_name || "A participant";
     if (data?.code === "already_connected") {
