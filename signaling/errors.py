@@ -52,6 +52,7 @@ class LeaveReason(StrEnum):
     HEARING_ENDED = "hearing_ended"
     REPLACED = "replaced"
     ABUSE = "abuse"
+    PROTOCOL_ERROR = "protocol_error"
 
 
 def wire_error(exc: BaseException) -> dict[str, Any]:

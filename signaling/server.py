@@ -12,12 +12,15 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from socketio import packet
 
 from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
 from security import AuditLog, TokenRefused, TokenSigner
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire_error
+from signaling.frames import MAX_CONNECT_ATTEMPTS, JsonPacket, ProtocolViolation, check_frame
+from signaling.logs import ENGINEIO_LOG
 from signaling.member import Member
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
@@ -40,6 +43,10 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/hearing"
 AUTH_TIMEOUT = 5.0
 """Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
+CLOSE_BATCH = 10
+"""Unauthenticated connections closed together: hundreds at once would stall the loop."""
+ABUSE_COOL_OFF = 10.0
+"""Seconds a link closed for flooding is refused (`cooling_off`) before it may connect again."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 
 Handler = Callable[[HearingSession, Member, Any], Awaitable[dict[str, Any] | None]]
@@ -68,14 +75,16 @@ class SignalingServer:
         self._sessions: dict[str, HearingSession] = {}
         self._connections: dict[str, tuple[HearingSession, Member]] = {}
         self._limits: dict[str, ConnectionLimits] = {}
+        self._cooling: dict[tuple[str, str], float] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             max_http_buffer_size=MAX_MESSAGE_BYTES,
+            serializer=JsonPacket,
             # None: pages of this server's own origin only; else exactly these origins
             cors_allowed_origins=list(allowed_origins) or None,
             logger=False,
-            engineio_logger=False,
+            engineio_logger=ENGINEIO_LOG,
         )
         self._handlers: dict[str, Handler] = {
             "join": self._join,
@@ -98,6 +107,10 @@ class SignalingServer:
             "revoke": self._revoke,
             "end_hearing": self._end_hearing,
         }
+        # every frame passes signaling/frames.py before python-socketio dispatches it
+        self._dispatch_frame = self.sio.eio.handlers["message"]
+        self._connect_attempts: dict[str, int] = {}
+        self.sio.eio.on("message", self._on_frame)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         self.sio.on("*", self._on_event, namespace=NAMESPACE)
@@ -133,15 +146,26 @@ class SignalingServer:
             await asyncio.sleep(1.0)
             now = time.monotonic()
             open_now = set(self.sio.eio.sockets)
+            overdue = []
             for eio_sid in open_now:
                 if self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is not None:
                     first_seen.pop(eio_sid, None)
                 elif now - first_seen.setdefault(eio_sid, now) >= AUTH_TIMEOUT:
                     first_seen.pop(eio_sid, None)
-                    log.info("closed a connection that did not authenticate")
-                    await self.sio.eio.disconnect(eio_sid)
+                    overdue.append(eio_sid)
+            if overdue:
+                log.info("closing %d connections that did not authenticate", len(overdue))
+                for start in range(0, len(overdue), CLOSE_BATCH):  # a few at a time
+                    batch = overdue[start : start + CLOSE_BATCH]
+                    closing = (self.sio.eio.disconnect(s) for s in batch)
+                    await asyncio.gather(*closing, return_exceptions=True)
             for gone in set(first_seen) - open_now:
                 del first_seen[gone]
+            for gone in set(self._connect_attempts) - open_now:
+                del self._connect_attempts[gone]
+            for key, until in list(self._cooling.items()):
+                if until <= now:
+                    del self._cooling[key]
 
     async def close(self) -> None:
         if self._sweeper is not None:
@@ -162,6 +186,36 @@ class SignalingServer:
     async def disconnect(self, sid: str) -> None:
         self._connections.pop(sid, None)
         await self.sio.disconnect(sid, namespace=NAMESPACE)
+
+    # -- the first door: every frame ------------------------------------------------------
+
+    async def _on_frame(self, eio_sid: str, data: Any) -> None:
+        if eio_sid not in self.sio.eio.sockets:
+            return  # closed: a client that ignores engine.io's close is not heard any more
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
+        try:
+            kind = check_frame(data, namespace=NAMESPACE, connected=sid is not None)
+            if kind == packet.CONNECT:
+                attempts = self._connect_attempts.get(eio_sid, 0) + 1
+                self._connect_attempts[eio_sid] = attempts
+                if attempts > MAX_CONNECT_ATTEMPTS:
+                    raise ProtocolViolation("too many attempts to join on one connection")
+        except ProtocolViolation as violation:
+            await self._close_for_violation(eio_sid, sid, violation)
+            return
+        await self._dispatch_frame(eio_sid, data)
+
+    async def _close_for_violation(
+        self, eio_sid: str, sid: str | None, violation: ProtocolViolation
+    ) -> None:
+        """Close the whole connection; a participant is told why and it is audited."""
+        log.info("closed a connection: %s: %s", violation.code, violation.message)
+        entry = self._connections.pop(sid, None) if sid is not None else None
+        if entry is not None:
+            session, member = entry
+            session.record(member.participant.id, "refused", result=violation.code)
+            await session.leave(member, LeaveReason.PROTOCOL_ERROR)
+        await self.sio.eio.disconnect(eio_sid)
 
     # -- connection lifecycle -------------------------------------------------------------
 
@@ -186,6 +240,7 @@ class SignalingServer:
         hearing_id = grant.participant.hearing_id
         if await self._revoked.is_revoked(hearing_id, grant.participant.id):
             raise Refused("token_revoked", "this link was revoked")
+        self._check_cooling_off(hearing_id, grant.participant.id)
         session = self._sessions.get(hearing_id)
         if session is None:
             hearing = await self._hearings.get(hearing_id)
@@ -202,6 +257,16 @@ class SignalingServer:
             if refused.code == "already_connected":  # a shared or stolen link: tell the bench
                 await session.alert(refused.code, grant.participant.id)
             raise
+
+    def _check_cooling_off(self, hearing_id: str, participant_id: str) -> None:
+        until = self._cooling.get((hearing_id, participant_id))
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._cooling[hearing_id, participant_id]
+            return
+        raise Refused("cooling_off", f"closed for flooding: reconnect in {left:.0f} s")
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         self._limits.pop(sid, None)
@@ -296,6 +361,8 @@ class SignalingServer:
             return
         session, member = entry
         self._connections.pop(sid, None)
+        key = (session.hearing.id, member.participant.id)
+        self._cooling[key] = time.monotonic() + ABUSE_COOL_OFF
         session.record(member.participant.id, "refused", result="rate_limited")
         session.spawn(session.leave(member, LeaveReason.ABUSE))
 

@@ -28,6 +28,9 @@ from signaling.member import Member, Outbox, hearing_json, participant_json
 from signaling.presence import PresenceWatch
 
 log = logging.getLogger(__name__)
+ROSTER_INTERVAL = 0.02
+"""Rosters go out at once, then at most once per interval: changes within it are sent
+together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
 class HearingSession:
@@ -51,6 +54,8 @@ class HearingSession:
         self.members: dict[str, Member] = {}
         self._known: dict[str, Participant] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._roster_dirty = False
+        self._roster_sending = False
         self._closed = False
 
     # -- arrival and the lobby ------------------------------------------------------------
@@ -387,6 +392,21 @@ class HearingSession:
         ]
 
     async def _announce_roster(self) -> None:
+        self._roster_dirty = True
+        if not self._roster_sending:
+            self._roster_sending = True
+            self.spawn(self._send_rosters())
+
+    async def _send_rosters(self) -> None:
+        try:
+            while self._roster_dirty and not self._closed:
+                self._roster_dirty = False
+                await self._send_roster()
+                await asyncio.sleep(ROSTER_INTERVAL)
+        finally:
+            self._roster_sending = False
+
+    async def _send_roster(self) -> None:
         admitted = self._admitted()
         roster = [self._roster_entry(m) for m in admitted]
         for viewer in admitted:  # a protected witness's name only for those cleared
