@@ -4,6 +4,7 @@ error into a stable wire code, and hands the typed request to the hearing's sess
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -14,6 +15,7 @@ import socketio
 from aiohttp import web
 from socketio import packet
 
+from hearing import UnknownParticipant
 from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
@@ -45,6 +47,7 @@ AUTH_TIMEOUT = 5.0
 """Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
 CLOSE_BATCH = 10
 """Unauthenticated connections closed together: hundreds at once would stall the loop."""
+HANG_UP_TIMEOUT = 1.0
 ABUSE_COOL_OFF = 10.0
 """Seconds a link closed for flooding is refused (`cooling_off`) before it may connect again."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
@@ -120,7 +123,12 @@ class SignalingServer:
         return self._sessions.get(hearing_id)
 
     async def revoke(self, hearing_id: str, participant_id: str, actor: str = "api") -> None:
-        """Refuse the participant's tokens from now on and close their live connection."""
+        """Refuse the participant's tokens from now on and close their live connection.
+
+        A participant this node knows in another hearing is not this hearing's to revoke:
+        `unknown_participant`. (One never seen may be revoked before they first connect.)"""
+        if any(h != hearing_id and s.knows(participant_id) for h, s in self._sessions.items()):
+            raise UnknownParticipant("no such participant in this hearing")
         await self._revoked.revoke(hearing_id, participant_id)
         session = self._sessions.get(hearing_id)
         if session is None:
@@ -157,7 +165,7 @@ class SignalingServer:
                 log.info("closing %d connections that did not authenticate", len(overdue))
                 for start in range(0, len(overdue), CLOSE_BATCH):  # a few at a time
                     batch = overdue[start : start + CLOSE_BATCH]
-                    closing = (self.sio.eio.disconnect(s) for s in batch)
+                    closing = (self._hang_up(s) for s in batch)
                     await asyncio.gather(*closing, return_exceptions=True)
             for gone in set(first_seen) - open_now:
                 del first_seen[gone]
@@ -184,8 +192,19 @@ class SignalingServer:
         await self.sio.emit(event, payload, to=sid, namespace=NAMESPACE)
 
     async def disconnect(self, sid: str) -> None:
+        """Put the connection out: leave the namespace, then hang up engine.io as well."""
         self._connections.pop(sid, None)
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
         await self.sio.disconnect(sid, namespace=NAMESPACE)
+        if eio_sid is not None:
+            await self._hang_up(eio_sid)
+
+    async def _hang_up(self, eio_sid: str) -> None:
+        """Close an engine.io connection. engine.io waits for the connection's writer to
+        flush; a transport already gone never does, so the wait is bounded."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(HANG_UP_TIMEOUT):
+                await self.sio.eio.disconnect(eio_sid)
 
     # -- the first door: every frame ------------------------------------------------------
 
@@ -215,7 +234,12 @@ class SignalingServer:
             session, member = entry
             session.record(member.participant.id, "refused", result=violation.code)
             await session.leave(member, LeaveReason.PROTOCOL_ERROR)
-        await self.sio.eio.disconnect(eio_sid)
+        else:  # not in a hearing: a connect error that says why
+            body = wire_error(violation)
+            data = {"message": body["message"], "data": body}
+            refusal = JsonPacket(packet.CONNECT_ERROR, data=data, namespace=NAMESPACE)
+            await self.sio.eio.send(eio_sid, refusal.encode())
+        await self._hang_up(eio_sid)
 
     # -- connection lifecycle -------------------------------------------------------------
 
@@ -348,6 +372,8 @@ class SignalingServer:
     async def _revoke(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = ParticipantRequest.parse(payload)
         check(member.participant.role, Action.REVOKE_LINK)
+        if not session.knows(request.participant_id):
+            raise UnknownParticipant("no such participant has come to this hearing")
         actor = member.participant.id
         await self.revoke(session.hearing.id, request.participant_id, actor=actor)
 

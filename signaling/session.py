@@ -195,6 +195,10 @@ class HearingSession:
             changed.append(viewer)
         return changed
 
+    def knows(self, participant_id: str) -> bool:
+        """Whether this participant has ever connected to this hearing."""
+        return participant_id in self._known
+
     # -- the court's orders ---------------------------------------------------------------
 
     def _target(self, participant_id: str) -> Seat:

@@ -93,6 +93,8 @@ class Bystander:
     def __init__(self, server: RunningServer) -> None:
         self._server = server
         self.timings = Timings()
+        self.progress = asyncio.Event()
+        """Set after every order."""
         self.judge: WireSocket | None = None
         self.party: WireSocket | None = None
         self.party_id = ""
@@ -141,6 +143,7 @@ class Bystander:
             if not ack.get("ok"):
                 self.timings.errors.append(f"{event}: {ack}")
                 self.timings.lost += 1
+                self.progress.set()
                 return
 
             def shows() -> bool:
@@ -150,9 +153,11 @@ class Bystander:
         except Exception as exc:  # a timeout or a closed socket: the order was lost
             self.timings.errors.append(f"{event}: {type(exc).__name__}: {exc}")
             self.timings.lost += 1
+            self.progress.set()
             return
         self.timings.acked.append((acked - started) * 1000)
         self.timings.seen.append((time.perf_counter() - started) * 1000)
+        self.progress.set()
 
     async def close(self) -> None:
         for socket in (self.judge, self.party):
@@ -161,14 +166,20 @@ class Bystander:
 
 
 @contextlib.asynccontextmanager
-async def bystander_running(server: RunningServer) -> AsyncIterator[Bystander]:
-    """A bystander hearing exchanging orders for as long as the block runs."""
+async def bystander_running(server: RunningServer, minimum: int = 10) -> AsyncIterator[Bystander]:
+    """A bystander hearing exchanging orders for as long as the block runs (and until it
+    has given at least `minimum` orders)."""
     bystander = Bystander(server)
     await bystander.start()
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(bystander.run(stop))
     try:
         yield bystander
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(30):
+                while len(bystander.timings.acked) + bystander.timings.lost < minimum:
+                    bystander.progress.clear()
+                    await bystander.progress.wait()
     finally:
         stop.set()
         await asyncio.gather(task, return_exceptions=True)

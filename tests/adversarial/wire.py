@@ -52,6 +52,20 @@ class WireSocket:
         return cls(ws)
 
     @property
+    def refusal(self) -> str | None:
+        """The code of the last connect error (`44`) the server sent, if any."""
+        refusals = [f for f in self.frames if f.startswith(f"44{NAMESPACE},")]
+        if not refusals:
+            return None
+        code: str = json.loads(refusals[-1].partition(",")[2])["data"]["code"]
+        return code
+
+    @property
+    def left(self) -> str | None:
+        """The reason of the `left` event, if the server put this participant out."""
+        return next((str(p["reason"]) for name, p in self.events if name == "left"), None)
+
+    @property
     def closed(self) -> bool:
         return self.closed_at is not None
 
