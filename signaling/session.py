@@ -22,6 +22,7 @@ from hearing.rooms import Room
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
 from security import AuditError, AuditLog
+from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.member import Member, Outbox, hearing_json, participant_json
@@ -54,9 +55,10 @@ class HearingSession:
         self.members: dict[str, Member] = {}
         self._known: dict[str, Participant] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._roster_dirty = False
-        self._roster_sending = False
         self._closed = False
+        self._roster = Coalescer(
+            self._send_roster, ROSTER_INTERVAL, self.spawn, lambda: self._closed
+        )
 
     # -- arrival and the lobby ------------------------------------------------------------
 
@@ -396,19 +398,7 @@ class HearingSession:
         ]
 
     async def _announce_roster(self) -> None:
-        self._roster_dirty = True
-        if not self._roster_sending:
-            self._roster_sending = True
-            self.spawn(self._send_rosters())
-
-    async def _send_rosters(self) -> None:
-        try:
-            while self._roster_dirty and not self._closed:
-                self._roster_dirty = False
-                await self._send_roster()
-                await asyncio.sleep(ROSTER_INTERVAL)
-        finally:
-            self._roster_sending = False
+        self._roster.request()
 
     async def _send_roster(self) -> None:
         admitted = self._admitted()
