@@ -134,9 +134,12 @@ class Cases:
 
     async def revoked_by_api(self) -> str:
         token, pid = await self.token()
+        holder = await self.enter(token)
+        started = time.monotonic()
         url = f"{self.server.base_url}/api/hearings/{self.hid}/tokens/{pid}/revoke"
         async with self.server.session.post(url, headers=self.server.headers) as response:
             assert response.status == 204
+        await self.closed_within_a_second(holder, started, "the API")
         return await present(self.server, token)
 
     async def revoked_by_clerk(self) -> str:
@@ -144,10 +147,19 @@ class Cases:
         holder = await self.enter(token)
         clerk, _ = await wire_person(self.server, self.hid, "clerk", "Clerk Pham")
         self.kept.append(clerk)
+        started = time.monotonic()
         assert (await clerk.call("revoke", {"participant_id": pid}))["ok"]
-        await holder.wait_closed(5)
-        assert holder.left == "revoked"
+        await self.closed_within_a_second(holder, started, "the clerk")
         return await present(self.server, token)
+
+    @staticmethod
+    async def closed_within_a_second(holder: WireSocket, started: float, by: str) -> None:
+        """The issue's bound: a revoked link's live connection is closed within 1 s."""
+        await holder.wait_closed(5)
+        assert holder.left == "revoked" and holder.closed_at is not None
+        took = holder.closed_at - started
+        print(f"\n[revocation] by {by}: the live connection closed after {took * 1000:.0f} ms")
+        assert took < 1.0
 
     async def wrong_hearing(self) -> str:
         token, _ = await self.token()
