@@ -63,6 +63,7 @@ class LeaveReason(StrEnum):
     ABUSE = "abuse"
     NODE_DRAINING = "node_draining"
     """This node is stopping; the hearing carries on elsewhere: connect again."""
+    PROTOCOL_ERROR = "protocol_error"
 
 
 def wire_error(exc: BaseException) -> dict[str, Any]:

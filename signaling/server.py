@@ -14,8 +14,9 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from socketio import packet
 
-from hearing import Hearing
+from hearing import Hearing, UnknownParticipant
 from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
@@ -24,6 +25,8 @@ from recording.recorder import HearingRecorder
 from security import AuditLog, TokenRefused, TokenSigner
 from signaling.bus import ClusterBus, MemoryBus
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
+from signaling.frames import MAX_CONNECT_ATTEMPTS, JsonPacket, ProtocolViolation, check_frame
+from signaling.logs import ENGINEIO_LOG
 from signaling.member import Member
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
@@ -57,6 +60,11 @@ DRAIN_DEADLINE = 10.0
 """Seconds a stopping node takes at most to hand its hearings over."""
 AUTH_TIMEOUT = 5.0
 """Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
+CLOSE_BATCH = 10
+"""Unauthenticated connections closed together: hundreds at once would stall the loop."""
+HANG_UP_TIMEOUT = 1.0
+ABUSE_COOL_OFF = 10.0
+"""Seconds a link closed for flooding is refused (`cooling_off`) before it may connect again."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 
 RecorderFactory = Callable[[Hearing, AuditLog], HearingRecorder]
@@ -99,14 +107,16 @@ class SignalingServer:
         self._opening = asyncio.Lock()
         self._connections: dict[str, tuple[HearingSession, Member]] = {}
         self._limits: dict[str, ConnectionLimits] = {}
+        self._cooling: dict[tuple[str, str], float] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             max_http_buffer_size=MAX_MESSAGE_BYTES,
+            serializer=JsonPacket,
             # None: pages of this server's own origin only; else exactly these origins
             cors_allowed_origins=list(allowed_origins) or None,
             logger=False,
-            engineio_logger=False,
+            engineio_logger=ENGINEIO_LOG,
             # many nodes: socket.io's own Redis pub/sub carries emits to the node holding the sid
             client_manager=client_manager,
         )
@@ -132,6 +142,10 @@ class SignalingServer:
             "end_hearing": self._end_hearing,
             "recording": self._recording,
         }
+        # every frame passes signaling/frames.py before python-socketio dispatches it
+        self._dispatch_frame = self.sio.eio.handlers["message"]
+        self._connect_attempts: dict[str, int] = {}
+        self.sio.eio.on("message", self._on_frame)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         self.sio.on("*", self._on_event, namespace=NAMESPACE)
@@ -141,8 +155,13 @@ class SignalingServer:
         return self._sessions.get(hearing_id)
 
     async def revoke(self, hearing_id: str, participant_id: str, actor: str = "api") -> None:
-        """Refuse the participant's tokens from now on and close their live connection,
-        on whichever node hosts the hearing."""
+        """Refuse the participant's tokens from now on and close their live connection, on
+        whichever node hosts the hearing.
+
+        A participant this node knows in another hearing is not this hearing's to revoke:
+        `unknown_participant`. (One never seen may be revoked before they first connect.)"""
+        if any(h != hearing_id and s.knows(participant_id) for h, s in self._sessions.items()):
+            raise UnknownParticipant("no such participant in this hearing")
         await self._revoked.revoke(hearing_id, participant_id)
         order = {"order": "revoke", "hearing_id": hearing_id, "participant_id": participant_id}
         await self._bus.publish(order | {"actor": actor})
@@ -195,15 +214,26 @@ class SignalingServer:
             await asyncio.sleep(1.0)
             now = time.monotonic()
             open_now = set(self.sio.eio.sockets)
+            overdue = []
             for eio_sid in open_now:
                 if self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is not None:
                     first_seen.pop(eio_sid, None)
                 elif now - first_seen.setdefault(eio_sid, now) >= AUTH_TIMEOUT:
                     first_seen.pop(eio_sid, None)
-                    log.info("closed a connection that did not authenticate")
-                    await self.sio.eio.disconnect(eio_sid)
+                    overdue.append(eio_sid)
+            if overdue:
+                log.info("closing %d connections that did not authenticate", len(overdue))
+                for start in range(0, len(overdue), CLOSE_BATCH):  # a few at a time
+                    batch = overdue[start : start + CLOSE_BATCH]
+                    closing = (self._hang_up(s) for s in batch)
+                    await asyncio.gather(*closing, return_exceptions=True)
             for gone in set(first_seen) - open_now:
                 del first_seen[gone]
+            for gone in set(self._connect_attempts) - open_now:
+                del self._connect_attempts[gone]
+            for key, until in list(self._cooling.items()):
+                if until <= now:
+                    del self._cooling[key]
 
     async def close(self) -> None:
         """Drain: take no new hearing, hand every hearing in session over (its participants
@@ -245,8 +275,54 @@ class SignalingServer:
         await self.sio.emit(event, payload, to=sid, namespace=NAMESPACE, ignore_queue=True)
 
     async def disconnect(self, sid: str) -> None:
+        """Put the connection out: leave the namespace, then hang up engine.io as well."""
         self._connections.pop(sid, None)
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
         await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+        if eio_sid is not None:
+            await self._hang_up(eio_sid)
+
+    async def _hang_up(self, eio_sid: str) -> None:
+        """Close an engine.io connection. engine.io waits for the connection's writer to
+        flush; a transport already gone never does, so the wait is bounded."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(HANG_UP_TIMEOUT):
+                await self.sio.eio.disconnect(eio_sid)
+
+    # -- the first door: every frame ------------------------------------------------------
+
+    async def _on_frame(self, eio_sid: str, data: Any) -> None:
+        if eio_sid not in self.sio.eio.sockets:
+            return  # closed: a client that ignores engine.io's close is not heard any more
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
+        try:
+            kind = check_frame(data, namespace=NAMESPACE, connected=sid is not None)
+            if kind == packet.CONNECT:
+                attempts = self._connect_attempts.get(eio_sid, 0) + 1
+                self._connect_attempts[eio_sid] = attempts
+                if attempts > MAX_CONNECT_ATTEMPTS:
+                    raise ProtocolViolation("too many attempts to join on one connection")
+        except ProtocolViolation as violation:
+            await self._close_for_violation(eio_sid, sid, violation)
+            return
+        await self._dispatch_frame(eio_sid, data)
+
+    async def _close_for_violation(
+        self, eio_sid: str, sid: str | None, violation: ProtocolViolation
+    ) -> None:
+        """Close the whole connection; a participant is told why and it is audited."""
+        log.info("closed a connection: %s: %s", violation.code, violation.message)
+        entry = self._connections.pop(sid, None) if sid is not None else None
+        if entry is not None:
+            session, member = entry
+            session.record(member.participant.id, "refused", result=violation.code)
+            await session.leave(member, LeaveReason.PROTOCOL_ERROR)
+        else:  # not in a hearing: a connect error that says why
+            body = wire_error(violation)
+            data = {"message": body["message"], "data": body}
+            refusal = JsonPacket(packet.CONNECT_ERROR, data=data, namespace=NAMESPACE)
+            await self.sio.eio.send(eio_sid, refusal.encode())
+        await self._hang_up(eio_sid)
 
     # -- connection lifecycle -------------------------------------------------------------
 
@@ -273,6 +349,7 @@ class SignalingServer:
         hearing_id = grant.participant.hearing_id
         if await self._revoked.is_revoked(hearing_id, grant.participant.id):
             raise Refused("token_revoked", "this link was revoked")
+        self._check_cooling_off(hearing_id, grant.participant.id)
         session = self._sessions.get(hearing_id)
         if session is None:
             host = await self._placement.place(hearing_id, replace(self.node, load=self.load()))
@@ -308,6 +385,16 @@ class SignalingServer:
         await session.restore()
         self._sessions[hearing_id] = session
         return session
+
+    def _check_cooling_off(self, hearing_id: str, participant_id: str) -> None:
+        until = self._cooling.get((hearing_id, participant_id))
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._cooling[hearing_id, participant_id]
+            return
+        raise Refused("cooling_off", f"closed for flooding: reconnect in {left:.0f} s")
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         self._limits.pop(sid, None)
@@ -389,6 +476,8 @@ class SignalingServer:
     async def _revoke(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = ParticipantRequest.parse(payload)
         check(member.participant.role, Action.REVOKE_LINK)
+        if not session.knows(request.participant_id):
+            raise UnknownParticipant("no such participant has come to this hearing")
         actor = member.participant.id
         await self.revoke(session.hearing.id, request.participant_id, actor=actor)
 
@@ -408,6 +497,8 @@ class SignalingServer:
             return
         session, member = entry
         self._connections.pop(sid, None)
+        key = (session.hearing.id, member.participant.id)
+        self._cooling[key] = time.monotonic() + ABUSE_COOL_OFF
         session.record(member.participant.id, "refused", result="rate_limited")
         session.spawn(session.leave(member, LeaveReason.ABUSE))
 

@@ -23,6 +23,7 @@ from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog
+from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.member import Member, Outbox, hearing_json, participant_json
@@ -33,6 +34,9 @@ from signaling.speaker import SpeakerWatch, Voice
 from signaling.store import HearingStateStore, MemoryHearingStateStore
 
 log = logging.getLogger(__name__)
+ROSTER_INTERVAL = 0.02
+"""Rosters go out at once, then at most once per interval: changes within it are sent
+together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
 class HearingSession:
@@ -62,6 +66,9 @@ class HearingSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.recording = RecordingControl(recorder, self.record)
+        self._roster = Coalescer(
+            self._send_roster, ROSTER_INTERVAL, self.spawn, lambda: self._closed
+        )
         self._state = StatePersister(states or MemoryHearingStateStore(), hearing.id, self.snapshot)
 
     def snapshot(self) -> dict[str, Any]:
@@ -237,6 +244,10 @@ class HearingSession:
         return [
             (m.sid, m.subscribe.track_ids if m.subscribe else frozenset()) for m in self._admitted()
         ]
+
+    def knows(self, participant_id: str) -> bool:
+        """Whether this participant has ever connected to this hearing."""
+        return participant_id in self._known
 
     # -- the court's orders ---------------------------------------------------------------
 
@@ -446,6 +457,9 @@ class HearingSession:
         ]
 
     async def _announce_roster(self) -> None:
+        self._roster.request()
+
+    async def _send_roster(self) -> None:
         admitted = self._admitted()
         roster = [self._roster_entry(m) for m in admitted]
         for viewer in admitted:  # a protected witness's name only for those cleared

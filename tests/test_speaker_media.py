@@ -21,6 +21,7 @@ class Tone(AudioStreamTrack):
 
     async def recv(self) -> AudioFrame:
         frame = await super().recv()
+        assert isinstance(frame, AudioFrame)
         samples = frame.samples
         start = int(frame.pts or 0)
         pcm = b"".join(

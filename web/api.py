@@ -21,9 +21,11 @@ from hearing import (
     Hearing,
     HearingType,
     Instance,
+    InvalidHearing,
     Jurisdiction,
     Participant,
     Role,
+    UnknownParticipant,
     new_hearing_id,
     new_participant_id,
 )
@@ -146,7 +148,11 @@ async def create_token(request: web.Request) -> web.Response:
 async def revoke_token(request: web.Request) -> web.Response:
     """The participant's links stop working; a live connection is closed at once."""
     hearing = await find_hearing(request.app, request.match_info["id"])
-    participant_id = check_id(request.match_info["participant_id"], "participant_id")
+    participant_id = request.match_info["participant_id"]
+    try:
+        check_id(participant_id, "participant_id")
+    except InvalidHearing:  # no participant can have that id
+        raise UnknownParticipant("no such participant") from None
     await request.app[SIGNALING].revoke(hearing.id, participant_id)
     return web.Response(status=204)
 

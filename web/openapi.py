@@ -222,8 +222,13 @@ def _operation(
 
 def _revoke_operation() -> Json:
     responses: Json = {"204": {"description": "revoked; a live connection was closed"}}
-    for code in (400, 401, 404, 500):
+    for code in (401, 404, 500):
         responses[str(code)] = _json("Error", _ERRORS[code])
+    responses["404"] = _json(
+        "Error",
+        "unknown_hearing: no such hearing; unknown_participant: no participant can have that id,"
+        " or it is a participant of another hearing",
+    )
     return {
         "summary": "Revoke a participant's join token, closing their connection within a second",
         "responses": responses,

@@ -17,6 +17,10 @@ const REFUSALS = {
   unknown_hearing: "This hearing does not exist, or it has ended.",
   denied: "The court has not admitted you to this hearing.",
   already_connected: "You are already connected to this hearing in another window.",
+  token_revoked: "The court has withdrawn this join link.",
+  hearing_ended: "This hearing has ended.",
+  cooling_off: "Too many messages came from this link. Please wait a few seconds and reload.",
+  protocol_error: "The page sent something the court server could not accept. Please reload.",
 };
 
 const LEAVE_REASONS = {
@@ -26,6 +30,9 @@ const LEAVE_REASONS = {
   hearing_ended: "The hearing has ended. Thank you for attending.",
   replaced: "You joined this hearing from another window, so this window was disconnected.",
   disconnected: "The court server closed the connection. You may close this page.",
+  revoked: "The court has withdrawn your join link.",
+  abuse: "Too many messages came from this page, so the court server closed the connection.",
+  protocol_error: "The page sent something the court server could not accept, so the connection was closed.",
 };
 
 const $ = (id) => document.getElementById(id);
