@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from media import MediaEngine, MediaSettings
+from media import IceServer, MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import MemoryHearingStore
@@ -18,11 +18,25 @@ from web.settings import Settings
 MAX_BODY = 64 * 1024
 
 
+def media_settings(settings: Settings) -> MediaSettings:
+    servers = []
+    if settings.stun_urls:
+        servers.append(IceServer(urls=settings.stun_urls))
+    if settings.turn_urls and settings.turn_credential is not None:
+        credential = settings.turn_credential.value.decode()
+        servers.append(IceServer(settings.turn_urls, settings.turn_username, credential))
+    return MediaSettings(
+        ice_servers=tuple(servers),
+        udp_ports=settings.udp_ports,
+        announced_ip=settings.announced_ip,
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=api.middlewares())
     hearings = MemoryHearingStore()
     signer = TokenSigner(settings.token_key)
-    engine = MediaEngine(MediaSettings())
+    engine = MediaEngine(media_settings(settings))
     audit = AuditLogs(settings.data_dir)
     signaling = SignalingServer(
         hearings=hearings,
