@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import inspect
 import logging
+import random
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiortc
 import pylibsrtp
-from aioice import Connection
+from aioice import Candidate, Connection, turn
+from aioice.candidate import candidate_foundation, candidate_priority
 from aioice.ice import CandidatePair, StunProtocol
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
@@ -25,7 +29,7 @@ from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameter
 from aiortc.rtp import RtcpSrPacket
 
 from media.datagrams import MAX_DATAGRAM, Drop, DropCounts, parse_stun
-from media.errors import AiortcShapeChanged
+from media.errors import AiortcShapeChanged, PortsExhausted
 from media.ratelimit import RateLimitedLog
 from media.rtcp import parse_rtcp
 
@@ -45,6 +49,7 @@ _SIGNATURES: list[tuple[Any, str, list[str]]] = [
     (RTCDtlsTransport, "_handle_rtcp_data", ["self", "data"]),
     (RtpRouter, "route_rtcp", ["self", "packet"]),
     (Connection, "data_received", ["self", "data", "component"]),
+    (Connection, "get_component_candidates", ["self", "component", "addresses", "timeout"]),
     (StunProtocol, "datagram_received", ["self", "data", "addr"]),
     (RTCRtpSender, "send", ["self", "parameters"]),
     (RTCRtpSender, "_run_rtp", ["self", "codec"]),
@@ -381,6 +386,77 @@ async def close_peer_connection(pc: RTCPeerConnection) -> None:
             for transport in (dtls, dtls.transport):
                 with contextlib.suppress(Exception):
                     await transport.stop()
+
+
+def bind_in_port_range(pc: RTCPeerConnection, ports: tuple[int, int]) -> None:
+    """Make the ICE agents of `pc` bind their host sockets to ports within `ports` (inclusive),
+    so that a firewall or a container needs to open only that range. Call it before
+    setLocalDescription (which gathers); the server gathers host candidates only."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is None:
+            continue
+        connection: Any = dtls.transport._connection
+
+        async def host_candidates(
+            component: int, addresses: list[str], timeout: int = 5, _c: Any = connection
+        ) -> list[Candidate]:
+            return await _host_candidates_in(ports, _c, component, addresses)
+
+        connection.get_component_candidates = host_candidates
+
+
+async def _host_candidates_in(
+    ports: tuple[int, int], connection: Any, component: int, addresses: list[str]
+) -> list[Candidate]:
+    """aioice's host candidate gathering, with each socket bound in `ports`."""
+    loop = asyncio.get_running_loop()
+    low, high = ports
+    candidates = []
+    for address in addresses:
+        bound = await _bind_in(ports, loop, connection, address)
+        if bound is None:
+            continue
+        transport, protocol = bound
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, turn.UDP_SOCKET_BUFFER_SIZE)
+        host, port = transport.get_extra_info("sockname")[:2]
+        protocol.local_candidate = Candidate(
+            foundation=candidate_foundation("host", "udp", host),
+            component=component,
+            transport="udp",
+            priority=candidate_priority(component, "host"),
+            host=host,
+            port=port,
+            type="host",
+        )
+        connection._protocols.append(protocol)
+        candidates.append(protocol.local_candidate)
+    if addresses and not candidates:
+        raise PortsExhausted(f"no free UDP port in {low}-{high}")
+    return candidates
+
+
+async def _bind_in(
+    ports: tuple[int, int], loop: asyncio.AbstractEventLoop, connection: Any, address: str
+) -> tuple[Any, Any] | None:
+    """A datagram endpoint on `address` and a free port of the range, tried from a random one;
+    None if the address cannot be bound or the range is full on it."""
+    low, high = ports
+    size = high - low + 1
+    start = random.randrange(size)
+    for offset in range(size):
+        port = low + (start + offset) % size
+        try:
+            return await loop.create_datagram_endpoint(
+                lambda: StunProtocol(connection), local_addr=(address, port)
+            )
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                log.info("cannot bind a media socket on %s: %s", address, exc)
+                return None
+    return None
 
 
 def decoder_thread_id(receiver: RTCRtpReceiver) -> int | None:

@@ -30,7 +30,7 @@ from media.errors import MediaError, SdpInvalid
 from media.forwarder import PublishedTrack, SenderReport
 from media.ratelimit import RateLimitedLog
 from media.rtp import parse_rtp
-from media.sdp import FORWARDED_CODECS, parse_offer, preferred_codecs
+from media.sdp import FORWARDED_CODECS, announce, parse_offer, preferred_codecs
 
 log = logging.getLogger(__name__)
 _malformed = RateLimitedLog(log, interval=10.0)
@@ -60,8 +60,12 @@ class PublishPeer:
         configuration: RTCConfiguration,
         bitrate_cap: int,
         on_track: TrackCallback,
+        udp_ports: tuple[int, int] | None = None,
+        announced_ip: str | None = None,
     ) -> None:
         self.source = source
+        self._udp_ports = udp_ports
+        self._announced_ip = announced_ip
         self._pc = RTCPeerConnection(configuration)
         self._bitrate_cap = bitrate_cap
         self._on_track = on_track
@@ -103,15 +107,19 @@ class PublishPeer:
         transport = self._pc.getTransceivers()[0].receiver.transport
         self._transport = transport
         hooks.divert_incoming_rtp(transport, self._on_rtp, self._on_receiver)
+        if self._udp_ports is not None:
+            hooks.bind_in_port_range(self._pc, self._udp_ports)
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
             self.drops = hooks.guard_datagrams(transport, self._on_plain_rtp)
+        except MediaError:
+            raise
         except Exception as exc:
             raise SdpInvalid(f"the offer could not be negotiated: {exc}") from exc
         self._rtcp_task = asyncio.get_running_loop().create_task(self._run_rtcp())
         answer: str = self._pc.localDescription.sdp
-        return answer
+        return answer if self._announced_ip is None else announce(answer, self._announced_ip)
 
     def _on_receiver(self, parameters: RTCRtpReceiveParameters, receiver: RTCRtpReceiver) -> None:
         codec = parameters.codecs[0]

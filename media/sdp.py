@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from aiortc import RTCRtpReceiver
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
@@ -76,3 +78,29 @@ def preferred_codecs(kind: str, mime_type: str | None = None) -> list[RTCRtpCode
     if capabilities is None:
         raise SdpInvalid(f"no {kind} capabilities")
     return [c for c in capabilities.codecs if c.mimeType.lower() == wanted]
+
+
+def announce(sdp: str, address: str) -> str:
+    """The session description with `address` in place of the host candidates' addresses (and
+    of the default connection address) of the same IP version: what clients behind the NAT or
+    the container's port mapping must reach. Other lines, and the ports, are unchanged."""
+    version = ipaddress.ip_address(address).version
+    family = f"IP{version}"
+    lines = []
+    for line in sdp.split("\r\n"):
+        if line.startswith("a=candidate:"):
+            fields = line.split(" ")
+            if len(fields) > 7 and fields[7] == "host" and _version(fields[4]) == version:
+                fields[4] = address
+                line = " ".join(fields)
+        elif line.startswith(f"c=IN {family} ") and line != f"c=IN {family} 0.0.0.0":
+            line = f"c=IN {family} {address}"
+        lines.append(line)
+    return "\r\n".join(lines)
+
+
+def _version(address: str) -> int | None:
+    try:
+        return ipaddress.ip_address(address).version
+    except ValueError:
+        return None

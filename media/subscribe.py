@@ -33,7 +33,7 @@ from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid, StaleAnswer
 from media.forwarder import PublishedTrack, TrackSink
 from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL
-from media.sdp import parse, preferred_codecs
+from media.sdp import announce, parse, preferred_codecs
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,15 @@ class _Section:
 class SubscribePeer:
     """One participant's outgoing media: the tracks the server decided they may receive."""
 
-    def __init__(self, configuration: RTCConfiguration) -> None:
+    def __init__(
+        self,
+        configuration: RTCConfiguration,
+        udp_ports: tuple[int, int] | None = None,
+        announced_ip: str | None = None,
+    ) -> None:
         self._pc = RTCPeerConnection(configuration)
+        self._udp_ports = udp_ports
+        self._announced_ip = announced_ip
         self._sections: dict[str, _Section] = {}
         self._dirty = False
         self._awaiting: int | None = None
@@ -126,6 +133,8 @@ class SubscribePeer:
         if self._closed or not self._dirty or self._awaiting is not None:
             return None
         self._dirty = False
+        if not self._guarded and self._udp_ports is not None:
+            hooks.bind_in_port_range(self._pc, self._udp_ports)
         await self._pc.setLocalDescription(await self._pc.createOffer())
         if not self._guarded:  # ICE has gathered; the candidates are not out yet
             self.drops = hooks.guard_datagrams(self._pc.getTransceivers()[0].sender.transport)
@@ -137,9 +146,10 @@ class SubscribePeer:
             for s in self._sections.values()
             if s.transceiver.mid is not None
         )
-        return SubscribeOffer(
-            sdp=self._pc.localDescription.sdp, version=self._version, tracks=tracks
-        )
+        sdp: str = self._pc.localDescription.sdp
+        if self._announced_ip is not None:
+            sdp = announce(sdp, self._announced_ip)
+        return SubscribeOffer(sdp=sdp, version=self._version, tracks=tracks)
 
     async def accept_answer(self, version: int, answer_sdp: str) -> None:
         if self._awaiting is None or version != self._awaiting:

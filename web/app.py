@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from media import MediaEngine, MediaSettings
+from media import IceServer, MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
@@ -20,12 +20,26 @@ from web.stores import Stores
 MAX_BODY = 64 * 1024
 
 
+def media_settings(settings: Settings) -> MediaSettings:
+    servers = []
+    if settings.stun_urls:
+        servers.append(IceServer(urls=settings.stun_urls))
+    if settings.turn_urls and settings.turn_credential is not None:
+        credential = settings.turn_credential.value.decode()
+        servers.append(IceServer(settings.turn_urls, settings.turn_username, credential))
+    return MediaSettings(
+        ice_servers=tuple(servers),
+        udp_ports=settings.udp_ports,
+        announced_ip=settings.announced_ip,
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=api.middlewares())
     stores = Stores.for_settings(settings)
     hearings = stores.hearings
     signer = TokenSigner(settings.token_key)
-    engine = MediaEngine(MediaSettings())
+    engine = MediaEngine(media_settings(settings))
     audit = AuditLogs(settings.data_dir)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -44,6 +46,35 @@ def default_keyring_path(env: Mapping[str, str]) -> Path:
     return Path(config) / "ecourt" / "keyring.json"
 
 
+def _port_range(raw: str) -> tuple[int, int] | None:
+    if not raw:
+        return None
+    match = re.fullmatch(r"\s*(\d{1,5})\s*-\s*(\d{1,5})\s*", raw)
+    if match is None:
+        raise SettingsError("ECOURT_UDP_PORTS is a range like 50000-50100")
+    low, high = int(match[1]), int(match[2])
+    if not 1024 <= low <= high <= 65535:
+        raise SettingsError("ECOURT_UDP_PORTS must lie within 1024-65535, low to high")
+    return low, high
+
+
+def _address(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError as exc:
+        raise SettingsError("ECOURT_ANNOUNCED_IP must be an IPv4 or IPv6 address") from exc
+
+
+def _urls(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    urls = tuple(u.strip() for u in env.get(name, "").split(",") if u.strip())
+    for url in urls:
+        if not url.startswith(schemes) or " " in url:
+            raise SettingsError(f"{name} holds URLs like {schemes[0]}host:3478")
+    return urls
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -67,6 +98,15 @@ class Settings:
     keyring_path: Path = field(default_factory=lambda: default_keyring_path(os.environ))
     """The key-encryption keys: a 0600 file that must live outside the data directory."""
     record_segment_seconds: int = 10
+    udp_ports: tuple[int, int] | None = None
+    """The UDP ports media sockets bind to (inclusive); any free port if None."""
+    announced_ip: str | None = None
+    """The address clients reach the media sockets at, behind NAT or in a container."""
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_username: str | None = None
+    turn_credential: Secret | None = None
+    """STUN and TURN servers handed to the clients (the server itself uses none)."""
 
     @property
     def base_url(self) -> str:
@@ -97,7 +137,19 @@ class Settings:
             if env.get("ECOURT_KEYRING")
             else default_keyring_path(env),
             record_segment_seconds=_int(env, "ECOURT_RECORD_SEGMENT_SECONDS", 10, 1, 3600),
+            udp_ports=_port_range(env.get("ECOURT_UDP_PORTS", "")),
+            announced_ip=_address(env.get("ECOURT_ANNOUNCED_IP", "")),
+            stun_urls=_urls(env, "ECOURT_STUN_URLS", ("stun:", "stuns:")),
+            turn_urls=_urls(env, "ECOURT_TURN_URLS", ("turn:", "turns:")),
+            turn_username=env.get("ECOURT_TURN_USERNAME") or None,
         )
+        turn_credential = env.get("ECOURT_TURN_CREDENTIAL") or None
+        if settings.turn_urls and (settings.turn_username is None or turn_credential is None):
+            raise SettingsError(
+                "ECOURT_TURN_URLS needs ECOURT_TURN_USERNAME and ECOURT_TURN_CREDENTIAL"
+            )
+        if turn_credential is not None:
+            settings = replace(settings, turn_credential=Secret(turn_credential.encode()))
         if settings.default_token_ttl > settings.max_token_ttl:
             raise SettingsError("ECOURT_TOKEN_TTL must not exceed ECOURT_MAX_TOKEN_TTL")
         if api_key is not None:
