@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv assets deps lint bench bench-sealing bench-recording bench-livestream fuzz clean
+.PHONY: run test venv assets deps lint bench bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
 
 run: venv assets
 	$(BIN)/ecourt serve --demo
@@ -50,6 +50,20 @@ bench-recording: venv
 
 bench-livestream: venv deps
 	$(BIN)/python bench/livestream.py
+
+# every parser on the path into a hearing, FUZZ_INPUTS inputs each; a crash is saved to
+# tests/fuzz_corpus/<parser>/ (replayed by tests/test_fuzz.py) and fails the run
+FUZZ_INPUTS ?= 1000000
+fuzz: venv
+	$(BIN)/python tools/fuzz.py --inputs $(FUZZ_INPUTS)
+
+# coverage-guided (atheris, libFuzzer), optional: it needs a wheel for this platform
+ATHERIS_INPUTS ?= 20000
+fuzz-atheris: venv
+	$(BIN)/pip install -q -e '.[fuzz]'
+	for target in stun rtp rtcp sdp signaling token; do \
+	  $(BIN)/python tools/fuzz.py --atheris --targets $$target --inputs $(ATHERIS_INPUTS) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache

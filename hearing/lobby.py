@@ -66,6 +66,24 @@ class Lobby:
             del self._state[participant_id]
             self._order.remove(participant_id)
 
+    def snapshot(self) -> dict[str, object]:
+        """Every decision, as plain JSON values (for a store that outlives this node)."""
+        return {
+            "admissions": {pid: state.value for pid, state in self._state.items()},
+            "order": list(self._order),
+        }
+
+    @classmethod
+    def restore(cls, snapshot: dict[str, object]) -> Lobby:
+        """The lobby a snapshot describes; raises ValueError if it is malformed."""
+        admissions = snapshot.get("admissions")
+        order = snapshot.get("order")
+        if not isinstance(admissions, dict) or not isinstance(order, list):
+            raise ValueError("a lobby snapshot has admissions and an order")
+        state = {str(pid): Admission(value) for pid, value in admissions.items()}
+        waiting = [str(p) for p in order if state.get(str(p)) is Admission.WAITING]
+        return cls(state, waiting)
+
     def _decide(self, participant_id: str, outcome: Admission) -> None:
         if self._state.get(participant_id) is not Admission.WAITING:
             raise UnknownParticipant("no such participant is waiting in the lobby")

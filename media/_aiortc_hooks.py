@@ -9,22 +9,35 @@ fails loudly if aiortc no longer looks the way these hooks expect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import inspect
+import logging
+import random
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiortc
 import pylibsrtp
-from aioice import Connection
-from aioice.ice import StunProtocol
-from aiortc import RTCRtpReceiver, RTCRtpSender
-from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aioice import Candidate, Connection, turn
+from aioice.candidate import candidate_foundation, candidate_priority
+from aioice.ice import CandidatePair, StunProtocol
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import RtcpSrPacket
 
-from media.errors import AiortcShapeChanged
+from media.datagrams import MAX_DATAGRAM, Drop, DropCounts, parse_stun
+from media.errors import AiortcShapeChanged, PortsExhausted
+from media.ratelimit import RateLimitedLog
+from media.rtcp import parse_rtcp
 
 TESTED_AIORTC = "1.16.0"
+
+log = logging.getLogger(__name__)
+_drops = RateLimitedLog(log, interval=10.0)
+_failures = RateLimitedLog(log, interval=10.0)
 
 RtpHandler = Callable[[bytes, int], Awaitable[None]]
 RtcpHandler = Callable[[Any], Awaitable[None]]
@@ -33,7 +46,10 @@ _SIGNATURES: list[tuple[Any, str, list[str]]] = [
     (RTCDtlsTransport, "_handle_rtp_data", ["self", "data", "arrival_time_ms"]),
     (RTCDtlsTransport, "_register_rtp_receiver", ["self", "receiver", "parameters"]),
     (RTCDtlsTransport, "_send_rtp", ["self", "data"]),
+    (RTCDtlsTransport, "_handle_rtcp_data", ["self", "data"]),
+    (RtpRouter, "route_rtcp", ["self", "packet"]),
     (Connection, "data_received", ["self", "data", "component"]),
+    (Connection, "get_component_candidates", ["self", "component", "addresses", "timeout"]),
     (StunProtocol, "datagram_received", ["self", "data", "addr"]),
     (RTCRtpSender, "send", ["self", "parameters"]),
     (RTCRtpSender, "_run_rtp", ["self", "codec"]),
@@ -54,7 +70,8 @@ _FIELDS: list[tuple[Any, tuple[str, ...]]] = [
     ),
     (RTCRtpReceiver, ("_RTCRtpReceiver__rtcp_ssrc", "_RTCRtpReceiver__decoder_thread")),
     (RTCDtlsTransport, ("_state", "_tx_srtp", "_rx_srtp", "_rtp_router")),
-    (Connection, ("_nominated", "_protocols")),
+    (Connection, ("_nominated", "_protocols", "_check_list")),
+    (CandidatePair, ("protocol", "remote_candidate", "state", "nominated")),
 ]
 
 
@@ -74,6 +91,10 @@ def check_aiortc_shape() -> None:
         problems += [f"{cls.__name__} no longer sets {f}" for f in fields if f not in assigned]
     if not hasattr(State, "CONNECTED"):
         problems.append("RTCDtlsTransport's State has no CONNECTED")
+    if not hasattr(CandidatePair.State, "SUCCEEDED"):
+        problems.append("aioice's CandidatePair.State has no SUCCEEDED")
+    if not isinstance(getattr(CandidatePair, "remote_addr", None), property):
+        problems.append("aioice's CandidatePair.remote_addr is no longer a property")
     if problems:
         raise AiortcShapeChanged("aiortc changed shape: " + "; ".join(problems))
 
@@ -114,54 +135,132 @@ def tap_sender_reports(
     target._handle_rtcp_packet = report_and_handle
 
 
-def _is_srtp(data: bytes) -> bool:
-    """RTP (not RTCP) by RFC 5761's demultiplexing: first byte 128-191, second not 192-208."""
-    return len(data) >= 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 208
+def _is_rtcp(data: bytes) -> bool:
+    """RTCP by RFC 5761's demultiplexing (as aiortc decides it): second byte 192-208."""
+    return len(data) > 1 and 191 < data[1] < 209
 
 
 def guard_datagrams(
     transport: RTCDtlsTransport, on_rtp: Callable[[bytes], None] | None = None
-) -> Callable[[], int]:
-    """Filter datagrams as they come off the ICE sockets, before aiortc and aioice see them.
+) -> DropCounts:
+    """Filter datagrams as they come off the ICE sockets, before aioice and aiortc see them,
+    and make incoming RTCP safe to parse and route.
 
-    Call it once ICE has gathered (after setLocalDescription), before the candidates are
-    sent anywhere. Zero-length datagrams are dropped (aiortc 1.16 closes the connection on
-    one). RTP and RTCP (first byte 128-191; STUN's is 0-3) skip aioice's STUN parse. With
-    `on_rtp`, SRTP packets are unprotected right here and handed to `on_rtp`, skipping aiortc's
-    queue, task switch and router; DTLS, RTCP and STUN take aiortc's path as before.
-    Returns a function that counts the datagrams dropped.
+    Call it once ICE has gathered (after setLocalDescription), before the candidates are sent
+    anywhere. Dropped (and counted by reason): empty datagrams (aiortc 1.16 closes the
+    connection on one), datagrams over 1500 bytes (pylibsrtp raises ValueError on them, which
+    also closes it), first bytes outside STUN, DTLS, RTP and RTCP (RFC 7983), malformed STUN,
+    and DTLS, RTP or RTCP from any address that is not the remote end of a validated
+    (succeeded or nominated) candidate pair on that socket. STUN from anywhere still reaches
+    aioice, which authenticates connectivity checks itself.
+
+    With `on_rtp`, SRTP packets are unprotected right here and handed to `on_rtp`, skipping
+    aiortc's queue, task switch and router. Without it the leg receives no RTP at all (a
+    subscribe leg): RTP is dropped. DTLS and RTCP take aiortc's path, where RTCP is parsed by
+    `media.rtcp.parse_rtcp` and refused whole if malformed.
     """
     private: Any = transport
     connection: Any = private.transport._connection
-    dropped = 0
+    counts = DropCounts()
+    succeeded = CandidatePair.State.SUCCEEDED
+
+    def drop(reason: Drop) -> None:
+        counts.add(reason)
+        _drops.warning("dropped a datagram on an ICE socket: %s", reason.value)
 
     def guard(protocol: Any) -> None:
         stun_path = protocol.datagram_received
         component = protocol.local_candidate.component
+        sources: set[tuple[Any, ...]] = set()
+
+        def validated(addr: tuple[Any, ...]) -> bool:
+            """Is `addr` the remote end of a validated pair on this socket? Looked up again
+            (a handful of pairs) only when it is not one already known."""
+            nonlocal sources
+            if addr in sources:
+                return True
+            pairs = [*connection._check_list, *connection._nominated.values()]
+            sources = {
+                p.remote_addr
+                for p in pairs
+                if p.protocol is protocol and (p.state is succeeded or p.nominated)
+            }
+            return (addr[0], addr[1]) in sources
 
         def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
-            nonlocal dropped
-            if not data:
-                dropped += 1
-            elif 127 < data[0] < 192:
-                session = private._rx_srtp
-                if on_rtp is not None and session is not None and _is_srtp(data):
+            try:
+                size = len(data)
+                if not size:
+                    drop(Drop.EMPTY)
+                elif size > MAX_DATAGRAM:
+                    drop(Drop.OVERSIZED)
+                elif 127 < data[0] < 192:
+                    if not validated(addr):
+                        drop(Drop.UNVALIDATED_SOURCE)
+                    elif _is_rtcp(data):
+                        connection.data_received(data, component)
+                    elif on_rtp is None:
+                        drop(Drop.UNEXPECTED_RTP)
+                    elif (session := private._rx_srtp) is None:  # not keyed yet: aiortc's way
+                        connection.data_received(data, component)
+                    else:
+                        try:
+                            plain = session.unprotect(data)
+                        except (pylibsrtp.Error, ValueError):
+                            drop(Drop.SRTP_REJECTED)
+                            return
+                        on_rtp(plain)
+                elif data[0] < 4:
                     try:
-                        plain = session.unprotect(data)
-                    except pylibsrtp.Error:
-                        dropped += 1
+                        parse_stun(data)
+                    except ValueError:
+                        drop(Drop.MALFORMED_STUN)
                         return
-                    on_rtp(plain)
+                    stun_path(data, addr)
+                elif 19 < data[0] < 64:
+                    if validated(addr):
+                        connection.data_received(data, component)
+                    else:
+                        drop(Drop.UNVALIDATED_SOURCE)
                 else:
-                    connection.data_received(data, component)
-            else:
-                stun_path(data, addr)
+                    drop(Drop.UNKNOWN_CLASS)
+            except Exception:  # an asyncio callback: nothing may escape, and no flood of logs
+                _failures.exception("handling a datagram on an ICE socket failed")
 
         protocol.datagram_received = datagram_received
 
     for protocol in connection._protocols:
         guard(protocol)
-    return lambda: dropped
+    _harden_rtcp(private, counts)
+    if on_rtp is None:
+
+        async def no_rtp(data: bytes, arrival_time_ms: int) -> None:
+            counts.add(Drop.UNEXPECTED_RTP)
+
+        private._handle_rtp_data = no_rtp
+    return counts
+
+
+def _harden_rtcp(transport: Any, counts: DropCounts) -> None:
+    """Parse incoming RTCP with `parse_rtcp` (a malformed compound packet is dropped whole)
+    and keep any handler's failure away from the transport's receive loop."""
+    router = transport._rtp_router
+
+    async def handle_rtcp_data(data: bytes) -> None:
+        try:
+            packets = parse_rtcp(data)
+        except ValueError:
+            counts.add(Drop.MALFORMED_RTCP)
+            _drops.warning("dropped a malformed RTCP packet")
+            return
+        for packet in packets:
+            try:
+                for recipient in router.route_rtcp(packet):
+                    await recipient._handle_rtcp_packet(packet)
+            except Exception:
+                _failures.exception("handling an RTCP packet failed")
+
+    transport._handle_rtcp_data = handle_rtcp_data
 
 
 def _socket_send(transport: Any) -> Callable[[bytes, tuple[str, int]], None]:
@@ -269,6 +368,95 @@ def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
     """Protect `data` (RTP or RTCP) with the transport's SRTP session and send it."""
     await transport._send_rtp(data)
+
+
+async def close_peer_connection(pc: RTCPeerConnection) -> None:
+    """Close `pc`. aiortc's close stops at the first transceiver without a transport (which a
+    failed negotiation can leave behind); then stop every transport that exists ourselves, so
+    that no socket or task outlives the leg."""
+    try:
+        await pc.close()
+        return
+    except Exception:
+        _failures.exception("aiortc could not close a peer connection; stopping its transports")
+    for transceiver in pc.getTransceivers():
+        for dtls in {transceiver.receiver.transport, transceiver.sender.transport}:
+            if dtls is None:
+                continue
+            for transport in (dtls, dtls.transport):
+                with contextlib.suppress(Exception):
+                    await transport.stop()
+
+
+def bind_in_port_range(pc: RTCPeerConnection, ports: tuple[int, int]) -> None:
+    """Make the ICE agents of `pc` bind their host sockets to ports within `ports` (inclusive),
+    so that a firewall or a container needs to open only that range. Call it before
+    setLocalDescription (which gathers); the server gathers host candidates only."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is None:
+            continue
+        connection: Any = dtls.transport._connection
+
+        async def host_candidates(
+            component: int, addresses: list[str], timeout: int = 5, _c: Any = connection
+        ) -> list[Candidate]:
+            return await _host_candidates_in(ports, _c, component, addresses)
+
+        connection.get_component_candidates = host_candidates
+
+
+async def _host_candidates_in(
+    ports: tuple[int, int], connection: Any, component: int, addresses: list[str]
+) -> list[Candidate]:
+    """aioice's host candidate gathering, with each socket bound in `ports`."""
+    loop = asyncio.get_running_loop()
+    low, high = ports
+    candidates = []
+    for address in addresses:
+        bound = await _bind_in(ports, loop, connection, address)
+        if bound is None:
+            continue
+        transport, protocol = bound
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, turn.UDP_SOCKET_BUFFER_SIZE)
+        host, port = transport.get_extra_info("sockname")[:2]
+        protocol.local_candidate = Candidate(
+            foundation=candidate_foundation("host", "udp", host),
+            component=component,
+            transport="udp",
+            priority=candidate_priority(component, "host"),
+            host=host,
+            port=port,
+            type="host",
+        )
+        connection._protocols.append(protocol)
+        candidates.append(protocol.local_candidate)
+    if addresses and not candidates:
+        raise PortsExhausted(f"no free UDP port in {low}-{high}")
+    return candidates
+
+
+async def _bind_in(
+    ports: tuple[int, int], loop: asyncio.AbstractEventLoop, connection: Any, address: str
+) -> tuple[Any, Any] | None:
+    """A datagram endpoint on `address` and a free port of the range, tried from a random one;
+    None if the address cannot be bound or the range is full on it."""
+    low, high = ports
+    size = high - low + 1
+    start = random.randrange(size)
+    for offset in range(size):
+        port = low + (start + offset) % size
+        try:
+            return await loop.create_datagram_endpoint(
+                lambda: StunProtocol(connection), local_addr=(address, port)
+            )
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                log.info("cannot bind a media socket on %s: %s", address, exc)
+                return None
+    return None
 
 
 def decoder_thread_id(receiver: RTCRtpReceiver) -> int | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from dataclasses import dataclass, field
 
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
+from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from media import _aiortc_hooks as hooks
 from media.publish import PublishPeer, TrackCallback
@@ -22,11 +23,24 @@ class IceServer:
 @dataclass(frozen=True, slots=True)
 class MediaSettings:
     ice_servers: tuple[IceServer, ...] = ()
+    """STUN and TURN servers handed to the clients. The server's own legs gather host
+    candidates only: it is reached at its host address or at `announced_ip`."""
     bitrate_cap: int = 2_500_000
+    udp_ports: tuple[int, int] | None = None
+    """Bind every media socket to a port in this inclusive range; any free port if None."""
+    announced_ip: str | None = None
+    """The address clients reach the media sockets at (behind NAT, or a container's mapped
+    ports): it replaces the host candidates' address in every offer and answer."""
 
     def __post_init__(self) -> None:
         if not 100_000 <= self.bitrate_cap <= 50_000_000:
             raise ValueError("bitrate_cap must be between 100 kbit/s and 50 Mbit/s")
+        if self.udp_ports is not None:
+            low, high = self.udp_ports
+            if not 1 <= low <= high <= 65535:
+                raise ValueError("udp_ports must be a range within 1-65535")
+        if self.announced_ip is not None:
+            ipaddress.ip_address(self.announced_ip)  # raises ValueError if it is not one
 
 
 class MediaEngine:
@@ -37,11 +51,7 @@ class MediaEngine:
         self._started = False
 
     def _configuration(self) -> RTCConfiguration:
-        servers = [
-            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
-            for s in self.settings.ice_servers
-        ]
-        return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
     def ice_servers_json(self) -> list[dict[str, object]]:
         """The STUN and TURN servers, as a browser's RTCConfiguration.iceServers wants them."""
@@ -66,12 +76,18 @@ class MediaEngine:
             configuration=self._configuration(),
             bitrate_cap=self.settings.bitrate_cap,
             on_track=on_track,
+            udp_ports=self.settings.udp_ports,
+            announced_ip=self.settings.announced_ip,
         )
         self._publishers.add(peer)
         return peer
 
     def subscribe_peer(self) -> SubscribePeer:
-        peer = SubscribePeer(self._configuration())
+        peer = SubscribePeer(
+            self._configuration(),
+            udp_ports=self.settings.udp_ports,
+            announced_ip=self.settings.announced_ip,
+        )
         self._subscribers.add(peer)
         return peer
 

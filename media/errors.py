@@ -25,3 +25,9 @@ class AiortcShapeChanged(MediaError):
     """The private aiortc names the forwarding hook needs are not what they were."""
 
     code = "aiortc_shape_changed"
+
+
+class PortsExhausted(MediaError):
+    """Every UDP port of the configured media range is in use."""
+
+    code = "ports_exhausted"

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 _sink_errors = RateLimitedLog(log, interval=10.0)
 
 NACK_CACHE = 512
+LOUDNESS_SMOOTHING = 0.1
+"""Weight of each packet's audio level (about 0.2 s of 20 ms packets to follow a change)."""
 KEYFRAME_INTERVAL = 1.0
 SEEN_WINDOW = 1024
 
@@ -125,6 +127,9 @@ class TrackSink:
         self.last_timestamp = 0
         self.last_sent_at = 0.0
         self.closed = False
+        self.remb: int | None = None
+        """The subscriber's receive estimate for this stream (its REMB, shared out over the
+        streams it names), in bit/s; None until one arrives."""
 
     @property
     def extension_key(self) -> tuple[int | None, int | None]:
@@ -202,6 +207,9 @@ class PublishedTrack:
         self._pending_requests: set[asyncio.Task[None]] = set()
         self.packets_received = 0
         self.packets_dropped = 0
+        self.loudness = 0.0
+        """RFC 6464 audio level, smoothed: 0 (silence, -127 dBov) to 127 (0 dBov). Read from
+        the header extension the publisher sends; nothing is decoded."""
         self.last_packet_at: float | None = None
         """When media (not a probe or a duplicate) last arrived, by `time.monotonic()`."""
         self.ended = False
@@ -220,6 +228,11 @@ class PublishedTrack:
 
     def remove_sink(self, sink: TrackSink) -> None:
         self.sinks = tuple(s for s in self.sinks if s is not sink)
+
+    def weakest_remb(self) -> int | None:
+        """The lowest receive estimate of any subscriber of this track (None if none sent)."""
+        estimates = [s.remb for s in self.sinks if s.remb is not None]
+        return min(estimates) if estimates else None
 
     def add_tap(self, tap: PacketTap) -> None:
         if not self.ended and tap not in self.taps:
@@ -243,6 +256,10 @@ class PublishedTrack:
             self.packets_dropped += 1
             return
         self.last_packet_at = time.monotonic()
+        if self._audio_level_id is not None:
+            level = packet.extensions.get(self._audio_level_id)
+            if level is not None and len(level) == 1:
+                self.loudness += LOUDNESS_SMOOTHING * ((127 - (level[0] & 0x7F)) - self.loudness)
         for tap in self.taps:
             try:
                 tap(packet)

@@ -25,11 +25,12 @@ from aiortc.rtp import (
 )
 
 from media import _aiortc_hooks as hooks
+from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid
 from media.forwarder import PublishedTrack, SenderReport
 from media.ratelimit import RateLimitedLog
 from media.rtp import parse_rtp
-from media.sdp import FORWARDED_CODECS, parse_offer, preferred_codecs
+from media.sdp import FORWARDED_CODECS, announce, parse_offer, preferred_codecs
 
 log = logging.getLogger(__name__)
 _malformed = RateLimitedLog(log, interval=10.0)
@@ -37,6 +38,16 @@ _failures = RateLimitedLog(log, interval=10.0)
 _track_numbers = itertools.count(1)
 
 TrackCallback = Callable[[PublishedTrack], None]
+REMB_FLOOR = 150_000
+"""bit/s: below this a court's video is of no use; audio is not counted in REMB."""
+
+
+def upstream_bitrate(cap: int, tracks: list[PublishedTrack]) -> int:
+    """min(cap, the weakest subscriber estimate of any video track), at least REMB_FLOOR
+    (or the cap, if that is lower)."""
+    estimates = [t.weakest_remb() for t in tracks if t.kind == "video"]
+    weakest = min((e for e in estimates if e is not None), default=cap)
+    return min(cap, max(weakest, min(REMB_FLOOR, cap)))
 
 
 class PublishPeer:
@@ -49,8 +60,12 @@ class PublishPeer:
         configuration: RTCConfiguration,
         bitrate_cap: int,
         on_track: TrackCallback,
+        udp_ports: tuple[int, int] | None = None,
+        announced_ip: str | None = None,
     ) -> None:
         self.source = source
+        self._udp_ports = udp_ports
+        self._announced_ip = announced_ip
         self._pc = RTCPeerConnection(configuration)
         self._bitrate_cap = bitrate_cap
         self._on_track = on_track
@@ -64,8 +79,9 @@ class PublishPeer:
         self.tracks: list[PublishedTrack] = []
         self.packets_malformed = 0
         self.packets_unroutable = 0
-        self._dropped: Callable[[], int] = lambda: 0
+        self.drops = DropCounts()
         self._screen_mid: str | None = None
+        self.remb_sent: int | None = None
 
     def decoder_thread_ids(self) -> list[int]:
         """aiortc starts a decoder thread per receiver; on this path they never get a frame."""
@@ -91,15 +107,19 @@ class PublishPeer:
         transport = self._pc.getTransceivers()[0].receiver.transport
         self._transport = transport
         hooks.divert_incoming_rtp(transport, self._on_rtp, self._on_receiver)
+        if self._udp_ports is not None:
+            hooks.bind_in_port_range(self._pc, self._udp_ports)
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
-            self._dropped = hooks.guard_datagrams(transport, self._on_plain_rtp)
+            self.drops = hooks.guard_datagrams(transport, self._on_plain_rtp)
+        except MediaError:
+            raise
         except Exception as exc:
             raise SdpInvalid(f"the offer could not be negotiated: {exc}") from exc
         self._rtcp_task = asyncio.get_running_loop().create_task(self._run_rtcp())
         answer: str = self._pc.localDescription.sdp
-        return answer
+        return answer if self._announced_ip is None else announce(answer, self._announced_ip)
 
     def _on_receiver(self, parameters: RTCRtpReceiveParameters, receiver: RTCRtpReceiver) -> None:
         codec = parameters.codecs[0]
@@ -136,7 +156,7 @@ class PublishPeer:
 
     @property
     def datagrams_dropped(self) -> int:
-        return self._dropped()
+        return self.drops.total
 
     async def _on_rtp(self, data: bytes, arrival_time_ms: int) -> None:
         """Packets that took aiortc's queue (those that arrived before SRTP was keyed)."""
@@ -207,10 +227,16 @@ class PublishPeer:
                     fmt=RTCP_PSFB_APP,
                     ssrc=self._rtcp_ssrc,
                     media_ssrc=0,
-                    fci=pack_remb_fci(self._bitrate_cap, ssrcs),
+                    fci=pack_remb_fci(self.upstream_remb(), ssrcs),
                 )
             )
             await self._send_rtcp(packets)
+
+    def upstream_remb(self) -> int:
+        """What the publisher may send: the configured cap, or less if the weakest permitted
+        subscriber of any of its video tracks can take less (never below a floor)."""
+        self.remb_sent = upstream_bitrate(self._bitrate_cap, self.tracks)
+        return self.remb_sent
 
     async def close(self) -> None:
         if self._closed:
@@ -221,4 +247,4 @@ class PublishPeer:
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
             await asyncio.gather(self._rtcp_task, return_exceptions=True)
-        await self._pc.close()
+        await hooks.close_peer_connection(self._pc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from aiortc import RTCRtpReceiver
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
@@ -48,10 +50,24 @@ def parse(text: str, expected_type: str) -> aiortc_sdp.SessionDescription:
     except Exception as exc:  # aiortc's parser raises many kinds on hostile input
         raise SdpInvalid(f"the {expected_type} is not valid SDP") from exc
     for media in description.media:
-        if media.kind in ("audio", "video") and (media.ice is None or media.dtls is None):
-            raise SdpInvalid("a media section lacks ICE or DTLS parameters")
+        if media.kind in ("audio", "video") and (
+            media.ice is None
+            or not media.ice.usernameFragment
+            or not media.ice.password
+            or media.dtls is None
+            or not media.dtls.fingerprints  # aiortc would assert on it when DTLS starts
+        ):
+            raise SdpInvalid("a media section lacks ICE credentials or a DTLS fingerprint")
     if not description.media:
         raise SdpInvalid(f"the {expected_type} has no media sections")
+    mids = [media.rtp.muxId for media in description.media if media.rtp.muxId]
+    if len(set(mids)) != len(mids):
+        raise SdpInvalid("two media sections share a mid")
+    for group in description.group:
+        # aiortc bundles onto the first mid of the group: one that names no section leaves
+        # the connection with a transceiver that has no transport (and that cannot close)
+        if group.semantic == "BUNDLE" and not {str(item) for item in group.items} <= set(mids):
+            raise SdpInvalid("the BUNDLE group names a mid that no media section has")
     return description
 
 
@@ -62,3 +78,29 @@ def preferred_codecs(kind: str, mime_type: str | None = None) -> list[RTCRtpCode
     if capabilities is None:
         raise SdpInvalid(f"no {kind} capabilities")
     return [c for c in capabilities.codecs if c.mimeType.lower() == wanted]
+
+
+def announce(sdp: str, address: str) -> str:
+    """The session description with `address` in place of the host candidates' addresses (and
+    of the default connection address) of the same IP version: what clients behind the NAT or
+    the container's port mapping must reach. Other lines, and the ports, are unchanged."""
+    version = ipaddress.ip_address(address).version
+    family = f"IP{version}"
+    lines = []
+    for line in sdp.split("\r\n"):
+        if line.startswith("a=candidate:"):
+            fields = line.split(" ")
+            if len(fields) > 7 and fields[7] == "host" and _version(fields[4]) == version:
+                fields[4] = address
+                line = " ".join(fields)
+        elif line.startswith(f"c=IN {family} ") and line != f"c=IN {family} 0.0.0.0":
+            line = f"c=IN {family} {address}"
+        lines.append(line)
+    return "\r\n".join(lines)
+
+
+def _version(address: str) -> int | None:
+    try:
+        return ipaddress.ip_address(address).version
+    except ValueError:
+        return None

@@ -29,10 +29,11 @@ from aiortc.rtp import (
 )
 
 from media import _aiortc_hooks as hooks
+from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid, StaleAnswer
 from media.forwarder import PublishedTrack, TrackSink
 from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL
-from media.sdp import parse, preferred_codecs
+from media.sdp import announce, parse, preferred_codecs
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +62,22 @@ class _Section:
 class SubscribePeer:
     """One participant's outgoing media: the tracks the server decided they may receive."""
 
-    def __init__(self, configuration: RTCConfiguration) -> None:
+    def __init__(
+        self,
+        configuration: RTCConfiguration,
+        udp_ports: tuple[int, int] | None = None,
+        announced_ip: str | None = None,
+    ) -> None:
         self._pc = RTCPeerConnection(configuration)
+        self._udp_ports = udp_ports
+        self._announced_ip = announced_ip
         self._sections: dict[str, _Section] = {}
         self._dirty = False
         self._awaiting: int | None = None
         self._version = 0
         self._closed = False
         self._guarded = False
+        self.drops = DropCounts()
         self._transport: RTCDtlsTransport | None = None
         self._reports: asyncio.Task[None] | None = None
 
@@ -124,9 +133,11 @@ class SubscribePeer:
         if self._closed or not self._dirty or self._awaiting is not None:
             return None
         self._dirty = False
+        if not self._guarded and self._udp_ports is not None:
+            hooks.bind_in_port_range(self._pc, self._udp_ports)
         await self._pc.setLocalDescription(await self._pc.createOffer())
         if not self._guarded:  # ICE has gathered; the candidates are not out yet
-            hooks.guard_datagrams(self._pc.getTransceivers()[0].sender.transport)
+            self.drops = hooks.guard_datagrams(self._pc.getTransceivers()[0].sender.transport)
             self._guarded = True
         self._version += 1
         self._awaiting = self._version
@@ -135,9 +146,10 @@ class SubscribePeer:
             for s in self._sections.values()
             if s.transceiver.mid is not None
         )
-        return SubscribeOffer(
-            sdp=self._pc.localDescription.sdp, version=self._version, tracks=tracks
-        )
+        sdp: str = self._pc.localDescription.sdp
+        if self._announced_ip is not None:
+            sdp = announce(sdp, self._announced_ip)
+        return SubscribeOffer(sdp=sdp, version=self._version, tracks=tracks)
 
     async def accept_answer(self, version: int, answer_sdp: str) -> None:
         if self._awaiting is None or version != self._awaiting:
@@ -173,7 +185,15 @@ class SubscribePeer:
             section.track.request_keyframe()
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             with contextlib.suppress(ValueError):
-                section.remb = unpack_remb_fci(packet.fci)[0]
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                section.remb = bitrate
+                self._share_remb(bitrate, ssrcs)
+
+    def _share_remb(self, bitrate: int, ssrcs: list[int]) -> None:
+        """A REMB covers the streams it names: each gets an equal share of the estimate."""
+        named = [x.sink for x in self._sections.values() if x.sink.ssrc in ssrcs]
+        for sink in named:
+            sink.remb = bitrate // len(named)
 
     async def _send_reports(self) -> None:
         """Sender reports and CNAMEs for every section that has forwarded something, about
@@ -214,7 +234,7 @@ class SubscribePeer:
         if self._reports is not None:
             self._reports.cancel()
             await asyncio.gather(self._reports, return_exceptions=True)
-        await self._pc.close()
+        await hooks.close_peer_connection(self._pc)
 
 
 __all__ = ["ForwardedTrack", "MediaError", "SubscribeOffer", "SubscribePeer"]

@@ -131,8 +131,10 @@ class HearingRecorder:
             self._paths = crashed
             self._keys = RecordingKeys(crashed, self._keyring)
             manifest = read_signed(crashed.manifest).manifest
+            planned = bool(manifest.events) and manifest.events[-1][1] == "handed_over"
             manifest = self._adopt_orphans(crashed, manifest)
-            self._manifest = manifest.with_event(now_ms, "resumed_after_crash")
+            event = "resumed_after_handover" if planned else "resumed_after_crash"
+            self._manifest = manifest.with_event(now_ms, event)
             self._serial = len(crashed.segment_ids_on_disk())
         else:
             self._paths = RecordingPaths.of(self._dir, new_id("r"))
@@ -364,6 +366,24 @@ class HearingRecorder:
         self._save()
         self.state = "stopped"
         self._audit.record(actor, "recording_stopped", target=self._paths.recording_id)
+
+    def hand_over(self) -> None:
+        """This node stops but the hearing goes on elsewhere: seal every segment and leave
+        the recording open (not stopped), so the next node resumes it with a new data key."""
+        if self.state not in ("recording", "paused"):
+            return
+        for recorder in self._tracks.values():
+            recorder.close()
+        self._tracks.clear()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        assert self._manifest is not None and self._paths is not None
+        at = int(time.time() * 1000)
+        self._manifest = self._manifest.with_event(at, "handed_over")
+        self._save()
+        self.state = "handed_over"
+        self._audit.record(ACTOR, "recording_handed_over", target=self._paths.recording_id)
 
     async def _tick(self) -> None:
         while True:

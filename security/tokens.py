@@ -89,7 +89,14 @@ class TokenSigner:
                 display_name=str(claims["n"]),
             )
             grant = Grant(participant, int(claims["iat"]), int(claims["exp"]))
-        except (ValueError, KeyError, TypeError, binascii.Error, HearingError) as exc:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            OverflowError,  # an infinite iat or exp (json reads Infinity)
+            binascii.Error,
+            HearingError,
+        ) as exc:
             raise TokenRefused(TokenRefusal.MALFORMED, "the token's claims are invalid") from exc
         if self._clock() >= grant.expires_at:
             raise TokenRefused(TokenRefusal.EXPIRED, "the token has expired")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
+from aiortc.contrib.media import MediaRelay
 
 NAMESPACE = "/hearing"
 
@@ -45,6 +48,18 @@ class JoinRefused(ClientError):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class WrongNodeRefusal(ClientError):
+    def __init__(self, node_url: str) -> None:
+        super().__init__(f"the hearing is hosted at {node_url}")
+        self.node_url = node_url
+
+
+MAX_REDIRECTS = 3
+REJOIN_PAUSE = 0.25
+RETRYABLE = frozenset({"connection_failed", "wrong_node", "unknown_hearing", "already_connected"})
+"""Refusals worth trying again while a node fails over (the old connection may linger)."""
 
 
 class RequestFailed(ClientError):
@@ -75,12 +90,25 @@ class HearingClient:
         *,
         hearing_id: str | None = None,
         request_timeout: float = 20.0,
+        rejoin_within: float = 0.0,
+        other_nodes: Sequence[str] = (),
     ) -> None:
+        """With `rejoin_within`, a dropped connection is followed by attempts to come back
+        (here, then at `other_nodes`) for that many seconds, publishing the same tracks again:
+        what a browser does after a network change or a node failure."""
         self.base_url = base_url.rstrip("/")
+        self._rejoin_within = rejoin_within
+        self._nodes = [self.base_url, *(u.rstrip("/") for u in other_nodes)]
+        self._closing = False
+        self._relay = MediaRelay()
+        self._published: tuple[tuple[MediaStreamTrack, ...], MediaStreamTrack | None] | None = None
+        self.rejoins = 0
+        self.rejoined_at: float | None = None
+        self.dropped_at: float | None = None
         self._token = token
         self._hearing_id = hearing_id
         self._timeout = request_timeout
-        self._sio = socketio.AsyncClient(reconnection=False)
+        self._sio = self._new_socket()
         self._refusal: dict[str, Any] | None = None
         self.participant: dict[str, Any] = {}
         self.hearing: dict[str, Any] = {}
@@ -89,6 +117,8 @@ class HearingClient:
         self.roster: list[dict[str, Any]] = []
         self.left_reason: str | None = None
         self.alerts: list[dict[str, Any]] = []
+        self.active_speaker: str | None = None
+        """Who the server says is speaking, among those this client hears."""
         self.state: dict[str, Any] = {}
         """The latest `hearing_state`: the phase, and why it changed if the court did not."""
         self.remote_tracks: list[RemoteTrack] = []
@@ -100,6 +130,9 @@ class HearingClient:
         self._mid_info: dict[str, dict[str, Any]] = {}
         self._negotiation = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _new_socket(self) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False)
         for event, handler in {
             "connect_error": self._on_connect_error,
             "admitted": self._on_admitted,
@@ -110,14 +143,30 @@ class HearingClient:
             "left": self._on_left,
             "hearing_state": self._on_hearing_state,
             "alert": self._on_alert,
+            "active_speaker": self._on_active_speaker,
             "disconnect": self._on_disconnect,
         }.items():
-            self._sio.on(event, handler, namespace=NAMESPACE)
+            sio.on(event, handler, namespace=NAMESPACE)
+        return sio
 
     # -- connection -----------------------------------------------------------------------
 
     async def connect(self) -> dict[str, Any]:
-        """Connect with the token and join; return the welcome (participant, hearing, admission)."""
+        """Connect with the token and join; return the welcome (participant, hearing, admission).
+        A node that does not host the hearing names the one that does, and the client goes
+        there (at most a few times)."""
+        return await self._connect_once_following()
+
+    async def _connect_once_following(self) -> dict[str, Any]:
+        for _ in range(MAX_REDIRECTS):
+            try:
+                return await self._connect_once()
+            except WrongNodeRefusal as wrong:
+                self.base_url = wrong.node_url.rstrip("/")
+                self._sio = self._new_socket()
+        raise JoinRefused("wrong_node", "the hearing's node kept changing")
+
+    async def _connect_once(self) -> dict[str, Any]:
         try:
             await self._sio.connect(
                 self.base_url,
@@ -128,6 +177,9 @@ class HearingClient:
             )
         except socketio.exceptions.ConnectionError as exc:
             data = (self._refusal or {}).get("data") or {}
+            if isinstance(data, dict) and data.get("code") == "wrong_node":
+                self._refusal = None
+                raise WrongNodeRefusal(str(data.get("node_url", ""))) from None
             if isinstance(data, dict) and "code" in data:
                 raise JoinRefused(str(data["code"]), str(data.get("message", ""))) from None
             raise JoinRefused("connection_failed", str(exc)) from None
@@ -188,13 +240,20 @@ class HearingClient:
     ) -> None:
         """Offer the tracks on the publish leg (one audio, one camera at most), and a shared
         screen if given (the judge, the clerk, or someone the judge lets)."""
+        self._published = (tracks, screen)
         if self._publish_pc is not None:  # publishing again replaces the publish leg
             await self._publish_pc.close()
         pc = _peer_connection()
         self._publish_pc = pc
+        # aiortc stops a sender's track when its connection closes; a relayed copy keeps the
+        # source alive for the next connection (a rejoin publishes the same camera again)
         for track in tracks:
-            pc.addTransceiver(track, direction="sendonly")
-        shared = pc.addTransceiver(screen, direction="sendonly") if screen else None
+            pc.addTransceiver(self._relay.subscribe(track, buffered=False), direction="sendonly")
+        shared = (
+            pc.addTransceiver(self._relay.subscribe(screen, buffered=False), direction="sendonly")
+            if screen
+            else None
+        )
         await pc.setLocalDescription(await pc.createOffer())
         offer: dict[str, Any] = {"sdp": pc.localDescription.sdp, "type": "offer"}
         if shared is not None:
@@ -310,7 +369,14 @@ class HearingClient:
         await self._set(roster=list(payload.get("participants", [])))
 
     async def _on_left(self, payload: dict[str, Any]) -> None:
-        await self._set(left_reason=str(payload.get("reason")))
+        reason = str(payload.get("reason"))
+        if reason == "node_draining" and self._rejoin_within > 0:
+            return  # the hearing goes on elsewhere: the disconnect that follows rejoins
+        await self._set(left_reason=reason)
+
+    async def _on_active_speaker(self, payload: dict[str, Any]) -> None:
+        speaker = payload.get("participant_id")
+        await self._set(active_speaker=speaker if isinstance(speaker, str) else None)
 
     async def _on_alert(self, payload: dict[str, Any]) -> None:
         await self._set(alerts=[*self.alerts, dict(payload)])
@@ -320,6 +386,46 @@ class HearingClient:
 
     async def _on_disconnect(self, *_reason: Any) -> None:
         await self._set()  # wake anyone waiting for `connected` to change
+        if self._rejoin_within > 0 and not self._closing and self.left_reason is None:
+            self.dropped_at = time.monotonic()
+            task = asyncio.get_running_loop().create_task(self._rejoin())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _rejoin(self) -> None:
+        """Come back with the same token, here or on another node, and publish again."""
+        deadline = time.monotonic() + self._rejoin_within
+        while time.monotonic() < deadline and not self._closing:
+            for url in self._nodes:
+                await self._drop_media()
+                with contextlib.suppress(Exception):
+                    await self._sio.disconnect()  # the old socket's HTTP session goes too
+                self.base_url = url
+                self._sio = self._new_socket()
+                try:
+                    await self._connect_once_following()
+                except JoinRefused as refused:
+                    if refused.code not in RETRYABLE:
+                        await self._set(left_reason=refused.code)  # revoked, denied, ended
+                        return
+                    continue
+                except (ClientError, OSError, TimeoutError):
+                    continue
+                self.rejoins += 1
+                self.rejoined_at = time.monotonic()
+                if self._published is not None:
+                    tracks, screen = self._published
+                    await self.publish(*tracks, screen=screen)
+                await self._set()
+                return
+            await asyncio.sleep(REJOIN_PAUSE)
+
+    async def _drop_media(self) -> None:
+        for pc in (self._publish_pc, self._subscribe_pc):
+            if pc is not None:
+                await pc.close()
+        self._publish_pc = self._subscribe_pc = None
+        self.remote_tracks = []
 
     async def _set(self, **changes: Any) -> None:
         async with self._changed:
@@ -337,6 +443,7 @@ class HearingClient:
             raise TimeoutError(f"waited {timeout}s for {what}") from None
 
     async def close(self) -> None:
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

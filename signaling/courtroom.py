@@ -12,7 +12,7 @@ from hearing.matrix import Visibility, visible
 from hearing.permissions import Action, allowed
 from hearing.phases import Phase, transition
 from hearing.profiles import HearingRules
-from hearing.rooms import COURTROOM, Room, check_room
+from hearing.rooms import COURTROOM, Room, RoomKind, check_room
 from hearing.seating import room_on_admission, room_when_called, room_when_released
 from hearing.seats import MediaKind, Seat
 
@@ -57,6 +57,33 @@ class Courtroom:
             "screen_granted": seat.participant_id in self.screen_grants,
             "muted_by_court": sorted(self.forced_mute.get(seat.participant_id, ())),
         }
+
+    def snapshot(self) -> dict[str, object]:
+        """The state of the court, as plain JSON values, so another node can take over."""
+        return {
+            "phase": self.phase.value,
+            "rooms": {pid: [room.kind.value, room.id] for pid, room in self._rooms.items()},
+            "floor": sorted(self._floor),
+            "linked": sorted([room.kind.value, room.id] for room in self._linked),
+            "hands": sorted(self.hands),
+            "screen_grants": sorted(self.screen_grants),
+            "forced_mute": {pid: sorted(kinds) for pid, kinds in self.forced_mute.items() if kinds},
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Take the state a snapshot describes; raises ValueError (or a HearingError) if it
+        is malformed, and then changes nothing."""
+        phase = Phase(snapshot["phase"])
+        rooms = {str(pid): Room(RoomKind(k), str(i)) for pid, (k, i) in snapshot["rooms"].items()}
+        linked = {Room(RoomKind(k), str(i)) for k, i in snapshot["linked"]}
+        forced = {
+            str(pid): {str(k) for k in kinds} for pid, kinds in snapshot["forced_mute"].items()
+        }
+        floor = {str(p) for p in snapshot["floor"]}
+        hands = {str(p) for p in snapshot["hands"]}
+        grants = {str(p) for p in snapshot["screen_grants"]}
+        self.phase, self._rooms, self._linked, self.forced_mute = phase, rooms, linked, forced
+        self._floor, self.hands, self.screen_grants = floor, hands, grants
 
     def may_share_screen(self, seat: Seat) -> bool:
         granted = (Action.SHARE_SCREEN,) if seat.participant_id in self.screen_grants else ()

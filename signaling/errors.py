@@ -42,6 +42,14 @@ class Refused(SignalingError):
         self.code = code
 
 
+class WrongNode(Refused):
+    """The hearing lives on another node; the client goes there (`node_url`)."""
+
+    def __init__(self, node_url: str) -> None:
+        super().__init__("wrong_node", "this hearing is hosted by another node")
+        self.node_url = node_url
+
+
 class LeaveReason(StrEnum):
     """Why a participant's connection ended. Sent to the client and written to the log."""
 
@@ -53,6 +61,9 @@ class LeaveReason(StrEnum):
     HEARING_ENDED = "hearing_ended"
     REPLACED = "replaced"
     ABUSE = "abuse"
+    NODE_DRAINING = "node_draining"
+    """This node is stopping; the hearing carries on elsewhere: connect again."""
+    PROTOCOL_ERROR = "protocol_error"
 
 
 def wire_error(exc: BaseException) -> dict[str, Any]:

@@ -74,6 +74,10 @@ class RecordingControl:
             log.exception("the recorder of %s failed", self._recorder.hearing_id)
             self._audit("recorder", "recording_failed", result=type(exc).__name__)
 
+    def hand_over(self) -> None:
+        """Seal what is recorded so that the next node continues the same recording."""
+        self._guard(lambda r: r.hand_over())
+
     async def close(self) -> None:
         if self._recorder is not None:
             try:

@@ -4,23 +4,30 @@ error into a stable wire code, and hands the typed request to the hearing's sess
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import socketio
 from aiohttp import web
+from socketio import packet
 
-from hearing import Hearing
+from hearing import Hearing, UnknownParticipant
 from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
+from media.ratelimit import RateLimitedLog
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditLog, TokenRefused, TokenSigner
-from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, wire_error
+from signaling.bus import ClusterBus, MemoryBus
+from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
+from signaling.frames import MAX_CONNECT_ATTEMPTS, JsonPacket, ProtocolViolation, check_frame
+from signaling.logs import ENGINEIO_LOG
 from signaling.member import Member
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
@@ -37,14 +44,29 @@ from signaling.messages import (
     RecordingOrder,
     SubscribeAnswer,
 )
+from signaling.placement import HEARTBEAT_SECONDS, MemoryPlacement, NodeInfo, Placement
 from signaling.ratelimit import ConnectionLimits
 from signaling.session import HearingSession
-from signaling.store import HearingStore, MemoryRevokedTokens, RevokedTokens
+from signaling.store import (
+    HearingStateStore,
+    HearingStore,
+    MemoryHearingStateStore,
+    MemoryRevokedTokens,
+    RevokedTokens,
+)
 
 log = logging.getLogger(__name__)
+_beat_failures = RateLimitedLog(log, interval=10.0)
 NAMESPACE = "/hearing"
+DRAIN_DEADLINE = 10.0
+"""Seconds a stopping node takes at most to hand its hearings over."""
 AUTH_TIMEOUT = 5.0
 """Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
+CLOSE_BATCH = 10
+"""Unauthenticated connections closed together: hundreds at once would stall the loop."""
+HANG_UP_TIMEOUT = 1.0
+ABUSE_COOL_OFF = 10.0
+"""Seconds a link closed for flooding is refused (`cooling_off`) before it may connect again."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 
 RecorderFactory = Callable[[Hearing, AuditLog], HearingRecorder]
@@ -66,10 +88,20 @@ class SignalingServer:
         recorder_for: RecorderFactory | None = None,
         livestream_for: LivestreamFactory | None = None,
         revoked: RevokedTokens | None = None,
+        states: HearingStateStore | None = None,
+        client_manager: socketio.AsyncManager | None = None,
+        placement: Placement | None = None,
+        node: NodeInfo | None = None,
+        bus: ClusterBus | None = None,
         allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self._hearings = hearings
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
+        self._states: HearingStateStore = states or MemoryHearingStateStore()
+        self._placement: Placement = placement or MemoryPlacement()
+        self._bus: ClusterBus = bus or MemoryBus()
+        self.node = node or NodeInfo("local", "")
+        self._heartbeat: asyncio.Task[None] | None = None
         self._grace = due_process_grace
         self._audit_log = audit_log
         self._recorder_for = recorder_for
@@ -77,16 +109,21 @@ class SignalingServer:
         self._signer = signer
         self._engine = engine
         self._sessions: dict[str, HearingSession] = {}
+        self._opening = asyncio.Lock()
         self._connections: dict[str, tuple[HearingSession, Member]] = {}
         self._limits: dict[str, ConnectionLimits] = {}
+        self._cooling: dict[tuple[str, str], float] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             max_http_buffer_size=MAX_MESSAGE_BYTES,
+            serializer=JsonPacket,
             # None: pages of this server's own origin only; else exactly these origins
             cors_allowed_origins=list(allowed_origins) or None,
             logger=False,
-            engineio_logger=False,
+            engineio_logger=ENGINEIO_LOG,
+            # many nodes: socket.io's own Redis pub/sub carries emits to the node holding the sid
+            client_manager=client_manager,
         )
         self._handlers: dict[str, Handler] = {
             "join": self._join,
@@ -111,6 +148,10 @@ class SignalingServer:
             "recording": self._recording,
             "livestream": self._livestream,
         }
+        # every frame passes signaling/frames.py before python-socketio dispatches it
+        self._dispatch_frame = self.sio.eio.handlers["message"]
+        self._connect_attempts: dict[str, int] = {}
+        self.sio.eio.on("message", self._on_frame)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         self.sio.on("*", self._on_event, namespace=NAMESPACE)
@@ -120,12 +161,25 @@ class SignalingServer:
         return self._sessions.get(hearing_id)
 
     async def revoke(self, hearing_id: str, participant_id: str, actor: str = "api") -> None:
-        """Refuse the participant's tokens from now on and close their live connection."""
+        """Refuse the participant's tokens from now on and close their live connection, on
+        whichever node hosts the hearing.
+
+        A participant this node knows in another hearing is not this hearing's to revoke:
+        `unknown_participant`. (One never seen may be revoked before they first connect.)"""
+        if any(h != hearing_id and s.knows(participant_id) for h, s in self._sessions.items()):
+            raise UnknownParticipant("no such participant in this hearing")
         await self._revoked.revoke(hearing_id, participant_id)
-        session = self._sessions.get(hearing_id)
-        if session is None:
+        order = {"order": "revoke", "hearing_id": hearing_id, "participant_id": participant_id}
+        await self._bus.publish(order | {"actor": actor})
+
+    async def _on_order(self, order: dict[str, Any]) -> None:
+        if order.get("order") != "revoke":
             return
-        session.record(actor, "revoke", target=participant_id)
+        session = self._sessions.get(str(order.get("hearing_id")))
+        if session is None:
+            return  # another node hosts it
+        participant_id = str(order.get("participant_id"))
+        session.record(str(order.get("actor", "api")), "revoke", target=participant_id)
         member = session.members.get(participant_id)
         if member is not None:
             self._connections.pop(member.sid, None)
@@ -137,6 +191,26 @@ class SignalingServer:
     async def start(self) -> None:
         """Start closing connections that never authenticate (sessions open on demand)."""
         self._sweeper = asyncio.get_running_loop().create_task(self._close_unauthenticated())
+        self._heartbeat = asyncio.get_running_loop().create_task(self._keep_beating())
+        await self._bus.start(self._on_order)
+
+    def load(self) -> int:
+        """What placement balances: forwarded streams plus hearings in session here."""
+        return self._engine.forwarded_streams + len(self._sessions)
+
+    async def _beat(self) -> None:
+        node = replace(self.node, load=self.load())
+        await self._placement.heartbeat(node)
+
+    async def _keep_beating(self) -> None:
+        """Tell the cluster this node lives, every second; a store that does not answer is
+        logged (at most every 10 s) and tried again, and running hearings carry on."""
+        while True:
+            try:
+                await self._beat()
+            except Exception:
+                _beat_failures.warning("the heartbeat of node %s failed", self.node.node_id)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def _close_unauthenticated(self) -> None:
         """An engine.io connection that has not joined `/hearing` with a token within
@@ -146,35 +220,115 @@ class SignalingServer:
             await asyncio.sleep(1.0)
             now = time.monotonic()
             open_now = set(self.sio.eio.sockets)
+            overdue = []
             for eio_sid in open_now:
                 if self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is not None:
                     first_seen.pop(eio_sid, None)
                 elif now - first_seen.setdefault(eio_sid, now) >= AUTH_TIMEOUT:
                     first_seen.pop(eio_sid, None)
-                    log.info("closed a connection that did not authenticate")
-                    await self.sio.eio.disconnect(eio_sid)
+                    overdue.append(eio_sid)
+            if overdue:
+                log.info("closing %d connections that did not authenticate", len(overdue))
+                for start in range(0, len(overdue), CLOSE_BATCH):  # a few at a time
+                    batch = overdue[start : start + CLOSE_BATCH]
+                    closing = (self._hang_up(s) for s in batch)
+                    await asyncio.gather(*closing, return_exceptions=True)
             for gone in set(first_seen) - open_now:
                 del first_seen[gone]
+            for gone in set(self._connect_attempts) - open_now:
+                del self._connect_attempts[gone]
+            for key, until in list(self._cooling.items()):
+                if until <= now:
+                    del self._cooling[key]
 
     async def close(self) -> None:
+        """Drain: take no new hearing, hand every hearing in session over (its participants
+        connect again and land on another node, or here again after a restart), and stop."""
+        self.node = replace(self.node, draining=True)
+        with contextlib.suppress(Exception):
+            await self._beat()  # no new hearing comes here while the others are handed over
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
+            try:
+                await self._placement.leave(self.node.node_id)
+            except Exception:
+                log.warning("node %s could not hand back its hearings", self.node.node_id)
+        await self._bus.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
         sessions = list(self._sessions.values())
         self._sessions.clear()
-        for session in sessions:
-            await session.close()
+        try:
+            async with asyncio.timeout(DRAIN_DEADLINE):
+                for session in sessions:
+                    await session.hand_over()
+        except TimeoutError:
+            log.warning("node %s did not hand every hearing over in time", self.node.node_id)
         self._connections.clear()
+        with contextlib.suppress(Exception):
+            await self.sio.eio.disconnect()  # every engine.io socket, or aiohttp waits for them
+        with contextlib.suppress(Exception):
+            await self.sio.shutdown()
 
     # -- socket.io outbox -----------------------------------------------------------------
 
     async def send(self, sid: str, event: str, payload: dict[str, Any]) -> None:
-        await self.sio.emit(event, payload, to=sid, namespace=NAMESPACE)
+        # every connection this node talks to is its own: no detour through the message queue
+        await self.sio.emit(event, payload, to=sid, namespace=NAMESPACE, ignore_queue=True)
 
     async def disconnect(self, sid: str) -> None:
+        """Put the connection out: leave the namespace, then hang up engine.io as well."""
         self._connections.pop(sid, None)
-        await self.sio.disconnect(sid, namespace=NAMESPACE)
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        await self.sio.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+        if eio_sid is not None:
+            await self._hang_up(eio_sid)
+
+    async def _hang_up(self, eio_sid: str) -> None:
+        """Close an engine.io connection. engine.io waits for the connection's writer to
+        flush; a transport already gone never does, so the wait is bounded."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(HANG_UP_TIMEOUT):
+                await self.sio.eio.disconnect(eio_sid)
+
+    # -- the first door: every frame ------------------------------------------------------
+
+    async def _on_frame(self, eio_sid: str, data: Any) -> None:
+        if eio_sid not in self.sio.eio.sockets:
+            return  # closed: a client that ignores engine.io's close is not heard any more
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
+        try:
+            kind = check_frame(data, namespace=NAMESPACE, connected=sid is not None)
+            if kind == packet.CONNECT:
+                attempts = self._connect_attempts.get(eio_sid, 0) + 1
+                self._connect_attempts[eio_sid] = attempts
+                if attempts > MAX_CONNECT_ATTEMPTS:
+                    raise ProtocolViolation("too many attempts to join on one connection")
+        except ProtocolViolation as violation:
+            await self._close_for_violation(eio_sid, sid, violation)
+            return
+        await self._dispatch_frame(eio_sid, data)
+
+    async def _close_for_violation(
+        self, eio_sid: str, sid: str | None, violation: ProtocolViolation
+    ) -> None:
+        """Close the whole connection; a participant is told why and it is audited."""
+        log.info("closed a connection: %s: %s", violation.code, violation.message)
+        entry = self._connections.pop(sid, None) if sid is not None else None
+        if entry is not None:
+            session, member = entry
+            session.record(member.participant.id, "refused", result=violation.code)
+            await session.leave(member, LeaveReason.PROTOCOL_ERROR)
+        else:  # not in a hearing: a connect error that says why
+            body = wire_error(violation)
+            data = {"message": body["message"], "data": body}
+            refusal = JsonPacket(packet.CONNECT_ERROR, data=data, namespace=NAMESPACE)
+            await self.sio.eio.send(eio_sid, refusal.encode())
+        await self._hang_up(eio_sid)
 
     # -- connection lifecycle -------------------------------------------------------------
 
@@ -183,6 +337,8 @@ class SignalingServer:
             session, member = await self._admit_connection(sid, auth)
         except (TokenRefused, Refused) as exc:
             body = wire_error(exc)
+            if isinstance(exc, WrongNode):
+                body["node_url"] = exc.node_url
             log.info("refused a connection: %s", body["code"])
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
         self._connections[sid] = (session, member)
@@ -199,24 +355,14 @@ class SignalingServer:
         hearing_id = grant.participant.hearing_id
         if await self._revoked.is_revoked(hearing_id, grant.participant.id):
             raise Refused("token_revoked", "this link was revoked")
+        self._check_cooling_off(hearing_id, grant.participant.id)
         session = self._sessions.get(hearing_id)
         if session is None:
-            hearing = await self._hearings.get(hearing_id)
-            if hearing is None:
-                raise Refused("unknown_hearing", "this hearing does not exist")
-            audit = self._audit_log(hearing_id)
-            recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
-            stream = None if self._livestream_for is None else self._livestream_for(hearing, audit)
-            session = HearingSession(
-                hearing,
-                self._engine,
-                self,
-                audit,
-                grace=self._grace,
-                recorder=recorder,
-                livestream=stream,
-            )
-            self._sessions[hearing_id] = session
+            host = await self._placement.place(hearing_id, replace(self.node, load=self.load()))
+            if host.node_id != self.node.node_id:
+                raise WrongNode(host.url)
+            async with self._opening:  # two first arrivals must not open two sessions
+                session = self._sessions.get(hearing_id) or await self._open_session(hearing_id)
         try:
             return session, session.connect(grant.participant, sid)
         except Refused as refused:
@@ -225,6 +371,38 @@ class SignalingServer:
             if refused.code == "already_connected":  # a shared or stolen link: tell the bench
                 await session.alert(refused.code, grant.participant.id)
             raise
+
+    async def _open_session(self, hearing_id: str) -> HearingSession:
+        """The hearing in session on this node, carrying on from its stored state."""
+        hearing = await self._hearings.get(hearing_id)
+        if hearing is None:
+            raise Refused("unknown_hearing", "this hearing does not exist")
+        audit = self._audit_log(hearing_id)
+        recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
+        stream = None if self._livestream_for is None else self._livestream_for(hearing, audit)
+        session = HearingSession(
+            hearing,
+            self._engine,
+            self,
+            audit,
+            grace=self._grace,
+            recorder=recorder,
+            livestream=stream,
+            states=self._states,
+        )
+        await session.restore()
+        self._sessions[hearing_id] = session
+        return session
+
+    def _check_cooling_off(self, hearing_id: str, participant_id: str) -> None:
+        until = self._cooling.get((hearing_id, participant_id))
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._cooling[hearing_id, participant_id]
+            return
+        raise Refused("cooling_off", f"closed for flooding: reconnect in {left:.0f} s")
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         self._limits.pop(sid, None)
@@ -306,6 +484,8 @@ class SignalingServer:
     async def _revoke(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = ParticipantRequest.parse(payload)
         check(member.participant.role, Action.REVOKE_LINK)
+        if not session.knows(request.participant_id):
+            raise UnknownParticipant("no such participant has come to this hearing")
         actor = member.participant.id
         await self.revoke(session.hearing.id, request.participant_id, actor=actor)
 
@@ -331,6 +511,8 @@ class SignalingServer:
             return
         session, member = entry
         self._connections.pop(sid, None)
+        key = (session.hearing.id, member.participant.id)
+        self._cooling[key] = time.monotonic() + ABUSE_COOL_OFF
         session.record(member.participant.id, "refused", result="rate_limited")
         session.spawn(session.leave(member, LeaveReason.ABUSE))
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from hearing import Admission, Hearing, Lobby, Participant, UnknownParticipant
+from hearing import Admission, Hearing, HearingError, Lobby, Participant, UnknownParticipant
 from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING
 from hearing.permissions import Action, check
 from hearing.phases import Phase
@@ -24,14 +24,21 @@ from media import MediaEngine, PublishedTrack, StaleAnswer
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog
+from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.livestream_control import LivestreamControl
 from signaling.member import Member, Outbox, hearing_json, participant_json
+from signaling.persistence import StatePersister
 from signaling.presence import PresenceWatch
 from signaling.recording_control import RecordingControl
+from signaling.speaker import SpeakerWatch, Voice
+from signaling.store import HearingStateStore, MemoryHearingStateStore
 
 log = logging.getLogger(__name__)
+ROSTER_INTERVAL = 0.02
+"""Rosters go out at once, then at most once per interval: changes within it are sent
+together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
 class HearingSession:
@@ -45,10 +52,13 @@ class HearingSession:
         grace: float = DEFAULT_GRACE_SECONDS,
         recorder: HearingRecorder | None = None,
         livestream: HearingLivestream | None = None,
+        states: HearingStateStore | None = None,
     ) -> None:
         self.hearing = hearing
         self._presence = PresenceWatch(grace)
         self._watchdog: asyncio.Task[None] | None = None
+        self._speaker_task: asyncio.Task[None] | None = None
+        self._speakers = SpeakerWatch(self._voices, self._listeners, outbox.send)
         self._engine = engine
         self._outbox = outbox
         self._audit = audit
@@ -60,6 +70,31 @@ class HearingSession:
         self._closed = False
         self.recording = RecordingControl(recorder, self.record)
         self.livestream = LivestreamControl(livestream, self.record, hearing.id)
+        self._roster = Coalescer(
+            self._send_roster, ROSTER_INTERVAL, self.spawn, lambda: self._closed
+        )
+        self._state = StatePersister(states or MemoryHearingStateStore(), hearing.id, self.snapshot)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The court's state (admissions, rooms, phase, floor ...) as JSON values."""
+        return {"lobby": self.lobby.snapshot(), "court": self.court.snapshot()}
+
+    async def restore(self) -> bool:
+        """Carry on from the stored state, if there is one (a session rebuilt after a restart
+        or on another node); a malformed snapshot is logged and ignored."""
+        snapshot = await self._state.load()
+        if snapshot is None:
+            return False
+        try:
+            lobby = Lobby.restore(snapshot["lobby"])
+            self.court.restore(snapshot["court"])
+        except (KeyError, TypeError, ValueError, HearingError):
+            log.exception("the stored state of %s is malformed; starting afresh", self.hearing.id)
+            return False
+        self.lobby = lobby
+        self.record("system", "state_restored", details={"phase": self.court.phase.value})
+        self.recording.phase_changed("system", self.court.phase)  # a sitting court records on
+        return True
 
     # -- arrival and the lobby ------------------------------------------------------------
 
@@ -75,6 +110,7 @@ class HearingSession:
         self._known[participant.id] = participant
         if self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().create_task(self._guard_due_process())
+            self._speaker_task = asyncio.get_running_loop().create_task(self._speakers.run())
         return member
 
     async def join(self, member: Member) -> dict[str, Any]:
@@ -201,6 +237,23 @@ class HearingSession:
         self.recording.sync(self.members.values(), self.seat_of, self.court.phase)
         self.livestream.sync(self.members.values(), self.seat_of, self.court)
         return changed
+
+    def _voices(self) -> list[Voice]:
+        return [
+            Voice(m.participant.id, t)
+            for m in self.members.values()
+            for t in m.tracks
+            if t.kind == "audio" and self.seat_of(m.participant) is not None
+        ]
+
+    def _listeners(self) -> list[tuple[str, frozenset[str]]]:
+        return [
+            (m.sid, m.subscribe.track_ids if m.subscribe else frozenset()) for m in self._admitted()
+        ]
+
+    def knows(self, participant_id: str) -> bool:
+        """Whether this participant has ever connected to this hearing."""
+        return participant_id in self._known
 
     # -- the court's orders ---------------------------------------------------------------
 
@@ -361,6 +414,7 @@ class HearingSession:
     async def _reconcile(self) -> None:
         if self._closed:
             return
+        self._state.changed()
         for member in self._reconcile_now():
             self.spawn(self._offer(member))
 
@@ -417,6 +471,9 @@ class HearingSession:
         ]
 
     async def _announce_roster(self) -> None:
+        self._roster.request()
+
+    async def _send_roster(self) -> None:
         admitted = self._admitted()
         roster = [self._roster_entry(m) for m in admitted]
         for viewer in admitted:  # a protected witness's name only for those cleared
@@ -484,16 +541,33 @@ class HearingSession:
         except Exception:
             log.exception("a background step of hearing %s failed", self.hearing.id)
 
-    async def close(self) -> None:
+    async def hand_over(self) -> None:
+        """This node stops, the hearing does not: everyone is told to connect again (another
+        node takes over from the stored state), the recording's segments are sealed for the
+        next node to continue, and the audit log is left open for it."""
         if self._closed:
             return
+        self.record("system", "handed_over")
+        self.recording.hand_over()
+        await self._shut(LeaveReason.NODE_DRAINING)
+        self._audit.release()
+
+    async def close(self) -> None:
+        """End the hearing here for good (everyone leaves with `hearing_ended`)."""
+        if self._closed:
+            return
+        await self._shut(LeaveReason.HEARING_ENDED)
+        self._audit.close()
+
+    async def _shut(self, reason: LeaveReason) -> None:
         self._closed = True
         for member in list(self.members.values()):
-            await self.leave(member, LeaveReason.HEARING_ENDED)
-        tasks = [*self._tasks, *([self._watchdog] if self._watchdog else [])]
+            await self.leave(member, reason)
+        tasks = [*self._tasks, *(t for t in (self._watchdog, self._speaker_task) if t)]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.recording.close()
         await self.livestream.close()
-        self._audit.close()
+        await self._state.flush()
+        await self._state.close()

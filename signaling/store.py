@@ -1,11 +1,12 @@
-"""Where hearings are kept. Declared here, where it is used, with an in-memory twin.
-
-A Redis twin comes with the cluster issue; the same contract test will run against both.
+"""Where hearings and their state are kept. Declared here, where they are used, each with an
+in-memory twin (the embedded default) and a Redis twin (`signaling/redis_store.py`, when
+`ECOURT_REDIS_URL` is set). One contract test runs against both (`tests/test_stores.py`).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import json
+from typing import Any, Protocol
 
 from hearing import Hearing
 
@@ -53,3 +54,24 @@ class MemoryRevokedTokens:
 
     async def is_revoked(self, hearing_id: str, participant_id: str) -> bool:
         return (hearing_id, participant_id) in self._revoked
+
+
+class HearingStateStore(Protocol):
+    """The court's state of a hearing in session (admissions, rooms, phase, floor ...), as a
+    JSON snapshot, so that a session rebuilt on this node or another one carries on."""
+
+    async def save(self, hearing_id: str, snapshot: dict[str, Any]) -> None: ...
+
+    async def load(self, hearing_id: str) -> dict[str, Any] | None: ...
+
+
+class MemoryHearingStateStore:
+    def __init__(self) -> None:
+        self._snapshots: dict[str, str] = {}
+
+    async def save(self, hearing_id: str, snapshot: dict[str, Any]) -> None:
+        self._snapshots[hearing_id] = json.dumps(snapshot)  # a copy, as Redis would keep
+
+    async def load(self, hearing_id: str) -> dict[str, Any] | None:
+        stored = self._snapshots.get(hearing_id)
+        return None if stored is None else dict(json.loads(stored))

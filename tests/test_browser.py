@@ -23,6 +23,7 @@ from tests.browser_support import (
     wait_for_state,
 )
 from tests.conftest import RunningServer
+from web.keys import SIGNALING
 
 HAS_CHROMIUM = Path("/usr/bin/chromium").exists()
 JUDGE = ("presiding_judge", "Ada Marsh", "Presiding judge")
@@ -110,6 +111,15 @@ async def test_judge_admits_party_and_both_see_each_other(
                 seen_by_party = await sees_video_of(party, "party", judge_id, JUDGE)
                 print(f"judge page inbound video: {seen_by_judge}")
                 print(f"party page inbound video: {seen_by_party}")
+                # The datagram guard drops none of Chromium's media, RTCP or STUN; only the
+                # first ClientHello of a subscribe leg, sent before the server has the answer
+                # (Chromium sends it again about 50 ms later).
+                session = server.app[SIGNALING].session(hearing["id"])
+                assert session is not None
+                for member in session.members.values():
+                    for leg in (member.publish, member.subscribe):
+                        assert leg is not None
+                        assert set(leg.drops.as_dict()) <= {"unvalidated_source"}, leg.drops
 
                 # The judge shows an exhibit: the party gets a tile of its own for the screen.
                 await judge.get_by_role("button", name="Share screen", exact=True).click()

@@ -184,3 +184,22 @@ def test_receiver_reports_count_loss_across_a_wrap() -> None:
     assert lost == 2
     assert fraction == (2 << 8) // 7
     assert stats.extended_highest == (1 << 16) | 3
+
+
+async def test_the_publisher_is_asked_for_what_the_weakest_subscriber_can_take() -> None:
+    from media.publish import REMB_FLOOR, upstream_bitrate
+
+    video, _ = track("video")
+    audio, _ = track("audio")
+    strong, weak = sink(RecordingTransport()), sink(RecordingTransport(), ssrc=0xDEF)
+    video.add_sink(strong)
+    video.add_sink(weak)
+    cap = 2_500_000
+    assert upstream_bitrate(cap, [video, audio]) == cap  # nobody has said anything yet
+    strong.remb, weak.remb = 3_000_000, 600_000
+    assert video.weakest_remb() == 600_000
+    assert upstream_bitrate(cap, [video, audio]) == 600_000
+    weak.remb = 20_000  # a subscriber on a dying link does not starve everyone else
+    assert upstream_bitrate(cap, [video, audio]) == REMB_FLOOR
+    video.remove_sink(weak)
+    assert upstream_bitrate(cap, [video, audio]) == cap  # 3 Mbit/s, capped

@@ -11,6 +11,7 @@ import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from av import VideoFrame
 
+from recording.manifest import read_signed
 from recording.verify import verify_recording
 from signaling.client import HearingClient
 from tests.conftest import RunningServer
@@ -93,6 +94,8 @@ async def test_three_participants_recorded_for_20_seconds_verify_and_export_as_s
     )
     assert report.status == "valid", report.summary()
     assert len(listed["tracks"]) == 6
+    clock_map = read_signed(root / "manifest.json").manifest.clock_map
+    assert any(point.ntp_timestamp for point in clock_map)  # the publishers' sender reports
 
     for track in listed["tracks"]:
         url = f"{server.base_url}/api/hearings/{hid}/recordings/{listed['id']}/tracks/{track['id']}"

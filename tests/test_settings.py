@@ -144,3 +144,50 @@ def test_a_livestream_setting_that_cannot_be_used_is_refused(name: str, value: s
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({name: value})
     assert name in str(refused.value)
+
+
+def test_media_ports_the_announced_address_and_ice_servers_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "ECOURT_UDP_PORTS": "50000-50100",
+            "ECOURT_ANNOUNCED_IP": "203.0.113.7",
+            "ECOURT_STUN_URLS": "stun:stun.court.example:3478",
+            "ECOURT_TURN_URLS": "turn:turn.court.example:3478?transport=udp, "
+            "turns:turn.court.example:5349",
+            "ECOURT_TURN_USERNAME": "ecourt",
+            "ECOURT_TURN_CREDENTIAL": "turn-secret-value",
+        }
+    )
+    assert settings.udp_ports == (50000, 50100)
+    assert settings.announced_ip == "203.0.113.7"
+    assert settings.stun_urls == ("stun:stun.court.example:3478",)
+    assert settings.turn_urls[1] == "turns:turn.court.example:5349"
+    assert settings.turn_credential is not None
+    assert settings.turn_credential.equals(b"turn-secret-value")
+    assert "turn-secret-value" not in repr(settings) + repr(dataclasses.asdict(settings))
+
+
+def test_without_media_settings_any_port_and_no_ice_servers() -> None:
+    settings = Settings.from_env({})
+    assert settings.udp_ports is None and settings.announced_ip is None
+    assert settings.stun_urls == settings.turn_urls == ()
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"ECOURT_UDP_PORTS": "50000"}, "ECOURT_UDP_PORTS"),
+        ({"ECOURT_UDP_PORTS": "50100-50000"}, "ECOURT_UDP_PORTS"),
+        ({"ECOURT_UDP_PORTS": "80-90"}, "ECOURT_UDP_PORTS"),
+        ({"ECOURT_UDP_PORTS": "60000-70000"}, "ECOURT_UDP_PORTS"),
+        ({"ECOURT_ANNOUNCED_IP": "court.example"}, "ECOURT_ANNOUNCED_IP"),
+        ({"ECOURT_STUN_URLS": "http://stun.example"}, "ECOURT_STUN_URLS"),
+        ({"ECOURT_TURN_URLS": "stun:turn.example"}, "ECOURT_TURN_URLS"),
+        ({"ECOURT_TURN_URLS": "turn:turn.example"}, "ECOURT_TURN_USERNAME"),
+    ],
+)
+def test_unusable_media_settings_are_refused_naming_the_variable(
+    env: dict[str, str], name: str
+) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env(env)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 
 import pytest
 
@@ -109,6 +110,9 @@ def test_something_that_is_not_a_token_is_refused_as_malformed(token: object) ->
         {"h": "h_hearing1", "p": "p_witness", "r": "witness", "n": "  A", "iat": 1, "exp": 2},
         {"h": "h_hearing1", "p": "p_witness", "r": "witness", "n": "A", "iat": 5, "exp": 5},
         {"h": "h_hearing1", "p": "p_witness", "r": "witness", "n": "A", "iat": 1, "exp": "x"},
+        # found by the fuzzer (tests/fuzz_corpus/token): int() of an infinite float overflows
+        {"h": "h_hearing1", "p": "p_witness", "r": "witness", "n": "A", "iat": 1, "exp": -math.inf},
+        {"h": "h_hearing1", "p": "p_witness", "r": "witness", "n": "A", "iat": math.nan, "exp": 2},
     ],
 )
 def test_well_signed_but_invalid_claims_are_refused_as_malformed(claims: object) -> None:

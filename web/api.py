@@ -21,9 +21,11 @@ from hearing import (
     Hearing,
     HearingType,
     Instance,
+    InvalidHearing,
     Jurisdiction,
     Participant,
     Role,
+    UnknownParticipant,
     new_hearing_id,
     new_participant_id,
 )
@@ -32,7 +34,7 @@ from hearing.profiles import check_online
 from security import Grant
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
-from web.keys import HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER
+from web.keys import HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER, STORES
 from web.openapi import HEARING_FIELDS, MIN_TOKEN_TTL, TOKEN_FIELDS, Field
 
 T = TypeVar("T")
@@ -146,7 +148,11 @@ async def create_token(request: web.Request) -> web.Response:
 async def revoke_token(request: web.Request) -> web.Response:
     """The participant's links stop working; a live connection is closed at once."""
     hearing = await find_hearing(request.app, request.match_info["id"])
-    participant_id = check_id(request.match_info["participant_id"], "participant_id")
+    participant_id = request.match_info["participant_id"]
+    try:
+        check_id(participant_id, "participant_id")
+    except InvalidHearing:  # no participant can have that id
+        raise UnknownParticipant("no such participant") from None
     await request.app[SIGNALING].revoke(hearing.id, participant_id)
     return web.Response(status=204)
 
@@ -183,7 +189,11 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def readyz(_request: web.Request) -> web.Response:
+async def readyz(request: web.Request) -> web.Response:
+    """Ready unless a store this node depends on (Redis) does not answer."""
+    if not await request.app[STORES].ready():
+        error = {"code": "not_ready", "message": "Redis does not answer"}
+        return web.json_response({"error": error}, status=503)
     return web.json_response({"status": "ready"})
 
 

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from media import MediaEngine, MediaSettings
+from media import IceServer, MediaEngine, MediaSettings
 from security import TokenSigner
+from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
-from signaling.store import MemoryHearingStore
 from web import api, livestreams, pages
 from web.audit import AuditLogs
 from web.keys import (
@@ -21,19 +21,36 @@ from web.keys import (
     SETTINGS,
     SIGNALING,
     SIGNER,
+    STORES,
 )
 from web.livestreams import Livestreams
 from web.recordings import Recordings
 from web.settings import Settings
+from web.stores import Stores
 
 MAX_BODY = 64 * 1024
 
 
+def media_settings(settings: Settings) -> MediaSettings:
+    servers = []
+    if settings.stun_urls:
+        servers.append(IceServer(urls=settings.stun_urls))
+    if settings.turn_urls and settings.turn_credential is not None:
+        credential = settings.turn_credential.value.decode()
+        servers.append(IceServer(settings.turn_urls, settings.turn_username, credential))
+    return MediaSettings(
+        ice_servers=tuple(servers),
+        udp_ports=settings.udp_ports,
+        announced_ip=settings.announced_ip,
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=api.middlewares())
-    hearings = MemoryHearingStore()
+    stores = Stores.for_settings(settings)
+    hearings = stores.hearings
     signer = TokenSigner(settings.token_key)
-    engine = MediaEngine(MediaSettings())
+    engine = MediaEngine(media_settings(settings))
     audit = AuditLogs(settings.data_dir)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)
@@ -43,6 +60,12 @@ def create_app(settings: Settings) -> web.Application:
         signer=signer,
         engine=engine,
         audit_log=audit.open,
+        revoked=stores.revoked,
+        states=stores.states,
+        client_manager=stores.client_manager,
+        placement=stores.placement,
+        bus=stores.bus,
+        node=NodeInfo(settings.node_id, settings.base_url),
         recorder_for=recordings.recorder_for,
         livestream_for=streams.livestream_for,
         due_process_grace=settings.due_process_grace,
@@ -58,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app[AUDIT] = audit
     app[RECORDINGS] = recordings
     app[LIVESTREAMS] = streams
+    app[STORES] = stores
     signaling.attach(app)
     api.add_routes(app)
     pages.add_routes(app)
@@ -70,6 +94,13 @@ def create_app(settings: Settings) -> web.Application:
         await signaling.close()
         await streams.close()
         await engine.close()
+        await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def drain(_app: web.Application) -> None:
+        # before aiohttp waits for open handlers: the sockets are closed by the handover
+        await signaling.close()
+
+    app.on_shutdown.append(drain)
     return app

@@ -22,6 +22,7 @@ from security import SecurityError, TokenSigner, verify_file
 from web import cli_recording
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
+from web.workers import default_workers, run_workers
 
 DEMO_CAST = (
     ("presiding judge", Role.PRESIDING_JUDGE, "Judge Amara Osei"),
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, help="port to listen on; 0 picks a free one")
     serve.add_argument(
         "--demo", action="store_true", help="open a demo civil trial and print its join links"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="node processes on this machine (default: one per core with ECOURT_REDIS_URL)",
     )
     serve.set_defaults(run=_serve)
 
@@ -107,6 +114,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     given = {"host": args.host, "port": args.port}
     settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
+    workers = default_workers(settings) if args.workers is None else args.workers
+    if workers < 1:
+        raise CliError("--workers must be at least 1")
+    if workers > 1:
+        return run_workers(settings, workers, args.demo)
     listener: socket.socket | None = None
     if settings.port == 0:  # bind now, so every printed link carries the real port
         family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET

@@ -12,6 +12,7 @@ from web.audit import AuditLogs
 from web.livestreams import Livestreams
 from web.recordings import Recordings
 from web.settings import Settings
+from web.stores import Stores
 
 SETTINGS = web.AppKey("settings", Settings)
 HEARINGS = web.AppKey("hearings", HearingStore)
@@ -21,3 +22,4 @@ ENGINE = web.AppKey("engine", MediaEngine)
 AUDIT = web.AppKey("audit", AuditLogs)
 RECORDINGS = web.AppKey("recordings", Recordings)
 LIVESTREAMS = web.AppKey("livestreams", Livestreams)
+STORES = web.AppKey("stores", Stores)

@@ -187,6 +187,7 @@ _ERRORS: Final = {
     404: "unknown_hearing: no such hearing",
     413: "too_large: the body is over 64 KiB",
     500: "internal: the server failed",
+    503: "not_ready: a store this node needs (Redis) does not answer",
 }
 
 
@@ -221,8 +222,13 @@ def _operation(
 
 def _revoke_operation() -> Json:
     responses: Json = {"204": {"description": "revoked; a live connection was closed"}}
-    for code in (400, 401, 404, 500):
+    for code in (401, 404, 500):
         responses[str(code)] = _json("Error", _ERRORS[code])
+    responses["404"] = _json(
+        "Error",
+        "unknown_hearing: no such hearing; unknown_participant: no participant can have that id,"
+        " or it is a participant of another hearing",
+    )
     return {
         "summary": "Revoke a participant's join token, closing their connection within a second",
         "responses": responses,
@@ -331,7 +337,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                 "get": _operation("Liveness", (200, "Status", "alive"), secured=False),
             },
             "/readyz": {
-                "get": _operation("Readiness", (200, "Status", "ready"), secured=False),
+                "get": _operation("Readiness", (200, "Status", "ready"), (503,), secured=False),
             },
             "/api/openapi.json": {
                 "get": {

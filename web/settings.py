@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -64,6 +66,35 @@ def default_keyring_path(env: Mapping[str, str]) -> Path:
     return Path(config) / "ecourt" / "keyring.json"
 
 
+def _port_range(raw: str) -> tuple[int, int] | None:
+    if not raw:
+        return None
+    match = re.fullmatch(r"\s*(\d{1,5})\s*-\s*(\d{1,5})\s*", raw)
+    if match is None:
+        raise SettingsError("ECOURT_UDP_PORTS is a range like 50000-50100")
+    low, high = int(match[1]), int(match[2])
+    if not 1024 <= low <= high <= 65535:
+        raise SettingsError("ECOURT_UDP_PORTS must lie within 1024-65535, low to high")
+    return low, high
+
+
+def _address(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError as exc:
+        raise SettingsError("ECOURT_ANNOUNCED_IP must be an IPv4 or IPv6 address") from exc
+
+
+def _urls(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    urls = tuple(u.strip() for u in env.get(name, "").split(",") if u.strip())
+    for url in urls:
+        if not url.startswith(schemes) or " " in url:
+            raise SettingsError(f"{name} holds URLs like {schemes[0]}host:3478")
+    return urls
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -73,6 +104,10 @@ class Settings:
     token_key: Secret = field(default_factory=lambda: Secret(secrets.token_bytes(32)))
     data_dir: Path = Path(".data")
     redis_url: str | None = None
+    redis_prefix: str = "ecourt:"
+    node_id: str = field(default_factory=lambda: f"n-{secrets.token_hex(4)}")
+    """This node's name among many (ECOURT_NODE_ID); random if unset."""
+    """Every Redis key and channel of this deployment starts with it (several may share one)."""
     public_url: str = ""
     default_token_ttl: int = 4 * 3600
     max_token_ttl: int = 24 * 3600
@@ -89,6 +124,15 @@ class Settings:
     livestream_fps: int = 30
     livestream_preset: str = "veryfast"
     """x264's speed preset for the livestream's one encode."""
+    udp_ports: tuple[int, int] | None = None
+    """The UDP ports media sockets bind to (inclusive); any free port if None."""
+    announced_ip: str | None = None
+    """The address clients reach the media sockets at, behind NAT or in a container."""
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_username: str | None = None
+    turn_credential: Secret | None = None
+    """STUN and TURN servers handed to the clients (the server itself uses none)."""
 
     @property
     def base_url(self) -> str:
@@ -108,6 +152,8 @@ class Settings:
             port=_int(env, "ECOURT_PORT", 8080, 0, 65535),
             data_dir=Path(env.get("ECOURT_DATA_DIR", ".data")),
             redis_url=env.get("ECOURT_REDIS_URL") or None,
+            redis_prefix=env.get("ECOURT_REDIS_PREFIX", "ecourt:"),
+            node_id=env.get("ECOURT_NODE_ID") or f"n-{secrets.token_hex(4)}",
             public_url=env.get("ECOURT_PUBLIC_URL", ""),
             default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
             max_token_ttl=_int(env, "ECOURT_MAX_TOKEN_TTL", 24 * 3600, 60, 7 * 24 * 3600),
@@ -121,7 +167,19 @@ class Settings:
             livestream_size=_size(env.get("ECOURT_LIVESTREAM_SIZE") or "1280x720"),
             livestream_fps=_int(env, "ECOURT_LIVESTREAM_FPS", 30, 1, 60),
             livestream_preset=_preset(env.get("ECOURT_LIVESTREAM_PRESET") or "veryfast"),
+            udp_ports=_port_range(env.get("ECOURT_UDP_PORTS", "")),
+            announced_ip=_address(env.get("ECOURT_ANNOUNCED_IP", "")),
+            stun_urls=_urls(env, "ECOURT_STUN_URLS", ("stun:", "stuns:")),
+            turn_urls=_urls(env, "ECOURT_TURN_URLS", ("turn:", "turns:")),
+            turn_username=env.get("ECOURT_TURN_USERNAME") or None,
         )
+        turn_credential = env.get("ECOURT_TURN_CREDENTIAL") or None
+        if settings.turn_urls and (settings.turn_username is None or turn_credential is None):
+            raise SettingsError(
+                "ECOURT_TURN_URLS needs ECOURT_TURN_USERNAME and ECOURT_TURN_CREDENTIAL"
+            )
+        if turn_credential is not None:
+            settings = replace(settings, turn_credential=Secret(turn_credential.encode()))
         if settings.default_token_ttl > settings.max_token_ttl:
             raise SettingsError("ECOURT_TOKEN_TTL must not exceed ECOURT_MAX_TOKEN_TTL")
         if api_key is not None:

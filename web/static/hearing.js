@@ -17,6 +17,10 @@ const REFUSALS = {
   unknown_hearing: "This hearing does not exist, or it has ended.",
   denied: "The court has not admitted you to this hearing.",
   already_connected: "You are already connected to this hearing in another window.",
+  token_revoked: "The court has withdrawn this join link.",
+  hearing_ended: "This hearing has ended.",
+  cooling_off: "Too many messages came from this link. Please wait a few seconds and reload.",
+  protocol_error: "The page sent something the court server could not accept. Please reload.",
 };
 
 const LEAVE_REASONS = {
@@ -26,6 +30,9 @@ const LEAVE_REASONS = {
   hearing_ended: "The hearing has ended. Thank you for attending.",
   replaced: "You joined this hearing from another window, so this window was disconnected.",
   disconnected: "The court server closed the connection. You may close this page.",
+  revoked: "The court has withdrawn your join link.",
+  abuse: "Too many messages came from this page, so the court server closed the connection.",
+  protocol_error: "The page sent something the court server could not accept, so the connection was closed.",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -146,6 +153,7 @@ function connect(token) {
       return;
     }
     const code = err?.data?.code || (REFUSALS[err?.message] ? err.message : "refused");
+    if (code === "wrong_node" && followNode(err.data.node_url)) return;
     const message = REFUSALS[code] || err?.data?.message || err?.message || "Refused.";
     setState("refused");
     status("");
@@ -167,7 +175,19 @@ function connect(token) {
     enterCourtroom();
   });
   socket.on("denied", () => finish("denied"));
-  socket.on("left", (data) => finish(data?.reason || "left"));
+  socket.on("left", (data) => {
+    if (data?.reason === "node_draining") {
+      // The server is stopping; the hearing is not. Connect again (another node takes over).
+      status("The court server is restarting. Reconnecting…");
+      ecourt.moving = true;
+      setTimeout(() => {
+        ecourt.moving = false;
+        socket.connect();
+      }, 500);
+      return;
+    }
+    finish(data?.reason || "left");
+  });
   socket.on("lobby", (data) => {
     ecourt.lobby = Array.isArray(data?.waiting) ? data.waiting : [];
     renderConsole();
@@ -187,6 +207,9 @@ function connect(token) {
       status("The court is in recess: a participant lost their connection.");
     }
   });
+  socket.on("active_speaker", (data) => {
+    tiles?.showSpeaker(typeof data?.participant_id === "string" ? data.participant_id : null);
+  });
   socket.on("alert", (data) => {
     const who = ecourt.roster.find((p) => p.id === data?.participant_id)?.display_name || "A participant";
     if (data?.code === "already_connected") {
@@ -203,13 +226,27 @@ function connect(token) {
     if (ecourt.state !== "left") ensureSubscriber().offer(data);
   });
   socket.on("disconnect", (reason) => {
-    if (ecourt.state === "left") return;
+    if (ecourt.state === "left" || ecourt.moving) return;
     if (reason === "io server disconnect") {
       finish("disconnected");
     } else {
       status("The connection was lost. Reconnecting…");
     }
   });
+}
+
+// The hearing lives on another node of the cluster: the same page, the same link, over there.
+function followNode(nodeUrl) {
+  let target;
+  try {
+    target = new URL(location.pathname + location.hash, nodeUrl);
+  } catch {
+    return false;
+  }
+  if (!/^https?:$/.test(target.protocol) || target.origin === location.origin) return false;
+  status("This hearing is held on another court server. Moving you there…");
+  location.replace(target.href);
+  return true;
 }
 
 const PHASES = {

@@ -123,6 +123,13 @@ export class Tiles {
     }
   }
 
+  // The server names the active speaker (from the RTP audio levels); their tile is marked.
+  showSpeaker(participantId) {
+    for (const tile of this.container.querySelectorAll(".tile")) {
+      tile.classList.toggle("speaking", tile.dataset.participantId === participantId);
+    }
+  }
+
   clear() {
     for (const video of this.container.querySelectorAll("video")) video.srcObject = null;
     this.container.replaceChildren();

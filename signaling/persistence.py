@@ -1,0 +1,58 @@
+"""The court's state of a hearing written through to its store after every change, one write
+at a time and always the newest (a slow store never gets an old snapshot after a new one), so
+a session rebuilt later, on this node or another, carries on where the court was."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from signaling.store import HearingStateStore
+
+log = logging.getLogger(__name__)
+
+
+class StatePersister:
+    def __init__(
+        self, store: HearingStateStore, hearing_id: str, snapshot: Callable[[], dict[str, Any]]
+    ) -> None:
+        self._store = store
+        self._hearing_id = hearing_id
+        self._snapshot = snapshot
+        self._dirty = False
+        self._writer: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    def changed(self) -> None:
+        """Something changed: write the newest snapshot soon."""
+        self._dirty = True
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            try:
+                await self._store.save(self._hearing_id, self._snapshot())
+            except Exception:
+                self.failures += 1
+                log.exception("the state of %s could not be saved", self._hearing_id)
+                await asyncio.sleep(1.0)
+                self._dirty = True  # the store is down: keep the newest, try again
+
+    async def load(self) -> dict[str, Any] | None:
+        return await self._store.load(self._hearing_id)
+
+    async def flush(self) -> None:
+        """Wait until the newest snapshot is written (or the store has failed once more)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait({self._writer}, timeout=5.0)
+            if self._dirty is False:
+                break
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)

@@ -1,0 +1,106 @@
+"""The Redis twins of the stores in `signaling/store.py`, for many nodes.
+
+Keys (all under one prefix, `ecourt:` by default):
+- `hearing:<id>`: the hearing as JSON; `hearings`: a sorted set of ids by scheduled time;
+- `revoked:<hearing id>`: a set of participant ids whose tokens were revoked;
+- `state:<hearing id>`: the court's state of the hearing in session, as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from hearing import Hearing
+from hearing.categories import CaseCategory
+from hearing.model import HearingType, Instance, Jurisdiction
+
+DEFAULT_PREFIX = "ecourt:"
+
+
+def hearing_record(hearing: Hearing) -> dict[str, Any]:
+    return {
+        "id": hearing.id,
+        "type": hearing.type.value,
+        "case_number": hearing.case_number,
+        "title": hearing.title,
+        "scheduled_at": hearing.scheduled_at.isoformat(),
+        "public": hearing.public,
+        "profile": hearing.profile,
+        "case_category": hearing.case_category.value,
+        "jurisdiction": None if hearing.jurisdiction is None else hearing.jurisdiction.value,
+        "instance": None if hearing.instance is None else hearing.instance.value,
+    }
+
+
+def hearing_from_record(record: dict[str, Any]) -> Hearing:
+    """The hearing a record describes; the model checks every field again."""
+    return Hearing(
+        id=str(record["id"]),
+        type=HearingType(record["type"]),
+        case_number=str(record["case_number"]),
+        title=str(record["title"]),
+        scheduled_at=datetime.fromisoformat(record["scheduled_at"]),
+        public=bool(record["public"]),
+        profile=str(record["profile"]),
+        case_category=CaseCategory(record["case_category"]),
+        jurisdiction=None
+        if record["jurisdiction"] is None
+        else Jurisdiction(record["jurisdiction"]),
+        instance=None if record["instance"] is None else Instance(record["instance"]),
+    )
+
+
+class RedisHearingStore:
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def add(self, hearing: Hearing) -> None:
+        key = f"{self._prefix}hearing:{hearing.id}"
+        if not await self._redis.set(key, json.dumps(hearing_record(hearing)), nx=True):
+            raise KeyError(f"hearing {hearing.id} exists")
+        await self._redis.zadd(
+            f"{self._prefix}hearings", {hearing.id: hearing.scheduled_at.timestamp()}
+        )
+
+    async def get(self, hearing_id: str) -> Hearing | None:
+        data = await self._redis.get(f"{self._prefix}hearing:{hearing_id}")
+        return None if data is None else hearing_from_record(json.loads(data))
+
+    async def all(self) -> list[Hearing]:
+        ids = await self._redis.zrange(f"{self._prefix}hearings", 0, -1)
+        if not ids:
+            return []
+        keys = [f"{self._prefix}hearing:{i.decode() if isinstance(i, bytes) else i}" for i in ids]
+        return [hearing_from_record(json.loads(d)) for d in await self._redis.mget(keys) if d]
+
+
+class RedisRevokedTokens:
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def revoke(self, hearing_id: str, participant_id: str) -> None:
+        await self._redis.sadd(f"{self._prefix}revoked:{hearing_id}", participant_id)
+
+    async def is_revoked(self, hearing_id: str, participant_id: str) -> bool:
+        return bool(
+            await self._redis.sismember(f"{self._prefix}revoked:{hearing_id}", participant_id)
+        )
+
+
+class RedisHearingStateStore:
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def save(self, hearing_id: str, snapshot: dict[str, Any]) -> None:
+        await self._redis.set(f"{self._prefix}state:{hearing_id}", json.dumps(snapshot))
+
+    async def load(self, hearing_id: str) -> dict[str, Any] | None:
+        data = await self._redis.get(f"{self._prefix}state:{hearing_id}")
+        return None if data is None else dict(json.loads(data))
