@@ -119,8 +119,8 @@ async def test_the_judge_opens_the_stream_and_the_public_gets_it_only_after_the_
     await party.wait_admitted()
     assert party.state == {}
     await judge.request("phase", {"phase": "in_session"})
+    opened_at = asyncio.get_running_loop().time()  # before the order: the stream starts after
     ack = await judge.request("livestream", {"action": "open"})
-    opened_at = asyncio.get_running_loop().time()
     assert ack["livestream"] == {"state": "live", "delay": DELAY}
     await party.wait_until(
         lambda: party.state.get("livestream", {}).get("state") == "live", 5, "the live state"

@@ -198,8 +198,8 @@ async def test_a_public_hearing_streams_after_the_delay_and_never_shows_the_prot
     seen = await prosecutor.client.wait_for_track(child.id, "video")
     assert await shows(seen.track, MAGENTA)
 
+    opened = time.monotonic()  # before the order: the stream starts after it
     ack = await judge.client.request("livestream", {"action": "open"})
-    opened = time.monotonic()
     assert ack["livestream"] == {"state": "live", "delay": DELAY}
     stream = livestream(live_server, hearing_id)
     viewer = Viewer(live_server, hearing_id)
