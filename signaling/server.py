@@ -63,6 +63,7 @@ AUTH_TIMEOUT = 5.0
 CLOSE_BATCH = 10
 """Unauthenticated connections closed together: hundreds at once would stall the loop."""
 HANG_UP_TIMEOUT = 1.0
+"""Seconds to wait for engine.io to close a connection (a dead transport never finishes)."""
 ABUSE_COOL_OFF = 10.0
 """Seconds a link closed for flooding is refused (`cooling_off`) before it may connect again."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
