@@ -142,6 +142,7 @@ class SignalingServer:
             "revoke": self._revoke,
             "end_hearing": self._end_hearing,
             "recording": self._recording,
+            "restart_media": self._restart_media,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -485,6 +486,10 @@ class SignalingServer:
     async def _end_hearing(self, session: HearingSession, member: Member, payload: Any) -> None:
         Empty.parse(payload)
         await session.end_hearing(member)
+
+    async def _restart_media(self, session: HearingSession, member: Member, payload: Any) -> None:
+        Empty.parse(payload)
+        await session.restart_media(member)
 
     async def _recording(
         self, session: HearingSession, member: Member, payload: Any
