@@ -128,6 +128,7 @@ class HearingClient:
         self._publish_pc: RTCPeerConnection | None = None
         self._subscribe_pc: RTCPeerConnection | None = None
         self._mid_info: dict[str, dict[str, Any]] = {}
+        self._subscribe_leg: Any = 1
         self._negotiation = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -309,8 +310,21 @@ class HearingClient:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def restart_media(self) -> None:
+        """After a network change: a new subscribe leg (fresh ICE) and a new publish leg."""
+        await self.request("restart_media", {})
+        if self._published is not None:
+            tracks, screen = self._published
+            await self.publish(*tracks, screen=screen)
+
     async def _answer(self, payload: dict[str, Any]) -> None:
         async with self._negotiation:
+            leg = payload.get("leg", 1)
+            if leg != self._subscribe_leg and self._subscribe_pc is not None:
+                await self._subscribe_pc.close()  # the server replaced the leg: start afresh
+                self._subscribe_pc = None
+                self.remote_tracks = []
+            self._subscribe_leg = leg
             if self._subscribe_pc is None:
                 self._subscribe_pc = _peer_connection()
                 self._subscribe_pc.on("track", self._on_track)

@@ -27,6 +27,8 @@ class Member:
     muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
     publish: PublishPeer | None = None
     subscribe: SubscribePeer | None = None
+    subscribe_legs: int = 1
+    """Which subscribe leg this is; a new one (after `restart_media`) comes with a new number."""
     negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property

@@ -56,7 +56,8 @@ class ConnectionLimits:
         self.abusive = False
 
     def allow(self, event: str) -> bool:
-        allowed = self._messages.take() and (event != "publish" or self._renegotiations.take())
+        renegotiates = event in ("publish", "restart_media")
+        allowed = self._messages.take() and (not renegotiates or self._renegotiations.take())
         if not allowed and not self._refusals.take():
             self.abusive = True
         return allowed

@@ -65,6 +65,7 @@ AUTH_TIMEOUT = 5.0
 CLOSE_BATCH = 10
 """Unauthenticated connections closed together: hundreds at once would stall the loop."""
 HANG_UP_TIMEOUT = 1.0
+"""Seconds to wait for engine.io to close a connection (a dead transport never finishes)."""
 ABUSE_COOL_OFF = 10.0
 """Seconds a link closed for flooding is refused (`cooling_off`) before it may connect again."""
 _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
@@ -147,6 +148,7 @@ class SignalingServer:
             "end_hearing": self._end_hearing,
             "recording": self._recording,
             "livestream": self._livestream,
+            "restart_media": self._restart_media,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -492,6 +494,10 @@ class SignalingServer:
     async def _end_hearing(self, session: HearingSession, member: Member, payload: Any) -> None:
         Empty.parse(payload)
         await session.end_hearing(member)
+
+    async def _restart_media(self, session: HearingSession, member: Member, payload: Any) -> None:
+        Empty.parse(payload)
+        await session.restart_media(member)
 
     async def _recording(
         self, session: HearingSession, member: Member, payload: Any

@@ -194,6 +194,18 @@ class HearingSession:
         await self._announce_roster()
         await self._reconcile()
 
+    async def restart_media(self, member: Member) -> None:
+        """The client's network changed (ICE failed): its subscribe leg is replaced by a new
+        one with a fresh ICE session, offered at once; it publishes again on a new leg too.
+        aiortc has no ICE restart inside a connection, so the legs are rebuilt."""
+        self._require_admitted(member)
+        old, member.subscribe = member.subscribe, None
+        member.subscribe_legs += 1
+        if old is not None:
+            await self._engine.release(old)
+        self.record(member.participant.id, "restart_media")
+        await self._reconcile()
+
     async def subscribe_answer(self, member: Member, version: int, answer_sdp: str) -> None:
         self._require_admitted(member)
         if member.subscribe is None:
@@ -439,7 +451,13 @@ class HearingSession:
                     "display_name": shown_name(owner.participant, member.participant),
                 }
             )
-        payload = {"sdp": offer.sdp, "type": "offer", "version": offer.version, "tracks": tracks}
+        payload = {
+            "sdp": offer.sdp,
+            "type": "offer",
+            "version": offer.version,
+            "leg": member.subscribe_legs,
+            "tracks": tracks,
+        }
         await self._outbox.send(member.sid, "subscribe_offer", payload)
 
     # -- announcements --------------------------------------------------------------------

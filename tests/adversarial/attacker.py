@@ -157,7 +157,11 @@ async def attack(plan: dict[str, Any]) -> Report:
 
 
 def main() -> None:
+    import os
     import resource
+
+    # the attacker would be on another machine: on this one it must not take the server's CPU
+    os.nice(10)
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < 4096:

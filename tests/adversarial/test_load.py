@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from signaling.server import AUTH_TIMEOUT
-from tests.adversarial.support import admit, assert_unharmed, bystander_running, wire_person
+from tests.adversarial.support import (
+    admit,
+    assert_unharmed,
+    bystander_running,
+    raise_fd_limit,
+    wire_person,
+)
 from tests.adversarial.wire import WireSocket
 from tests.conftest import RunningServer
 from web.keys import AUDIT
@@ -74,6 +80,7 @@ async def admitted_links(server: RunningServer, hearing_id: str, count: int) -> 
 async def test_a_flood_and_500_idle_sockets_leave_another_hearing_unharmed(
     server: RunningServer,
 ) -> None:
+    raise_fd_limit(4 * IDLE_SOCKETS + 1024)  # the server's end of every idle socket
     abused = await server.create_hearing(case_number="13/2026/DS-ST", title="Abused")
     hid = abused["id"]
     plan = {

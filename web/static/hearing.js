@@ -223,7 +223,14 @@ function connect(token) {
     status(`The court asks you to turn your ${data?.kind === "video" ? "camera" : "microphone"} on.`);
   });
   socket.on("subscribe_offer", (data) => {
-    if (ecourt.state !== "left") ensureSubscriber().offer(data);
+    if (ecourt.state === "left") return;
+    if (subscriber && data?.leg !== undefined && data.leg !== subscriber.leg) {
+      subscriber.pc.close(); // the server built a new leg (a media restart): start afresh
+      subscriber = null;
+    }
+    const leg = ensureSubscriber();
+    leg.leg = data?.leg;
+    leg.offer(data);
   });
   socket.on("disconnect", (reason) => {
     if (ecourt.state === "left" || ecourt.moving) return;
@@ -393,8 +400,32 @@ function ensureSubscriber() {
       onError: (err) => showError(err),
     });
     ecourt.pcs.subscribe = subscriber.pc;
+    const pc = subscriber.pc;
+    pc.addEventListener("iceconnectionstatechange", () => {
+      if (pc.iceConnectionState === "failed") restartMedia();
+    });
   }
   return subscriber;
+}
+
+// The network changed under us (ICE failed): ask for fresh legs, at most every 15 s (the
+// server allows 5 renegotiations a minute), and publish again on a new one.
+let lastRestart = 0;
+async function restartMedia() {
+  if (Date.now() - lastRestart < 15000 || ecourt.state !== "courtroom") return;
+  lastRestart = Date.now();
+  status("Your network changed. Reconnecting the media…");
+  try {
+    await request("restart_media", {});
+    ecourt.pcs.publish?.close();
+    ecourt.pcs.publish = null;
+    if (localStream && localStream.getTracks().length) {
+      ecourt.pcs.publish = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
+    }
+    status("You are in the courtroom.");
+  } catch (err) {
+    showError(err);
+  }
 }
 
 async function enterCourtroom() {
