@@ -4,11 +4,16 @@ participants and hearings are described on the wire."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hearing import Hearing, Participant
+from hearing.privacy import shown_name
+from hearing.seats import Seat
 from media import PublishedTrack, PublishPeer, SubscribePeer
+from media.subscribe import SubscribeOffer
+from signaling.courtroom import Courtroom
 
 
 class Outbox(Protocol):
@@ -49,3 +54,38 @@ def hearing_json(h: Hearing) -> dict[str, Any]:
         "scheduled_at": h.scheduled_at.isoformat(),
         "public": h.public,
     }
+
+
+def offer_json(
+    offer: SubscribeOffer, viewer: Member, members: Mapping[str, Member]
+) -> dict[str, Any]:
+    """`subscribe_offer` for `viewer`: each track labelled with its publisher, a protected
+    witness's name shown only to those cleared; a new `leg` number means a new connection."""
+    tracks = []
+    for forwarded in offer.tracks:
+        owner = members.get(forwarded.track.source)
+        if owner is not None:
+            tracks.append(
+                {
+                    "mid": forwarded.mid,
+                    "kind": forwarded.track.label,
+                    "participant_id": owner.participant.id,
+                    "role": owner.participant.role.value,
+                    "display_name": shown_name(owner.participant, viewer.participant),
+                }
+            )
+    return {
+        "sdp": offer.sdp,
+        "type": "offer",
+        "version": offer.version,
+        "leg": viewer.subscribe_legs,
+        "tracks": tracks,
+    }
+
+
+def roster_entry(member: Member, seat: Seat | None, court: Courtroom) -> dict[str, Any]:
+    entry = participant_json(member.participant) | {
+        "muted": dict(member.muted),
+        "publishing": sorted({t.label for t in member.tracks}),
+    }
+    return entry if seat is None else entry | court.roster_fields(seat)

@@ -18,7 +18,6 @@ from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING
 from hearing.permissions import Action, check
 from hearing.phases import Phase
 from hearing.privacy import shown_name
-from hearing.rooms import Room
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
 from recording.livestream.stream import HearingLivestream
@@ -28,11 +27,19 @@ from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.livestream_control import LivestreamControl
-from signaling.member import Member, Outbox, hearing_json, participant_json
+from signaling.member import (
+    Member,
+    Outbox,
+    hearing_json,
+    offer_json,
+    participant_json,
+    roster_entry,
+)
+from signaling.orders import CourtOrders
 from signaling.persistence import StatePersister
 from signaling.presence import PresenceWatch
 from signaling.recording_control import RecordingControl
-from signaling.speaker import SpeakerWatch, Voice
+from signaling.speaker import SpeakerWatch, Voice, listeners, voices
 from signaling.store import HearingStateStore, MemoryHearingStateStore
 
 log = logging.getLogger(__name__)
@@ -41,7 +48,7 @@ ROSTER_INTERVAL = 0.02
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
-class HearingSession:
+class HearingSession(CourtOrders):
     def __init__(
         self,
         hearing: Hearing,
@@ -251,17 +258,10 @@ class HearingSession:
         return changed
 
     def _voices(self) -> list[Voice]:
-        return [
-            Voice(m.participant.id, t)
-            for m in self.members.values()
-            for t in m.tracks
-            if t.kind == "audio" and self.seat_of(m.participant) is not None
-        ]
+        return voices(self.members.values(), self.seat_of)
 
     def _listeners(self) -> list[tuple[str, frozenset[str]]]:
-        return [
-            (m.sid, m.subscribe.track_ids if m.subscribe else frozenset()) for m in self._admitted()
-        ]
+        return listeners(self._admitted())
 
     def knows(self, participant_id: str) -> bool:
         """Whether this participant has ever connected to this hearing."""
@@ -331,76 +331,6 @@ class HearingSession:
         reason = {"reason": "due_process", "participant_id": participant_id}
         await self._announce_state(reason)
 
-    async def move(self, actor: Member, participant_id: str, room: Room) -> None:
-        check(actor.participant.role, Action.MOVE)  # before the lookup: a refusal reveals nothing
-        self.court.move(self._target(participant_id), room)
-        details = {"room": room.kind.value, "room_id": room.id}
-        self.record(actor.participant.id, "move", target=participant_id, details=details)
-        await self._announce_state()
-
-    async def call_witness(self, actor: Member, participant_id: str, called: bool) -> None:
-        action = Action.CALL_WITNESS if called else Action.RELEASE_WITNESS
-        check(actor.participant.role, action)
-        self.court.call_witness(self._target(participant_id), called)
-        self.record(actor.participant.id, action.value, target=participant_id)
-        await self._announce_state()
-
-    async def give_floor(self, actor: Member, participant_id: str, granted: bool) -> None:
-        action = Action.GRANT_FLOOR if granted else Action.REVOKE_FLOOR
-        check(actor.participant.role, action)
-        self.court.give_floor(self._target(participant_id), granted)
-        self.record(actor.participant.id, action.value, target=participant_id)
-        await self._announce_state()
-
-    async def grant_screen(self, actor: Member, participant_id: str, granted: bool) -> None:
-        check(actor.participant.role, Action.GRANT_SCREEN if granted else Action.REVOKE_SCREEN)
-        self._target(participant_id)
-        if granted:
-            self.court.screen_grants.add(participant_id)
-        else:
-            self.court.screen_grants.discard(participant_id)
-        action = "grant_screen" if granted else "revoke_screen"
-        self.record(actor.participant.id, action, target=participant_id)
-        await self._announce_state()
-
-    async def raise_hand(self, member: Member, raised: bool) -> None:
-        self._require_admitted(member)
-        check(member.participant.role, Action.RAISE_HAND if raised else Action.LOWER_HAND)
-        if raised:
-            self.court.hands.add(member.participant.id)
-        else:
-            self.court.hands.discard(member.participant.id)
-        self.record(member.participant.id, "raise_hand" if raised else "lower_hand")
-        await self._announce_roster()
-
-    async def order_mute(self, actor: Member, participant_id: str, kind: str, muted: bool) -> None:
-        """`force_mute` stops forwarding the participant's `kind` to everyone; `ask_unmute`
-        lifts that and asks them to unmute (they choose to)."""
-        action = Action.FORCE_MUTE if muted else Action.ASK_UNMUTE
-        check(actor.participant.role, action)
-        self._target(participant_id)
-        muted_kinds = self.court.forced_mute.setdefault(participant_id, set())
-        if muted:
-            muted_kinds.add(kind)
-        else:
-            muted_kinds.discard(kind)
-        details = {"kind": kind}
-        self.record(actor.participant.id, action.value, target=participant_id, details=details)
-        target = self.members.get(participant_id)
-        if target is not None:
-            event = "muted_by_court" if muted else "unmute_requested"
-            await self._outbox.send(target.sid, event, {"kind": kind})
-        await self._announce_state()
-
-    async def eject(self, actor: Member, participant_id: str) -> None:
-        self.lobby.eject(actor.participant, participant_id)
-        self.record(actor.participant.id, "eject", target=participant_id)
-        target = self.members.get(participant_id)
-        if target is not None:
-            await self.leave(target, LeaveReason.EJECTED)
-        else:
-            await self._announce_state()
-
     async def end_hearing(self, actor: Member) -> None:
         """Adjourn and close every connection (after the ack); nobody can join any more."""
         check(actor.participant.role, Action.END_HEARING)
@@ -437,27 +367,7 @@ class HearingSession:
             offer = await member.subscribe.create_offer()
         if offer is None:
             return
-        tracks = []
-        for forwarded in offer.tracks:
-            owner = self.members.get(forwarded.track.source)
-            if owner is None:
-                continue
-            tracks.append(
-                {
-                    "mid": forwarded.mid,
-                    "kind": forwarded.track.label,
-                    "participant_id": owner.participant.id,
-                    "role": owner.participant.role.value,
-                    "display_name": shown_name(owner.participant, member.participant),
-                }
-            )
-        payload = {
-            "sdp": offer.sdp,
-            "type": "offer",
-            "version": offer.version,
-            "leg": member.subscribe_legs,
-            "tracks": tracks,
-        }
+        payload = offer_json(offer, member, self.members)
         await self._outbox.send(member.sid, "subscribe_offer", payload)
 
     # -- announcements --------------------------------------------------------------------
@@ -502,12 +412,7 @@ class HearingSession:
             await self._outbox.send(viewer.sid, "roster", {"participants": entries})
 
     def _roster_entry(self, member: Member) -> dict[str, Any]:
-        seat = self.seat_of(member.participant)
-        entry = participant_json(member.participant) | {
-            "muted": dict(member.muted),
-            "publishing": sorted({t.label for t in member.tracks}),
-        }
-        return entry if seat is None else entry | self.court.roster_fields(seat)
+        return roster_entry(member, self.seat_of(member.participant), self.court)
 
     # -- departure ------------------------------------------------------------------------
 

@@ -10,7 +10,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from hearing import Participant
+from hearing.seats import Seat
 from media import PublishedTrack
+from signaling.member import Member
 
 INTERVAL = 0.3
 SPEAKING = 40.0
@@ -49,6 +52,21 @@ class SpeakerPicker:
             ):
                 self.current, self._since = loudest, now
         return self.current
+
+
+def voices(members: Iterable[Member], seat_of: Callable[[Participant], Seat | None]) -> list[Voice]:
+    """Every seated participant's audio track."""
+    return [
+        Voice(m.participant.id, t)
+        for m in members
+        for t in m.tracks
+        if t.kind == "audio" and seat_of(m.participant) is not None
+    ]
+
+
+def listeners(admitted: Iterable[Member]) -> list[tuple[str, frozenset[str]]]:
+    """(sid, the track ids forwarded to them) for every admitted viewer."""
+    return [(m.sid, m.subscribe.track_ids if m.subscribe else frozenset()) for m in admitted]
 
 
 Listeners = Callable[[], Iterable[tuple[str, frozenset[str]]]]

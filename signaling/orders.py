@@ -1,0 +1,124 @@
+"""The bench's orders about one participant: move, call or release a witness, the floor,
+screen sharing, hands, court-ordered mutes, ejection. Each checks the actor's role before it
+looks the target up (a refusal reveals nothing), changes the court, is audited, and is
+announced after forwarding has changed. Mixed into `HearingSession`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from hearing import Lobby
+from hearing.permissions import Action, check
+from hearing.rooms import Room
+from hearing.seats import Seat
+from signaling.courtroom import Courtroom
+from signaling.errors import LeaveReason
+from signaling.member import Member, Outbox
+
+
+class _Session(Protocol):
+    court: Courtroom
+    lobby: Lobby
+    members: dict[str, Member]
+
+    @property
+    def _outbox(self) -> Outbox: ...
+
+    def _target(self, participant_id: str) -> Seat: ...
+
+    def _require_admitted(self, member: Member) -> None: ...
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        *,
+        target: str | None = None,
+        result: str = "ok",
+        details: Mapping[str, object] | None = None,
+    ) -> None: ...
+
+    async def _announce_state(self, reason: Mapping[str, str] | None = None) -> None: ...
+
+    async def _announce_roster(self) -> None: ...
+
+    async def leave(self, member: Member, reason: LeaveReason) -> None: ...
+
+
+class CourtOrders:
+    async def move(self: _Session, actor: Member, participant_id: str, room: Room) -> None:
+        check(actor.participant.role, Action.MOVE)  # before the lookup: a refusal reveals nothing
+        self.court.move(self._target(participant_id), room)
+        details = {"room": room.kind.value, "room_id": room.id}
+        self.record(actor.participant.id, "move", target=participant_id, details=details)
+        await self._announce_state()
+
+    async def call_witness(
+        self: _Session, actor: Member, participant_id: str, called: bool
+    ) -> None:
+        action = Action.CALL_WITNESS if called else Action.RELEASE_WITNESS
+        check(actor.participant.role, action)
+        self.court.call_witness(self._target(participant_id), called)
+        self.record(actor.participant.id, action.value, target=participant_id)
+        await self._announce_state()
+
+    async def give_floor(self: _Session, actor: Member, participant_id: str, granted: bool) -> None:
+        action = Action.GRANT_FLOOR if granted else Action.REVOKE_FLOOR
+        check(actor.participant.role, action)
+        self.court.give_floor(self._target(participant_id), granted)
+        self.record(actor.participant.id, action.value, target=participant_id)
+        await self._announce_state()
+
+    async def grant_screen(
+        self: _Session, actor: Member, participant_id: str, granted: bool
+    ) -> None:
+        check(actor.participant.role, Action.GRANT_SCREEN if granted else Action.REVOKE_SCREEN)
+        self._target(participant_id)
+        if granted:
+            self.court.screen_grants.add(participant_id)
+        else:
+            self.court.screen_grants.discard(participant_id)
+        action = "grant_screen" if granted else "revoke_screen"
+        self.record(actor.participant.id, action, target=participant_id)
+        await self._announce_state()
+
+    async def raise_hand(self: _Session, member: Member, raised: bool) -> None:
+        self._require_admitted(member)
+        check(member.participant.role, Action.RAISE_HAND if raised else Action.LOWER_HAND)
+        if raised:
+            self.court.hands.add(member.participant.id)
+        else:
+            self.court.hands.discard(member.participant.id)
+        self.record(member.participant.id, "raise_hand" if raised else "lower_hand")
+        await self._announce_roster()
+
+    async def order_mute(
+        self: _Session, actor: Member, participant_id: str, kind: str, muted: bool
+    ) -> None:
+        """`force_mute` stops forwarding the participant's `kind` to everyone; `ask_unmute`
+        lifts that and asks them to unmute (they choose to)."""
+        action = Action.FORCE_MUTE if muted else Action.ASK_UNMUTE
+        check(actor.participant.role, action)
+        self._target(participant_id)
+        muted_kinds = self.court.forced_mute.setdefault(participant_id, set())
+        if muted:
+            muted_kinds.add(kind)
+        else:
+            muted_kinds.discard(kind)
+        details = {"kind": kind}
+        self.record(actor.participant.id, action.value, target=participant_id, details=details)
+        target = self.members.get(participant_id)
+        if target is not None:
+            event = "muted_by_court" if muted else "unmute_requested"
+            await self._outbox.send(target.sid, event, {"kind": kind})
+        await self._announce_state()
+
+    async def eject(self: _Session, actor: Member, participant_id: str) -> None:
+        self.lobby.eject(actor.participant, participant_id)
+        self.record(actor.participant.id, "eject", target=participant_id)
+        target = self.members.get(participant_id)
+        if target is not None:
+            await self.leave(target, LeaveReason.EJECTED)
+        else:
+            await self._announce_state()
