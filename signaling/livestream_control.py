@@ -67,6 +67,18 @@ class LivestreamControl:
         else:
             self._stream.cut(actor.id)
 
+    def resume(self, state: object, phase: Phase) -> None:
+        """A session rebuilt on this node: a stream that was live goes on (a new delay line
+        starts); one the judge closed or cut stays so."""
+        if state != "live" or self._stream is None:
+            return
+        try:
+            self._stream.open("system", phase)
+        except LivestreamForbidden as refused:
+            log.info("the livestream of %s does not resume: %s", self._public.hearing_id, refused)
+            return
+        self._audit("system", "livestream_resumed")
+
     def sync(
         self,
         members: Iterable[Member],

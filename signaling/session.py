@@ -84,7 +84,8 @@ class HearingSession(CourtOrders):
 
     def snapshot(self) -> dict[str, Any]:
         """The court's state (admissions, rooms, phase, floor ...) as JSON values."""
-        return {"lobby": self.lobby.snapshot(), "court": self.court.snapshot()}
+        court = self.court.snapshot()
+        return {"lobby": self.lobby.snapshot(), "court": court, "livestream": self.livestream.state}
 
     async def restore(self) -> bool:
         """Carry on from the stored state, if there is one (a session rebuilt after a restart
@@ -101,6 +102,7 @@ class HearingSession(CourtOrders):
         self.lobby = lobby
         self.record("system", "state_restored", details={"phase": self.court.phase.value})
         self.recording.phase_changed("system", self.court.phase)  # a sitting court records on
+        self.livestream.resume(snapshot.get("livestream"), self.court.phase)  # and streams on
         return True
 
     # -- arrival and the lobby ------------------------------------------------------------

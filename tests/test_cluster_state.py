@@ -179,3 +179,45 @@ async def test_a_link_revoked_through_one_node_closes_the_connection_on_the_host
         await judge.wait_until(lambda: not judge.connected, 1.0, "the revoked connection to close")
         print(f"closed {time.monotonic() - started:.3f} s after the API call on the other node")
         assert judge.left_reason == "revoked"
+
+
+SMALL_STREAM = {"livestream_delay": 2.0, "livestream_size": (160, 90), "livestream_fps": 10}
+
+
+async def test_a_live_stream_goes_on_when_another_node_takes_the_hearing_over(
+    tmp_path: Path, prefix: str, clients: list[HearingClient]
+) -> None:
+    async with node(tmp_path, "a", prefix, **SMALL_STREAM) as a:
+        hearing = await a.create_hearing(public=True)
+        hid = hearing["id"]
+        token = (await a.issue_token(hid, "presiding_judge", "Judge Le"))["token"]
+        judge = await connect(a, clients, token)
+        await judge.request("phase", {"phase": "in_session"})
+        ack = await judge.request("livestream", {"action": "open"})
+        assert ack["livestream"]["state"] == "live"
+        await judge.close()
+    async with node(tmp_path, "b", prefix, **SMALL_STREAM) as b:
+        judge = await connect(b, clients, token)
+        session = b.app[SIGNALING].session(hid)
+        assert session is not None and session.livestream.state == "live"
+        await judge.request("livestream", {"action": "close"})
+        await judge.close()
+
+
+async def test_a_stream_the_judge_closed_stays_closed_on_the_next_node(
+    tmp_path: Path, prefix: str, clients: list[HearingClient]
+) -> None:
+    async with node(tmp_path, "a", prefix, **SMALL_STREAM) as a:
+        hearing = await a.create_hearing(public=True)
+        hid = hearing["id"]
+        token = (await a.issue_token(hid, "presiding_judge", "Judge Le"))["token"]
+        judge = await connect(a, clients, token)
+        await judge.request("phase", {"phase": "in_session"})
+        await judge.request("livestream", {"action": "open"})
+        await judge.request("livestream", {"action": "close"})
+        await judge.close()
+    async with node(tmp_path, "b", prefix, **SMALL_STREAM) as b:
+        judge = await connect(b, clients, token)
+        session = b.app[SIGNALING].session(hid)
+        assert session is not None and session.livestream.state != "live"
+        await judge.close()
