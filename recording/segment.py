@@ -110,9 +110,11 @@ class SegmentWriter:
         """Finish the WebM, seal the last chunk and close the file. Idempotent."""
         if self._summary is None:
             try:
-                if self._container is not None:
-                    self._container.close()
-                seal = self._sealed.close()
+                try:
+                    if self._container is not None:
+                        self._container.close()
+                finally:
+                    seal = self._sealed.close()  # what was written stays authentic
             finally:
                 self._file.close()
             self._summary = SegmentSummary(seal, self.frames, self.first_pts_ms, self.last_pts_ms)

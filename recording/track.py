@@ -4,14 +4,19 @@ for video, so each segment plays on its own)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from media.forwarder import PublishedTrack
 from media.frames import EncodedFrame, FrameAssembler
+from media.ratelimit import RateLimitedLog
 from media.rtp import ParsedRtp
 from recording.manifest import ClockPoint, TrackEntry
 from recording.segment import SegmentSummary, SegmentWriter
+
+log = logging.getLogger(__name__)
+_failures = RateLimitedLog(log, interval=10.0)
 
 SegmentOpener = Callable[["TrackRecorder", int], SegmentWriter]
 SegmentClosed = Callable[["TrackRecorder", int, SegmentSummary], None]
@@ -45,6 +50,7 @@ class TrackRecorder:
         self.clock_points: list[ClockPoint] = []
         self.paused = False
         self.closed = False
+        self.failures = 0
         track.add_tap(self.on_packet)
 
     def on_packet(self, packet: ParsedRtp) -> None:
@@ -79,7 +85,15 @@ class TrackRecorder:
                 return
             segment = self._segment = self._open_segment(self, self._index)
             self._note_clock(frame, pts)
-        segment.add(frame, pts)
+        try:
+            segment.add(frame, pts)
+        except Exception:
+            # a frame the muxer refuses must not wedge the track: seal what is there (it
+            # verifies) and start a new segment at the next keyframe
+            _failures.exception("recording a frame of %s failed", self.entry.id)
+            self.failures += 1
+            self._close_segment()
+            self.track.request_keyframe()
 
     def _note_clock(self, frame: EncodedFrame, pts: int) -> None:
         report = self.track.sender_reports[-1] if self.track.sender_reports else None

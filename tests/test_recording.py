@@ -238,3 +238,29 @@ async def test_a_recording_cut_by_a_crash_resumes_with_a_new_data_key(tmp_path: 
     assert report.status == "incomplete" and not report.problems, report.summary()
     assert any("crash" in why for why in report.incomplete)
     assert report.crashed is True
+
+
+async def test_a_segment_whose_file_fails_is_given_up_and_the_track_goes_on_in_a_new_one(
+    tmp_path: Path,
+) -> None:
+    bench = Bench(tmp_path)
+    recorder = bench.recorder(segment_seconds=60)
+    recording_id = recorder.start("p-judge", Phase.IN_SESSION)
+    tracks = participant_tracks(1)
+    recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    record(recorder, 2, tracks)
+    video = next(r for r in recorder._tracks.values() if r.entry.kind == "video")  # noqa: SLF001
+    segment = video._segment  # noqa: SLF001
+    assert segment is not None
+    segment._file.close()  # noqa: SLF001  (the disk goes away under this one segment)
+    record(recorder, 3, tracks)
+    assert video.failures >= 1
+    assert video._segment is not None and video._segment is not segment  # noqa: SLF001
+    await recorder.close()
+    manifest = recorder.manifest
+    assert manifest is not None
+    kinds = {t.id: t.kind for t in manifest.tracks}
+    assert sum(1 for s in manifest.segments if kinds[s.track] == "video") >= 1
+    report = bench.verify(recording_id)
+    print(report.summary())
+    assert not report.problems, report.summary()
