@@ -249,13 +249,13 @@ async def test_a_segment_whose_file_fails_is_given_up_and_the_track_goes_on_in_a
     tracks = participant_tracks(1)
     recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
     record(recorder, 2, tracks)
-    video = next(r for r in recorder._tracks.values() if r.entry.kind == "video")  # noqa: SLF001
-    segment = video._segment  # noqa: SLF001
+    video = next(r for r in recorder._tracks.values() if r.entry.kind == "video")
+    segment = video._segment
     assert segment is not None
-    segment._file.close()  # noqa: SLF001  (the disk goes away under this one segment)
+    segment._file.close()
     record(recorder, 3, tracks)
     assert video.failures >= 1
-    assert video._segment is not None and video._segment is not segment  # noqa: SLF001
+    assert video._segment is not None and video._segment is not segment
     await recorder.close()
     manifest = recorder.manifest
     assert manifest is not None
