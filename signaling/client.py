@@ -24,6 +24,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
+    RTCIceServer,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
@@ -33,10 +34,30 @@ from aiortc.contrib.media import MediaRelay
 NAMESPACE = "/hearing"
 
 
-def _peer_connection() -> RTCPeerConnection:
+def _peer_connection(ice_servers: list[RTCIceServer]) -> RTCPeerConnection:
     # max-bundle: aiortc's default "balanced" policy leaves a section unbundled when an offer
-    # mixes kinds (audio, video, audio, video) in its first negotiation
-    return RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    # mixes kinds (audio, video, audio, video) in its first negotiation. The ICE servers are
+    # the court's (from the welcome), never aiortc's default public STUN server.
+    configuration = RTCConfiguration(
+        iceServers=ice_servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+    )
+    return RTCPeerConnection(configuration)
+
+
+def ice_servers_from(welcome: dict[str, Any]) -> list[RTCIceServer]:
+    """The welcome's `ice_servers` as aiortc wants them (malformed entries are skipped)."""
+    servers = []
+    for entry in welcome.get("ice_servers") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("urls"), list | str):
+            continue
+        servers.append(
+            RTCIceServer(
+                urls=entry["urls"],
+                username=entry.get("username"),
+                credential=entry.get("credential"),
+            )
+        )
+    return servers
 
 
 class ClientError(Exception):
@@ -117,6 +138,8 @@ class HearingClient:
         self.roster: list[dict[str, Any]] = []
         self.left_reason: str | None = None
         self.alerts: list[dict[str, Any]] = []
+        self.ice_servers: list[RTCIceServer] = []
+        """STUN and TURN servers from the welcome; none means host candidates only."""
         self.active_speaker: str | None = None
         """Who the server says is speaking, among those this client hears."""
         self.state: dict[str, Any] = {}
@@ -186,6 +209,7 @@ class HearingClient:
             raise JoinRefused("connection_failed", str(exc)) from None
         welcome = await self.request("join", {})
         self.participant = welcome["participant"]
+        self.ice_servers = ice_servers_from(welcome)
         self.hearing = welcome["hearing"]
         await self._set(admission=welcome["admission"])
         return welcome
@@ -244,7 +268,7 @@ class HearingClient:
         self._published = (tracks, screen)
         if self._publish_pc is not None:  # publishing again replaces the publish leg
             await self._publish_pc.close()
-        pc = _peer_connection()
+        pc = _peer_connection(self.ice_servers)
         self._publish_pc = pc
         # aiortc stops a sender's track when its connection closes; a relayed copy keeps the
         # source alive for the next connection (a rejoin publishes the same camera again)
@@ -326,7 +350,7 @@ class HearingClient:
                 self.remote_tracks = []
             self._subscribe_leg = leg
             if self._subscribe_pc is None:
-                self._subscribe_pc = _peer_connection()
+                self._subscribe_pc = _peer_connection(self.ice_servers)
                 self._subscribe_pc.on("track", self._on_track)
             pc = self._subscribe_pc
             self._mid_info = {t["mid"]: t for t in payload["tracks"]}
