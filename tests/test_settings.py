@@ -191,3 +191,22 @@ def test_unusable_media_settings_are_refused_naming_the_variable(
 ) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(env)
+
+
+def test_the_key_ring_must_live_outside_the_data_directory(tmp_path: Path) -> None:
+    inside = {
+        "ECOURT_DATA_DIR": str(tmp_path / "data"),
+        "ECOURT_KEYRING": str(tmp_path / "data" / "k.json"),
+    }
+    with pytest.raises(SettingsError, match="ECOURT_KEYRING"):
+        Settings.from_env(inside)
+    outside = {
+        "ECOURT_DATA_DIR": str(tmp_path / "data"),
+        "ECOURT_KEYRING": str(tmp_path / "k.json"),
+    }
+    assert Settings.from_env(outside).keyring_path == tmp_path / "k.json"
+
+
+def test_the_key_ring_defaults_to_the_users_config_directory(tmp_path: Path) -> None:
+    settings = Settings.from_env({"XDG_CONFIG_HOME": str(tmp_path)})
+    assert settings.keyring_path == tmp_path / "ecourt" / "keyring.json"
