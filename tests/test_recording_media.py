@@ -49,8 +49,9 @@ async def first_packet_times(
     while len(seen) < count and time.monotonic() < deadline:
         for member in session.members.values():
             for track in member.tracks:
-                if track.id not in seen and track.packets_received:
-                    seen[f"{member.participant.id}/{track.kind}"] = time.monotonic()
+                key = f"{member.participant.id}/{track.kind}"
+                if key not in seen and track.packets_received:
+                    seen[key] = time.monotonic()  # each track's own first packet
         await asyncio.sleep(0.01)
     assert len(seen) == count, seen
     return seen
