@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 
 from hearing.model import HearingType, new_hearing_id, new_participant_id
+from hearing.phases import Phase
 from hearing.profiles import HearingRules
 from hearing.rooms import COURTROOM, Room
 from media.forwarder import PublishedTrack
@@ -80,6 +82,17 @@ class Bench:
             audit_log=self.audit_path,
             audit_key=self.audit_key.public_key,
         )
+
+
+def recording_court(
+    bench: Bench, **recorder: Any
+) -> tuple[HearingRecorder, str, list[tuple[Candidate, Publisher]]]:
+    """A recorder started in session, recording one participant's video and audio."""
+    started = bench.recorder(**recorder)
+    recording_id = started.start("p-judge", Phase.IN_SESSION)
+    tracks = participant_tracks(1)
+    started.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    return started, recording_id, tracks
 
 
 def participant_tracks(

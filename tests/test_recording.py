@@ -14,7 +14,7 @@ from recording.errors import RecordingForbidden
 from recording.export import export
 from recording.layout import RecordingPaths
 from recording.recorder import HearingRecorder
-from tests.recording_support import Bench, participant_tracks, probe
+from tests.recording_support import Bench, participant_tracks, probe, recording_court
 
 SECONDS = 20
 
@@ -54,10 +54,7 @@ async def test_a_recorded_hearing_verifies_and_every_track_exports_as_it_was_sen
 
 async def test_every_track_exports_together_as_one_matroska_file(tmp_path: Path) -> None:
     bench = Bench(tmp_path)
-    recorder = bench.recorder()
-    recording_id = recorder.start("p-judge", Phase.IN_SESSION)
-    tracks = participant_tracks(1)
-    recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    recorder, recording_id, tracks = recording_court(bench)
     record(recorder, 3, tracks)
     await recorder.close()
     out = tmp_path / "all.mkv"
@@ -71,10 +68,7 @@ async def test_every_track_exports_together_as_one_matroska_file(tmp_path: Path)
 
 async def test_segments_are_cut_on_keyframes_and_chained_in_the_manifest(tmp_path: Path) -> None:
     bench = Bench(tmp_path)
-    recorder = bench.recorder(segment_seconds=2)
-    recording_id = recorder.start("p-judge", Phase.IN_SESSION)
-    tracks = participant_tracks(1)
-    recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    recorder, recording_id, tracks = recording_court(bench, segment_seconds=2)
     record(recorder, 7, tracks)
     await recorder.close()
     manifest = recorder.manifest
@@ -87,10 +81,7 @@ async def test_segments_are_cut_on_keyframes_and_chained_in_the_manifest(tmp_pat
 
 async def test_no_plaintext_media_reaches_the_disk(tmp_path: Path) -> None:
     bench = Bench(tmp_path)
-    recorder = bench.recorder()
-    recording_id = recorder.start("p-judge", Phase.IN_SESSION)
-    tracks = participant_tracks(1)
-    recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    recorder, recording_id, tracks = recording_court(bench)
     record(recorder, 2, tracks)
     await recorder.close()
     from tests.media_samples import vp8_frames
@@ -104,10 +95,7 @@ async def test_no_plaintext_media_reaches_the_disk(tmp_path: Path) -> None:
 
 async def test_the_recorder_never_opens_a_codec(tmp_path: Path) -> None:
     bench = Bench(tmp_path)
-    recorder = bench.recorder()
-    recorder.start("p-judge", Phase.IN_SESSION)
-    tracks = participant_tracks(1)
-    recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    recorder, _, tracks = recording_court(bench)
     record(recorder, 1, tracks)
     writers = [r._segment for r in recorder._tracks.values()]
     assert writers and all(w is not None and w._stream.codec_context is None for w in writers)
@@ -149,10 +137,7 @@ async def test_a_consultation_or_a_caucus_is_refused_and_never_recorded(
 
 async def test_the_deliberation_is_not_recorded(tmp_path: Path) -> None:
     bench = Bench(tmp_path)
-    recorder = bench.recorder()
-    recorder.start("p-judge", Phase.IN_SESSION)
-    tracks = participant_tracks(1)
-    recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    recorder, _, tracks = recording_court(bench)
     record(recorder, 1, tracks)
     recorder.note_phase("p-judge", Phase.DELIBERATION)
     recorder.sync([c for c, _ in tracks], Phase.DELIBERATION)
@@ -166,10 +151,7 @@ async def test_the_deliberation_is_not_recorded(tmp_path: Path) -> None:
 
 async def test_a_recess_pauses_and_the_session_resumes_in_new_segments(tmp_path: Path) -> None:
     bench = Bench(tmp_path)
-    recorder = bench.recorder()
-    recording_id = recorder.start("p-judge", Phase.IN_SESSION)
-    tracks = participant_tracks(1)
-    recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    recorder, recording_id, tracks = recording_court(bench)
     record(recorder, 2, tracks)
     recorder.note_phase("p-judge", Phase.RECESS)
     assert recorder.state == "paused"
@@ -213,10 +195,7 @@ async def test_going_into_session_starts_the_recording(tmp_path: Path) -> None:
 
 async def test_a_recording_cut_by_a_crash_resumes_with_a_new_data_key(tmp_path: Path) -> None:
     bench = Bench(tmp_path)
-    crashed = bench.recorder()
-    recording_id = crashed.start("p-judge", Phase.IN_SESSION)
-    tracks = participant_tracks(1)
-    crashed.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    crashed, recording_id, tracks = recording_court(bench)
     record(crashed, 2, tracks)
     ticker = crashed._ticker
     assert ticker is not None
@@ -244,10 +223,7 @@ async def test_a_segment_whose_file_fails_is_given_up_and_the_track_goes_on_in_a
     tmp_path: Path,
 ) -> None:
     bench = Bench(tmp_path)
-    recorder = bench.recorder(segment_seconds=60)
-    recording_id = recorder.start("p-judge", Phase.IN_SESSION)
-    tracks = participant_tracks(1)
-    recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+    recorder, recording_id, tracks = recording_court(bench, segment_seconds=60)
     record(recorder, 2, tracks)
     video = next(r for r in recorder._tracks.values() if r.entry.kind == "video")
     segment = video._segment
