@@ -1,7 +1,9 @@
 """The active speaker, from the RFC 6464 audio levels publishers put in their RTP (nothing is
-decoded): every 0.3 s the loudest audible participant above a threshold becomes the speaker,
-held for a moment so the highlight does not flicker, and each viewer who hears them is told
-(`active_speaker`). A viewer who cannot hear someone is never told they speak."""
+decoded): every 0.3 s each seated participant's level goes to `media.speaker.ActiveSpeaker`
+(the same choice the livestream's layout makes: the loudest voice above a threshold, held for
+a moment so the highlight does not flicker, kept while everyone is quiet), and each viewer
+who hears the speaker is told (`active_speaker`). A viewer who cannot hear someone is never
+told they speak."""
 
 from __future__ import annotations
 
@@ -13,45 +15,18 @@ from dataclasses import dataclass
 from hearing import Participant
 from hearing.seats import Seat
 from media import PublishedTrack
+from media.speaker import ActiveSpeaker
 from signaling.member import Member
 
 INTERVAL = 0.3
-SPEAKING = 40.0
-"""Smoothed level (0-127, 127 = 0 dBov) above which someone is speaking: about -87 dBov."""
-HOLD = 1.0
-"""Seconds a speaker keeps the highlight while another is only a little louder."""
-MARGIN = 6.0
+HEARD_WITHIN = 1.0
+"""A level older than this counts as silence (the watch reads levels every INTERVAL)."""
 
 
 @dataclass(frozen=True)
 class Voice:
     participant_id: str
     track: PublishedTrack
-
-
-class SpeakerPicker:
-    """Chooses the speaker from loudness, with hysteresis. Pure; the clock is passed in."""
-
-    def __init__(self) -> None:
-        self.current: str | None = None
-        self._since = 0.0
-
-    def pick(self, voices: Iterable[Voice], now: float) -> str | None:
-        levels = {v.participant_id: v.track.loudness for v in voices if not v.track.ended}
-        loudest = max(levels, key=lambda p: levels[p], default=None)
-        if loudest is None or levels[loudest] < SPEAKING:
-            if self.current is not None and levels.get(self.current, 0.0) < SPEAKING:
-                self.current = None
-            return self.current
-        if self.current is None or self.current not in levels:
-            self.current, self._since = loudest, now
-        elif loudest != self.current:
-            held = now - self._since < HOLD
-            if levels[loudest] > levels[self.current] + MARGIN or (
-                not held and levels[self.current] < SPEAKING
-            ):
-                self.current, self._since = loudest, now
-        return self.current
 
 
 def voices(members: Iterable[Member], seat_of: Callable[[Participant], Seat | None]) -> list[Voice]:
@@ -79,8 +54,9 @@ class SpeakerWatch:
         self._voices = voices
         self._listeners = listeners
         self._send = send
-        self._picker = SpeakerPicker()
+        self._speaker = ActiveSpeaker(smoothing=HEARD_WITHIN)
         self._told: dict[str, str | None] = {}
+        self._heard: set[str] = set()
 
     async def run(self) -> None:
         while True:
@@ -88,9 +64,13 @@ class SpeakerWatch:
             await self.tick(time.monotonic())
 
     async def tick(self, now: float) -> None:
-        voices = self._voices()
-        speaker = self._picker.pick(voices, now)
+        voices = [v for v in self._voices() if not v.track.ended]
         audio = {v.participant_id: v.track.id for v in voices}
+        self._speaker.forget(set(self._heard) - set(audio))
+        self._heard = set(audio)
+        for voice in voices:  # loudness is 0 (silence) to 127 (full scale): dBov minus -127
+            self._speaker.level(voice.participant_id, voice.track.loudness - 127.0, now)
+        speaker = self._speaker.current(now)
         listeners = list(self._listeners())
         for sid, received in listeners:
             shown = speaker if speaker is not None and audio.get(speaker) in received else None

@@ -1,5 +1,6 @@
 """The active speaker: the loudest audible participant by RFC 6464 level, held against
-flicker, told only to viewers who hear them."""
+flicker (the choice itself is `media.speaker.ActiveSpeaker`'s, tested with the livestream),
+told only to viewers who hear them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from media.forwarder import PublishedTrack
 from media.rtp import URI_AUDIO_LEVEL, build_extension_block, build_rtp, parse_rtp
-from signaling.speaker import HOLD, SpeakerPicker, SpeakerWatch, Voice
+from signaling.speaker import SpeakerWatch, Voice
 
 
 async def _nothing(_ssrc: int) -> None:
@@ -38,46 +39,72 @@ def speak(track: PublishedTrack, dbov: int, packets: int = 40) -> None:
         track.handle(parse_rtp(data))
 
 
-def test_the_loudest_voice_above_the_threshold_speaks_and_silence_speaks_for_nobody() -> None:
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def __call__(self, sid: str, event: str, payload: dict[str, Any]) -> None:
+        self.sent.append((sid, event, payload))
+
+    def named(self) -> list[tuple[str, Any]]:
+        return [(sid, payload["participant_id"]) for sid, _, payload in self.sent]
+
+
+def watch(voices: list[Voice], hears: dict[str, frozenset[str]], outbox: Outbox) -> SpeakerWatch:
+    return SpeakerWatch(lambda: list(voices), lambda: list(hears.items()), outbox)
+
+
+async def test_the_loudest_voice_is_named_and_before_anyone_speaks_nobody_is() -> None:
     judge, party = audio("a-judge"), audio("a-party")
-    voices = [Voice("judge", judge), Voice("party", party)]
-    picker = SpeakerPicker()
-    assert picker.pick(voices, 0.0) is None
+    outbox = Outbox()
+    everyone = frozenset({"a-judge", "a-party"})
+    watched = watch([Voice("judge", judge), Voice("party", party)], {"sid-clerk": everyone}, outbox)
+    speak(judge, 127)
+    speak(party, 127)
+    await watched.tick(0.0)
+    assert outbox.sent == []  # silence: nobody is named, and nobody is told so
     speak(judge, 20)
     speak(party, 110)
-    assert picker.pick(voices, 0.3) == "judge"
-    speak(judge, 127, packets=80)
-    assert picker.pick(voices, 5.0) is None
+    await watched.tick(0.3)
+    assert outbox.named() == [("sid-clerk", "judge")]
 
 
-def test_a_slightly_louder_voice_does_not_take_the_highlight_at_once() -> None:
+async def test_a_louder_voice_takes_the_highlight_only_after_a_moment() -> None:
     judge, party = audio("a-judge"), audio("a-party")
-    voices = [Voice("judge", judge), Voice("party", party)]
-    picker = SpeakerPicker()
-    speak(judge, 30)
-    assert picker.pick(voices, 0.0) == "judge"
-    speak(party, 28)  # about as loud: the judge keeps it
-    assert picker.pick(voices, 0.3) == "judge"
-    speak(party, 5)  # clearly louder: the party takes it
-    assert picker.pick(voices, 0.6) == "party"
-    assert HOLD > 0
+    outbox = Outbox()
+    everyone = frozenset({"a-judge", "a-party"})
+    watched = watch([Voice("judge", judge), Voice("party", party)], {"sid-clerk": everyone}, outbox)
+    speak(judge, 20)
+    await watched.tick(0.0)
+    speak(judge, 120, packets=100)
+    speak(party, 5)
+    await watched.tick(0.3)  # louder, but not for long enough yet
+    assert outbox.named() == [("sid-clerk", "judge")]
+    speak(party, 5)
+    await watched.tick(0.6)
+    speak(party, 5)
+    await watched.tick(1.2)
+    assert outbox.named() == [("sid-clerk", "judge"), ("sid-clerk", "party")]
 
 
-async def test_only_viewers_who_hear_the_speaker_are_told() -> None:
+async def test_only_viewers_who_hear_the_speaker_are_told_and_only_once() -> None:
     judge = audio("a-judge")
-    sent: list[tuple[str, str, dict[str, Any]]] = []
-
-    async def send(sid: str, event: str, payload: dict[str, Any]) -> None:
-        sent.append((sid, event, payload))
-
+    outbox = Outbox()
     hears = {"sid-clerk": frozenset({"a-judge"}), "sid-accused": frozenset()}
-    watch = SpeakerWatch(lambda: [Voice("judge", judge)], lambda: list(hears.items()), send)
-    await watch.tick(0.0)
-    assert sent == []  # nobody speaks, and nobody is told so
+    watched = watch([Voice("judge", judge)], hears, outbox)
     speak(judge, 10)
-    await watch.tick(0.3)
-    await watch.tick(0.6)  # told once, not every tick
-    assert sent == [("sid-clerk", "active_speaker", {"participant_id": "judge"})]
-    speak(judge, 127, packets=100)
-    await watch.tick(3.0)
-    assert sent[-1] == ("sid-clerk", "active_speaker", {"participant_id": None})
+    await watched.tick(0.3)
+    await watched.tick(0.6)
+    assert outbox.named() == [("sid-clerk", "judge")]
+
+
+async def test_a_speaker_who_leaves_is_no_longer_named() -> None:
+    judge = audio("a-judge")
+    outbox = Outbox()
+    voices = [Voice("judge", judge)]
+    watched = watch(voices, {"sid-clerk": frozenset({"a-judge"})}, outbox)
+    speak(judge, 10)
+    await watched.tick(0.3)
+    voices.clear()
+    await watched.tick(0.6)
+    assert outbox.named() == [("sid-clerk", "judge"), ("sid-clerk", None)]
