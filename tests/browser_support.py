@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import BrowserContext, Page, Playwright
+from playwright.async_api import BrowserContext, Page, Playwright, expect
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -190,3 +190,35 @@ async def tile_video(page: Page, participant_id: str) -> Json:
         return {"missing_tile": participant_id, "tiles": ids}
     shown: Json = await tile.evaluate(TILE_VIDEO_JS)
     return shown
+
+
+async def join_hearing(page: Page, join_url: str) -> None:
+    """Go through the join flow as a person would: the device check, the court's rules
+    (accepted), then Join hearing. Ends when the page has asked to join."""
+    await page.goto(join_url)
+    await pass_device_check(page)
+    await accept_rules_and_join(page)
+
+
+async def pass_device_check(page: Page) -> None:
+    proceed = page.locator("#continue")
+    await expect(proceed).to_be_enabled(timeout=15_000)
+    await proceed.click()
+
+
+async def accept_rules_and_join(page: Page) -> None:
+    join = page.locator("#join")
+    await expect(join).to_be_disabled()  # not before the rules are accepted
+    await page.locator("#accept-rules").check()
+    await expect(join).to_be_enabled()
+    await join.click()
+
+
+async def confirm(page: Page, expected: str | None = None) -> None:
+    """Answer yes in the page's confirmation dialog (a dangerous action asks first)."""
+    dialog = page.locator("dialog#confirm")
+    await expect(dialog).to_be_visible()
+    if expected is not None:
+        await expect(dialog.locator("#confirm-text")).to_contain_text(expected)
+    await dialog.locator("#confirm-yes").click()
+    await expect(dialog).to_be_hidden()

@@ -15,9 +15,11 @@ from yarl import URL
 
 from tests.browser_support import (
     chromium,
+    confirm,
     eventually,
     first_page,
     frames_decoded,
+    join_hearing,
     tile_video,
     wait_for_decoded_video,
     wait_for_state,
@@ -29,13 +31,6 @@ HAS_CHROMIUM = Path("/usr/bin/chromium").exists()
 JUDGE = ("presiding_judge", "Ada Marsh", "Presiding judge")
 PARTY = ("plaintiff", "Ben Okafor", "Plaintiff")
 CASE = {"case_number": "CV-2025/0142", "title": "Marsh v. Okafor", "public": True}
-
-
-async def join(page: Page, join_url: str) -> None:
-    await page.goto(join_url)
-    button = page.get_by_role("button", name="Join hearing")
-    await expect(button).to_be_enabled(timeout=15_000)
-    await button.click()
 
 
 def inbound_video(stats: dict[str, Any], publisher_id: str) -> list[dict[str, Any]]:
@@ -80,11 +75,11 @@ async def test_judge_admits_party_and_both_see_each_other(
             judge = await first_page(judge_browser)
             party = await first_page(party_browser)
             try:
-                await join(judge, judge_token["join_url"])
+                await join_hearing(judge, judge_token["join_url"])
                 await wait_for_state(judge, "courtroom", "judge")
                 await expect(judge.locator("#hearing-title")).to_have_text(hearing["title"])
 
-                await join(party, party_token["join_url"])
+                await join_hearing(party, party_token["join_url"])
                 await wait_for_state(party, "lobby", "party")
                 await expect(
                     party.get_by_text("Waiting for the clerk to admit you")
@@ -171,10 +166,11 @@ async def test_judge_admits_party_and_both_see_each_other(
             await expect(party.locator("#status")).to_contain_text("The court has muted")
             await expect(roster_entry.locator(".muted-flag")).to_contain_text("Muted by the court")
             await judge.get_by_role("button", name=f"Ask to unmute: {PARTY[1]}").click()
-            await expect(party.locator("#status")).to_contain_text("asks you to turn")
+            await expect(party.locator("#status")).to_contain_text("asks you to unmute")
 
             # Leaving: the party sees so, and the judge's page drops the party's tile.
             await party.get_by_role("button", name="Leave hearing").click()
+            await confirm(party, "Leave the hearing?")
             await expect(party.get_by_role("heading", name="You have left")).to_be_visible()
             await expect(party_tile).to_have_count(0, timeout=10_000)
             await expect(
@@ -195,9 +191,9 @@ async def test_a_denied_witness_is_told_so_and_cannot_come_back(
         async with chromium(playwright, tmp_path / "profile") as browser:
             clerk = await first_page(browser)
             witness = await browser.new_page()
-            await join(clerk, judge_token["join_url"])
+            await join_hearing(clerk, judge_token["join_url"])
             await wait_for_state(clerk, "courtroom", "clerk")
-            await join(witness, witness_token["join_url"])
+            await join_hearing(witness, witness_token["join_url"])
             await wait_for_state(witness, "lobby", "witness")
 
             await clerk.get_by_role("button", name="Deny Dan Webb (Witness)").click()
@@ -206,13 +202,12 @@ async def test_a_denied_witness_is_told_so_and_cannot_come_back(
 
             # Coming back with the same link is refused at the door, and the page says why.
             await witness.reload()
-            await join(witness, witness_token["join_url"])
+            await join_hearing(witness, witness_token["join_url"])
             await wait_for_state(witness, "refused", "witness")
             await expect(witness.locator("#notice")).to_contain_text("(denied)")
 
             # A damaged link is refused too.
-            await witness.goto(witness_token["join_url"][:-4] + "AAAA")
-            await witness.get_by_role("button", name="Join hearing").click()
+            await join_hearing(witness, witness_token["join_url"][:-4] + "AAAA")
             await expect(witness.locator("#notice")).to_contain_text("(token_forged)")
 
 

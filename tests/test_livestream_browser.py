@@ -11,11 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Dialog, Page, async_playwright, expect
+from playwright.async_api import Page, async_playwright, expect
 
-from tests.browser_support import chromium, console_tail, eventually, first_page, wait_for_state
+from tests.browser_support import (
+    chromium,
+    confirm,
+    console_tail,
+    eventually,
+    first_page,
+    join_hearing,
+    wait_for_state,
+)
 from tests.conftest import RunningServer, running_server
-from tests.test_browser import join
 
 pytestmark = [
     pytest.mark.media,
@@ -64,8 +71,7 @@ async def test_the_public_watches_the_stream_the_judge_opens_and_cuts(
     token = await live_server.issue_token(hearing["id"], "presiding_judge", "Ada Marsh")
     async with async_playwright() as playwright, chromium(playwright, tmp_path / "p") as browser:
         judge = await first_page(browser)
-        judge.on("dialog", lambda dialog: asyncio.ensure_future(accept(dialog)))
-        await join(judge, token["join_url"])
+        await join_hearing(judge, token["join_url"])
         await wait_for_state(judge, "courtroom", "judge")
         live = judge.locator("#livestream-state")
         await expect(judge.get_by_role("button", name="Open livestream")).to_be_disabled()
@@ -101,6 +107,7 @@ async def test_the_public_watches_the_stream_the_judge_opens_and_cuts(
 
         # the judge cuts: the console says so, and the viewer's stream ends on the slate
         await judge.get_by_role("button", name="Cut livestream").click()
+        await confirm(judge, "Cut the livestream now?")
         await expect(live).to_have_text("Livestream cut by the court")
         await expect(judge.get_by_role("button", name="Open livestream")).to_be_enabled()
 
@@ -110,7 +117,3 @@ async def test_the_public_watches_the_stream_the_judge_opens_and_cuts(
 
         await eventually(ended, "the viewer page saying the stream has ended", 30)
         await expect(viewer.locator("#watch-status")).to_have_text("The stream has ended")
-
-
-async def accept(dialog: Dialog) -> None:
-    await dialog.accept()

@@ -1,48 +1,32 @@
-// The participant page: device check, lobby, courtroom, and the judge's and clerk's console.
-// Speaks docs/protocol.md over socket.io (namespace /hearing). The join token is read from the
-// URL fragment (#token=...), which browsers never send to the server.
+// The participant page: device check, the court's rules, lobby, courtroom, and the judge's and
+// clerk's console. Speaks docs/protocol.md over socket.io (namespace /hearing). The join token
+// is read from the URL fragment (#token=...), which browsers never send to the server.
 
+import { t, translate, useLanguage, languageSwitcher } from "./i18n.js";
 import { publish, Subscriber } from "./rtc.js";
-import { Tiles, renderQueue, renderRoster } from "./view.js";
+import { Tiles, renderQueue, roleName, roomName } from "./view.js";
+import { AuditTail, confirmAction, renderRoster } from "./console.js";
+import { DeviceCheck, checkConnection } from "./devices.js";
 
 const MODERATORS = new Set(["presiding_judge", "clerk"]);
 const REQUEST_TIMEOUT_MS = 15000;
-
-const REFUSALS = {
-  token_missing: "This link has no join token. Please open the full link you were sent.",
-  token_malformed: "This join link is damaged. Please copy the full link again.",
-  token_forged: "This join link is not valid.",
-  token_expired: "This join link has expired. Please ask the court for a new one.",
-  token_wrong_hearing: "This join link is for a different hearing.",
-  unknown_hearing: "This hearing does not exist, or it has ended.",
-  denied: "The court has not admitted you to this hearing.",
-  already_connected: "You are already connected to this hearing in another window.",
-  token_revoked: "The court has withdrawn this join link.",
-  hearing_ended: "This hearing has ended.",
-  cooling_off: "Too many messages came from this link. Please wait a few seconds and reload.",
-  protocol_error: "The page sent something the court server could not accept. Please reload.",
-};
-
-const LEAVE_REASONS = {
-  left: "You have left the hearing. You may close this page.",
-  denied: "The court has not admitted you to this hearing.",
-  ejected: "The court has removed you from the hearing.",
-  hearing_ended: "The hearing has ended. Thank you for attending.",
-  replaced: "You joined this hearing from another window, so this window was disconnected.",
-  disconnected: "The court server closed the connection. You may close this page.",
-  revoked: "The court has withdrawn your join link.",
-  abuse: "Too many messages came from this page, so the court server closed the connection.",
-  protocol_error: "The page sent something the court server could not accept, so the connection was closed.",
-};
+const STEPS = ["prejoin", "rules", "lobby", "courtroom"];
+const PHASES = ["scheduled", "in_session", "recess", "in_camera", "deliberation", "adjourned"];
+const RECORDING = ["recording", "paused", "stopped"];
 
 const $ = (id) => document.getElementById(id);
 
 // State visible to tests and to people debugging in the console.
 const ecourt = {
   state: "prejoin",
+  connection: "none", // "connected" | "reconnecting" | "none"
   participant: null,
   hearing: null,
   admission: null,
+  phase: null,
+  room: null,
+  lobbyPosition: null,
+  connectionCheck: { state: "pending", rtt: null, code: null },
   pcs: { publish: null, subscribe: null },
   welcomes: 0, // one per (re)connection
   tracks: [], // TrackInfo of the last subscribe offer applied: mid -> publisher
@@ -53,15 +37,19 @@ const ecourt = {
 };
 window.ecourt = ecourt;
 
+let devices = null;
 let localStream = null;
 let subscriber = null;
 let tiles = null;
+let audit = null;
+let token = "";
 let peersGeneration = 0; // bumped whenever both legs are closed
 let enteredGeneration = -1;
+let lastStatus = null; // [key, vars], re-rendered when the language changes
 
 class RequestError extends Error {
   constructor(event, error) {
-    super(error?.message || "The request failed.");
+    super(error?.message || t("error.request_failed"));
     this.event = event;
     this.code = error?.code || "internal";
   }
@@ -72,14 +60,24 @@ class RequestError extends Error {
 function setState(state) {
   ecourt.state = state;
   document.body.dataset.state = state;
-  $("prejoin").hidden = !["prejoin", "connecting", "refused"].includes(state);
+  $("prejoin").hidden = !["prejoin", "refused"].includes(state);
+  $("rules").hidden = !["rules", "connecting"].includes(state);
   $("lobby").hidden = state !== "lobby";
   $("courtroom").hidden = state !== "courtroom";
   $("ended").hidden = state !== "left";
+  const step = state === "connecting" ? "rules" : state;
+  for (const item of document.querySelectorAll(".steps li")) {
+    const here = item.dataset.step === step;
+    item.classList.toggle("done", STEPS.indexOf(item.dataset.step) < STEPS.indexOf(step));
+    if (here) item.setAttribute("aria-current", "step");
+    else item.removeAttribute("aria-current");
+  }
+  document.querySelector(".steps").hidden = state === "left" || state === "refused";
 }
 
-function status(text) {
-  $("status").textContent = text;
+function status(key, vars = {}) {
+  lastStatus = key ? [key, vars] : null;
+  $("status").textContent = key ? t(key, vars) : "";
 }
 
 function notify(text, target = $("notice")) {
@@ -89,7 +87,9 @@ function notify(text, target = $("notice")) {
 
 function showError(err, target = $("notice")) {
   const code = err?.code || "error";
-  const message = err?.message || String(err);
+  const key = `refusal.${code}`;
+  const known = t(key) !== key;
+  const message = known ? t(key) : err?.message || String(err);
   ecourt.errors.push({ code, message, event: err?.event });
   notify(`${message} (${code})`, target);
 }
@@ -99,66 +99,91 @@ async function request(event, payload, timeoutMs = REQUEST_TIMEOUT_MS) {
   try {
     ack = await ecourt.socket.timeout(timeoutMs).emitWithAck(event, payload);
   } catch {
-    throw new RequestError(event, { code: "timeout", message: "The court server did not answer." });
+    throw new RequestError(event, { code: "timeout", message: t("refusal.timeout") });
   }
   if (!ack || ack.ok !== true) throw new RequestError(event, ack?.error);
   return ack;
 }
 
-// TURN/STUN servers, if the server hands any out in the welcome (not in the protocol yet).
 function iceServers() {
   return Array.isArray(ecourt.iceServers) ? ecourt.iceServers : [];
 }
-
-// --- before joining: the device check ---------------------------------------------------
 
 function readToken() {
   return new URLSearchParams(location.hash.slice(1)).get("token") || "";
 }
 
-async function startPreview() {
-  const note = $("device-note");
+// Who the link is for, read from the token's payload only to greet: the server decides.
+function tokenHolder() {
   try {
-    localStream = await navigator.mediaDevices.getUserMedia({
-      audio: true,
-      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
-    });
-    $("preview").srcObject = localStream;
-    note.textContent = "Your camera and microphone are ready.";
-  } catch (err) {
-    localStream = null;
-    note.textContent = "The camera or microphone could not be used " +
-      `(${err.name || "error"}). You can still join to watch and listen.`;
+    const part = token.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
+    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof claims.n === "string" && typeof claims.r === "string" ? claims : null;
+  } catch {
+    return null;
   }
+}
+
+function showGreeting() {
+  const holder = tokenHolder();
+  $("greeting").hidden = !holder;
+  if (holder) $("greeting").textContent = t("devices.greeting", { name: holder.n, role: roleName(holder.r) });
+}
+
+function hearingIdFromUrl() {
+  return decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+}
+
+// --- step 1: the device check --------------------------------------------------------------
+
+async function runConnectionCheck() {
+  const line = $("connection-result");
+  $("connection-test").disabled = true;
+  ecourt.connectionCheck = { state: "pending", rtt: null, code: null };
+  showConnectionCheck();
+  ecourt.connectionCheck = await checkConnection(hearingIdFromUrl(), token);
+  showConnectionCheck();
+  $("connection-test").disabled = false;
+  line.dataset.result = ecourt.connectionCheck.state;
+}
+
+function showConnectionCheck() {
+  const { state, rtt, code } = ecourt.connectionCheck;
+  const line = $("connection-result");
+  line.dataset.result = state;
+  if (state === "pending") line.textContent = t("devices.checking");
+  else if (state === "reachable") {
+    line.textContent = t(rtt > 300 ? "devices.reachable_slow" : "devices.reachable", { rtt });
+  } else if (state === "refused") {
+    const key = `refusal.${code}`;
+    line.textContent = t("devices.refused", { reason: t(key) !== key ? t(key) : code });
+  } else line.textContent = t("devices.unreachable");
 }
 
 // --- the connection -----------------------------------------------------------------------
 
-function connect(token) {
+function connect() {
   setState("connecting");
   notify("");
-  status("Connecting to the court…");
+  status("status.connecting");
   $("join").disabled = true;
-  // the hearing named by the page's own URL: a link to one hearing never opens another
-  const hearingId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+  localStream = devices.handOver();
+  ecourt.socket?.disconnect(); // a refused attempt's socket
   const socket = io("/hearing", {
-    auth: { token, hearing_id: hearingId },
+    auth: { token, hearing_id: hearingIdFromUrl() },
     transports: ["websocket"],
   });
   ecourt.socket = socket;
 
   socket.on("connect_error", (err) => {
     if (socket.active) {
-      status("Cannot reach the court server. Trying again…");
+      status("status.unreachable");
       return;
     }
-    const code = err?.data?.code || (REFUSALS[err?.message] ? err.message : "refused");
+    const code = err?.data?.code || err?.message || "refused";
     if (code === "wrong_node" && followNode(err.data.node_url)) return;
-    const message = REFUSALS[code] || err?.data?.message || err?.message || "Refused.";
-    setState("refused");
-    status("");
-    showError({ code, message });
-    $("join").disabled = false;
+    refuse({ code, message: err?.data?.message || err?.message });
   });
   // The welcome is the ack of `join`, sent after every (re)connection. A new connection
   // starts both media legs afresh.
@@ -178,7 +203,8 @@ function connect(token) {
   socket.on("left", (data) => {
     if (data?.reason === "node_draining") {
       // The server is stopping; the hearing is not. Connect again (another node takes over).
-      status("The court server is restarting. Reconnecting…");
+      showConnection("reconnecting");
+      status("status.node_restarting");
       ecourt.moving = true;
       setTimeout(() => {
         ecourt.moving = false;
@@ -188,39 +214,41 @@ function connect(token) {
     }
     finish(data?.reason || "left");
   });
+  socket.on("waiting", (data) => showLobbyPosition(data));
   socket.on("lobby", (data) => {
     ecourt.lobby = Array.isArray(data?.waiting) ? data.waiting : [];
     renderConsole();
   });
   socket.on("roster", (data) => {
     ecourt.roster = Array.isArray(data?.participants) ? data.participants : [];
+    showRoom();
     tiles?.updateRoster(ecourt.roster);
+    audit?.learnNames(ecourt.roster);
     renderConsole();
   });
-  // An offer may overtake the ack of `join`; it is answered all the same, since the server
-  // sends no further offer until this one is answered.
+  socket.on("audit", (data) => {
+    if (Array.isArray(data?.entries)) audit?.add(data.entries);
+  });
   socket.on("hearing_state", (data) => {
     showPhase(data?.phase);
     showRecording(data?.recording);
     showLivestream(data?.livestream);
-    if (data?.reason === "due_process") {
-      status("The court is in recess: a participant lost their connection.");
-    }
+    if (data?.reason === "due_process") status("status.due_process_recess");
   });
   socket.on("active_speaker", (data) => {
     tiles?.showSpeaker(typeof data?.participant_id === "string" ? data.participant_id : null);
   });
   socket.on("alert", (data) => {
-    const who = ecourt.roster.find((p) => p.id === data?.participant_id)?.display_name || "A participant";
+    const who = ecourt.roster.find((p) => p.id === data?.participant_id)?.display_name || t("common.someone");
     if (data?.code === "already_connected") {
-      notify(`${who}'s link was used from a second device, and refused.`, $("console-error"));
+      notify(t("console.alert_second_device", { name: who }), $("console-error"));
     }
   });
   socket.on("muted_by_court", (data) => {
-    status(`The court has muted your ${data?.kind === "video" ? "camera" : "microphone"}.`);
+    status(data?.kind === "video" ? "status.camera_muted_by_court" : "status.mic_muted_by_court");
   });
   socket.on("unmute_requested", (data) => {
-    status(`The court asks you to turn your ${data?.kind === "video" ? "camera" : "microphone"} on.`);
+    status(data?.kind === "video" ? "status.camera_unmute_asked" : "status.mic_unmute_asked");
   });
   socket.on("subscribe_offer", (data) => {
     if (ecourt.state === "left") return;
@@ -237,9 +265,55 @@ function connect(token) {
     if (reason === "io server disconnect") {
       finish("disconnected");
     } else {
-      status("The connection was lost. Reconnecting…");
+      showConnection("reconnecting");
     }
   });
+}
+
+// The browser says the network is gone: say so at once, and drop the dead connection so that
+// it comes back as soon as the network does (socket.io would wait for its ping timeout).
+function goneOffline() {
+  if (!ecourt.socket || ecourt.state === "left" || ecourt.state === "refused") return;
+  showConnection("reconnecting");
+  ecourt.offline = true;
+  ecourt.socket.disconnect();
+}
+
+function backOnline() {
+  if (!ecourt.offline || ecourt.state === "left") return;
+  ecourt.offline = false;
+  ecourt.socket.connect();
+}
+
+function showConnection(state) {
+  ecourt.connection = state;
+  document.body.dataset.connection = state;
+  const banner = $("connection");
+  if (state === "reconnecting") {
+    banner.textContent = t("status.reconnecting");
+    banner.hidden = false;
+  } else if (state === "connected" && ecourt.welcomes > 1) {
+    banner.textContent = t("status.reconnected");
+    banner.hidden = false;
+    clearTimeout(showConnection.timer);
+    showConnection.timer = setTimeout(() => {
+      if (ecourt.connection === "connected") banner.hidden = true;
+    }, 4000);
+  } else {
+    banner.hidden = true;
+  }
+}
+
+// Refused at the door: back to the device check, with the reason, to try again.
+function refuse(err) {
+  closePeers();
+  for (const track of localStream?.getTracks() || []) track.stop();
+  localStream = null;
+  setState("refused");
+  status(null);
+  showError(err);
+  $("join").disabled = !$("accept-rules").checked;
+  devices?.open();
 }
 
 // The hearing lives on another node of the cluster: the same page, the same link, over there.
@@ -251,65 +325,64 @@ function followNode(nodeUrl) {
     return false;
   }
   if (!/^https?:$/.test(target.protocol) || target.origin === location.origin) return false;
-  status("This hearing is held on another court server. Moving you there…");
+  status("status.moving_node");
   location.replace(target.href);
   return true;
 }
 
-const PHASES = {
-  scheduled: "The session has not opened yet",
-  in_session: "In session",
-  recess: "In recess",
-  in_camera: "In camera (closed to the public)",
-  deliberation: "The court is deliberating",
-  adjourned: "Adjourned",
-};
+function showLobbyPosition(data) {
+  const position = Number(data?.position);
+  const waiting = Number(data?.waiting);
+  if (!Number.isInteger(position) || position < 1) return;
+  ecourt.lobbyPosition = { position, waiting };
+  $("lobby-position").textContent = t("lobby.position", { position, waiting });
+}
+
 const DANGEROUS_PHASES = new Set(["adjourned", "in_camera"]);
 
 function showPhase(phase) {
-  if (!(phase in PHASES)) return;
+  if (!PHASES.includes(phase)) return;
   ecourt.phase = phase;
-  $("phase").textContent = PHASES[phase];
-  $("end-hearing").disabled = ecourt.participant?.role !== "presiding_judge";
+  $("phase").textContent = t(`phase.${phase}`);
+  $("phase").dataset.phase = phase;
+  const judge = ecourt.participant?.role === "presiding_judge";
+  $("end-hearing").disabled = !judge;
   for (const button of document.querySelectorAll("#phase-controls button[data-phase]")) {
     const current = button.dataset.phase === phase;
     button.setAttribute("aria-pressed", String(current));
-    button.disabled = current || ecourt.participant?.role !== "presiding_judge";
+    button.disabled = current || !judge;
   }
+  if (ecourt.livestream) showLivestream(ecourt.livestream);
 }
 
-const RECORDING = {
-  recording: "● Recorded",
-  paused: "Recording paused",
-  stopped: "Recording stopped",
-};
-
 function showRecording(state) {
+  if (typeof state !== "string") return;
+  ecourt.recording = state;
   const line = $("recording-state");
-  line.hidden = !(state in RECORDING);
-  line.textContent = RECORDING[state] || "";
-  line.dataset.state = state || "off";
-  const moderator = ["presiding_judge", "clerk"].includes(ecourt.participant?.role);
+  const shown = RECORDING.includes(state);
+  line.hidden = !shown;
+  line.textContent = shown ? t(`recording.${state}`) : "";
+  line.dataset.state = state;
+  $("console-recording").textContent = t(`console.recording_${shown ? state : "off"}`);
+  const moderator = MODERATORS.has(ecourt.participant?.role);
   $("recording-start").disabled = !moderator || state === "off" || state === "recording";
   $("recording-pause").disabled = !moderator || state !== "recording";
 }
 
 // The public stream: every page says when the hearing is live; only the presiding judge opens,
 // closes and cuts it.
-function livestreamText(stream) {
-  if (stream.state === "live") return `LIVE (delay ${Math.round(stream.delay)} s)`;
-  if (stream.state === "cut") return "Livestream cut by the court";
-  return "";
-}
-
 function showLivestream(stream) {
   if (!stream || typeof stream.state !== "string") return;
   ecourt.livestream = stream;
   const line = $("livestream-state");
-  const text = livestreamText(stream);
+  const delay = Math.round(Number(stream.delay) || 0);
+  const text = stream.state === "live" ? t("livestream.live", { delay })
+    : stream.state === "cut" ? t("livestream.cut") : "";
   line.hidden = !text;
   line.textContent = text;
   line.dataset.state = stream.state;
+  const known = ["off", "closed", "live", "cut"].includes(stream.state) ? stream.state : "off";
+  $("console-livestream").textContent = t(`console.stream_${known}`, { delay });
   if (stream.state === "live") ecourt.livestreamOpened = true;
   const judge = ecourt.participant?.role === "presiding_judge";
   const available = stream.state !== "off" && ecourt.hearing?.public;
@@ -320,60 +393,68 @@ function showLivestream(stream) {
   $("livestream-cut").disabled = !judge || !ecourt.livestreamOpened || stream.state === "cut";
 }
 
-function setupPhaseControls() {
+// Which room you are in, from your own roster entry.
+function showRoom() {
+  const me = ecourt.roster.find((p) => p.id === ecourt.participant?.id);
+  ecourt.room = me?.room || null;
+  const badge = $("room");
+  badge.textContent = ecourt.room ? t("court.you_are_in", { room: roomName(ecourt.room) }) : "";
+  badge.dataset.room = ecourt.room ? ecourt.room.kind : "";
+}
+
+async function consoleRequest(event, payload) {
+  notify("", $("console-error"));
+  try {
+    return await request(event, payload);
+  } catch (err) {
+    showError(err, $("console-error"));
+    return null;
+  }
+}
+
+function setupConsole() {
   for (const [id, action] of [
     ["livestream-open", "open"],
     ["livestream-close", "close"],
     ["livestream-cut", "cut"],
   ]) {
     $(id).addEventListener("click", async () => {
-      if (action === "cut" && !confirm("Cut the livestream? Everything not yet broadcast is dropped.")) return;
-      try {
-        showLivestream((await request("livestream", { action })).livestream);
-      } catch (err) {
-        showError(err, $("console-error"));
-      }
+      if (action === "cut" && !(await confirmAction(t("confirm.cut"), t("console.livestream_cut")))) return;
+      const ack = await consoleRequest("livestream", { action });
+      if (ack) showLivestream(ack.livestream);
     });
   }
   for (const [id, action] of [["recording-start", "start"], ["recording-pause", "pause"]]) {
     $(id).addEventListener("click", async () => {
-      try {
-        showRecording((await request("recording", { action })).recording);
-      } catch (err) {
-        showError(err, $("console-error"));
-      }
+      const ack = await consoleRequest("recording", { action });
+      if (ack) showRecording(ack.recording);
     });
   }
   $("end-hearing").addEventListener("click", async () => {
-    if (!confirm("End the hearing for everyone? Nobody can join it afterwards.")) return;
-    try {
-      await request("end_hearing", {});
-    } catch (err) {
-      showError(err, $("console-error"));
-    }
+    if (!(await confirmAction(t("confirm.end_hearing"), t("console.end_hearing")))) return;
+    await consoleRequest("end_hearing", {});
   });
   for (const button of document.querySelectorAll("#phase-controls button[data-phase]")) {
     button.addEventListener("click", async () => {
       const phase = button.dataset.phase;
-      if (DANGEROUS_PHASES.has(phase) && !confirm(`${button.textContent}: are you sure?`)) return;
-      try {
-        await request("phase", { phase });
-      } catch (err) {
-        showError(err, $("console-error"));
+      if (DANGEROUS_PHASES.has(phase)) {
+        const asked = await confirmAction(t(`confirm.phase_${phase}`), button.textContent);
+        if (!asked) return;
       }
+      await consoleRequest("phase", { phase });
     });
   }
 }
 
-function onWelcome({ participant, hearing, admission, phase, recording, livestream, ice_servers: servers }) {
+function onWelcome(welcome) {
+  const { participant, hearing, admission, phase, recording, livestream } = welcome;
   ecourt.welcomes += 1;
-  ecourt.iceServers = servers;
+  ecourt.iceServers = welcome.ice_servers;
   ecourt.participant = participant;
   ecourt.hearing = hearing;
   ecourt.admission = admission;
-  document.title = `${hearing.case_number} · ${hearing.title}`;
-  $("hearing-title").textContent = hearing.title;
-  $("hearing-case").textContent = `Case ${hearing.case_number}`;
+  showConnection("connected");
+  showHearing();
   $("console").hidden = !MODERATORS.has(participant.role);
   showPhase(phase);
   showRecording(recording);
@@ -382,8 +463,18 @@ function onWelcome({ participant, hearing, admission, phase, recording, livestre
     enterCourtroom();
   } else {
     setState("lobby");
-    status("You are in the lobby.");
+    status("status.in_lobby");
+    if (welcome.lobby) showLobbyPosition(welcome.lobby);
+    $("lobby-heading").focus?.();
   }
+}
+
+function showHearing() {
+  const hearing = ecourt.hearing;
+  if (!hearing) return;
+  document.title = `${hearing.case_number} · ${hearing.title}`;
+  $("hearing-title").textContent = hearing.title;
+  $("hearing-case").textContent = t("join.case", { number: hearing.case_number });
 }
 
 // --- the courtroom ------------------------------------------------------------------------
@@ -414,7 +505,7 @@ let lastRestart = 0;
 async function restartMedia() {
   if (Date.now() - lastRestart < 15000 || ecourt.state !== "courtroom") return;
   lastRestart = Date.now();
-  status("Your network changed. Reconnecting the media…");
+  status("status.media_restarting");
   try {
     await request("restart_media", {});
     ecourt.pcs.publish?.close();
@@ -422,7 +513,7 @@ async function restartMedia() {
     if (localStream && localStream.getTracks().length) {
       ecourt.pcs.publish = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
     }
-    status("You are in the courtroom.");
+    status("status.in_courtroom");
   } catch (err) {
     showError(err);
   }
@@ -433,7 +524,7 @@ async function enterCourtroom() {
   if (enteredGeneration === generation) return; // `admitted` and a welcome may both say so
   enteredGeneration = generation;
   setState("courtroom");
-  status("You are in the courtroom.");
+  status("status.in_courtroom");
   tiles.setSelf(ecourt.participant, localStream);
   tiles.updateRoster(ecourt.roster);
   renderConsole();
@@ -474,13 +565,12 @@ async function toggleScreen() {
     const pc = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
     ecourt.pcs.publish?.close();
     ecourt.pcs.publish = pc;
-    $("screen").setAttribute("aria-pressed", String(!stopping));
-    $("screen").textContent = stopping ? "Share screen" : "Stop sharing";
   } catch (err) {
     if (!stopping) previous?.stop();
     sharedScreen = stopping ? null : previous;
     showError(err);
   }
+  updateButtons();
 }
 
 function localTrack(kind) {
@@ -496,8 +586,13 @@ function updateButtons() {
   $("cam").disabled = !cam;
   $("mic").setAttribute("aria-pressed", String(micOff));
   $("cam").setAttribute("aria-pressed", String(camOff));
-  $("mic").textContent = micOff ? "Unmute microphone" : "Mute microphone";
-  $("cam").textContent = camOff ? "Turn camera on" : "Turn camera off";
+  $("mic").textContent = t(micOff ? "court.unmute" : "court.mute");
+  $("cam").textContent = t(camOff ? "court.camera_on" : "court.camera_off_button");
+  const raised = $("hand").getAttribute("aria-pressed") === "true";
+  $("hand").textContent = t(raised ? "court.lower_hand" : "court.raise_hand");
+  $("screen").setAttribute("aria-pressed", String(Boolean(sharedScreen)));
+  $("screen").textContent = t(sharedScreen ? "court.stop_sharing" : "court.share_screen");
+  $("hand").hidden = $("screen").hidden = ecourt.participant?.role === "observer";
 }
 
 async function toggle(kind) {
@@ -508,6 +603,18 @@ async function toggle(kind) {
   updateButtons();
   try {
     await request("mute", { kind, muted });
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function toggleHand() {
+  const raised = $("hand").getAttribute("aria-pressed") !== "true";
+  try {
+    await request("raise_hand", { raised });
+    $("hand").setAttribute("aria-pressed", String(raised));
+    status(raised ? "status.hand_raised" : null);
+    updateButtons();
   } catch (err) {
     showError(err);
   }
@@ -528,37 +635,20 @@ function renderConsole() {
 }
 
 async function order(event, payload, entry, control, dangerous) {
-  if (dangerous && !confirm(`${event.replace("_", " ")}: ${entry.display_name}?`)) return;
+  if (dangerous) {
+    const asked = await confirmAction(t("confirm.order", { order: dangerous, name: entry.display_name }), dangerous);
+    if (!asked) return;
+  }
   control.disabled = true;
-  notify("", $("console-error"));
-  try {
-    await request(event, payload);
-  } catch (err) {
-    showError(err, $("console-error"));
-  } finally {
-    control.disabled = false;
-  }
-}
-
-async function toggleHand() {
-  const raised = $("hand").getAttribute("aria-pressed") !== "true";
-  try {
-    await request("raise_hand", { raised });
-    $("hand").setAttribute("aria-pressed", String(raised));
-    $("hand").textContent = raised ? "Lower hand" : "Raise hand";
-  } catch (err) {
-    showError(err);
-  }
+  await consoleRequest(event, payload);
+  control.disabled = false;
 }
 
 async function moderate(event, participant, buttons) {
   for (const button of buttons) button.disabled = true;
-  notify("", $("console-error"));
-  try {
-    await request(event, { participant_id: participant.id });
-    status(`${participant.display_name} was ${event === "admit" ? "admitted" : "denied"}.`);
-  } catch (err) {
-    showError(err, $("console-error"));
+  if (await consoleRequest(event, { participant_id: participant.id })) {
+    status(event === "admit" ? "status.admitted_who" : "status.denied_who", { name: participant.display_name });
+  } else {
     for (const button of buttons) button.disabled = false;
   }
 }
@@ -576,6 +666,7 @@ function closePeers() {
 }
 
 async function leave() {
+  if (ecourt.state === "courtroom" && !(await confirmAction(t("confirm.leave"), t("court.leave")))) return;
   if (ecourt.socket?.connected) {
     try {
       await request("leave", {}, 3000);
@@ -591,40 +682,96 @@ function finish(reason) {
   ecourt.leaveReason = reason;
   closePeers();
   for (const track of localStream?.getTracks() || []) track.stop();
-  $("preview").srcObject = null;
+  devices?.handOver()?.getTracks().forEach((track) => track.stop());
   ecourt.socket?.disconnect();
+  showConnection("none");
   setState("left");
-  status("");
-  $("ended-heading").textContent = reason === "left" ? "You have left" : "The hearing is closed to you";
-  $("ended-text").textContent = LEAVE_REASONS[reason] ||
-    "The court server closed the connection. You may close this page.";
+  status(null);
+  showEnded();
+}
+
+function showEnded() {
+  const reason = ecourt.leaveReason;
+  if (!reason) return;
+  $("ended-heading").textContent = t(reason === "left" ? "ended.left_heading" : "ended.closed_heading");
+  const key = `leave.${reason}`;
+  $("ended-text").textContent = t(key) !== key ? t(key) : t("leave.disconnected");
+}
+
+// --- the language ---------------------------------------------------------------------------
+
+// Everything drawn by script is drawn again in the new language.
+function relabel() {
+  translate(document);
+  if (lastStatus) status(...lastStatus);
+  showHearing();
+  if (ecourt.phase) showPhase(ecourt.phase);
+  if (ecourt.recording) showRecording(ecourt.recording);
+  if (ecourt.livestream) showLivestream(ecourt.livestream);
+  if (ecourt.lobbyPosition) showLobbyPosition(ecourt.lobbyPosition);
+  showConnectionCheck();
+  if (token) showGreeting();
+  showRoom();
+  updateButtons();
+  tiles?.relabel();
+  audit?.render();
+  renderConsole();
+  showEnded();
+  if (ecourt.connection === "reconnecting") showConnection("reconnecting");
+  if (devices) devices.note.textContent = t(devices.error ? "devices.failed" : "devices.ready", { error: devices.error });
 }
 
 // --- start --------------------------------------------------------------------------------
 
-function main() {
+async function main() {
+  await useLanguage().catch((err) => console.warn("ecourt: no catalogue", err));
+  languageSwitcher($("lang"));
+  document.addEventListener("ecourt:language", relabel);
   // A new link that differs only in its fragment does not reload the page by itself.
   window.addEventListener("hashchange", () => location.reload());
+  window.addEventListener("offline", goneOffline);
+  window.addEventListener("online", backOnline);
   tiles = new Tiles($("tiles"));
+  audit = new AuditTail($("audit"), $("audit-empty"));
   setState("prejoin");
+  updateButtons();
   $("mic").addEventListener("click", () => toggle("audio"));
   $("cam").addEventListener("click", () => toggle("video"));
   $("leave").addEventListener("click", leave);
-  setupPhaseControls();
+  setupConsole();
   $("hand").addEventListener("click", toggleHand);
   $("screen").addEventListener("click", toggleScreen);
   $("lobby-leave").addEventListener("click", leave);
-  const token = readToken();
+  token = readToken();
   if (!token) {
     setState("refused");
-    showError({ code: "token_missing", message: REFUSALS.token_missing });
+    showError({ code: "token_missing" });
     return;
   }
-  $("join").addEventListener("click", () => connect(token));
-  startPreview().then(() => {
-    $("join").disabled = false;
-    $("join").focus();
+  showGreeting();
+  devices = new DeviceCheck({
+    preview: $("preview"),
+    camera: $("camera"),
+    microphone: $("microphone"),
+    meter: $("mic-level"),
+    note: $("device-note"),
   });
+  $("continue").addEventListener("click", () => {
+    setState("rules");
+    $("rules-heading").focus();
+  });
+  $("rules-back").addEventListener("click", () => setState("prejoin"));
+  $("accept-rules").addEventListener("change", () => {
+    $("join").disabled = !$("accept-rules").checked;
+  });
+  $("join").addEventListener("click", () => {
+    if ($("accept-rules").checked) connect();
+  });
+  $("connection-test").addEventListener("click", runConnectionCheck);
+  await devices.open();
+  $("continue").disabled = false;
+  $("continue").focus();
+  runConnectionCheck();
 }
 
 main();

@@ -3,6 +3,8 @@
 //   subscribe: the server offers (subscribe_offer), the browser answers (subscribe_answer).
 // Neither side trickles: every description is sent after ICE gathering completes.
 
+import { t } from "./i18n.js";
+
 const GATHERING_TIMEOUT_MS = 10000;
 const PREFERRED = { audio: "audio/opus", video: "video/VP8" };
 
@@ -132,7 +134,7 @@ export class Subscriber {
       const key = screen ? `${info.participant_id}:screen` : info.participant_id;
       let entry = byParticipant.get(key);
       if (!entry) {
-        const shown = screen ? { ...info, display_name: `${info.display_name}: shared screen` } : info;
+        const shown = screen ? { ...info, display_name: t("court.shared_screen", { name: info.display_name }) } : info;
         entry = { info: shown, tracks: [] };
         byParticipant.set(key, entry);
       }

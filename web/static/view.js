@@ -1,29 +1,23 @@
-// Rendering: participant tiles, the lobby queue and the roster. Text only through textContent.
+// Rendering: participant tiles, the lobby queue and the roster. Text only through textContent,
+// words only through the catalogue (i18n.js).
 
-export const ROLE_NAMES = {
-  presiding_judge: "Presiding judge",
-  judge: "Judge",
-  clerk: "Clerk",
-  prosecutor: "Prosecutor",
-  defence_counsel: "Defence counsel",
-  accused: "Accused",
-  plaintiff: "Plaintiff",
-  respondent: "Respondent",
-  party_lawyer: "Party's lawyer",
-  witness: "Witness",
-  child_witness: "Child witness",
-  support_person: "Support person",
-  interpreter: "Interpreter",
-  expert: "Expert",
-  observer: "Observer",
-  public: "Public",
-};
+import { has, t } from "./i18n.js";
 
 export function roleName(role) {
-  return ROLE_NAMES[role] || String(role).replaceAll("_", " ");
+  const key = `role.${role}`;
+  return has(key) ? t(key) : String(role).replaceAll("_", " ");
 }
 
-function el(tag, attributes = {}, text = "") {
+export function roomName(room) {
+  if (!room) return "";
+  const key = `room.${room.kind}`;
+  const name = has(key) ? t(key) : room.kind;
+  if (!room.id || room.id === room.kind) return name;
+  const number = /^c(\d+)$/.exec(room.id)?.[1];
+  return number ? t("room.numbered", { room: name, n: number }) : t("room.named", { room: name, id: room.id });
+}
+
+export function el(tag, attributes = {}, text = "") {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   if (text) node.textContent = text;
@@ -39,25 +33,31 @@ function initials(name) {
     .join("");
 }
 
-function mutedWords(muted) {
+export function mutedWords(muted) {
   const words = [];
-  if (muted?.audio) words.push("Microphone off");
-  if (muted?.video) words.push("Camera off");
+  if (muted?.audio) words.push(t("court.mic_off"));
+  if (muted?.video) words.push(t("court.camera_off"));
   return words.join(" · ");
 }
 
-// The grid of participant tiles, keyed by participant id.
+const PRESIDING = "presiding_judge";
+
+// The grid of participant tiles, keyed by participant id. The presiding judge's tile comes
+// first and is kept even while the judge sends no video (a placeholder with initials), as
+// long as the judge sits in the viewer's room.
 export class Tiles {
   constructor(container) {
     this.container = container;
     this.selfId = null;
+    this.roster = [];
+    this.remote = new Map();
   }
 
   tile(participant, { self = false } = {}) {
     const id = participant.id;
     let tile = this.container.querySelector(`[data-participant-id="${CSS.escape(id)}"]`);
     if (!tile) {
-      tile = el("figure", { class: "tile", "data-participant-id": id });
+      tile = el("figure", { class: "tile", role: "listitem", "data-participant-id": id });
       const video = el("video", { autoplay: "", playsinline: "" });
       if (self) {
         video.muted = true;
@@ -67,15 +67,18 @@ export class Tiles {
       caption.append(
         el("span", { class: "name" }),
         el("span", { class: "role" }),
+        el("span", { class: "hand-flag" }),
         el("span", { class: "muted-flag" }),
       );
       tile.append(video, el("div", { class: "placeholder", "aria-hidden": "true" }), caption);
-      if (self) this.container.prepend(tile);
-      else this.container.append(tile);
+      tile.dataset.video = "false";
+      this.container.append(tile);
     }
-    const name = participant.display_name || "";
-    const role = roleName(participant.role);
-    tile.querySelector(".name").textContent = self ? `${name} (you)` : name;
+    tile.dataset.role = participant.role || tile.dataset.role || "";
+    const name = participant.display_name || tile.dataset.name || "";
+    tile.dataset.name = name;
+    const role = roleName(tile.dataset.role);
+    tile.querySelector(".name").textContent = self ? t("court.you", { name }) : name;
     tile.querySelector(".role").textContent = role;
     tile.querySelector(".placeholder").textContent = initials(name);
     tile.setAttribute("aria-label", `${name}, ${role}`);
@@ -86,31 +89,67 @@ export class Tiles {
     this.selfId = participant.id;
     const tile = this.tile(participant, { self: true });
     this.attach(tile, stream ? stream.getTracks() : []);
+    this.arrange();
   }
 
   // Show the forwarded tracks: participant_id -> { info, tracks }.
   setRemote(byParticipant) {
+    this.remote = byParticipant;
     for (const [id, { info, tracks }] of byParticipant) {
       const participant = { id, role: info.role, display_name: info.display_name };
       this.attach(this.tile(participant), tracks);
     }
+    this.prune();
+  }
+
+  // Remove tiles nobody forwards any more, keep the presiding judge's when in the same room.
+  prune() {
+    const judge = this.judgeInMyRoom();
+    if (judge && !this.remote.has(judge.id) && judge.id !== this.selfId) {
+      const tile = this.tile(judge);
+      this.attach(tile, []);
+    }
     for (const tile of this.container.querySelectorAll(".tile")) {
       const id = tile.dataset.participantId;
-      if (id !== this.selfId && !byParticipant.has(id)) tile.remove();
+      const kept = id === this.selfId || this.remote.has(id) || id === judge?.id;
+      if (!kept) tile.remove();
     }
+    this.arrange();
+  }
+
+  judgeInMyRoom() {
+    const me = this.roster.find((p) => p.id === this.selfId);
+    const judge = this.roster.find((p) => p.role === PRESIDING);
+    if (!me || !judge || !me.room || !judge.room) return null;
+    const same = me.room.kind === judge.room.kind && (me.room.id || "") === (judge.room.id || "");
+    return same ? judge : null;
+  }
+
+  // The presiding judge first (pinned), then the others, yourself last.
+  arrange() {
+    const tiles = [...this.container.querySelectorAll(".tile")];
+    const rank = (tile) => {
+      if (tile.dataset.role === PRESIDING && tile.dataset.self !== "true") return 0;
+      if (tile.dataset.self === "true") return 2; // the judge sees the others larger
+      return 1;
+    };
+    const sorted = [...tiles].sort((a, b) => rank(a) - rank(b));
+    for (const tile of tiles) tile.classList.toggle("pinned", rank(tile) === 0);
+    if (sorted.some((tile, i) => tile !== tiles[i])) this.container.append(...sorted);
   }
 
   attach(tile, tracks) {
     const video = tile.querySelector("video");
-    const current = video.srcObject ? video.srcObject.getTracks().map((t) => t.id) : [];
-    const next = tracks.map((t) => t.id);
-    tile.dataset.video = String(tracks.some((t) => t.kind === "video"));
+    const current = video.srcObject ? video.srcObject.getTracks().map((x) => x.id) : [];
+    const next = tracks.map((x) => x.id);
+    tile.dataset.video = String(tracks.some((x) => x.kind === "video"));
     if (current.length === next.length && current.every((id, i) => id === next[i])) return;
     video.srcObject = tracks.length ? new MediaStream(tracks) : null;
     if (tracks.length) video.play().catch(() => retryPlayOnGesture(video));
   }
 
   updateRoster(entries) {
+    this.roster = entries;
     for (const entry of entries) {
       const tile = this.container.querySelector(
         `[data-participant-id="${CSS.escape(entry.id)}"]`,
@@ -118,13 +157,24 @@ export class Tiles {
       if (!tile) continue;
       this.tile(entry, { self: entry.id === this.selfId });
       tile.querySelector(".muted-flag").textContent = mutedWords(entry.muted);
+      tile.querySelector(".hand-flag").textContent = entry.hand ? t("court.hand_raised") : "";
       tile.dataset.audioMuted = String(Boolean(entry.muted?.audio));
       tile.dataset.videoMuted = String(Boolean(entry.muted?.video));
     }
+    this.prune();
+  }
+
+  // Words again, in the language just chosen.
+  relabel() {
+    for (const tile of this.container.querySelectorAll(".tile")) {
+      this.tile({ id: tile.dataset.participantId }, { self: tile.dataset.self === "true" });
+    }
+    this.updateRoster(this.roster);
   }
 
   // The server names the active speaker (from the RTP audio levels); their tile is marked.
   showSpeaker(participantId) {
+    this.speaker = participantId;
     for (const tile of this.container.querySelectorAll(".tile")) {
       tile.classList.toggle("speaking", tile.dataset.participantId === participantId);
     }
@@ -133,6 +183,7 @@ export class Tiles {
   clear() {
     for (const video of this.container.querySelectorAll("video")) video.srcObject = null;
     this.container.replaceChildren();
+    this.remote = new Map();
   }
 }
 
@@ -145,17 +196,17 @@ export function renderQueue(list, emptyNote, waiting, { onAdmit, onDeny }) {
   emptyNote.hidden = waiting.length > 0;
   list.replaceChildren(
     ...waiting.map((participant) => {
-      const who = `${participant.display_name} (${roleName(participant.role)})`;
+      const who = { name: participant.display_name, role: roleName(participant.role) };
       const item = el("li", { class: "waiting", "data-participant-id": participant.id });
       const label = el("span", { class: "who" });
       label.append(
         el("span", { class: "name" }, participant.display_name),
         el("span", { class: "role" }, roleName(participant.role)),
       );
-      const admit = el("button", { type: "button", class: "admit", "aria-label": `Admit ${who}` });
-      const deny = el("button", { type: "button", class: "deny", "aria-label": `Deny ${who}` });
-      admit.textContent = "Admit";
-      deny.textContent = "Deny";
+      const admit = el("button", { type: "button", class: "admit", "aria-label": t("console.admit_who", who) });
+      const deny = el("button", { type: "button", class: "deny", "aria-label": t("console.deny_who", who) });
+      admit.textContent = t("console.admit");
+      deny.textContent = t("console.deny");
       admit.addEventListener("click", () => onAdmit(participant, [admit, deny]));
       deny.addEventListener("click", () => onDeny(participant, [admit, deny]));
       const actions = el("span", { class: "actions" });
@@ -164,113 +215,4 @@ export function renderQueue(list, emptyNote, waiting, { onAdmit, onDeny }) {
       return item;
     }),
   );
-}
-
-// The roster, grouped simply: the bench and the clerk first, then everyone else.
-const BENCH = new Set(["presiding_judge", "judge", "clerk"]);
-
-const ROOMS = {
-  courtroom: "Courtroom",
-  witness_waiting: "Witness waiting room",
-  witness_room: "Witness room",
-  consultation: "Consultation room",
-  caucus: "Caucus",
-  deliberation: "Deliberation room",
-  lobby: "Lobby",
-};
-
-function roomWords(room) {
-  if (!room) return "";
-  const name = ROOMS[room.kind] || room.kind;
-  return room.id && room.id !== room.kind ? `${name} “${room.id}”` : name;
-}
-
-// What a moderator may order for one roster entry: [label, event, payload, confirm?].
-function ordersFor(entry, actorRole) {
-  const judge = actorRole === "presiding_judge";
-  const id = entry.id;
-  const orders = [];
-  const mutedByCourt = new Set(entry.muted_by_court || []);
-  orders.push(mutedByCourt.has("audio")
-    ? ["Ask to unmute", "ask_unmute", { participant_id: id, kind: "audio" }]
-    : ["Mute", "force_mute", { participant_id: id, kind: "audio" }]);
-  const room = entry.room?.kind;
-  if (entry.role === "witness" || entry.role === "expert") {
-    orders.push(room === "courtroom"
-      ? ["Release", "release_witness", { participant_id: id }]
-      : ["Call", "call_witness", { participant_id: id }]);
-  }
-  if (entry.role === "child_witness") {
-    orders.push(entry.linked
-      ? ["End the link", "release_witness", { participant_id: id }]
-      : ["Link to courtroom", "call_witness", { participant_id: id }]);
-  }
-  if (judge && room === "courtroom") {
-    orders.push(entry.floor
-      ? ["Take the floor", "floor", { participant_id: id, granted: false }]
-      : ["Give the floor", "floor", { participant_id: id, granted: true }]);
-  }
-  if (judge && entry.role !== "clerk") {
-    orders.push(entry.screen_granted
-      ? ["Stop their screen", "grant_screen", { participant_id: id, granted: false }]
-      : ["Let share screen", "grant_screen", { participant_id: id, granted: true }]);
-  }
-  if (judge) orders.push(["Eject", "eject", { participant_id: id }, true]);
-  orders.push(["Revoke link", "revoke", { participant_id: id }, true]);
-  return orders;
-}
-
-// The roster, grouped simply: the bench and the clerk first, then everyone else. Moderators
-// get the court's orders for each person, and a choice of room.
-export function renderRoster(list, entries, selfId, { actorRole, onOrder } = {}) {
-  const sorted = [...entries].sort(
-    (a, b) => Number(BENCH.has(b.role)) - Number(BENCH.has(a.role)) ||
-      a.display_name.localeCompare(b.display_name),
-  );
-  list.replaceChildren(
-    ...sorted.map((entry) => {
-      const item = el("li", { "data-participant-id": entry.id });
-      const name = entry.id === selfId ? `${entry.display_name} (you)` : entry.display_name;
-      const flags = [mutedWords(entry.muted) || "Microphone and camera on"];
-      if (entry.hand) flags.push("Hand raised");
-      if ((entry.muted_by_court || []).length) flags.push("Muted by the court");
-      if (entry.floor) flags.push("Has the floor");
-      item.append(
-        el("span", { class: "name" }, name),
-        el("span", { class: "role" }, roleName(entry.role)),
-        el("span", { class: "room" }, roomWords(entry.room)),
-        el("span", { class: "muted-flag" }, flags.join(" · ")),
-      );
-      if (onOrder && entry.id !== selfId) item.append(orderButtons(entry, actorRole, onOrder));
-      return item;
-    }),
-  );
-}
-
-function orderButtons(entry, actorRole, onOrder) {
-  const actions = el("span", { class: "orders" });
-  for (const [label, event, payload, dangerous] of ordersFor(entry, actorRole)) {
-    const button = el("button", {
-      type: "button",
-      "aria-label": `${label}: ${entry.display_name}`,
-      ...(dangerous ? { class: "danger" } : {}),
-    });
-    button.textContent = label;
-    button.addEventListener("click", () => onOrder(event, payload, entry, button, dangerous));
-    actions.append(button);
-  }
-  const move = el("select", { "aria-label": `Move ${entry.display_name} to` });
-  for (const [kind, label] of Object.entries(ROOMS)) {
-    if (kind === "lobby" || kind === "caucus" || kind === "witness_room") continue;
-    const option = el("option", { value: kind }, label);
-    if (entry.room?.kind === kind) option.selected = true;
-    move.append(option);
-  }
-  move.addEventListener("change", () => {
-    const kind = move.value;
-    const room = kind === "consultation" ? { kind, id: "c1" } : { kind };
-    onOrder("move", { participant_id: entry.id, room }, entry, move, false);
-  });
-  actions.append(move);
-  return actions;
 }
