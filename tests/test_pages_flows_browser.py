@@ -1,0 +1,280 @@
+"""The participant pages' flows in headless Chromium (fake camera and microphone), through the
+real server: joining step by step, moving between rooms, phases on every page, and coming back
+after the network drops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import BrowserContext, Page, async_playwright, expect
+
+from tests.browser_support import (
+    accept_rules_and_join,
+    chromium,
+    confirm,
+    eventually,
+    first_page,
+    join_hearing,
+    pass_device_check,
+    wait_for_state,
+)
+from tests.conftest import RunningServer
+
+HAS_CHROMIUM = Path("/usr/bin/chromium").exists()
+pytestmark = [
+    pytest.mark.media,
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium"),
+]
+CASE = {"case_number": "CV-2026/0077", "title": "Tran v. Okafor", "public": True}
+
+
+async def ecourt(page: Page, expression: str) -> Any:
+    return await page.evaluate(f"() => window.ecourt.{expression}")
+
+
+async def admitted_judge(page: Page, server: RunningServer, hearing_id: str) -> str:
+    token = await server.issue_token(hearing_id, "presiding_judge", "Lan Tran")
+    await join_hearing(page, token["join_url"])
+    await wait_for_state(page, "courtroom", "judge")
+    participant_id: str = token["participant_id"]
+    return participant_id
+
+
+async def admit(judge: Page, name: str, role: str) -> None:
+    button = judge.get_by_role("button", name=f"Admit {name} ({role})")
+    await expect(button).to_be_visible(timeout=15_000)
+    await button.click()
+
+
+async def test_a_party_checks_devices_accepts_the_rules_waits_and_is_admitted(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    hearing = await server.create_hearing(**CASE)
+    party_token = await server.issue_token(hearing["id"], "plaintiff", "Minh Tran")
+    async with (
+        async_playwright() as playwright,
+        chromium(playwright, tmp_path / "judge") as judge_browser,
+        chromium(playwright, tmp_path / "party") as party_browser,
+    ):
+        judge = await first_page(judge_browser)
+        party = await first_page(party_browser)
+        judge_id = await admitted_judge(judge, server, hearing["id"])
+
+        # 1. The device check: both devices listed and previewed, the microphone's level
+        # moves, and the connection to the media server is tested.
+        await party.goto(party_token["join_url"])
+        await expect(party.locator("#greeting")).to_have_text(
+            "You are joining as Minh Tran, Plaintiff."
+        )
+        await expect(party.locator("#camera option")).not_to_have_count(0)
+        await expect(party.locator("#microphone option")).not_to_have_count(0)
+        await expect(party.locator("#device-note")).to_contain_text("ready")
+
+        async def preview_plays() -> tuple[bool, object]:
+            seen = await party.evaluate(
+                "() => { const v = document.getElementById('preview');"
+                " return { width: v.videoWidth, time: v.currentTime }; }"
+            )
+            return seen["width"] > 0 and seen["time"] > 0, seen
+
+        await eventually(preview_plays, "the camera preview playing", 15)
+
+        async def level_moves() -> tuple[bool, object]:
+            peak = await party.evaluate("() => document.getElementById('mic-level').value")
+            return peak > 0.2, peak
+
+        await party.locator("#camera").focus()  # a gesture lets the meter's audio run
+        await eventually(level_moves, "the microphone level meter moving (fake beeps)", 15)
+
+        async def checked() -> tuple[bool, object]:
+            check = await ecourt(party, "connectionCheck")
+            return check["state"] != "pending", check
+
+        check = await eventually(checked, "the connection test finishing", 30)
+        assert isinstance(check, dict)
+        assert check["state"] == "reachable", check
+        assert check["rtt"] is not None and check["rtt"] >= 0
+        await expect(party.locator("#connection-result")).to_contain_text("Round trip")
+
+        # 2. The rules: Join hearing stays disabled until they are accepted.
+        await pass_device_check(party)
+        await expect(party.get_by_role("heading", name="The court's rules")).to_be_visible()
+        await accept_rules_and_join(party)
+
+        # 3. The lobby: calm, with the place in the queue; the judge sees the party waiting.
+        await wait_for_state(party, "lobby", "party")
+        await expect(party.locator("#lobby-position")).to_have_text(
+            "You are number 1 of 1 waiting."
+        )
+        await expect(party.locator(".steps [aria-current=step]")).to_have_text("Lobby")
+
+        # 4. Admitted: the courtroom, the room named, the presiding judge's tile first.
+        await admit(judge, "Minh Tran", "Plaintiff")
+        await wait_for_state(party, "courtroom", "party")
+        await expect(party.locator("#room")).to_have_text("You are in: Courtroom")
+        first_tile = party.locator(".tile").first
+        await expect(first_tile).to_have_attribute("data-participant-id", judge_id)
+        await expect(first_tile).to_have_class("tile pinned")
+        await expect(first_tile.locator(".role")).to_have_text("Presiding judge")
+
+
+async def test_the_judge_moves_a_party_into_a_consultation_room_and_back(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    hearing = await server.create_hearing(**CASE)
+    party_token = await server.issue_token(hearing["id"], "respondent", "Hoa Le")
+    async with (
+        async_playwright() as playwright,
+        chromium(playwright, tmp_path / "judge") as judge_browser,
+        chromium(playwright, tmp_path / "party") as party_browser,
+    ):
+        judge = await first_page(judge_browser)
+        party = await first_page(party_browser)
+        judge_id = await admitted_judge(judge, server, hearing["id"])
+        await join_hearing(party, party_token["join_url"])
+        await admit(judge, "Hoa Le", "Respondent")
+        await wait_for_state(party, "courtroom", "party")
+        judge_tile = party.locator(f'.tile[data-participant-id="{judge_id}"]')
+        await expect(judge_tile).to_have_count(1)
+
+        move = judge.get_by_role("combobox", name="Move Hoa Le to")
+        await move.select_option(label="Consultation room 1")
+        await expect(party.locator("#room")).to_have_text("You are in: Consultation room 1")
+        group = judge.locator('#roster .room-group[data-room="consultation:c1"]')
+        await expect(group.locator("h4")).to_have_text("Consultation room 1 (1)")
+        await expect(group.get_by_text("Hoa Le")).to_be_visible()
+        # Private: the judge's media does not follow the party into the consultation room.
+        await expect(judge_tile).to_have_count(0, timeout=10_000)
+
+        move = judge.get_by_role("combobox", name="Move Hoa Le to")
+        await move.select_option(label="Courtroom")
+        await expect(party.locator("#room")).to_have_text("You are in: Courtroom")
+        await expect(judge_tile).to_have_count(1, timeout=10_000)
+        courtroom = judge.locator('#roster .room-group[data-room="courtroom:courtroom"]')
+        await expect(courtroom.locator("h4")).to_have_text("Courtroom (2)")
+
+
+async def test_every_page_shows_the_phase_the_judge_sets(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    hearing = await server.create_hearing(**CASE)
+    people = [("clerk", "Mai Vo", "Clerk"), ("plaintiff", "Minh Tran", "Plaintiff")]
+    tokens = [await server.issue_token(hearing["id"], r, n) for r, n, _ in people]
+    async with async_playwright() as playwright, chromium(playwright, tmp_path / "p") as browser:
+        judge = await first_page(browser)
+        await admitted_judge(judge, server, hearing["id"])
+        pages = [judge]
+        for (_, name, role), token in zip(people, tokens, strict=True):
+            page = await browser.new_page()
+            await join_hearing(page, token["join_url"])
+            if role != "Clerk":  # the clerk comes straight in; a party waits to be admitted
+                await admit(judge, name, role)
+            await wait_for_state(page, "courtroom", name)
+            pages.append(page)
+        for page in pages:
+            await expect(page.locator("#phase")).to_have_text("The session has not opened yet")
+
+        steps = [
+            ("Open session", None, "In session"),
+            ("Recess", None, "In recess"),
+            ("In camera", "Go in camera?", "In camera (closed to the public)"),
+            ("Deliberation", None, "The court is deliberating"),
+            ("Adjourn", "Adjourn the hearing?", "Adjourned"),
+        ]
+        for button, question, shown in steps:
+            await judge.get_by_role("button", name=button, exact=True).click()
+            if question:
+                await confirm(judge, question)
+            for page in pages:
+                await expect(page.locator("#phase")).to_have_text(shown)
+            await expect(judge.get_by_role("button", name=button, exact=True)).to_be_disabled()
+        # The clerk may not change the phase: the buttons are there but disabled.
+        await expect(pages[1].get_by_role("button", name="Recess", exact=True)).to_be_disabled()
+
+
+async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    hearing = await server.create_hearing(**CASE)
+    party_token = await server.issue_token(hearing["id"], "plaintiff", "Minh Tran")
+    async with async_playwright() as playwright, chromium(playwright, tmp_path / "p") as browser:
+        judge = await first_page(browser)
+        await admitted_judge(judge, server, hearing["id"])
+        party = await browser.new_page()
+        await join_hearing(party, party_token["join_url"])
+        await admit(judge, "Minh Tran", "Plaintiff")
+        await wait_for_state(party, "courtroom", "party")
+
+        eject = judge.get_by_role("button", name="Eject: Minh Tran")
+        await eject.click()
+        dialog = judge.locator("dialog#confirm")
+        await expect(dialog).to_be_visible()
+        await expect(dialog.locator("#confirm-text")).to_have_text(
+            "Eject: Minh Tran. Are you sure?"
+        )
+        await judge.keyboard.press("Escape")  # cancels, and the focus goes back
+        await expect(dialog).to_be_hidden()
+        await expect(eject).to_be_focused()
+        assert await ecourt(party, "state") == "courtroom"
+
+        await eject.click()
+        await confirm(judge, "Eject: Minh Tran")
+        await wait_for_state(party, "left", "party")
+        await expect(party.locator("#ended-text")).to_have_text(
+            "The court has removed you from the hearing."
+        )
+
+
+async def test_a_party_whose_network_drops_comes_back_into_the_same_room(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    hearing = await server.create_hearing(**CASE)
+    party_token = await server.issue_token(hearing["id"], "respondent", "Hoa Le")
+    async with (
+        async_playwright() as playwright,
+        chromium(playwright, tmp_path / "judge") as judge_browser,
+        chromium(playwright, tmp_path / "party") as party_browser,
+    ):
+        judge = await first_page(judge_browser)
+        party = await first_page(party_browser)
+        await admitted_judge(judge, server, hearing["id"])
+        await join_hearing(party, party_token["join_url"])
+        await admit(judge, "Hoa Le", "Respondent")
+        await wait_for_state(party, "courtroom", "party")
+        await judge.get_by_role("combobox", name="Move Hoa Le to").select_option(
+            label="Consultation room 2"
+        )
+        await expect(party.locator("#room")).to_have_text("You are in: Consultation room 2")
+
+        await go_offline(party_browser, party)
+        await expect(party.locator("#connection")).to_have_text("Connection lost. Reconnecting…")
+        assert await ecourt(party, "connection") == "reconnecting"
+        gone = judge.locator('#roster [data-participant-id] .name:text-is("Hoa Le")')
+        await expect(gone).to_have_count(0, timeout=10_000)  # the server saw the party go
+
+        await party_browser.set_offline(False)
+
+        async def back() -> tuple[bool, object]:
+            seen = await party.evaluate(
+                "() => [ecourt.welcomes, ecourt.connection, ecourt.state, ecourt.admission,"
+                " ecourt.room]"
+            )
+            room = {"kind": "consultation", "id": "c2"}
+            return seen == [2, "connected", "courtroom", "admitted", room], seen
+
+        await eventually(back, "the party back, admitted, in consultation room 2", 20)
+        await expect(party.locator("#connection")).to_have_text(
+            "Reconnected. You are back where you were."
+        )
+        await expect(party.locator("#room")).to_have_text("You are in: Consultation room 2")
+        group = judge.locator('#roster .room-group[data-room="consultation:c2"]')
+        await expect(group.get_by_text("Hoa Le")).to_be_visible()
+
+
+async def go_offline(context: BrowserContext, page: Page) -> None:
+    await context.set_offline(True)
+    online: bool = await page.evaluate("() => navigator.onLine")
+    assert not online
