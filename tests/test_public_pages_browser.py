@@ -20,6 +20,7 @@ from tests.browser_support import chromium, console_tail, eventually, first_page
 from tests.conftest import RunningServer, running_server
 from tests.page_checks import (
     assert_accessible,
+    assert_fits,
     assert_keyboard_reaches,
     load_axe,
     save_screenshots,
@@ -173,10 +174,9 @@ async def test_the_viewer_waiting_then_live_in_both_languages_at_both_widths(
     await assert_keyboard_reaches(page, "select#lang", "the language switch")
 
 
-async def test_axe_reports_what_it_finds_and_the_check_fails_on_it(
-    server: RunningServer, page: Page
-) -> None:
-    """The check can fail: an image without a text alternative and an unnamed field."""
+async def test_each_check_fails_on_a_page_that_breaks_it(server: RunningServer, page: Page) -> None:
+    """The checks can fail: an image without a text alternative and an unnamed field (axe), a
+    block wider than the phone, a link whose focus is not drawn."""
     await page.goto(f"{server.base_url}/docket")
     await assert_accessible(page, "the docket")
     await page.evaluate(
@@ -184,15 +184,36 @@ async def test_axe_reports_what_it_finds_and_the_check_fails_on_it(
           const main = document.getElementById("main");
           const img = document.createElement("img");
           img.src = "data:,";
-          const input = document.createElement("input");
-          main.append(img, input);
+          main.append(img, document.createElement("input"));
         }"""
     )
     with pytest.raises(AssertionError) as failed:
         await assert_accessible(page, "the docket, spoiled")
     message = str(failed.value)
     assert "image-alt (critical)" in message and "label (critical)" in message, message
-    assert "#main > img" in message or "img" in message
+    assert "[img]" in message and "[input]" in message, message  # where: the selectors
+
+    await page.set_viewport_size({"width": 360, "height": 780})
+    await assert_fits(page, "the docket")
+    await page.evaluate(
+        """() => { const wide = document.createElement("div");
+          wide.style.width = "500px"; wide.textContent = "wide";
+          document.getElementById("main").append(wide); }"""
+    )
+    with pytest.raises(AssertionError, match="overflows sideways"):
+        await assert_fits(page, "the docket, spoiled")
+
+    await page.goto(f"{server.base_url}/docket")
+    await assert_keyboard_reaches(page, 'a[hreflang="vi"]', "the switch to Vietnamese")
+    await page.goto(f"{server.base_url}/docket")
+    await page.evaluate(
+        """() => document.querySelectorAll("a").forEach((a) => {
+          a.style.setProperty("outline", "none", "important"); })"""
+    )
+    with pytest.raises(AssertionError, match="no visible outline"):
+        await assert_keyboard_reaches(page, 'a[hreflang="vi"]', "the switch to Vietnamese")
+    with pytest.raises(AssertionError, match="Tab never reached"):
+        await assert_keyboard_reaches(page, "a.nowhere", "a link that is not there", presses=5)
 
 
 async def test_axe_loads_under_the_pages_policy_which_still_refuses_inline_script(
