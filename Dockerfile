@@ -3,8 +3,8 @@
 FROM node:20-slim AS assets
 WORKDIR /src
 COPY package.json ./
-RUN npm install --no-audit --no-fund --loglevel=error \
- && mkdir -p /vendor && cp node_modules/socket.io-client/dist/socket.io.min.js /vendor/
+RUN npm install --omit=dev --no-audit --no-fund --loglevel=error \
+ && mkdir -p /vendor && cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/hls.js/dist/hls.min.js /vendor/
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ECOURT_HOST=0.0.0.0 ECOURT_PORT=8080 \

@@ -4,6 +4,10 @@
 The join token travels in the URL fragment (``/join/<hearing>#token=...``), so it never reaches
 the server or its logs; the page's script reads it. All script lives in files under
 ``/static/``: the content security policy allows no inline script.
+
+The docket is rendered here, in the visitor's language (`web/i18n.py`: ``?lang=``, the
+``ecourt_lang`` cookie, Accept-Language), with links to switch that work without script; the
+scripted pages translate themselves with `web/static/i18n.js` from the same catalogue.
 """
 
 from __future__ import annotations
@@ -18,6 +22,16 @@ from aiohttp import web
 
 from hearing import Hearing, HearingType, Phase
 from recording.livestream.stream import LivestreamState
+from web.i18n import (
+    COOKIE,
+    COOKIE_MAX_AGE,
+    LANGUAGES,
+    choose_language,
+    format_datetime,
+    t,
+    zone_label,
+)
+from web.i18n import DEFAULT as DEFAULT_LANGUAGE
 from web.keys import HEARINGS, LIVESTREAMS, SETTINGS, SIGNALING
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -48,9 +62,8 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
 }
-TYPE_NAMES = {HearingType.TRIAL: "Trial", HearingType.CONCILIATION: "Conciliation"}
-STATUS_NAMES = {"scheduled": "Scheduled", "live": "Live", "ended": "Ended"}
 DOCKET_CACHE = "public, max-age=10"
+DOCKET_CHOSEN_CACHE = "private, max-age=10"
 
 
 def add_routes(app: web.Application) -> None:
@@ -75,16 +88,35 @@ def add_routes(app: web.Application) -> None:
             return "live" if live else "scheduled"
 
         hearings = [h for h in await request.app[HEARINGS].all() if h.public]
-        return web.Response(
-            text=render_docket(hearings, status),
+        lang = choose_language(request)
+        response = web.Response(
+            text=render_docket(hearings, status, lang=lang),
             content_type="text/html",
-            headers={"Cache-Control": DOCKET_CACHE},
+            headers={
+                "Cache-Control": DOCKET_CACHE,
+                "Content-Language": lang,
+                "Vary": "Cookie, Accept-Language",
+            },
         )
+        if request.query.get("lang") == lang:
+            remember_language(request, response, lang)
+        return response
 
     app.router.add_get("/join/{hearing_id}", join, name="join")
     app.router.add_get("/docket", docket, name="docket")
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, name="static")
     app.on_response_prepare.append(_security_headers)
+
+
+def remember_language(request: web.Request, response: web.Response, lang: str) -> None:
+    """A language chosen with ``?lang=`` is kept in the cookie the browser's i18n.js also
+    keeps, so the next page (scripted or not) opens in it. Such a response names one
+    person's choice: no shared cache keeps it."""
+    secure = request.app[SETTINGS].public_url.startswith("https://")
+    response.set_cookie(
+        COOKIE, lang, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax", secure=secure
+    )
+    response.headers["Cache-Control"] = DOCKET_CHOSEN_CACHE
 
 
 API_HEADERS = {
@@ -126,38 +158,84 @@ def render_docket(
     hearings: list[Hearing],
     status: Callable[[Hearing], str] = lambda _h: "scheduled",
     now: datetime | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> str:
-    """Today's public hearings (and any live one), every value escaped. Nothing about the
-    participants is shown: a protected witness is not even counted."""
+    """Today's public hearings (and any live one), in `lang`, every value escaped. Nothing
+    about the participants is shown: a protected witness is not even counted."""
     shown = [(h, status(h)) for h in hearings if is_today(h, now) or status(h) == "live"]
     if shown:
         shown.sort(key=lambda row: row[0].scheduled_at)
-        rows = "\n".join(_docket_row(h, state) for h, state in shown)
+        heads = "".join(f'<th scope="col">{_e(t(lang, key))}</th>' for key in _COLUMNS)
+        rows = "\n".join(_docket_row(h, state, lang) for h, state in shown)
         body = (
-            '<table class="docket">\n<caption>Today\'s public hearings</caption>\n<thead><tr>'
-            '<th scope="col">Scheduled (UTC)</th><th scope="col">Case number</th>'
-            '<th scope="col">Title</th><th scope="col">Type</th>'
-            '<th scope="col">Status</th></tr></thead>\n'
-            f"<tbody>\n{rows}\n</tbody>\n</table>"
+            f'<table class="docket">\n<caption>{_e(t(lang, "docket.caption"))}</caption>\n'
+            f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
         )
     else:
-        body = '<p class="empty">No public hearings are scheduled today.</p>'
-    return _DOCKET_PAGE.format(body=body)
+        body = f'<p class="empty">{_e(t(lang, "docket.empty"))}</p>'
+    return _DOCKET_PAGE.format(
+        lang=_e(lang),
+        title=_e(t(lang, "docket.title")),
+        skip=_e(t(lang, "common.skip")),
+        court=_e(t(lang, "common.court")),
+        switch=language_links(lang),
+        body=body,
+    )
 
 
-def _docket_row(hearing: Hearing, status: str) -> str:
-    when = hearing.scheduled_at.astimezone(UTC)
-    state = _e(STATUS_NAMES.get(status, "Scheduled"))
+_COLUMNS = (
+    "docket.column.time",
+    "docket.column.case",
+    "docket.column.title",
+    "docket.column.type",
+    "docket.column.status",
+)
+_CELL_CLASSES = ("time", "case", "title", "type")
+_STATUS_KEYS = {
+    "scheduled": "docket.status.scheduled",
+    "live": "docket.status.live",
+    "ended": "docket.status.ended",
+}
+_TYPE_KEYS = {
+    HearingType.TRIAL: "common.hearing_type.trial",
+    HearingType.CONCILIATION: "common.hearing_type.conciliation",
+}
+
+
+def language_links(lang: str) -> str:
+    """The language switch of a page rendered here: one link per language, named in its own
+    language (``?lang=`` on the same page, so it works without script)."""
+    links = "".join(
+        f'<li><a href="?lang={code}" hreflang="{code}" lang="{code}"'
+        + (' aria-current="true"' if code == lang else "")
+        + f">{_e(name)}</a></li>"
+        for code, name in LANGUAGES.items()
+    )
+    label = _e(t(lang, "common.language"))
+    return f'<nav class="language" aria-label="{label}"><ul>{links}</ul></nav>'
+
+
+def _docket_row(hearing: Hearing, status: str, lang: str) -> str:
+    when = hearing.scheduled_at
+    state = _e(t(lang, _STATUS_KEYS.get(status, "docket.status.scheduled")))
     if status == "live":
-        state = f'<a class="watch" href="/watch/{_e(hearing.id)}">{state}: watch</a>'
-    cells = [
-        f'<td><time datetime="{_e(when.isoformat())}">'
-        f"{_e(when.strftime('%d %B %Y, %H:%M'))}</time></td>",
-        f"<td>{_e(hearing.case_number)}</td>",
-        f"<td>{_e(hearing.title)}</td>",
-        f"<td>{_e(TYPE_NAMES.get(hearing.type, str(hearing.type)))}</td>",
-        f'<td class="status" data-status="{_e(status)}">{state}</td>',
+        state = f'<a class="watch" href="/watch/{_e(hearing.id)}">{_e(t(lang, "docket.watch"))}</a>'
+    type_key = _TYPE_KEYS.get(hearing.type)
+    values = [
+        f'<time datetime="{_e(when.isoformat())}">{_e(format_datetime(lang, when))}</time>'
+        f' <span class="zone">{_e(zone_label(when))}</span>',
+        _e(hearing.case_number),
+        _e(hearing.title),
+        _e(t(lang, type_key) if type_key else str(hearing.type)),
     ]
+    cells = [
+        f'<td class="{kind}" data-label="{_e(t(lang, key))}">{value}</td>'
+        for kind, key, value in zip(_CELL_CLASSES, _COLUMNS, values, strict=False)
+    ]
+    cells.append(
+        f'<td class="state" data-label="{_e(t(lang, _COLUMNS[-1]))}" '
+        f'data-status="{_e(status)}">{state}</td>'
+    )
     return f'<tr data-hearing-id="{_e(hearing.id)}">' + "".join(cells) + "</tr>"
 
 
@@ -166,17 +244,23 @@ def _e(text: str) -> str:
 
 
 _DOCKET_PAGE = """<!doctype html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Court docket</title>
+<title>{title}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/hearing.css">
+<link rel="stylesheet" href="/static/language.css">
 <link rel="stylesheet" href="/static/docket.css">
 </head>
 <body>
-<header class="bar"><h1>Court docket</h1></header>
+<a class="skip" href="#main">{skip}</a>
+<header class="bar with-language">
+<p class="court">{court}</p>
+<h1>{title}</h1>
+{switch}
+</header>
 <main id="main" class="docket-main">
 {body}
 </main>
