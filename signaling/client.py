@@ -138,6 +138,8 @@ class HearingClient:
         """Who waits (the bench's `lobby` event)."""
         self.waiting: dict[str, Any] | None = None
         """Our own place in the lobby's queue while we wait: `{"position", "waiting"}`."""
+        self.audit: list[dict[str, Any]] = []
+        """Entries of the hearing's audit log received so far (the bench's live tail)."""
         self.events: list[tuple[str, Any]] = []
         """Every event the server sent, in order (name, payload)."""
         self.roster: list[dict[str, Any]] = []
@@ -167,6 +169,7 @@ class HearingClient:
             "denied": self._on_denied,
             "lobby": self._on_lobby,
             "waiting": self._on_waiting,
+            "audit": self._on_audit,
             "roster": self._on_roster,
             "subscribe_offer": self._on_subscribe_offer,
             "left": self._on_left,
@@ -417,6 +420,9 @@ class HearingClient:
 
     async def _on_waiting(self, payload: dict[str, Any]) -> None:
         await self._set(waiting=dict(payload))
+
+    async def _on_audit(self, payload: dict[str, Any]) -> None:
+        await self._set(audit=[*self.audit, *payload.get("entries", [])])
 
     async def _on_denied(self, _payload: Any = None) -> None:
         await self._set(admission="denied")

@@ -23,6 +23,7 @@ from media import MediaEngine, PublishedTrack, StaleAnswer
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog
+from signaling.audit_tail import AuditTail
 from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
@@ -82,6 +83,8 @@ class HearingSession(CourtOrders, LobbyNews):
             self._send_roster, ROSTER_INTERVAL, self.spawn, lambda: self._closed
         )
         self._state = StatePersister(states or MemoryHearingStateStore(), hearing.id, self.snapshot)
+        self.audit_tail = AuditTail(self._admitted, outbox, self.spawn, lambda: self._closed)
+        audit.watch(self.audit_tail.add)  # every entry, whoever writes it (the recorder too)
 
     def snapshot(self) -> dict[str, Any]:
         """The court's state (admissions, rooms, phase, floor ...) as JSON values."""
