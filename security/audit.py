@@ -9,6 +9,7 @@ The format is described in `docs/audit.md`.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -29,6 +30,7 @@ from security.audit_record import (
 from security.ed25519 import SigningKey, fsync_directory
 
 DEFAULT_CHECKPOINT_EVERY = 100
+log = logging.getLogger(__name__)
 
 
 class AuditSink(Protocol):
@@ -124,6 +126,12 @@ class AuditLog:
         self._head = head or ChainHead()
         self._closed = False
         self._lock = threading.Lock()
+        self._watchers: list[Callable[[AuditEntry], None]] = []
+
+    def watch(self, watcher: Callable[[AuditEntry], None]) -> None:
+        """Call `watcher` with every entry written from now on, in the writer's thread, after
+        it is written. A watcher's failure never undoes or refuses the entry."""
+        self._watchers.append(watcher)
 
     @property
     def head(self) -> ChainHead:
@@ -163,7 +171,12 @@ class AuditLog:
             self._head = ChainHead(entry.seq, entry.hash, self._head.checkpointed_seq)
             if entry.seq - self._head.checkpointed_seq >= self._every:
                 self._checkpoint(final=False)
-            return entry
+        for watcher in self._watchers:
+            try:
+                watcher(entry)
+            except Exception:
+                log.exception("a watcher of the audit log of %s failed", self.hearing_id)
+        return entry
 
     def checkpoint(self) -> Checkpoint:
         """Sign the latest entry now."""

@@ -135,6 +135,13 @@ class HearingClient:
         self.hearing: dict[str, Any] = {}
         self.admission = "unknown"
         self.lobby: list[dict[str, Any]] = []
+        """Who waits (the bench's `lobby` event)."""
+        self.waiting: dict[str, Any] | None = None
+        """Our own place in the lobby's queue while we wait: `{"position", "waiting"}`."""
+        self.audit: list[dict[str, Any]] = []
+        """Entries of the hearing's audit log received so far (the bench's live tail)."""
+        self.events: list[tuple[str, Any]] = []
+        """Every event the server sent, in order (name, payload)."""
         self.roster: list[dict[str, Any]] = []
         self.left_reason: str | None = None
         self.alerts: list[dict[str, Any]] = []
@@ -158,20 +165,34 @@ class HearingClient:
     def _new_socket(self) -> socketio.AsyncClient:
         sio = socketio.AsyncClient(reconnection=False)
         for event, handler in {
-            "connect_error": self._on_connect_error,
             "admitted": self._on_admitted,
             "denied": self._on_denied,
             "lobby": self._on_lobby,
+            "waiting": self._on_waiting,
+            "audit": self._on_audit,
             "roster": self._on_roster,
             "subscribe_offer": self._on_subscribe_offer,
             "left": self._on_left,
             "hearing_state": self._on_hearing_state,
             "alert": self._on_alert,
             "active_speaker": self._on_active_speaker,
-            "disconnect": self._on_disconnect,
         }.items():
-            sio.on(event, handler, namespace=NAMESPACE)
+            sio.on(event, self._logged(event, handler), namespace=NAMESPACE)
+        sio.on("*", self._on_other_event, namespace=NAMESPACE)
+        sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
+        sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         return sio
+
+    def _logged(self, event: str, handler: Any) -> Any:
+        async def log_and_handle(payload: Any = None) -> None:
+            self.events.append((event, payload))
+            await handler(payload)
+
+        return log_and_handle
+
+    async def _on_other_event(self, event: str, payload: Any = None, *_more: Any) -> None:
+        """An event this client has no handler for: kept in `events` all the same."""
+        await self._set(events=[*self.events, (event, payload)])
 
     # -- connection -----------------------------------------------------------------------
 
@@ -211,7 +232,7 @@ class HearingClient:
         self.participant = welcome["participant"]
         self.ice_servers = ice_servers_from(welcome)
         self.hearing = welcome["hearing"]
-        await self._set(admission=welcome["admission"])
+        await self._set(admission=welcome["admission"], waiting=welcome.get("lobby"))
         return welcome
 
     def _auth(self) -> dict[str, str]:
@@ -395,7 +416,13 @@ class HearingClient:
         self._refusal = data if isinstance(data, dict) else {"data": data}
 
     async def _on_admitted(self, _payload: Any = None) -> None:
-        await self._set(admission="admitted")
+        await self._set(admission="admitted", waiting=None)
+
+    async def _on_waiting(self, payload: dict[str, Any]) -> None:
+        await self._set(waiting=dict(payload))
+
+    async def _on_audit(self, payload: dict[str, Any]) -> None:
+        await self._set(audit=[*self.audit, *payload.get("entries", [])])
 
     async def _on_denied(self, _payload: Any = None) -> None:
         await self._set(admission="denied")

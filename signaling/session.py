@@ -23,10 +23,12 @@ from media import MediaEngine, PublishedTrack, StaleAnswer
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog
+from signaling.audit_tail import AuditTail
 from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.livestream_control import LivestreamControl
+from signaling.lobby_news import LobbyNews
 from signaling.member import (
     Member,
     Outbox,
@@ -48,7 +50,7 @@ ROSTER_INTERVAL = 0.02
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
-class HearingSession(CourtOrders):
+class HearingSession(CourtOrders, LobbyNews):
     def __init__(
         self,
         hearing: Hearing,
@@ -81,6 +83,8 @@ class HearingSession(CourtOrders):
             self._send_roster, ROSTER_INTERVAL, self.spawn, lambda: self._closed
         )
         self._state = StatePersister(states or MemoryHearingStateStore(), hearing.id, self.snapshot)
+        self.audit_tail = AuditTail(self._admitted, outbox, self.spawn, lambda: self._closed)
+        audit.watch(self.audit_tail.add)  # every entry, whoever writes it (the recorder too)
 
     def snapshot(self) -> dict[str, Any]:
         """The court's state (admissions, rooms, phase, floor ...) as JSON values."""
@@ -129,11 +133,7 @@ class HearingSession(CourtOrders):
             member.joined = True
             admission = self.lobby.arrive(member.participant)
         self.record(member.participant.id, "arrive", result=str(admission))
-        if admission is Admission.WAITING:
-            await self._announce_lobby()
-        else:
-            self.spawn(self._after_admission(member))
-        return {
+        welcome: dict[str, Any] = {
             "participant": participant_json(member.participant),
             "hearing": hearing_json(self.hearing),
             "admission": str(admission),
@@ -142,6 +142,12 @@ class HearingSession(CourtOrders):
             "livestream": self.livestream.json(),
             "ice_servers": self._engine.ice_servers_json(),
         }
+        if admission is Admission.WAITING:
+            welcome["lobby"] = self.lobby_place(member)  # the others hear of the change now
+            await self._announce_lobby(skip=member)
+        else:
+            self.spawn(self._after_admission(member))
+        return welcome
 
     async def admit(self, actor: Member, participant_id: str) -> None:
         self.lobby.admit(actor.participant, participant_id)
@@ -373,25 +379,6 @@ class HearingSession(CourtOrders):
         await self._outbox.send(member.sid, "subscribe_offer", payload)
 
     # -- announcements --------------------------------------------------------------------
-
-    def _moderators(self) -> list[Member]:
-        return [m for m in self.members.values() if m.joined and m.participant.is_moderator]
-
-    async def alert(self, code: str, participant_id: str) -> None:
-        """Tell the judge and the clerk that something needs their eye."""
-        for moderator in self._moderators():
-            await self._outbox.send(
-                moderator.sid, "alert", {"code": code, "participant_id": participant_id}
-            )
-
-    async def _announce_lobby(self) -> None:
-        waiting = [
-            participant_json(self.members[pid].participant)
-            for pid in self.lobby.waiting()
-            if pid in self.members and self.members[pid].joined
-        ]
-        for moderator in self._moderators():
-            await self._outbox.send(moderator.sid, "lobby", {"waiting": waiting})
 
     def _admitted(self) -> list[Member]:
         return [

@@ -552,3 +552,21 @@ def test_a_signing_key_never_prints_or_pickles_its_private_half() -> None:
 def test_verifying_needs_a_real_public_key(log_lines: list[bytes]) -> None:
     with pytest.raises(SigningKeyInvalid):
         verify(log_lines, b"short")
+
+
+def test_a_watcher_sees_every_entry_written_and_its_failure_refuses_nothing() -> None:
+    sink = MemoryAuditSink()
+    log = AuditLog(HEARING, sink, KEY, clock=Clock(), checkpoint_every=2)
+    seen: list[int] = []
+
+    def broken(_entry: object) -> None:
+        raise RuntimeError("a watcher that fails")
+
+    log.watch(broken)
+    log.watch(lambda entry: seen.append(entry.seq))
+    fill(log, 3)
+    with pytest.raises(AuditEntryRefused):
+        log.record(JUDGE, "admit", details={"display_name": "x"})
+    assert seen == [1, 2, 3]
+    assert log.head.seq == 3
+    assert verify(sink.lines(), KEY.public_key).head.seq == 3
