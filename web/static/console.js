@@ -1,7 +1,7 @@
 // The judge's and clerk's console: the roster grouped by room with the court's orders for each
 // person, the live tail of the audit log, and a confirmation for dangerous actions.
 
-import { has, t } from "./i18n.js";
+import { has, language, t } from "./i18n.js";
 import { el, mutedWords, roleName, roomName } from "./view.js";
 
 const BENCH = new Set(["presiding_judge", "judge", "clerk"]);
@@ -16,6 +16,7 @@ const DESTINATIONS = [
   ["deliberation", null],
 ];
 const AUDIT_KEPT = 50;
+const LOCALES = { en: "en-GB", vi: "vi-VN" };
 
 // Ask before a dangerous action, in a <dialog> (keyboard: Escape cancels, focus returns).
 export function confirmAction(message, yesLabel) {
@@ -207,10 +208,10 @@ export class AuditTail {
       ...[...this.entries].reverse().map((entry) => {
         const item = el("li", { "data-seq": String(entry.seq), "data-action": entry.action });
         const at = new Date(entry.at);
-        const time = el("time", { datetime: entry.at }, Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString());
+        const time = el("time", { datetime: entry.at }, Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString(LOCALES[language()] || undefined));
         const action = has(`audit.${entry.action}`) ? t(`audit.${entry.action}`) : entry.action;
         const target = entry.target ? ` → ${this.who(entry.target)}` : "";
-        const result = entry.result ? ` (${entry.result})` : "";
+        const result = entry.result && entry.result !== "ok" ? ` (${entry.result})` : "";
         item.append(time, el("span", { class: "what" }, ` ${this.who(entry.actor)}: ${action}${target}${result}`));
         return item;
       }),
