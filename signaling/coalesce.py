@@ -25,7 +25,10 @@ class Coalescer:
         self._sending = False
 
     def request(self) -> None:
-        """The state changed: send it now, or at the end of the current interval."""
+        """The state changed: send it now, or at the end of the current interval. Once closed,
+        nothing is started (a task spawned while the owner shuts down would never run)."""
+        if self._closed():
+            return
         self._dirty = True
         if not self._sending:
             self._sending = True

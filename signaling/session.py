@@ -441,17 +441,16 @@ class HearingSession(CourtOrders, LobbyNews):
             log.exception("the audit log of %s refused an entry", self.hearing.id)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(self._guard(coro))
+        """Run a background step. The task runs `coro` itself, so a step cancelled before it
+        started (the hearing closing) is still closed, never left un-awaited."""
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._step_done)
 
-    async def _guard(self, coro: Coroutine[Any, Any, None]) -> None:
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("a background step of hearing %s failed", self.hearing.id)
+    def _step_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("a background step of hearing %s failed", self.hearing.id, exc_info=error)
 
     async def hand_over(self) -> None:
         """This node stops, the hearing does not: everyone is told to connect again (another
