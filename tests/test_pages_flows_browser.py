@@ -278,3 +278,41 @@ async def go_offline(context: BrowserContext, page: Page) -> None:
     await context.set_offline(True)
     online: bool = await page.evaluate("() => navigator.onLine")
     assert not online
+
+
+async def press_tab_to(page: Page, selector: str, presses: int = 40) -> None:
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+async def test_joining_and_admitting_work_with_the_keyboard_alone(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    hearing = await server.create_hearing(**CASE)
+    party_token = await server.issue_token(hearing["id"], "plaintiff", "Minh Tran")
+    async with async_playwright() as playwright, chromium(playwright, tmp_path / "p") as browser:
+        judge = await first_page(browser)
+        await admitted_judge(judge, server, hearing["id"])
+        party = await browser.new_page()
+        await party.goto(party_token["join_url"])
+        await expect(party.locator("#continue")).to_be_focused(timeout=15_000)
+        await party.keyboard.press("Enter")
+        await expect(party.locator("#rules-heading")).to_be_focused()
+        await press_tab_to(party, "#accept-rules")
+        await party.keyboard.press("Space")
+        await press_tab_to(party, "#join")
+        await party.keyboard.press("Enter")
+        await wait_for_state(party, "lobby", "party")
+
+        await judge.locator("#lang").focus()
+        await press_tab_to(judge, "#queue button.admit")
+        await judge.keyboard.press("Enter")
+        await wait_for_state(party, "courtroom", "party")
+        await press_tab_to(party, "#hand")
+        await party.keyboard.press("Enter")
+        await expect(party.locator("#hand")).to_have_attribute("aria-pressed", "true")
+        entry = judge.locator('#roster li:has(.name:text-is("Minh Tran"))')
+        await expect(entry.locator(".muted-flag")).to_contain_text("Hand raised")
