@@ -27,7 +27,7 @@ class Coalescer:
     def request(self) -> None:
         """The state changed: send it now, or at the end of the current interval."""
         self._dirty = True
-        if not self._sending:
+        if not self._sending and not self._closed():
             self._sending = True
             self._spawn(self._run())
 

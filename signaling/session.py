@@ -444,6 +444,7 @@ class HearingSession(CourtOrders, LobbyNews):
         task = asyncio.get_running_loop().create_task(self._guard(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: coro.close())  # cancelled before it ran: no warning
 
     async def _guard(self, coro: Coroutine[Any, Any, None]) -> None:
         try:
