@@ -391,9 +391,12 @@ async def close_peer_connection(pc: RTCPeerConnection) -> None:
 def bind_in_port_range(pc: RTCPeerConnection, ports: tuple[int, int]) -> None:
     """Make the ICE agents of `pc` bind their host sockets to ports within `ports` (inclusive),
     so that a firewall or a container needs to open only that range. Call it before
-    setLocalDescription (which gathers); the server gathers host candidates only."""
-    for transceiver in pc.getTransceivers():
-        dtls = transceiver.receiver.transport
+    setLocalDescription (which gathers); the server gathers host candidates only. A data
+    channel's transport (it exists once a remote offer with one is set) is bound too."""
+    transports = [t.receiver.transport for t in pc.getTransceivers()]
+    if pc.sctp is not None:
+        transports.append(pc.sctp.transport)
+    for dtls in transports:
         if dtls is None:
             continue
         connection: Any = dtls.transport._connection

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from media import _aiortc_hooks as hooks
+from media.errors import Busy
+from media.probe import ProbeLimits, ProbePeer
 from media.publish import PublishPeer, TrackCallback
 from media.subscribe import SubscribePeer
 
@@ -31,6 +33,10 @@ class MediaSettings:
     announced_ip: str | None = None
     """The address clients reach the media sockets at (behind NAT, or a container's mapped
     ports): it replaces the host candidates' address in every offer and answer."""
+    probe_limits: ProbeLimits = field(default_factory=ProbeLimits)
+    """How long a connection check lasts and how much it echoes."""
+    max_probes: int = 16
+    """Connection checks open on this node at once; one more is refused `busy`."""
 
     def __post_init__(self) -> None:
         if not 100_000 <= self.bitrate_cap <= 50_000_000:
@@ -41,6 +47,8 @@ class MediaSettings:
                 raise ValueError("udp_ports must be a range within 1-65535")
         if self.announced_ip is not None:
             ipaddress.ip_address(self.announced_ip)  # raises ValueError if it is not one
+        if self.max_probes < 0:
+            raise ValueError("max_probes cannot be negative")
 
 
 class MediaEngine:
@@ -48,7 +56,9 @@ class MediaEngine:
         self.settings = settings
         self._publishers: set[PublishPeer] = set()
         self._subscribers: set[SubscribePeer] = set()
+        self._probes: set[ProbePeer] = set()
         self._started = False
+        self._closed = False
 
     def _configuration(self) -> RTCConfiguration:
         return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -91,6 +101,28 @@ class MediaEngine:
         self._subscribers.add(peer)
         return peer
 
+    def probe_peer(self) -> ProbePeer:
+        """A connection check, on a leg configured like every other (port range, announced
+        address); it forgets itself when it closes. Raises `Busy` past `max_probes`."""
+        if self._closed:
+            raise Busy("the server is stopping")
+        if len(self._probes) >= self.settings.max_probes:
+            raise Busy("too many connection checks are open on this server; try again shortly")
+        peer = ProbePeer(
+            self._configuration(),
+            limits=self.settings.probe_limits,
+            udp_ports=self.settings.udp_ports,
+            announced_ip=self.settings.announced_ip,
+            on_closed=self._probes.discard,
+        )
+        self._probes.add(peer)
+        return peer
+
+    @property
+    def probes(self) -> tuple[ProbePeer, ...]:
+        """The connection checks open now."""
+        return tuple(self._probes)
+
     async def release(self, peer: PublishPeer | SubscribePeer) -> None:
         """Close one leg and forget it."""
         if isinstance(peer, PublishPeer):
@@ -107,7 +139,13 @@ class MediaEngine:
         return sum(len(p.sinks()) for p in self._subscribers)
 
     async def close(self) -> None:
-        peers: list[PublishPeer | SubscribePeer] = [*self._publishers, *self._subscribers]
+        self._closed = True  # no connection check starts on a stopping server
+        peers: list[PublishPeer | SubscribePeer | ProbePeer] = [
+            *self._publishers,
+            *self._subscribers,
+            *self._probes,
+        ]
         self._publishers.clear()
         self._subscribers.clear()
+        self._probes.clear()
         await asyncio.gather(*(p.close() for p in peers), return_exceptions=True)

@@ -31,3 +31,9 @@ class PortsExhausted(MediaError):
     """Every UDP port of the configured media range is in use."""
 
     code = "ports_exhausted"
+
+
+class Busy(MediaError):
+    """The node holds as many connection checks as it allows; try again shortly."""
+
+    code = "busy"

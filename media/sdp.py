@@ -40,6 +40,17 @@ def parse_offer(text: str, screen_mid: str | None = None) -> list[str]:
     return kinds
 
 
+def parse_probe_offer(text: str) -> None:
+    """Refuse a connection check's offer unless it is one data channel section and nothing
+    else (no audio, no video)."""
+    description = parse(text, "offer")
+    kinds = [media.kind for media in description.media]
+    if kinds != ["application"]:
+        raise SdpInvalid("a connection check offers one data channel section and no media")
+    if description.media[0].sctp_port is None and not description.media[0].sctpmap:
+        raise SdpInvalid("the data channel section has no SCTP port")
+
+
 def parse(text: str, expected_type: str) -> aiortc_sdp.SessionDescription:
     if not isinstance(text, str) or not text.strip():
         raise SdpInvalid("the SDP is empty")
@@ -50,7 +61,7 @@ def parse(text: str, expected_type: str) -> aiortc_sdp.SessionDescription:
     except Exception as exc:  # aiortc's parser raises many kinds on hostile input
         raise SdpInvalid(f"the {expected_type} is not valid SDP") from exc
     for media in description.media:
-        if media.kind in ("audio", "video") and (
+        if media.kind in ("audio", "video", "application") and (
             media.ice is None
             or not media.ice.usernameFragment
             or not media.ice.password

@@ -23,7 +23,7 @@ from media import MediaEngine
 from media.ratelimit import RateLimitedLog
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
-from security import AuditLog, TokenRefused, TokenSigner
+from security import AuditLog, Grant, TokenRefused, TokenSigner
 from signaling.bus import ClusterBus, MemoryBus
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
 from signaling.frames import MAX_CONNECT_ATTEMPTS, JsonPacket, ProtocolViolation, check_frame
@@ -346,6 +346,29 @@ class SignalingServer:
         self._connections[sid] = (session, member)
         self._limits[sid] = ConnectionLimits()
 
+    async def authorize(self, token: object, hearing_id: str | None = None) -> Grant:
+        """The grant of a link that may be used now: a token signed here, unexpired, for
+        `hearing_id` if given, not revoked, not cooling off after a flood. Raises
+        `TokenRefused` or `Refused` with the codes of a refused connection."""
+        if not isinstance(token, str) or not token:
+            raise Refused("token_missing", "a join token is required")
+        grant = self._signer.verify(token, hearing_id=hearing_id)
+        participant = grant.participant
+        if await self._revoked.is_revoked(participant.hearing_id, participant.id):
+            raise Refused("token_revoked", "this link was revoked")
+        self._check_cooling_off(participant.hearing_id, participant.id)
+        return grant
+
+    async def check_link(self, token: object, hearing_id: str) -> Grant:
+        """`authorize`, and if the hearing is in session here, the session's own refusals of
+        someone who may not come in (`denied`, `hearing_ended`): all a connection would be
+        refused for, short of connecting."""
+        grant = await self.authorize(token, hearing_id)
+        session = self._sessions.get(hearing_id)
+        if session is not None:
+            session.check_entry(grant.participant)
+        return grant
+
     async def _admit_connection(self, sid: str, auth: Any) -> tuple[HearingSession, Member]:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
@@ -353,11 +376,8 @@ class SignalingServer:
         wanted = auth.get("hearing_id") if isinstance(auth, dict) else None
         if wanted is not None and not isinstance(wanted, str):
             raise Refused("bad_request", "hearing_id must be a string")
-        grant = self._signer.verify(token, hearing_id=wanted)
+        grant = await self.authorize(token, wanted)
         hearing_id = grant.participant.hearing_id
-        if await self._revoked.is_revoked(hearing_id, grant.participant.id):
-            raise Refused("token_revoked", "this link was revoked")
-        self._check_cooling_off(hearing_id, grant.participant.id)
         session = self._sessions.get(hearing_id)
         if session is None:
             host = await self._placement.place(hearing_id, replace(self.node, load=self.load()))

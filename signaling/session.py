@@ -111,13 +111,17 @@ class HearingSession(CourtOrders, LobbyNews):
 
     # -- arrival and the lobby ------------------------------------------------------------
 
-    def connect(self, participant: Participant, sid: str) -> Member:
+    def check_entry(self, participant: Participant) -> None:
+        """Refuse one denied (or ejected) earlier, and anyone once the hearing has ended."""
         if self.lobby.status(participant.id) is Admission.DENIED:
             raise Refused("denied", "you were denied entry to this hearing")
-        if participant.id in self.members:
-            raise Refused("already_connected", "this participant is already connected")
         if self.court.phase is Phase.ADJOURNED:
             raise Refused("hearing_ended", "this hearing has ended")
+
+    def connect(self, participant: Participant, sid: str) -> Member:
+        self.check_entry(participant)
+        if participant.id in self.members:
+            raise Refused("already_connected", "this participant is already connected")
         member = Member(participant, sid)
         self.members[participant.id] = member
         self._known[participant.id] = participant

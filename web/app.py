@@ -10,7 +10,7 @@ from media import IceServer, MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
-from web import api, livestreams, pages
+from web import api, connection_check, livestreams, pages
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STORES] = stores
     signaling.attach(app)
     api.add_routes(app)
+    connection_check.add_routes(app)
     pages.add_routes(app)
     livestreams.add_routes(app, streams)
 

@@ -16,6 +16,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from hearing import HearingError, InvalidHearing, NotPermitted, UnknownParticipant
+from media import Busy, MediaError, SdpInvalid
+from media.errors import PortsExhausted
 from recording.errors import (
     LegalHold,
     LivestreamForbidden,
@@ -26,6 +28,7 @@ from recording.errors import (
     RecordingShredded,
 )
 from security import TokenRefusal, TokenRefused
+from signaling.errors import SignalingError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,10 @@ class TooLarge(ApiError):
     code = "too_large"
 
 
+class RateLimited(ApiError):
+    code = "rate_limited"
+
+
 INTERNAL: Final = "internal"
 
 # The table. Raised code -> (HTTP status, code on the wire).
@@ -88,6 +95,17 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     LivestreamForbidden.code: (403, LivestreamForbidden.code),
     # security/: every refusal keeps its reason as the code.
     **{reason.value: (401, reason.value) for reason in TokenRefusal},
+    # signaling/: a join link refused as its connection would be (signaling/server.py).
+    "token_missing": (401, "token_missing"),
+    "token_revoked": (401, "token_revoked"),
+    "cooling_off": (429, "cooling_off"),
+    "denied": (403, "denied"),
+    "hearing_ended": (410, "hearing_ended"),
+    RateLimited.code: (429, RateLimited.code),
+    # media/: a connection check's offer, and a node at its limits.
+    SdpInvalid.code: (400, SdpInvalid.code),
+    Busy.code: (503, Busy.code),
+    PortsExhausted.code: (503, PortsExhausted.code),
 }
 RULE_BROKEN: Final = 422
 """A `HearingError` the table does not name: the court's rules refused a well-formed request."""
@@ -142,6 +160,12 @@ def problem_for(exc: Exception) -> Problem:
         return _INTERNAL if row is None else _problem(*row, str(exc))
     if isinstance(exc, TokenRefused):
         return _problem(*STATUS[exc.code], exc.message)
+    if isinstance(exc, SignalingError):
+        row = STATUS.get(exc.code)
+        return _INTERNAL if row is None else _problem(*row, exc.message)
+    if isinstance(exc, MediaError):
+        row = STATUS.get(exc.code)
+        return _INTERNAL if row is None else _problem(*row, str(exc))
     return _INTERNAL
 
 

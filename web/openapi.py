@@ -98,6 +98,17 @@ TOKEN_FIELDS: Final = (
 )
 
 
+MAX_CHECK_BODY: Final = 16 * 1024
+CHECK_FIELDS: Final = (
+    Field(
+        "sdp",
+        "string",
+        "the page's offer: one data channel labelled `probe`, no media, ICE fully gathered",
+    ),
+    Field("type", "string", "an offer", choices=("offer",)),
+)
+
+
 def object_schema(fields: Sequence[Field]) -> Json:
     return {
         "type": "object",
@@ -135,6 +146,10 @@ SCHEMAS: Final[dict[str, Json]] = {
             "display_name": _STRING,
             "expires_at": {"type": "string", "format": "date-time"},
         }
+    ),
+    "ConnectionCheckRequest": object_schema(CHECK_FIELDS),
+    "ConnectionCheckAnswer": _closed(
+        {"sdp": _STRING, "type": {"type": "string", "enum": ["answer"]}}
     ),
     "Status": _closed({"status": _STRING}),
     "Recordings": _closed(
@@ -236,6 +251,36 @@ def _revoke_operation() -> Json:
     }
 
 
+_CHECK_ERRORS: Final = {
+    400: "bad_request: malformed JSON or field; sdp_invalid: not one data channel offer",
+    401: "token_missing, token_malformed, token_forged, token_expired, token_wrong_hearing,"
+    " token_revoked: the join token is refused, as the signalling connection refuses it",
+    403: "denied: the participant was denied entry or ejected",
+    404: "unknown_hearing: no such hearing",
+    410: "hearing_ended: the hearing has ended",
+    413: f"too_large: the body is over {MAX_CHECK_BODY} bytes",
+    429: "rate_limited: more than 2 checks a minute; cooling_off: the link flooded",
+    500: "internal: the server failed",
+    503: "busy: 16 checks are open on this server; ports_exhausted: no media port is free",
+}
+
+
+def _connection_check_operation() -> Json:
+    responses: Json = {"200": _json("ConnectionCheckAnswer", "the server's complete answer")}
+    for code, description in _CHECK_ERRORS.items():
+        responses[str(code)] = _json("Error", description)
+    return {
+        "summary": "Test the connection before joining: the server answers a data channel"
+        " `probe` and echoes each message (64 at most, 1 KiB each) for 20 s at most",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("ConnectionCheckRequest")}},
+        },
+        "responses": responses,
+        "security": [{"joinToken": []}],
+    }
+
+
 def _path_id(name: str, pattern: str) -> Json:
     return {
         "name": name,
@@ -309,6 +354,10 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                 ],
                 "post": _revoke_operation(),
             },
+            "/api/hearings/{id}/connection-check": {
+                "parameters": [_HEARING_ID],
+                "post": _connection_check_operation(),
+            },
             "/api/hearings/{id}/recordings": {
                 "parameters": [_HEARING_ID],
                 "get": _operation(
@@ -354,7 +403,12 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "the API key (ECOURT_API_KEY)",
-                }
+                },
+                "joinToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a participant's join token (the one in the join link)",
+                },
             },
         },
         "security": [{"apiKey": []}],

@@ -28,6 +28,10 @@ PROBES: list[tuple[str, str, dict[str, str], int]] = [
     ("GET", f"/api/hearings/A?key={API_KEY}", {}, 401),
     ("GET", "/api/hearings/A", {"Authorization": "Bearer TOKEN"}, 401),  # a join link's token
     ("GET", "/api/hearings/B", {"Cookie": f"key={API_KEY}"}, 401),
+    # the connection check takes a join token, never the API key
+    ("POST", "/api/hearings/A/connection-check", JSON, 401),
+    ("POST", "/api/hearings/A/connection-check", KEY | JSON, 401),
+    ("POST", "/api/hearings/h_doesnotexist1/connection-check", KEY | JSON, 401),
     # with the key: ids that are not there, or not that hearing's
     ("GET", "/api/hearings/h_doesnotexist1", KEY, 404),
     ("POST", "/api/hearings/h_doesnotexist1/tokens", KEY | JSON, 404),
