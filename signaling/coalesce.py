@@ -30,7 +30,7 @@ class Coalescer:
         if self._closed():
             return
         self._dirty = True
-        if not self._sending and not self._closed():
+        if not self._sending:
             self._sending = True
             self._spawn(self._run())
 
