@@ -23,7 +23,7 @@ from media import MediaEngine
 from media.ratelimit import RateLimitedLog
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
-from security import AuditLog, TokenRefused, TokenSigner
+from security import AuditError, AuditLog, TokenRefused, TokenSigner
 from signaling.bus import ClusterBus, MemoryBus
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
 from signaling.frames import MAX_CONNECT_ATTEMPTS, JsonPacket, ProtocolViolation, check_frame
@@ -84,7 +84,7 @@ class SignalingServer:
         hearings: HearingStore,
         signer: TokenSigner,
         engine: MediaEngine,
-        audit_log: Callable[[str], AuditLog],
+        audit_log: Callable[[str], Awaitable[AuditLog]],
         due_process_grace: float = DEFAULT_GRACE_SECONDS,
         recorder_for: RecorderFactory | None = None,
         livestream_for: LivestreamFactory | None = None,
@@ -379,7 +379,11 @@ class SignalingServer:
         hearing = await self._hearings.get(hearing_id)
         if hearing is None:
             raise Refused("unknown_hearing", "this hearing does not exist")
-        audit = self._audit_log(hearing_id)
+        try:
+            audit = await self._audit_log(hearing_id)
+        except AuditError as refused:  # the log was cut back or rewritten: people must look
+            log.error("the audit log of %s cannot be continued: %s", hearing_id, refused)
+            raise Refused(refused.code, "this hearing's audit log cannot be continued") from None
         recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
         stream = None if self._livestream_for is None else self._livestream_for(hearing, audit)
         session = HearingSession(

@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     hearings = stores.hearings
     signer = TokenSigner(settings.token_key)
     engine = MediaEngine(media_settings(settings))
-    audit = AuditLogs(settings.data_dir)
+    audit = AuditLogs(settings.data_dir, stores.audit_checkpoints)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)
     streams = Livestreams(settings)
@@ -94,6 +94,8 @@ def create_app(settings: Settings) -> web.Application:
         await signaling.close()
         await streams.close()
         await engine.close()
+        await audit.flush()  # the checkpoints of the logs handed over, before Redis goes
+        await audit.close()
         await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
