@@ -44,7 +44,13 @@ from signaling.messages import (
     RecordingOrder,
     SubscribeAnswer,
 )
-from signaling.placement import HEARTBEAT_SECONDS, MemoryPlacement, NodeInfo, Placement
+from signaling.placement import (
+    HEARTBEAT_SECONDS,
+    CpuMeter,
+    MemoryPlacement,
+    NodeInfo,
+    Placement,
+)
 from signaling.ratelimit import ConnectionLimits
 from signaling.session import HearingSession
 from signaling.store import (
@@ -103,6 +109,7 @@ class SignalingServer:
         self._bus: ClusterBus = bus or MemoryBus()
         self.node = node or NodeInfo("local", "")
         self._heartbeat: asyncio.Task[None] | None = None
+        self._cpu = CpuMeter()
         self._grace = due_process_grace
         self._audit_log = audit_log
         self._recorder_for = recorder_for
@@ -197,12 +204,15 @@ class SignalingServer:
         await self._bus.start(self._on_order)
 
     def load(self) -> int:
-        """What placement balances: forwarded streams plus hearings in session here."""
+        """Forwarded streams plus hearings in session here (placement weighs CPU first)."""
         return self._engine.forwarded_streams + len(self._sessions)
 
+    def _here(self) -> NodeInfo:
+        """This node as placement sees it: its load and CPU use now."""
+        return replace(self.node, load=self.load(), cpu=self._cpu.sample())
+
     async def _beat(self) -> None:
-        node = replace(self.node, load=self.load())
-        await self._placement.heartbeat(node)
+        await self._placement.heartbeat(self._here())
 
     async def _keep_beating(self) -> None:
         """Tell the cluster this node lives, every second; a store that does not answer is
@@ -360,7 +370,7 @@ class SignalingServer:
         self._check_cooling_off(hearing_id, grant.participant.id)
         session = self._sessions.get(hearing_id)
         if session is None:
-            host = await self._placement.place(hearing_id, replace(self.node, load=self.load()))
+            host = await self._placement.place(hearing_id, self._here())
             if host.node_id != self.node.node_id:
                 raise WrongNode(host.url)
             async with self._opening:  # two first arrivals must not open two sessions
