@@ -59,7 +59,9 @@ async def test_a_heartbeat_carries_the_cpu_figure_and_reads_back(redis: tuple[Re
     client, prefix = redis
     placement = RedisPlacement(client, prefix)
     await placement.heartbeat(NodeInfo("n-one", "http://one", load=2, cpu=0.4567))
-    body = json.loads(await client.get(f"{prefix}node:n-one"))
+    raw = await client.get(f"{prefix}node:n-one")
+    assert raw is not None
+    body = json.loads(raw)
     assert body["cpu"] == 0.457
     assert await placement.live_nodes() == [NodeInfo("n-one", "http://one", 2, False, 0.457)]
 

@@ -94,7 +94,9 @@ def create_app(settings: Settings) -> web.Application:
         await signaling.close()
         await streams.close()
         await engine.close()
-        await audit.flush()  # the checkpoints of the logs handed over, before Redis goes
+        # the checkpoints of the logs handed over reach the store before Redis goes (a store
+        # that is away does not hold the exit up for long: the files are ahead of it, not behind)
+        await audit.flush(timeout=2.0)
         await audit.close()
         await stores.close()
 

@@ -81,9 +81,10 @@ class AuditLogs:
         log.watch_checkpoints(self._mirror.put)
         return log
 
-    async def flush(self) -> bool:
-        """Wait until every checkpoint written so far is in the store (False if it failed)."""
-        return True if self._mirror is None else await self._mirror.flush()
+    async def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every checkpoint written so far is in the store (False if it did not
+        take them within `timeout` seconds)."""
+        return True if self._mirror is None else await self._mirror.flush(timeout)
 
     async def close(self) -> None:
         if self._mirror is not None:
