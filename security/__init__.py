@@ -11,14 +11,29 @@ from security.audit import (
     MemoryAuditSink,
 )
 from security.audit_errors import (
+    AuditBehindStore,
     AuditEntryRefused,
     AuditError,
     AuditLogClosed,
+    AuditStoreUnavailable,
     AuditTampered,
     MalformedAuditLine,
 )
 from security.audit_record import AuditEntry, Checkpoint
-from security.audit_verify import AuditProblem, Finding, VerifyReport, verify, verify_file
+from security.audit_store import (
+    AuditCheckpointStore,
+    CheckpointMirror,
+    MemoryAuditCheckpoints,
+    checkpoint_from_line,
+)
+from security.audit_verify import (
+    ANCHOR_PROBLEMS,
+    AuditProblem,
+    Finding,
+    VerifyReport,
+    verify,
+    verify_file,
+)
 from security.datakey import DataKey
 from security.ed25519 import SigningKey, SigningKeyInvalid
 from security.errors import SecurityError, TokenRefusal, TokenRefused
@@ -51,7 +66,10 @@ from security.secret import Secret
 from security.tokens import Grant, TokenSigner
 
 __all__ = [
+    "ANCHOR_PROBLEMS",
     "FORMAT_VERSION",
+    "AuditBehindStore",
+    "AuditCheckpointStore",
     "AuditEntry",
     "AuditEntryRefused",
     "AuditError",
@@ -59,9 +77,11 @@ __all__ = [
     "AuditLogClosed",
     "AuditProblem",
     "AuditSink",
+    "AuditStoreUnavailable",
     "AuditTampered",
     "ChainHead",
     "Checkpoint",
+    "CheckpointMirror",
     "DataKey",
     "FileAuditSink",
     "Finding",
@@ -70,6 +90,7 @@ __all__ = [
     "KeyRingError",
     "KeyRingProblem",
     "MalformedAuditLine",
+    "MemoryAuditCheckpoints",
     "MemoryAuditSink",
     "OpenedSegment",
     "SealBroken",
@@ -95,6 +116,7 @@ __all__ = [
     "TokenSigner",
     "VerifyReport",
     "WrappedKey",
+    "checkpoint_from_line",
     "key_path_outside",
     "open_sealed",
     "verify",

@@ -127,11 +127,17 @@ class AuditLog:
         self._closed = False
         self._lock = threading.Lock()
         self._watchers: list[Callable[[AuditEntry], None]] = []
+        self._checkpoint_watchers: list[Callable[[Checkpoint], None]] = []
 
     def watch(self, watcher: Callable[[AuditEntry], None]) -> None:
         """Call `watcher` with every entry written from now on, in the writer's thread, after
         it is written. A watcher's failure never undoes or refuses the entry."""
         self._watchers.append(watcher)
+
+    def watch_checkpoints(self, watcher: Callable[[Checkpoint], None]) -> None:
+        """Call `watcher` with every checkpoint from now on, once it is durable in the sink
+        (outside the log's lock). A watcher's failure never undoes the checkpoint."""
+        self._checkpoint_watchers.append(watcher)
 
     @property
     def head(self) -> ChainHead:
@@ -169,21 +175,35 @@ class AuditLog:
             entry = replace(body, hash=body.computed_hash())
             self._sink.append(entry)
             self._head = ChainHead(entry.seq, entry.hash, self._head.checkpointed_seq)
+            signed = None
             if entry.seq - self._head.checkpointed_seq >= self._every:
-                self._checkpoint(final=False)
+                signed = self._checkpoint(final=False)
         for watcher in self._watchers:
             try:
                 watcher(entry)
             except Exception:
                 log.exception("a watcher of the audit log of %s failed", self.hearing_id)
+        self._tell(signed)
         return entry
+
+    def _tell(self, checkpoint: Checkpoint | None) -> Checkpoint | None:
+        """Hand a new checkpoint to the checkpoint watchers; returns it."""
+        if checkpoint is not None:
+            for watcher in self._checkpoint_watchers:
+                try:
+                    watcher(checkpoint)
+                except Exception:
+                    log.exception("a checkpoint watcher of %s failed", self.hearing_id)
+        return checkpoint
 
     def checkpoint(self) -> Checkpoint:
         """Sign the latest entry now."""
         with self._lock:
             if self._closed:
                 raise AuditLogClosed("the audit log is closed")
-            return self._checkpoint(final=False)
+            signed = self._checkpoint(final=False)
+        self._tell(signed)
+        return signed
 
     def release(self) -> Checkpoint | None:
         """Sign what is unsigned and close the sink, without closing the log for good: a
@@ -194,11 +214,12 @@ class AuditLog:
                 return None
             self._closed = True
             try:
+                signed = None
                 if self._head.seq > self._head.checkpointed_seq:
-                    return self._checkpoint(final=False)
-                return None
+                    signed = self._checkpoint(final=False)
             finally:
                 self._sink.close()
+        return self._tell(signed)
 
     def close(self) -> Checkpoint | None:
         """Write the final checkpoint and close the sink. Idempotent: later calls return None."""
@@ -207,9 +228,10 @@ class AuditLog:
                 return None
             self._closed = True
             try:
-                return self._checkpoint(final=True)
+                signed = self._checkpoint(final=True)
             finally:
                 self._sink.close()
+        return self._tell(signed)
 
     def _checkpoint(self, *, final: bool) -> Checkpoint:
         unsigned = Checkpoint(

@@ -50,3 +50,26 @@ class AuditTampered(AuditError):
     def __init__(self, report: VerifyReport) -> None:
         super().__init__(report.summary())
         self.report = report
+
+
+class AuditBehindStore(AuditError):
+    """A log file that is shorter than, or disagrees with, the checkpoint of it kept in the
+    audit checkpoint store: cut back, rolled back or rewritten by someone with the disk. A node
+    refuses to continue it. `code` is the problem found (`audit_rolled_back`,
+    `audit_diverged` or `audit_anchor_invalid`); `report`, when the file was read, has the
+    rest."""
+
+    def __init__(self, code: str, message: str, report: VerifyReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+        self._code = code
+
+    @property
+    def code(self) -> str:  # type: ignore[override]
+        return self._code
+
+
+class AuditStoreUnavailable(AuditError):
+    """The audit checkpoint store did not answer, so a log cannot be checked against it."""
+
+    code = "audit_store_unavailable"

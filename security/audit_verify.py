@@ -5,6 +5,12 @@ a `Finding` with one `AuditProblem`. Entries after the last signed checkpoint ar
 but the report counts them (`unsigned_tail`). A log without its final checkpoint is not closed;
 `require_closed=True` makes that a `TRUNCATED` problem, which is how a finished hearing's log
 should be checked.
+
+`anchor` is a checkpoint kept outside the file (the audit checkpoint store,
+`security/audit_store.py`): someone who can write the file, and so read the node's key, can
+cut it back or rewrite it and sign it again so that it verifies on its own; it cannot also
+reach the store. A file that ends before the anchor is `ROLLED_BACK`, one whose entry at the
+anchor's seq is another is `DIVERGED`, and an anchor that is not this log's `ANCHOR_INVALID`.
 """
 
 from __future__ import annotations
@@ -40,6 +46,18 @@ class AuditProblem(StrEnum):
     BAD_SIGNATURE = "audit_bad_signature"
     TRUNCATED = "audit_truncated"
     MALFORMED = "audit_malformed"
+    ROLLED_BACK = "audit_rolled_back"
+    """The file ends before the checkpoint kept in the store (cut, rolled back or deleted)."""
+    DIVERGED = "audit_diverged"
+    """The file's entry at the stored checkpoint's seq is not the one that was signed."""
+    ANCHOR_INVALID = "audit_anchor_invalid"
+    """The checkpoint kept in the store is not this log's, or its signature is bad."""
+
+
+ANCHOR_PROBLEMS = frozenset(
+    {AuditProblem.ROLLED_BACK, AuditProblem.DIVERGED, AuditProblem.ANCHOR_INVALID}
+)
+"""What only the stored checkpoint can show: a node refuses to continue such a log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,20 +123,28 @@ class VerifyReport:
 
 
 def verify(
-    lines: Iterable[bytes | str], public_key: bytes, *, require_closed: bool = False
+    lines: Iterable[bytes | str],
+    public_key: bytes,
+    *,
+    require_closed: bool = False,
+    anchor: Checkpoint | None = None,
 ) -> VerifyReport:
     """Check a log given as lines (each with or without its trailing newline)."""
-    verifier = _Verifier(check_public_key(public_key))
+    verifier = _Verifier(check_public_key(public_key), anchor)
     for number, item in enumerate(lines, start=1):
         verifier.feed(number, *_as_line(item), cut=False)
     return verifier.finish(require_closed)
 
 
 def verify_file(
-    path: str | os.PathLike[str], public_key_bytes: bytes, *, require_closed: bool = False
+    path: str | os.PathLike[str],
+    public_key_bytes: bytes,
+    *,
+    require_closed: bool = False,
+    anchor: Checkpoint | None = None,
 ) -> VerifyReport:
     """Check a log file. A last line cut mid-record is reported as `TRUNCATED`."""
-    verifier = _Verifier(check_public_key(public_key_bytes))
+    verifier = _Verifier(check_public_key(public_key_bytes), anchor)
     with open(path, "rb") as handle:
         for number, (line, ended, too_long) in enumerate(_file_lines(handle), start=1):
             if too_long:
@@ -167,6 +193,7 @@ class _Seen:
 @dataclass
 class _Verifier:
     public_key: bytes
+    anchor: Checkpoint | None = None
     findings: list[Finding] = field(default_factory=list)
     problems: set[AuditProblem] = field(default_factory=set)
     count: int = 0
@@ -224,6 +251,7 @@ class _Verifier:
                 None,
                 "no final checkpoint: the log was cut, or its writer stopped before closing it",
             )
+        self._check_anchor(by_seq, closed=final_line is not None)
         return VerifyReport(
             findings=tuple(self.findings),
             problems=frozenset(self.problems),
@@ -322,3 +350,39 @@ class _Verifier:
             if cp.final and final_line is None:
                 final_line = number
         return signed_seq, valid, final_line
+
+    def _check_anchor(self, by_seq: dict[int, list[AuditEntry]], *, closed: bool) -> None:
+        """Compare the file with the checkpoint kept outside it, in the store."""
+        cp = self.anchor
+        if cp is None:
+            return
+        ours = self.hearing_id is None or cp.hearing_id == self.hearing_id
+        if not ours or not verify_signature(
+            self.public_key, bytes.fromhex(cp.sig), cp.signed_message()
+        ):
+            self.add(
+                AuditProblem.ANCHOR_INVALID,
+                None,
+                f"the stored checkpoint of entry {cp.seq} is not this log's or is not signed "
+                "by this key",
+            )
+        elif cp.seq > self.max_seq:
+            self.add(
+                AuditProblem.ROLLED_BACK,
+                None,
+                f"the store holds a checkpoint of entry {cp.seq}, but the file's entries end "
+                f"at {self.max_seq}: it was cut back or replaced",
+            )
+        elif cp.seq > 0 and cp.hash not in {entry.hash for entry in by_seq.get(cp.seq, [])}:
+            self.add(
+                AuditProblem.DIVERGED,
+                None,
+                f"entry {cp.seq} is not the entry whose checkpoint the store holds: "
+                "the file was rewritten",
+            )
+        elif cp.final and not closed:
+            self.add(
+                AuditProblem.ROLLED_BACK,
+                None,
+                "the store holds the log's final checkpoint, but the file has none",
+            )

@@ -5,19 +5,28 @@ while that node's heartbeat lives. When it expires, the next arrival places the 
 `MemoryPlacement` is the embedded default (one node hosts everything); `RedisPlacement` keeps
 heartbeats (`node:<id>`, expiring) and placements (`placement:<hearing id>`) in Redis, and
 moves a placement only with a compare-and-set, so two nodes never both host a hearing.
+
+"Least-loaded" is `placement_score`: the node process's CPU use in steps of 10% of one core
+first (`CpuMeter`), then its forwarded streams plus hearings in session.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
 HEARTBEAT_SECONDS = 0.5
 HEARTBEAT_TTL = 2.0
+CPU_STEP_PERCENT = 10
+"""CPU use closer than this (percent of one core) counts as equal; streams decide then."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,8 +35,57 @@ class NodeInfo:
     url: str
     """Where clients reach this node (its public base URL)."""
     load: int = 0
-    """Forwarded streams and hearings in session: what placement balances."""
+    """Forwarded streams and hearings in session."""
     draining: bool = False
+    cpu: float = 0.0
+    """The node process's CPU use over its last heartbeat interval, in cores (0.5: half of
+    one core; all its threads, so it may pass 1.0)."""
+
+
+def placement_score(node: NodeInfo) -> tuple[int, int]:
+    """Lower is less loaded: CPU in steps of 10% of a core, then streams and hearings."""
+    return round(node.cpu * 100) // CPU_STEP_PERCENT, node.load
+
+
+def node_from_heartbeat(body: Mapping[str, Any]) -> NodeInfo:
+    """A heartbeat read back; one written before nodes measured CPU counts as 0 CPU. Raises
+    KeyError, TypeError or ValueError for one that is not a heartbeat."""
+    cpu = float(body.get("cpu", 0.0))
+    if not math.isfinite(cpu) or cpu < 0:
+        raise ValueError(f"cpu {cpu!r} is not a CPU use")
+    node_id, url = body["node_id"], body["url"]
+    if not isinstance(node_id, str) or not isinstance(url, str):
+        raise TypeError("node_id and url must be strings")
+    return NodeInfo(node_id, url, int(body["load"]), bool(body["draining"]), cpu)
+
+
+class CpuMeter:
+    """This process's CPU use (user and system time of all its threads) over the wall time
+    since the last sample, in cores. A sample taken sooner than `min_interval` after the last
+    one returns that one's figure, so the placement and the heartbeat may both ask."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.process_time,
+        min_interval: float = HEARTBEAT_SECONDS / 2,
+    ) -> None:
+        self._clock = clock
+        self._cpu_clock = cpu_clock
+        self._min_interval = min_interval
+        self._at = clock()
+        self._used = cpu_clock()
+        self.last = 0.0
+
+    def sample(self) -> float:
+        now = self._clock()
+        elapsed = now - self._at
+        if elapsed >= self._min_interval:
+            used = self._cpu_clock()
+            self.last = max(0.0, (used - self._used) / elapsed)
+            self._at, self._used = now, used
+        return self.last
 
 
 class Placement(Protocol):
@@ -93,15 +151,18 @@ class RedisPlacement:
         self._move = redis.register_script(_MOVE)
 
     async def heartbeat(self, node: NodeInfo) -> None:
-        body = json.dumps(asdict(node) | {"at": time.time()})
+        body = json.dumps(asdict(node) | {"cpu": round(node.cpu, 3), "at": time.time()})
         await self._redis.set(f"{self._prefix}node:{node.node_id}", body, px=self._ttl_ms)
 
     async def _node(self, node_id: str) -> NodeInfo | None:
         data = await self._redis.get(f"{self._prefix}node:{node_id}")
         if data is None:
             return None
-        body = json.loads(data)
-        return NodeInfo(body["node_id"], body["url"], int(body["load"]), bool(body["draining"]))
+        try:
+            return node_from_heartbeat(json.loads(data))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("the heartbeat of node %s is not one (%s): not counted", node_id, exc)
+            return None
 
     async def live_nodes(self) -> list[NodeInfo]:
         nodes = []
@@ -114,7 +175,8 @@ class RedisPlacement:
 
     async def place(self, hearing_id: str, here: NodeInfo) -> NodeInfo:
         """The node hosting the hearing: its live owner, or else the least-loaded live node
-        that is not draining (this one if none other is live)."""
+        (`placement_score`; this one among equals) that is not draining (this one if none
+        other is live)."""
         key = f"{self._prefix}placement:{hearing_id}"
         for _ in range(5):
             raw = await self._redis.get(key)
@@ -123,7 +185,10 @@ class RedisPlacement:
             if owner is not None and not (owner.draining and owner.node_id != here.node_id):
                 return owner
             candidates = [n for n in await self.live_nodes() if not n.draining] or [here]
-            chosen = min(candidates, key=lambda n: (n.load, n.node_id != here.node_id, n.node_id))
+            chosen = min(
+                candidates,
+                key=lambda n: (placement_score(n), n.node_id != here.node_id, n.node_id),
+            )
             result = await self._move(keys=[key], args=[owner_id, chosen.node_id])
             winner = result.decode() if isinstance(result, bytes) else str(result)
             if winner == chosen.node_id:

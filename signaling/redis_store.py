@@ -3,7 +3,10 @@
 Keys (all under one prefix, `ecourt:` by default):
 - `hearing:<id>`: the hearing as JSON; `hearings`: a sorted set of ids by scheduled time;
 - `revoked:<hearing id>`: a set of participant ids whose tokens were revoked;
-- `state:<hearing id>`: the court's state of the hearing in session, as JSON.
+- `state:<hearing id>`: the court's state of the hearing in session, as JSON (its
+  `livestream` part is the livestream's state: `docs/cluster.md`);
+- `audit:<hearing id>`: a hash from signing key id to the latest checkpoint of the hearing's
+  audit log signed by that key, as its audit line (`security/audit_store.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from redis.asyncio import Redis
 from hearing import Hearing
 from hearing.categories import CaseCategory
 from hearing.model import HearingType, Instance, Jurisdiction
+from security import Checkpoint, checkpoint_from_line
 
 DEFAULT_PREFIX = "ecourt:"
 
@@ -104,3 +108,37 @@ class RedisHearingStateStore:
     async def load(self, hearing_id: str) -> dict[str, Any] | None:
         data = await self._redis.get(f"{self._prefix}state:{hearing_id}")
         return None if data is None else dict(json.loads(data))
+
+
+# KEYS[1] = the hearing's checkpoints; ARGV = key id, checkpoint line, its seq.
+# A kept checkpoint with a higher seq stays (a late write never takes the store back).
+_PUT_CHECKPOINT = """
+local kept = redis.call('HGET', KEYS[1], ARGV[1])
+if kept then
+  local ok, body = pcall(cjson.decode, kept)
+  if ok and type(body) == 'table' and tonumber(body['seq'])
+     and tonumber(body['seq']) > tonumber(ARGV[3]) then
+    return 0
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+
+class RedisAuditCheckpoints:
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._put = redis.register_script(_PUT_CHECKPOINT)
+
+    async def put(self, checkpoint: Checkpoint) -> None:
+        line = checkpoint.to_line().rstrip(b"\n")
+        key = f"{self._prefix}audit:{checkpoint.hearing_id}"
+        await self._put(keys=[key], args=[checkpoint.key_id, line, checkpoint.seq])
+
+    async def latest(self, hearing_id: str, key_id: str) -> Checkpoint | None:
+        kept = await self._redis.hget(f"{self._prefix}audit:{hearing_id}", key_id)
+        if kept is None:
+            return None
+        return checkpoint_from_line(kept if isinstance(kept, bytes) else str(kept).encode())

@@ -23,7 +23,7 @@ from media import MediaEngine
 from media.ratelimit import RateLimitedLog
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
-from security import AuditLog, Grant, TokenRefused, TokenSigner
+from security import AuditError, AuditLog, Grant, TokenRefused, TokenSigner
 from signaling.bus import ClusterBus, MemoryBus
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
 from signaling.frames import MAX_CONNECT_ATTEMPTS, JsonPacket, ProtocolViolation, check_frame
@@ -44,7 +44,13 @@ from signaling.messages import (
     RecordingOrder,
     SubscribeAnswer,
 )
-from signaling.placement import HEARTBEAT_SECONDS, MemoryPlacement, NodeInfo, Placement
+from signaling.placement import (
+    HEARTBEAT_SECONDS,
+    CpuMeter,
+    MemoryPlacement,
+    NodeInfo,
+    Placement,
+)
 from signaling.ratelimit import ConnectionLimits
 from signaling.session import HearingSession
 from signaling.store import (
@@ -84,7 +90,7 @@ class SignalingServer:
         hearings: HearingStore,
         signer: TokenSigner,
         engine: MediaEngine,
-        audit_log: Callable[[str], AuditLog],
+        audit_log: Callable[[str], Awaitable[AuditLog]],
         due_process_grace: float = DEFAULT_GRACE_SECONDS,
         recorder_for: RecorderFactory | None = None,
         livestream_for: LivestreamFactory | None = None,
@@ -103,6 +109,7 @@ class SignalingServer:
         self._bus: ClusterBus = bus or MemoryBus()
         self.node = node or NodeInfo("local", "")
         self._heartbeat: asyncio.Task[None] | None = None
+        self._cpu = CpuMeter()
         self._grace = due_process_grace
         self._audit_log = audit_log
         self._recorder_for = recorder_for
@@ -197,12 +204,15 @@ class SignalingServer:
         await self._bus.start(self._on_order)
 
     def load(self) -> int:
-        """What placement balances: forwarded streams plus hearings in session here."""
+        """Forwarded streams plus hearings in session here (placement weighs CPU first)."""
         return self._engine.forwarded_streams + len(self._sessions)
 
+    def _here(self) -> NodeInfo:
+        """This node as placement sees it: its load and CPU use now."""
+        return replace(self.node, load=self.load(), cpu=self._cpu.sample())
+
     async def _beat(self) -> None:
-        node = replace(self.node, load=self.load())
-        await self._placement.heartbeat(node)
+        await self._placement.heartbeat(self._here())
 
     async def _keep_beating(self) -> None:
         """Tell the cluster this node lives, every second; a store that does not answer is
@@ -380,7 +390,7 @@ class SignalingServer:
         hearing_id = grant.participant.hearing_id
         session = self._sessions.get(hearing_id)
         if session is None:
-            host = await self._placement.place(hearing_id, replace(self.node, load=self.load()))
+            host = await self._placement.place(hearing_id, self._here())
             if host.node_id != self.node.node_id:
                 raise WrongNode(host.url)
             async with self._opening:  # two first arrivals must not open two sessions
@@ -399,7 +409,11 @@ class SignalingServer:
         hearing = await self._hearings.get(hearing_id)
         if hearing is None:
             raise Refused("unknown_hearing", "this hearing does not exist")
-        audit = self._audit_log(hearing_id)
+        try:
+            audit = await self._audit_log(hearing_id)
+        except AuditError as refused:  # the log was cut back or rewritten: people must look
+            log.error("the audit log of %s cannot be continued: %s", hearing_id, refused)
+            raise Refused(refused.code, "this hearing's audit log cannot be continued") from None
         recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
         stream = None if self._livestream_for is None else self._livestream_for(hearing, audit)
         session = HearingSession(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -22,6 +23,8 @@ from web.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN_KEY = "cli-test-token-key-of-at-least-32-chars"
 SIGNER = TokenSigner(Secret(TOKEN_KEY.encode()))
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 LINE = re.compile(r"^\s+([A-Za-z ]+):\s+(\S+)")
 
 
@@ -235,3 +238,45 @@ def test_audit_verify_refuses_a_bad_key_or_a_missing_file(
     missing = str(tmp_path / "nothing.jsonl")
     code, _, err = run_cli(capsys, "audit", "verify", missing, "--public-key", "00" * 32)
     assert code == 2 and "cannot read" in err
+
+
+async def test_audit_verify_against_the_store_finds_a_log_cut_back_that_verifies_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis.asyncio import Redis
+
+    from hearing.model import new_hearing_id
+    from signaling.redis_store import RedisAuditCheckpoints
+    from web.audit import AuditLogs
+
+    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        logs, hid = AuditLogs(tmp_path, RedisAuditCheckpoints(redis, prefix)), new_hearing_id()
+        log = await logs.open(hid)
+        for _ in range(2):
+            log.record("p_judge001", "admit", target="p_witness1")
+            log.checkpoint()
+        log.release()
+        assert await logs.flush()
+        monkeypatch.setenv("ECOURT_REDIS_URL", REDIS_URL)
+        monkeypatch.setenv("ECOURT_REDIS_PREFIX", prefix)
+        path, public = logs.path(hid), logs.key.public_key.hex()
+        verify = ("audit", "verify", str(path), "--public-key", public, "--open")
+        code, out, _ = await asyncio.to_thread(run_cli, capsys, *verify, "--against-store")
+        assert code == 0, out
+
+        path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:2]))
+        code, out, _ = await asyncio.to_thread(run_cli, capsys, *verify)
+        assert code == 0, out  # the file alone cannot tell
+        code, out, _ = await asyncio.to_thread(run_cli, capsys, *verify, "--against-store")
+        assert code == 1 and "audit_rolled_back" in out
+
+        monkeypatch.delenv("ECOURT_REDIS_URL")
+        code, _, err = await asyncio.to_thread(run_cli, capsys, *verify, "--against-store")
+        assert code == 2 and "ECOURT_REDIS_URL" in err
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()

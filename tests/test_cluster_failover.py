@@ -14,9 +14,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiortc.mediastreams import AudioStreamTrack
+from redis.asyncio import Redis
 
 from recording.verify import verify_recording
+from security import ANCHOR_PROBLEMS, SigningKey, verify_file
 from signaling.client import HearingClient
+from signaling.redis_store import RedisAuditCheckpoints
 from tests.cluster_support import TOKEN_KEY, redis_server, schedule, start_node, token, wait_ready
 from tests.test_recording_media import SmallVideo
 
@@ -171,6 +174,17 @@ async def test_a_node_stopped_with_sigterm_hands_its_hearing_over_and_exits_in_t
             if a.process.poll() is None:
                 a.kill()
             assert await asyncio.to_thread(b.stop) == 0
+        # the audit checkpoint store followed the log across the handover, to its end
+        redis = Redis.from_url(f"redis://127.0.0.1:{redis_port}/0")
+        key = SigningKey.load(data / "audit-signing.key")
+        try:
+            kept = await RedisAuditCheckpoints(redis, prefix).latest(hid, key.key_id)
+        finally:
+            await redis.aclose()
+        assert kept is not None
+        audit = verify_file(data / "audit" / f"{hid}.jsonl", key.public_key, anchor=kept)
+        assert not audit.problems & ANCHOR_PROBLEMS, audit.summary()
+        assert kept.seq == audit.last_seq  # node b's last checkpoint, written as it stopped
 
     [recording] = list((data / "recordings").iterdir())
     manifest = json.loads((recording / "manifest.json").read_text())["manifest"]

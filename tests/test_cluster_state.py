@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from security import verify_file
 from signaling.client import HearingClient, JoinRefused
 from tests.conftest import RunningServer, free_port, running_server
-from web.keys import SIGNALING
+from web.keys import AUDIT, SIGNALING
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -221,3 +222,31 @@ async def test_a_stream_the_judge_closed_stays_closed_on_the_next_node(
         session = b.app[SIGNALING].session(hid)
         assert session is not None and session.livestream.state != "live"
         await judge.close()
+
+
+async def test_a_node_refuses_to_continue_an_audit_log_cut_back_behind_redis(
+    tmp_path: Path, prefix: str, clients: list[HearingClient]
+) -> None:
+    """Someone with the disk cuts the log back to its first handover; the file verifies on its
+    own, but the checkpoint of the second handover is in Redis, and the next node says so."""
+    async with node(tmp_path, "a", prefix) as a:
+        hearing = await a.create_hearing()
+        hid = hearing["id"]
+        token = (await a.issue_token(hid, "presiding_judge", "Judge Le"))["token"]
+        await (await connect(a, clients, token)).close()
+        log_path = a.app[AUDIT].path(hid)
+        key = a.app[AUDIT].key
+    first_handover = log_path.read_bytes()  # the node stopped: the log was released, signed
+    async with node(tmp_path, "a", prefix) as again:  # restarted on the same data directory
+        judge = await connect(again, clients, token)
+        await judge.request("phase", {"phase": "in_session"})
+        await judge.close()
+    assert len(log_path.read_bytes()) > len(first_handover)
+    log_path.write_bytes(first_handover)
+    assert verify_file(log_path, key.public_key).ok
+    async with node(tmp_path, "a", prefix) as restarted:
+        with pytest.raises(JoinRefused) as refused:
+            await connect(restarted, clients, token)
+        assert refused.value.code == "audit_rolled_back"
+        assert restarted.app[SIGNALING].session(hid) is None
+    assert log_path.read_bytes() == first_handover  # nothing was written to it

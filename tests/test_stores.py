@@ -15,8 +15,23 @@ from redis.asyncio import Redis
 from hearing import Hearing, Lobby, Participant, Role
 from hearing.model import HearingType, Instance, Jurisdiction, new_hearing_id, new_participant_id
 from hearing.rooms import Room, RoomKind
+from security import (
+    AuditCheckpointStore,
+    AuditLog,
+    Checkpoint,
+    MalformedAuditLine,
+    MemoryAuditCheckpoints,
+    MemoryAuditSink,
+    Secret,
+    SigningKey,
+)
 from signaling.courtroom import Courtroom
-from signaling.redis_store import RedisHearingStateStore, RedisHearingStore, RedisRevokedTokens
+from signaling.redis_store import (
+    RedisAuditCheckpoints,
+    RedisHearingStateStore,
+    RedisHearingStore,
+    RedisRevokedTokens,
+)
 from signaling.store import (
     HearingStateStore,
     HearingStore,
@@ -27,6 +42,8 @@ from signaling.store import (
 )
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+KEY = SigningKey.from_secret(Secret(bytes(range(32))))
+OTHER_KEY = SigningKey.from_secret(Secret(bytes(range(1, 33))))
 
 
 @dataclass
@@ -34,12 +51,19 @@ class Stores:
     hearings: HearingStore
     revoked: RevokedTokens
     state: HearingStateStore
+    """The court's state of a hearing, the livestream's state in it."""
+    checkpoints: AuditCheckpointStore
 
 
 @pytest.fixture(params=["memory", "redis"])
 async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
     if request.param == "memory":
-        yield Stores(MemoryHearingStore(), MemoryRevokedTokens(), MemoryHearingStateStore())
+        yield Stores(
+            MemoryHearingStore(),
+            MemoryRevokedTokens(),
+            MemoryHearingStateStore(),
+            MemoryAuditCheckpoints(),
+        )
         return
     redis = Redis.from_url(REDIS_URL)
     prefix = f"ecourt-test-{secrets.token_hex(6)}:"
@@ -48,6 +72,7 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
             RedisHearingStore(redis, prefix),
             RedisRevokedTokens(redis, prefix),
             RedisHearingStateStore(redis, prefix),
+            RedisAuditCheckpoints(redis, prefix),
         )
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
@@ -145,6 +170,77 @@ async def test_a_later_snapshot_replaces_the_earlier_one(stores: Stores) -> None
     await stores.state.save(hid, {"n": 1})
     await stores.state.save(hid, {"n": 2})
     assert await stores.state.load(hid) == {"n": 2}
+
+
+@pytest.mark.parametrize("state", ["closed", "live", "cut", "off"])
+async def test_the_livestreams_state_comes_back_with_the_courts_state(
+    stores: Stores, state: str
+) -> None:
+    """The livestream's state lives in the court's state of the hearing (`"livestream"`,
+    as `HearingSession.snapshot` writes it); `LivestreamControl.resume` reads it back."""
+    h = hearing()
+    court = Courtroom(h)
+    await stores.state.save(
+        h.id, {"lobby": Lobby().snapshot(), "court": court.snapshot(), "livestream": state}
+    )
+    loaded = await stores.state.load(h.id)
+    assert loaded is not None and loaded["livestream"] == state
+
+
+def checkpoints(hearing_id: str, key: SigningKey = KEY, entries: int = 6) -> list[Checkpoint]:
+    """The signed checkpoints of a real log: after entries 2, 4, 6 ..., then the final one."""
+    log = AuditLog(hearing_id, MemoryAuditSink(), key, checkpoint_every=2)
+    signed: list[Checkpoint] = []
+    log.watch_checkpoints(signed.append)
+    for n in range(entries):
+        log.record("p_judge001", "admit", target="p_witness1", details={"n": n})
+    log.close()
+    return signed
+
+
+async def test_the_latest_audit_checkpoint_reads_back_exactly_as_it_was_signed(
+    stores: Stores,
+) -> None:
+    hid = new_hearing_id()
+    assert await stores.checkpoints.latest(hid, KEY.key_id) is None
+    for checkpoint in checkpoints(hid):
+        await stores.checkpoints.put(checkpoint)
+        assert await stores.checkpoints.latest(hid, KEY.key_id) == checkpoint
+    final = await stores.checkpoints.latest(hid, KEY.key_id)
+    assert final is not None and final.final and final.seq == 6
+
+
+async def test_an_earlier_audit_checkpoint_never_replaces_a_later_one(stores: Stores) -> None:
+    hid = new_hearing_id()
+    second, third = checkpoints(hid)[1:3]
+    await stores.checkpoints.put(third)
+    await stores.checkpoints.put(second)  # a write that arrives late
+    assert await stores.checkpoints.latest(hid, KEY.key_id) == third
+
+
+async def test_audit_checkpoints_are_kept_per_hearing_and_per_signing_key(stores: Stores) -> None:
+    first, second = new_hearing_id(), new_hearing_id()
+    ours, theirs = checkpoints(first)[-1], checkpoints(first, OTHER_KEY, entries=2)[0]
+    other_hearing = checkpoints(second, entries=2)[0]
+    for checkpoint in (ours, theirs, other_hearing):
+        await stores.checkpoints.put(checkpoint)
+    assert await stores.checkpoints.latest(first, KEY.key_id) == ours
+    assert await stores.checkpoints.latest(first, OTHER_KEY.key_id) == theirs
+    assert await stores.checkpoints.latest(second, KEY.key_id) == other_hearing
+    assert await stores.checkpoints.latest(second, OTHER_KEY.key_id) is None
+
+
+async def test_a_stored_audit_checkpoint_that_is_not_one_is_refused_when_read() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
+    hid = new_hearing_id()
+    try:
+        await redis.hset(f"{prefix}audit:{hid}", KEY.key_id, b'{"type":"checkpoint","v":1}')
+        with pytest.raises(MalformedAuditLine):
+            await RedisAuditCheckpoints(redis, prefix).latest(hid, KEY.key_id)
+    finally:
+        await redis.delete(f"{prefix}audit:{hid}")
+        await redis.aclose()
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     hearings = stores.hearings
     signer = TokenSigner(settings.token_key)
     engine = MediaEngine(media_settings(settings))
-    audit = AuditLogs(settings.data_dir)
+    audit = AuditLogs(settings.data_dir, stores.audit_checkpoints)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)
     streams = Livestreams(settings)
@@ -95,6 +95,10 @@ def create_app(settings: Settings) -> web.Application:
         await signaling.close()
         await streams.close()
         await engine.close()
+        # the checkpoints of the logs handed over reach the store before Redis goes (a store
+        # that is away does not hold the exit up for long: the files are ahead of it, not behind)
+        await audit.flush(timeout=2.0)
+        await audit.close()
         await stores.close()
 
     app.cleanup_ctx.append(lifecycle)

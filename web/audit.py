@@ -1,20 +1,41 @@
 """Where each hearing's audit log lives on this node: one JSON-lines file per hearing under
 `<data dir>/audit/`, signed with the node's Ed25519 audit key (created on first run, mode 0600).
+Every checkpoint of a hearing's log is also kept in the audit checkpoint store (in memory, or
+in Redis), and a log is only continued if its file agrees with that checkpoint.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
-from security import AuditLog, FileAuditSink, SigningKey, verify_file
+from security import (
+    ANCHOR_PROBLEMS,
+    AuditBehindStore,
+    AuditCheckpointStore,
+    AuditLog,
+    AuditProblem,
+    AuditStoreUnavailable,
+    ChainHead,
+    Checkpoint,
+    CheckpointMirror,
+    FileAuditSink,
+    MalformedAuditLine,
+    MemoryAuditCheckpoints,
+    SigningKey,
+    verify,
+    verify_file,
+)
 
 
 class AuditLogs:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, checkpoints: AuditCheckpointStore | None = None) -> None:
         self.directory = data_dir / "audit"
         self._key_file = data_dir / "audit-signing.key"
         self._key: SigningKey | None = None
+        self.checkpoints: AuditCheckpointStore = checkpoints or MemoryAuditCheckpoints()
+        self._mirror: CheckpointMirror | None = None
 
     @property
     def key(self) -> SigningKey:
@@ -37,15 +58,49 @@ class AuditLogs:
     def open_custody(self, hearing_id: str) -> AuditLog:
         """The chain of custody of the hearing's recordings: every export, hold, shredding and
         key rotation, for as long as the recordings exist (it is released, never closed)."""
-        return self._open(hearing_id, self.custody_path(hearing_id))
+        path = self.custody_path(hearing_id)
+        return AuditLog(hearing_id, FileAuditSink(path), self.key, head=_head(path, self.key))
 
-    def open(self, hearing_id: str) -> AuditLog:
-        """The hearing's log, continuing its chain if this node wrote it before."""
-        return self._open(hearing_id, self.path(hearing_id))
-
-    def _open(self, hearing_id: str, path: Path) -> AuditLog:
+    async def open(self, hearing_id: str) -> AuditLog:
+        """The hearing's log, continuing its chain if a node wrote it before. Refused
+        (`AuditBehindStore`) when the file is shorter than, or disagrees with, the checkpoint
+        kept in the store; `AuditStoreUnavailable` when the store does not answer. Every
+        checkpoint the log writes from now on is kept in the store too."""
         key = self.key
-        head = None
-        if path.exists() and os.path.getsize(path) > 0:
-            head = verify_file(path, key.public_key).head
-        return AuditLog(hearing_id, FileAuditSink(path), key, head=head)
+        try:
+            anchor = await self.checkpoints.latest(hearing_id, key.key_id)
+        except MalformedAuditLine as exc:
+            message = f"the stored checkpoint of {hearing_id} is not one: {exc.message}"
+            raise AuditBehindStore(AuditProblem.ANCHOR_INVALID.value, message) from exc
+        except Exception as exc:
+            raise AuditStoreUnavailable(f"the audit checkpoint store failed: {exc}") from exc
+        path = self.path(hearing_id)
+        log = AuditLog(hearing_id, FileAuditSink(path), key, head=_head(path, key, anchor))
+        if self._mirror is None:
+            self._mirror = CheckpointMirror(self.checkpoints, asyncio.get_running_loop())
+        log.watch_checkpoints(self._mirror.put)
+        return log
+
+    async def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every checkpoint written so far is in the store (False if it did not
+        take them within `timeout` seconds)."""
+        return True if self._mirror is None else await self._mirror.flush(timeout)
+
+    async def close(self) -> None:
+        if self._mirror is not None:
+            await self._mirror.close()
+
+
+def _head(path: Path, key: SigningKey, anchor: Checkpoint | None = None) -> ChainHead | None:
+    """Where the file's chain stands (None when there is no file), checked against `anchor`."""
+    exists = path.exists() and os.path.getsize(path) > 0
+    if not exists and anchor is None:
+        return None
+    if exists:
+        report = verify_file(path, key.public_key, anchor=anchor)
+    else:
+        report = verify([], key.public_key, anchor=anchor)
+    found = report.problems & ANCHOR_PROBLEMS
+    if found:
+        raise AuditBehindStore(min(found).value, report.summary(), report)
+    return report.head if exists else None

@@ -4,6 +4,7 @@ audit log offline, and verify, export or shred recordings (`web/cli_recording.py
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import logging
 import os
@@ -18,7 +19,8 @@ from aiohttp import web
 from hearing import HearingError, Participant, Role, new_participant_id
 from hearing.model import check_display_name
 from recording.errors import RecordingError
-from security import SecurityError, TokenSigner, verify_file
+from security import Checkpoint, SecurityError, TokenSigner, verify_file
+from security.ed25519 import key_id
 from web import cli_recording
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
@@ -81,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--open", action="store_true", help="the hearing is still running: no final checkpoint"
     )
+    check.add_argument(
+        "--against-store",
+        action="store_true",
+        help="also compare with the latest checkpoint kept in Redis (ECOURT_REDIS_URL): "
+        "finds a log cut back or rewritten with the key from the disk",
+    )
     check.set_defaults(run=_audit_verify)
     cli_recording.add_commands(commands)
     return parser
@@ -96,10 +104,35 @@ def _audit_verify(args: argparse.Namespace) -> int:
         raise CliError("--public-key must be 64 hex digits")
     try:
         report = verify_file(args.log, public_key, require_closed=not args.open)
+        if args.against_store:
+            hearing_id = report.hearing_id or os.path.basename(args.log).split(".")[0]
+            anchor = asyncio.run(_stored_checkpoint(hearing_id, key_id(public_key)))
+            report = verify_file(args.log, public_key, require_closed=not args.open, anchor=anchor)
     except OSError as exc:
         raise CliError(f"cannot read {args.log}: {exc.strerror}") from exc
     print(report.summary())
     return 0 if report.ok else 1
+
+
+async def _stored_checkpoint(hearing_id: str, key: str) -> Checkpoint | None:
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from signaling.redis_store import RedisAuditCheckpoints
+
+    settings = Settings.from_env()
+    if settings.redis_url is None:
+        raise CliError("--against-store needs ECOURT_REDIS_URL")
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        stored = await RedisAuditCheckpoints(redis, settings.redis_prefix).latest(hearing_id, key)
+    except (OSError, RedisError) as exc:
+        raise CliError(f"the checkpoint store did not answer: {exc}") from exc
+    finally:
+        await redis.aclose()
+    if stored is None:
+        print(f"note: the store holds no checkpoint of {hearing_id} signed by key {key}")
+    return stored
 
 
 def _port(text: str) -> int:

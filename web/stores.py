@@ -9,9 +9,15 @@ from dataclasses import dataclass, field
 import socketio
 from redis.asyncio import Redis
 
+from security import AuditCheckpointStore, MemoryAuditCheckpoints
 from signaling.bus import ClusterBus, MemoryBus, RedisBus
 from signaling.placement import MemoryPlacement, Placement, RedisPlacement
-from signaling.redis_store import RedisHearingStateStore, RedisHearingStore, RedisRevokedTokens
+from signaling.redis_store import (
+    RedisAuditCheckpoints,
+    RedisHearingStateStore,
+    RedisHearingStore,
+    RedisRevokedTokens,
+)
 from signaling.store import (
     HearingStateStore,
     HearingStore,
@@ -30,6 +36,8 @@ class Stores:
     hearings: HearingStore
     revoked: RevokedTokens
     states: HearingStateStore
+    """The court's state of each hearing in session, its livestream's state included."""
+    audit_checkpoints: AuditCheckpointStore = field(default_factory=MemoryAuditCheckpoints)
     placement: Placement = field(default_factory=MemoryPlacement)
     bus: ClusterBus = field(default_factory=MemoryBus)
     client_manager: socketio.AsyncManager | None = None
@@ -48,10 +56,12 @@ class Stores:
             RedisHearingStore(redis, prefix),
             RedisRevokedTokens(redis, prefix),
             RedisHearingStateStore(redis, prefix),
-            RedisPlacement(redis, prefix),
-            RedisBus(Redis.from_url(settings.redis_url), prefix),  # blocks on listen: no timeout
-            manager,
-            redis,
+            audit_checkpoints=RedisAuditCheckpoints(redis, prefix),
+            placement=RedisPlacement(redis, prefix),
+            # blocks on listen: no timeout
+            bus=RedisBus(Redis.from_url(settings.redis_url), prefix),
+            client_manager=manager,
+            redis=redis,
         )
 
     async def ready(self) -> bool:
