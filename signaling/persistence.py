@@ -23,10 +23,14 @@ class StatePersister:
         self._snapshot = snapshot
         self._dirty = False
         self._writer: asyncio.Task[None] | None = None
+        self._closed = False
         self.failures = 0
 
     def changed(self) -> None:
-        """Something changed: write the newest snapshot soon."""
+        """Something changed: write the newest snapshot soon. Nothing once closed: what the
+        session does while it shuts down (the media closing) is not the court's state."""
+        if self._closed:
+            return
         self._dirty = True
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write())
@@ -53,6 +57,7 @@ class StatePersister:
                 break
 
     async def close(self) -> None:
+        self._closed = True
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)

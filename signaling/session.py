@@ -482,7 +482,9 @@ class HearingSession(CourtOrders, LobbyNews):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.recording.close()
-        await self.livestream.close()
+        # the court's state as it stood, before closing the media changes it (a live stream
+        # stops here, but the next node must carry it on live)
         await self._state.flush()
         await self._state.close()
+        await self.recording.close()
+        await self.livestream.close()
