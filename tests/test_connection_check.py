@@ -228,3 +228,38 @@ def test_the_allowance_is_two_checks_in_any_minute_per_participant() -> None:
     limiter.take("h_hearing1", "p_party01")
     with pytest.raises(RateLimited):
         limiter.take("h_hearing1", "p_party01")
+
+
+async def test_the_check_offers_through_the_same_stun_and_turn_servers_as_the_hearing(
+    tmp_path: Path,
+) -> None:
+    settings = {
+        "stun_urls": ("stun:stun.court.example:3478",),
+        "turn_urls": ("turn:turn.court.example:3478",),
+        "turn_username": "ecourt",
+        "turn_credential": Secret(b"turn-password"),
+    }
+    async with running_server(tmp_path / "data", **settings) as server:
+        hearing = await server.create_hearing()
+        token = await party_token(server, hearing["id"])
+        url = f"{server.base_url}/api/hearings/{hearing['id']}/connection-check"
+        async with server.session.get(url, headers={"Authorization": f"Bearer {token}"}) as got:
+            assert got.status == 200
+            assert got.headers["Cache-Control"] == "no-store"
+            body = await got.json()
+        assert body == {
+            "ice_servers": [
+                {"urls": ["stun:stun.court.example:3478"]},
+                {
+                    "urls": ["turn:turn.court.example:3478"],
+                    "username": "ecourt",
+                    "credential": "turn-password",
+                },
+            ]
+        }
+        # the TURN credential goes only to a holder of a valid link
+        async with server.session.get(url) as refused:
+            assert refused.status == 401
+            assert (await refused.json())["error"]["code"] == "token_missing"
+        async with server.session.get(url, headers={"Authorization": "Bearer junk"}) as junk:
+            assert (junk.status, (await junk.json())["error"]["code"]) == (401, "token_malformed")

@@ -66,12 +66,23 @@ LIMITER: Final = web.AppKey("connection_check_limiter", CheckLimiter)
 
 def add_routes(app: web.Application) -> None:
     app[LIMITER] = CheckLimiter()
+    app.router.add_get(PATH, ice_servers)
     app.router.add_post(PATH, connection_check)
 
 
 def bearer(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def ice_servers(request: web.Request) -> web.Response:
+    """The STUN and TURN servers to offer with, so that the check goes the way the hearing's
+    media will (through TURN, where the network needs it). Asked with the join token."""
+    hearing_id = request.match_info["id"]
+    await request.app[SIGNALING].check_link(bearer(request), hearing_id)
+    await find_hearing(request.app, hearing_id)
+    body = {"ice_servers": request.app[ENGINE].ice_servers_json()}
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 async def connection_check(request: web.Request) -> web.Response:

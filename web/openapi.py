@@ -151,6 +151,9 @@ SCHEMAS: Final[dict[str, Json]] = {
     "ConnectionCheckAnswer": _closed(
         {"sdp": _STRING, "type": {"type": "string", "enum": ["answer"]}}
     ),
+    "ConnectionCheckServers": _closed(
+        {"ice_servers": {"type": "array", "items": {"type": "object"}}}
+    ),
     "Status": _closed({"status": _STRING}),
     "Recordings": _closed(
         {
@@ -265,6 +268,20 @@ _CHECK_ERRORS: Final = {
 }
 
 
+def _connection_check_servers_operation() -> Json:
+    responses: Json = {
+        "200": _json("ConnectionCheckServers", "the STUN and TURN servers to offer with")
+    }
+    for code in (401, 403, 404, 410, 500):
+        responses[str(code)] = _json("Error", _CHECK_ERRORS[code])
+    return {
+        "summary": "The ICE servers (STUN, TURN) a participant's browser should use, for the"
+        " connection check before joining (the welcome carries the same once joined)",
+        "responses": responses,
+        "security": [{"joinToken": []}],
+    }
+
+
 def _connection_check_operation() -> Json:
     responses: Json = {"200": _json("ConnectionCheckAnswer", "the server's complete answer")}
     for code, description in _CHECK_ERRORS.items():
@@ -356,6 +373,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
             },
             "/api/hearings/{id}/connection-check": {
                 "parameters": [_HEARING_ID],
+                "get": _connection_check_servers_operation(),
                 "post": _connection_check_operation(),
             },
             "/api/hearings/{id}/recordings": {

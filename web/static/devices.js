@@ -123,21 +123,29 @@ function fill(select, devices, current, numberedKey) {
 // with the join token), then PINGS echoes. Resolves to { state, rtt } where state is
 // "reachable", "unreachable" or "refused" (with the server's code).
 export async function checkConnection(hearingId, token) {
-  const pc = new RTCPeerConnection();
+  const url = `/api/hearings/${encodeURIComponent(hearingId)}/connection-check`;
+  const headers = { Authorization: `Bearer ${token}` };
+  // the STUN and TURN servers the hearing's media will use, so the check goes the same way
+  let iceServers;
+  try {
+    const servers = await fetch(url, { headers, cache: "no-store" });
+    if (!servers.ok) return refused(servers);
+    iceServers = (await servers.json()).ice_servers;
+  } catch (err) {
+    return { state: "unreachable", rtt: null, code: err?.message || "error" };
+  }
+  const pc = new RTCPeerConnection({ iceServers: Array.isArray(iceServers) ? iceServers : [] });
   try {
     const channel = pc.createDataChannel("probe");
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
-    const response = await fetch(`/api/hearings/${encodeURIComponent(hearingId)}/connection-check`, {
+    const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      headers: { ...headers, "Content-Type": "application/json" },
       body: JSON.stringify({ sdp: pc.localDescription.sdp, type: "offer" }),
       cache: "no-store",
     });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      return { state: "refused", code: body?.error?.code || body?.code || String(response.status), rtt: null };
-    }
+    if (!response.ok) return refused(response);
     const answer = await response.json();
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     await opened(channel);
@@ -150,6 +158,11 @@ export async function checkConnection(hearingId, token) {
   } finally {
     pc.close();
   }
+}
+
+async function refused(response) {
+  const body = await response.json().catch(() => ({}));
+  return { state: "refused", code: body?.error?.code || String(response.status), rtt: null };
 }
 
 function opened(channel) {
