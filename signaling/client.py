@@ -113,10 +113,14 @@ class HearingClient:
         request_timeout: float = 20.0,
         rejoin_within: float = 0.0,
         other_nodes: Sequence[str] = (),
+        resume: str | None = None,
     ) -> None:
         """With `rejoin_within`, a dropped connection is followed by attempts to come back
         (here, then at `other_nodes`) for that many seconds, publishing the same tracks again:
-        what a browser does after a network change or a node failure."""
+        what a browser does after a network change or a node failure. `resume` is this
+        client's key for its connection: shown again, it replaces a connection of its own
+        that the server has not yet noticed is gone."""
+        self._resume = resume
         self.base_url = base_url.rstrip("/")
         self._rejoin_within = rejoin_within
         self._nodes = [self.base_url, *(u.rstrip("/") for u in other_nodes)]
@@ -239,6 +243,8 @@ class HearingClient:
         auth = {"token": self._token}
         if self._hearing_id is not None:
             auth["hearing_id"] = self._hearing_id
+        if self._resume is not None:
+            auth["resume"] = self._resume
         return auth
 
     async def request(self, event: str, payload: Any = None) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class Member:
     subscribe_legs: int = 1
     """Which subscribe leg this is; a new one (after `restart_media`) comes with a new number."""
     negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
+    resume: str | None = None
+    """The page's own key for this connection: the same page reconnecting shows it again."""
 
     @property
     def tracks(self) -> list[PublishedTrack]:

@@ -66,6 +66,8 @@ _beat_failures = RateLimitedLog(log, interval=10.0)
 NAMESPACE = "/hearing"
 DRAIN_DEADLINE = 10.0
 """Seconds a stopping node takes at most to hand its hearings over."""
+RESUME_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+"""A page's own key for its connection (`auth.resume`), shown again when it reconnects."""
 AUTH_TIMEOUT = 5.0
 """Seconds an engine.io connection may stay open without joining `/hearing` with a token."""
 CLOSE_BATCH = 10
@@ -386,6 +388,9 @@ class SignalingServer:
         wanted = auth.get("hearing_id") if isinstance(auth, dict) else None
         if wanted is not None and not isinstance(wanted, str):
             raise Refused("bad_request", "hearing_id must be a string")
+        resume = auth.get("resume") if isinstance(auth, dict) else None
+        if resume is not None and not (isinstance(resume, str) and RESUME_KEY.match(resume)):
+            raise Refused("bad_request", "resume must be 16 to 64 characters of A-Z a-z 0-9 _ -")
         grant = await self.authorize(token, wanted)
         hearing_id = grant.participant.hearing_id
         session = self._sessions.get(hearing_id)
@@ -395,8 +400,9 @@ class SignalingServer:
                 raise WrongNode(host.url)
             async with self._opening:  # two first arrivals must not open two sessions
                 session = self._sessions.get(hearing_id) or await self._open_session(hearing_id)
+        await session.replace_stale(grant.participant, resume)
         try:
-            return session, session.connect(grant.participant, sid)
+            return session, session.connect(grant.participant, sid, resume)
         except Refused as refused:
             details = {"request": "connect"}
             session.record(grant.participant.id, "refused", result=refused.code, details=details)

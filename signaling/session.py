@@ -118,11 +118,19 @@ class HearingSession(CourtOrders, LobbyNews):
         if self.court.phase is Phase.ADJOURNED:
             raise Refused("hearing_ended", "this hearing has ended")
 
-    def connect(self, participant: Participant, sid: str) -> Member:
+    async def replace_stale(self, participant: Participant, resume: str | None) -> None:
+        """The same page connecting again (its resume key matches) before its old connection
+        was noticed as gone (a network drop): the old one is put out as `replaced`. Another
+        device with the same link has another key and is refused `already_connected`."""
+        stale = self.members.get(participant.id)
+        if stale is not None and resume is not None and stale.resume == resume:
+            await self.leave(stale, LeaveReason.REPLACED)
+
+    def connect(self, participant: Participant, sid: str, resume: str | None = None) -> Member:
         self.check_entry(participant)
         if participant.id in self.members:
             raise Refused("already_connected", "this participant is already connected")
-        member = Member(participant, sid)
+        member = Member(participant, sid, resume=resume)
         self.members[participant.id] = member
         self._known[participant.id] = participant
         if self._watchdog is None:

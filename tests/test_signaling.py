@@ -99,6 +99,46 @@ async def test_a_token_for_a_hearing_that_does_not_exist_is_refused(
     assert await refusal(server, clients, token) == "unknown_hearing"
 
 
+async def test_the_same_page_reconnecting_replaces_its_stale_connection_another_is_refused(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
+    token = await token_for(server, hearing["id"], "plaintiff")
+    key = "page-key-0123456789abcdef"
+
+    def client(resume: str | None) -> HearingClient:
+        made = HearingClient(server.base_url, token, request_timeout=5, resume=resume)
+        clients.append(made)
+        return made
+
+    first = client(key)
+    await first.connect()  # its connection stays open: the server has not seen it drop
+    await judge.request("admit", {"participant_id": first.participant["id"]})
+    await first.wait_until(lambda: first.admission == "admitted", 5, "the party admitted")
+    # another device with the link (another key, or none) is refused, as before
+    for other in ("another-device-key-0001", None):
+        with pytest.raises(JoinRefused) as refused:
+            await client(other).connect()
+        assert refused.value.code == "already_connected"
+    assert first.connected
+    # the same page, back after a drop, comes in; its stale connection is put out
+    again = client(key)
+    welcome = await again.connect()
+    assert welcome["admission"] == "admitted"  # not back through the lobby
+    await first.wait_until(lambda: first.left_reason == "replaced", 5, "the old one replaced")
+    await judge.wait_until(
+        lambda: [p["id"] for p in judge.roster].count(again.participant["id"]) == 1,
+        5,
+        "the party once in the roster",
+    )
+    # a malformed key is refused, and changes nothing
+    with pytest.raises(JoinRefused) as malformed:
+        await client("short").connect()
+    assert malformed.value.code == "bad_request"
+    assert again.connected
+
+
 async def test_a_second_connection_with_the_same_token_is_refused_and_the_bench_alerted(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:

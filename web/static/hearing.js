@@ -46,6 +46,11 @@ let token = "";
 let peersGeneration = 0; // bumped whenever both legs are closed
 let enteredGeneration = -1;
 let lastStatus = null; // [key, vars], re-rendered when the language changes
+// This page's own key for its connection: when it reconnects after a drop the server has not
+// noticed yet, the key lets it replace its stale connection instead of being refused as a
+// second device. A new page (another tab, another device) has another key.
+const RESUME_KEY = Array.from(crypto.getRandomValues(new Uint8Array(16)),
+  (b) => b.toString(16).padStart(2, "0")).join("");
 
 class RequestError extends Error {
   constructor(event, error) {
@@ -171,7 +176,7 @@ function connect() {
   localStream = devices.handOver();
   ecourt.socket?.disconnect(); // a refused attempt's socket
   const socket = io("/hearing", {
-    auth: { token, hearing_id: hearingIdFromUrl() },
+    auth: { token, hearing_id: hearingIdFromUrl(), resume: RESUME_KEY },
     transports: ["websocket"],
   });
   ecourt.socket = socket;
