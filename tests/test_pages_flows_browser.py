@@ -4,6 +4,8 @@ after the network drops."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,24 @@ async def admitted_judge(page: Page, server: RunningServer, hearing_id: str) -> 
     return participant_id
 
 
+@asynccontextmanager
+async def judge_and_party(tmp_path: Path) -> AsyncIterator[tuple[Page, Page]]:
+    """Two headless Chromiums, each with its own profile: the judge's and a party's pages."""
+    async with (
+        async_playwright() as playwright,
+        chromium(playwright, tmp_path / "judge") as judge_browser,
+        chromium(playwright, tmp_path / "party") as party_browser,
+    ):
+        yield await first_page(judge_browser), await first_page(party_browser)
+
+
+async def seat(judge: Page, party: Page, join_url: str, name: str, role: str) -> None:
+    """The party joins, the judge admits, the party is in the courtroom."""
+    await join_hearing(party, join_url)
+    await admit(judge, name, role)
+    await wait_for_state(party, "courtroom", name)
+
+
 async def admit(judge: Page, name: str, role: str) -> None:
     button = judge.get_by_role("button", name=f"Admit {name} ({role})")
     await expect(button).to_be_visible(timeout=15_000)
@@ -54,13 +74,7 @@ async def test_a_party_checks_devices_accepts_the_rules_waits_and_is_admitted(
 ) -> None:
     hearing = await server.create_hearing(**CASE)
     party_token = await server.issue_token(hearing["id"], "plaintiff", "Minh Tran")
-    async with (
-        async_playwright() as playwright,
-        chromium(playwright, tmp_path / "judge") as judge_browser,
-        chromium(playwright, tmp_path / "party") as party_browser,
-    ):
-        judge = await first_page(judge_browser)
-        party = await first_page(party_browser)
+    async with judge_and_party(tmp_path) as (judge, party):
         judge_id = await admitted_judge(judge, server, hearing["id"])
 
         # 1. The device check: both devices listed and previewed, the microphone's level
@@ -126,17 +140,9 @@ async def test_the_judge_moves_a_party_into_a_consultation_room_and_back(
 ) -> None:
     hearing = await server.create_hearing(**CASE)
     party_token = await server.issue_token(hearing["id"], "respondent", "Hoa Le")
-    async with (
-        async_playwright() as playwright,
-        chromium(playwright, tmp_path / "judge") as judge_browser,
-        chromium(playwright, tmp_path / "party") as party_browser,
-    ):
-        judge = await first_page(judge_browser)
-        party = await first_page(party_browser)
+    async with judge_and_party(tmp_path) as (judge, party):
         judge_id = await admitted_judge(judge, server, hearing["id"])
-        await join_hearing(party, party_token["join_url"])
-        await admit(judge, "Hoa Le", "Respondent")
-        await wait_for_state(party, "courtroom", "party")
+        await seat(judge, party, party_token["join_url"], "Hoa Le", "Respondent")
         judge_tile = party.locator(f'.tile[data-participant-id="{judge_id}"]')
         await expect(judge_tile).to_have_count(1)
 
@@ -204,9 +210,7 @@ async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
         judge = await first_page(browser)
         await admitted_judge(judge, server, hearing["id"])
         party = await browser.new_page()
-        await join_hearing(party, party_token["join_url"])
-        await admit(judge, "Minh Tran", "Plaintiff")
-        await wait_for_state(party, "courtroom", "party")
+        await seat(judge, party, party_token["join_url"], "Minh Tran", "Plaintiff")
 
         eject = judge.get_by_role("button", name="Eject: Minh Tran")
         await eject.click()
@@ -233,23 +237,15 @@ async def test_a_party_whose_network_drops_comes_back_into_the_same_room(
 ) -> None:
     hearing = await server.create_hearing(**CASE)
     party_token = await server.issue_token(hearing["id"], "respondent", "Hoa Le")
-    async with (
-        async_playwright() as playwright,
-        chromium(playwright, tmp_path / "judge") as judge_browser,
-        chromium(playwright, tmp_path / "party") as party_browser,
-    ):
-        judge = await first_page(judge_browser)
-        party = await first_page(party_browser)
+    async with judge_and_party(tmp_path) as (judge, party):
         await admitted_judge(judge, server, hearing["id"])
-        await join_hearing(party, party_token["join_url"])
-        await admit(judge, "Hoa Le", "Respondent")
-        await wait_for_state(party, "courtroom", "party")
+        await seat(judge, party, party_token["join_url"], "Hoa Le", "Respondent")
         await judge.get_by_role("combobox", name="Move Hoa Le to").select_option(
             label="Consultation room 2"
         )
         await expect(party.locator("#room")).to_have_text("You are in: Consultation room 2")
 
-        await go_offline(party_browser, party)
+        await go_offline(party.context, party)
         await expect(party.locator("#connection")).to_have_text("Connection lost. Reconnecting…")
         assert await ecourt(party, "connection") == "reconnecting"
         await party.wait_for_timeout(1000)  # offline for a while: nothing comes through
@@ -257,7 +253,7 @@ async def test_a_party_whose_network_drops_comes_back_into_the_same_room(
 
         # Back online. The server may or may not have seen the old connection go: either
         # way the page comes back (its resume key replaces a connection of its own).
-        await party_browser.set_offline(False)
+        await party.context.set_offline(False)
 
         async def back() -> tuple[bool, object]:
             seen = await party.evaluate(
