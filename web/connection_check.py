@@ -18,6 +18,7 @@ from typing import Final
 from aiohttp import web
 
 from media.sdp import parse_probe_offer
+from signaling.member import hearing_json
 from web.api import find_hearing, parse, read_object
 from web.errors import RateLimited, TooLarge
 from web.keys import ENGINE, SIGNALING
@@ -76,12 +77,17 @@ def bearer(request: web.Request) -> str | None:
 
 
 async def ice_servers(request: web.Request) -> web.Response:
-    """The STUN and TURN servers to offer with, so that the check goes the way the hearing's
-    media will (through TURN, where the network needs it). Asked with the join token."""
+    """What the device check needs, asked with the join token: the STUN and TURN servers to
+    offer with, so that the check goes the way the hearing's media will (through TURN where
+    the network needs it), and the hearing the link opens, so the page names it before the
+    person joins (the welcome says the same once joined)."""
     hearing_id = request.match_info["id"]
     await request.app[SIGNALING].check_link(bearer(request), hearing_id)
-    await find_hearing(request.app, hearing_id)
-    body = {"ice_servers": request.app[ENGINE].ice_servers_json()}
+    hearing = await find_hearing(request.app, hearing_id)
+    body = {
+        "ice_servers": request.app[ENGINE].ice_servers_json(),
+        "hearing": hearing_json(hearing),
+    }
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 

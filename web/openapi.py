@@ -152,7 +152,19 @@ SCHEMAS: Final[dict[str, Json]] = {
         {"sdp": _STRING, "type": {"type": "string", "enum": ["answer"]}}
     ),
     "ConnectionCheckServers": _closed(
-        {"ice_servers": {"type": "array", "items": {"type": "object"}}}
+        {
+            "ice_servers": {"type": "array", "items": {"type": "object"}},
+            "hearing": _closed(
+                {
+                    "id": _STRING,
+                    "type": _STRING,
+                    "case_number": _STRING,
+                    "title": _STRING,
+                    "scheduled_at": {"type": "string", "format": "date-time"},
+                    "public": {"type": "boolean"},
+                }
+            ),
+        }
     ),
     "Status": _closed({"status": _STRING}),
     "Recordings": _closed(
@@ -270,13 +282,16 @@ _CHECK_ERRORS: Final = {
 
 def _connection_check_servers_operation() -> Json:
     responses: Json = {
-        "200": _json("ConnectionCheckServers", "the STUN and TURN servers to offer with")
+        "200": _json(
+            "ConnectionCheckServers",
+            "the STUN and TURN servers to offer with, and the hearing the link opens",
+        )
     }
     for code in (401, 403, 404, 410, 500):
         responses[str(code)] = _json("Error", _CHECK_ERRORS[code])
     return {
-        "summary": "The ICE servers (STUN, TURN) a participant's browser should use, for the"
-        " connection check before joining (the welcome carries the same once joined)",
+        "summary": "Before joining: the ICE servers (STUN, TURN) the participant's browser"
+        " should test through, and the hearing the link opens (the welcome says the same)",
         "responses": responses,
         "security": [{"joinToken": []}],
     }

@@ -119,22 +119,37 @@ function fill(select, devices, current, numberedKey) {
   select.disabled = devices.length === 0;
 }
 
-// The connection check: a data channel to the server (POST /api/hearings/{id}/connection-check,
-// with the join token), then PINGS echoes. Resolves to { state, rtt } where state is
-// "reachable", "unreachable" or "refused" (with the server's code).
-export async function checkConnection(hearingId, token) {
-  const url = `/api/hearings/${encodeURIComponent(hearingId)}/connection-check`;
-  const headers = { Authorization: `Bearer ${token}` };
-  // the STUN and TURN servers the hearing's media will use, so the check goes the same way
-  let iceServers;
+function checkUrl(hearingId) {
+  return `/api/hearings/${encodeURIComponent(hearingId)}/connection-check`;
+}
+
+// What the page learns with its link before joining (GET on the connection check): the hearing
+// the link opens, and the STUN and TURN servers to test through. Resolves to
+// { hearing, iceServers } or, refused or unreachable, to a check result ({ state, code }).
+export async function beforeJoining(hearingId, token) {
   try {
-    const servers = await fetch(url, { headers, cache: "no-store" });
-    if (!servers.ok) return refused(servers);
-    iceServers = (await servers.json()).ice_servers;
+    const response = await fetch(checkUrl(hearingId), {
+      headers: { Authorization: `Bearer ${token}` },
+      cache: "no-store",
+    });
+    if (!response.ok) return refused(response);
+    const body = await response.json();
+    return {
+      hearing: body.hearing || null,
+      iceServers: Array.isArray(body.ice_servers) ? body.ice_servers : [],
+    };
   } catch (err) {
     return { state: "unreachable", rtt: null, code: err?.message || "error" };
   }
-  const pc = new RTCPeerConnection({ iceServers: Array.isArray(iceServers) ? iceServers : [] });
+}
+
+// The connection check: a data channel to the server (POST /api/hearings/{id}/connection-check,
+// with the join token), offered through `iceServers`, then PINGS echoes. Resolves to
+// { state, rtt } where state is "reachable", "unreachable" or "refused" (with the server's code).
+export async function checkConnection(hearingId, token, iceServers) {
+  const url = checkUrl(hearingId);
+  const headers = { Authorization: `Bearer ${token}` };
+  const pc = new RTCPeerConnection({ iceServers });
   try {
     const channel = pc.createDataChannel("probe");
     await pc.setLocalDescription(await pc.createOffer());

@@ -6,7 +6,7 @@ import { t, translate, useLanguage, languageSwitcher } from "./i18n.js";
 import { publish, Subscriber } from "./rtc.js";
 import { Tiles, renderQueue, roleName, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
-import { DeviceCheck, checkConnection } from "./devices.js";
+import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
 
 const MODERATORS = new Set(["presiding_judge", "clerk"]);
 const REQUEST_TIMEOUT_MS = 15000;
@@ -147,7 +147,13 @@ async function runConnectionCheck() {
   $("connection-test").disabled = true;
   ecourt.connectionCheck = { state: "pending", rtt: null, code: null };
   showConnectionCheck();
-  ecourt.connectionCheck = await checkConnection(hearingIdFromUrl(), token);
+  const before = await beforeJoining(hearingIdFromUrl(), token);
+  if (before.hearing) {
+    ecourt.hearing = ecourt.hearing || before.hearing; // the welcome's, once joined
+    showHearing();
+  }
+  ecourt.connectionCheck = before.state ? before
+    : await checkConnection(hearingIdFromUrl(), token, before.iceServers);
   showConnectionCheck();
   $("connection-test").disabled = false;
   line.dataset.result = ecourt.connectionCheck.state;
