@@ -84,7 +84,7 @@ async def test_a_party_checks_devices_accepts_the_rules_waits_and_is_admitted(
             "You are joining as Minh Tran, Plaintiff."
         )
         # the page names the hearing the link opens, before anyone joins
-        await expect(party.locator("#hearing-title")).to_have_text(CASE["title"])
+        await expect(party.locator("#hearing-title")).to_have_text(str(CASE["title"]))
         await expect(party.locator("#hearing-case")).to_have_text(f"Case {CASE['case_number']}")
         await expect(party.locator("#camera option")).not_to_have_count(0)
         await expect(party.locator("#microphone option")).not_to_have_count(0)
