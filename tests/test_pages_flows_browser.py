@@ -209,10 +209,8 @@ async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
 ) -> None:
     hearing = await server.create_hearing(**CASE)
     party_token = await server.issue_token(hearing["id"], "plaintiff", "Minh Tran")
-    async with async_playwright() as playwright, chromium(playwright, tmp_path / "p") as browser:
-        judge = await first_page(browser)
+    async with judge_and_party(tmp_path) as (judge, party):
         await admitted_judge(judge, server, hearing["id"])
-        party = await browser.new_page()
         await seat(judge, party, party_token["join_url"], "Minh Tran", "Plaintiff")
 
         eject = judge.get_by_role("button", name="Eject: Minh Tran")
@@ -295,10 +293,8 @@ async def test_joining_and_admitting_work_with_the_keyboard_alone(
 ) -> None:
     hearing = await server.create_hearing(**CASE)
     party_token = await server.issue_token(hearing["id"], "plaintiff", "Minh Tran")
-    async with async_playwright() as playwright, chromium(playwright, tmp_path / "p") as browser:
-        judge = await first_page(browser)
+    async with judge_and_party(tmp_path) as (judge, party):
         await admitted_judge(judge, server, hearing["id"])
-        party = await browser.new_page()
         await party.goto(party_token["join_url"])
         await expect(party.locator("#continue")).to_be_focused(timeout=15_000)
         await party.keyboard.press("Enter")
