@@ -2,7 +2,7 @@
 // clerk's console. Speaks docs/protocol.md over socket.io (namespace /hearing). The join token
 // is read from the URL fragment (#token=...), which browsers never send to the server.
 
-import { t, translate, useLanguage, languageSwitcher } from "./i18n.js";
+import { has, t, translate, useLanguage, languageSwitcher } from "./i18n.js";
 import { publish, Subscriber } from "./rtc.js";
 import { Tiles, renderQueue, roleName, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
@@ -93,7 +93,7 @@ function notify(text, target = $("notice")) {
 function showError(err, target = $("notice")) {
   const code = err?.code || "error";
   const key = `refusal.${code}`;
-  const known = t(key) !== key;
+  const known = has(key);
   const message = known ? t(key) : err?.message || String(err);
   ecourt.errors.push({ code, message, event: err?.event });
   notify(`${message} (${code})`, target);
@@ -168,7 +168,7 @@ function showConnectionCheck() {
     line.textContent = t(rtt > 300 ? "devices.reachable_slow" : "devices.reachable", { rtt });
   } else if (state === "refused") {
     const key = `refusal.${code}`;
-    line.textContent = t("devices.refused", { reason: t(key) !== key ? t(key) : code });
+    line.textContent = t("devices.refused", { reason: has(key) ? t(key) : code });
   } else line.textContent = t("devices.unreachable");
 }
 
@@ -706,7 +706,7 @@ function showEnded() {
   if (!reason) return;
   $("ended-heading").textContent = t(reason === "left" ? "ended.left_heading" : "ended.closed_heading");
   const key = `leave.${reason}`;
-  $("ended-text").textContent = t(key) !== key ? t(key) : t("leave.disconnected");
+  $("ended-text").textContent = t(has(key) ? key : "leave.disconnected");
 }
 
 // --- the language ---------------------------------------------------------------------------
