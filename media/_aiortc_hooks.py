@@ -24,7 +24,7 @@ from aioice import Candidate, Connection, turn
 from aioice.candidate import candidate_foundation, candidate_priority
 from aioice.ice import CandidatePair, StunProtocol
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
-from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
+from aiortc.rtcdtlstransport import SRTP_PROFILES, RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import RtcpSrPacket
 
@@ -32,6 +32,7 @@ from media.datagrams import MAX_DATAGRAM, Drop, DropCounts, parse_stun
 from media.errors import AiortcShapeChanged, PortsExhausted
 from media.ratelimit import RateLimitedLog
 from media.rtcp import parse_rtcp
+from media.srtp import GCM_SALT_LENGTH, GcmProtector
 
 TESTED_AIORTC = "1.16.0"
 
@@ -46,6 +47,7 @@ _SIGNATURES: list[tuple[Any, str, list[str]]] = [
     (RTCDtlsTransport, "_handle_rtp_data", ["self", "data", "arrival_time_ms"]),
     (RTCDtlsTransport, "_register_rtp_receiver", ["self", "receiver", "parameters"]),
     (RTCDtlsTransport, "_send_rtp", ["self", "data"]),
+    (RTCDtlsTransport, "_setup_srtp", ["self"]),
     (RTCDtlsTransport, "_handle_rtcp_data", ["self", "data"]),
     (RtpRouter, "route_rtcp", ["self", "packet"]),
     (Connection, "data_received", ["self", "data", "component"]),
@@ -69,7 +71,7 @@ _FIELDS: list[tuple[Any, tuple[str, ...]]] = [
         ),
     ),
     (RTCRtpReceiver, ("_RTCRtpReceiver__rtcp_ssrc", "_RTCRtpReceiver__decoder_thread")),
-    (RTCDtlsTransport, ("_state", "_tx_srtp", "_rx_srtp", "_rtp_router")),
+    (RTCDtlsTransport, ("_state", "_tx_srtp", "_rx_srtp", "_rtp_router", "_ssl", "_role")),
     (Connection, ("_nominated", "_protocols", "_check_list")),
     (CandidatePair, ("protocol", "remote_candidate", "state", "nominated")),
 ]
@@ -285,33 +287,74 @@ def _socket_send(transport: Any) -> Callable[[bytes, tuple[str, int]], None]:
     return send_now
 
 
-def rtp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], None]:
-    """A synchronous send for the forwarding path: SRTP protect, then the socket.
+class RtpRoute:
+    """The forwarding path's way out on one subscribe leg (an `RtpOut`): SRTP protect, then
+    `sendto` on the nominated ICE pair's socket, synchronously.
 
     It skips the five coroutines between aiortc's `_send_rtp` and the datagram socket, and
-    looks the nominated ICE pair up once (aiortc never renominates). aiortc's transmit
-    counters are not updated. The send raises ConnectionError when the transport is not up.
+    looks the nominated pair up once (aiortc never renominates). With an AES-GCM profile it
+    protects with `media.srtp.GcmProtector` under the leg's own DTLS-SRTP keys; otherwise with
+    aiortc's libsrtp session. aiortc's transmit counters are not updated.
     """
-    private: Any = transport
-    route: tuple[Any, tuple[str, int], Any] | None = None
 
-    def send(data: bytes) -> None:
-        nonlocal route
-        if private._state is not State.CONNECTED:
+    def __init__(self, transport: RTCDtlsTransport) -> None:
+        self.transport = transport
+        self._private: Any = transport
+        self._socket: Callable[[bytes, tuple[str, int]], None] | None = None
+        self._address: tuple[str, int] = ("", 0)
+        self._gcm: Callable[[bytes, bytes, int, int], bytes] | None = None
+        self._libsrtp: Callable[[bytes], bytes] | None = None
+
+    def send(self, header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
+        if self._private._state is not State.CONNECTED:
             raise ConnectionError("the DTLS transport is not connected")
-        if route is None:
-            pair = private.transport._connection._nominated.get(1)
-            if pair is None:
-                raise ConnectionError("no nominated ICE pair")
-            route = (
-                _socket_send(pair.protocol.transport),
-                pair.remote_addr,
-                private._tx_srtp.protect,
-            )
-        sendto, address, protect = route
-        sendto(protect(data), address)
+        if self._socket is None:
+            self._resolve()
+        if self._gcm is not None:
+            packet = self._gcm(header, payload, ssrc, index)
+        else:
+            assert self._libsrtp is not None
+            packet = self._libsrtp(header + payload)
+        assert self._socket is not None
+        self._socket(packet, self._address)
+        return packet
 
-    return send
+    def resend(self, packet: bytes) -> None:
+        if self._private._state is not State.CONNECTED or self._socket is None:
+            raise ConnectionError("the DTLS transport is not connected")
+        self._socket(packet, self._address)
+
+    def _resolve(self) -> None:
+        pair = self._private.transport._connection._nominated.get(1)
+        if pair is None:
+            raise ConnectionError("no nominated ICE pair")
+        key = tx_gcm_key(self.transport)
+        if key is not None:
+            self._gcm = GcmProtector(key).protect
+        else:
+            self._libsrtp = self._private._tx_srtp.protect
+        self._address = pair.remote_addr
+        self._socket = _socket_send(pair.protocol.transport)
+
+
+def tx_gcm_key(transport: RTCDtlsTransport) -> bytes | None:
+    """The transport's outgoing SRTP master key and salt if it negotiated an AES-GCM profile
+    (None for another profile): exported from the DTLS session as aiortc exports it (RFC 5764
+    §4.2: the client's key, the server's key, the client's salt, the server's salt)."""
+    private: Any = transport
+    negotiated = private._ssl.get_selected_srtp_profile()
+    for profile in SRTP_PROFILES:
+        if profile.openssl_profile == negotiated:
+            break
+    else:
+        return None
+    if profile.salt_length != GCM_SALT_LENGTH:
+        return None
+    material = private._ssl.export_keying_material(
+        b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length)
+    )
+    key: bytes = profile.get_key_and_salt(material, 1 if private._role == "server" else 0)
+    return key
 
 
 def take_over_sender(

@@ -1,8 +1,8 @@
 """The forwarding path: one published track fans its RTP packets out to its sinks.
 
 Per packet and per sink the work is: rewrite SSRC, payload type, sequence number and timestamp,
-rebuild the (small) header-extension block, and hand the bytes to the sink's `send` (the
-subscriber's DTLS transport, which applies SRTP protect). All of it is synchronous; nothing
+rebuild the (small) header-extension block, and hand header and payload to the sink's way out
+(`RtpOut`: SRTP protect, then the subscriber's socket). All of it is synchronous; nothing
 is decoded. A new sink waits for a keyframe; feedback from sinks (PLI, FIR) reaches the
 publisher throttled, and NACKs are answered from each sink's packet cache.
 """
@@ -15,17 +15,18 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from media.ratelimit import RateLimitedLog
 from media.rtp import (
+    RTP_HEADER,
     URI_AUDIO_LEVEL,
     ParsedRtp,
     abs_send_time,
     build_extension_block,
-    build_rtp,
     vp8_is_keyframe,
 )
+from media.srtp import next_index
 
 log = logging.getLogger(__name__)
 _sink_errors = RateLimitedLog(log, interval=10.0)
@@ -36,8 +37,19 @@ LOUDNESS_SMOOTHING = 0.1
 KEYFRAME_INTERVAL = 1.0
 SEEN_WINDOW = 1024
 
-PacketSender = Callable[[bytes], None]
-"""Protects and sends one RTP packet to a subscriber; raises ConnectionError if it cannot."""
+
+class RtpOut(Protocol):
+    """The way out to one subscriber: SRTP protect, then its ICE socket. Both methods raise
+    ConnectionError when the subscriber's transport is not up."""
+
+    def send(self, header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
+        """Protect and send the RTP packet `header` + `payload` (packet index `index` on
+        `ssrc`); return the protected packet as sent."""
+
+    def resend(self, packet: bytes) -> None:
+        """Send a protected packet again, as it is (a retransmission)."""
+
+
 KeyframeRequester = Callable[[int], Coroutine[Any, Any, None]]
 PacketTap = Callable[[ParsedRtp], None]
 """Sees every packet of a track that is forwarded (the recorder); must not raise."""
@@ -105,8 +117,8 @@ class ReceptionStats:
 class TrackSink:
     """One subscriber's copy of one published track: its own SSRC, numbering and cache."""
 
-    def __init__(self, send: PacketSender, ssrc: int, kind: str, clock_rate: int) -> None:
-        self.send = send
+    def __init__(self, out: RtpOut, ssrc: int, kind: str, clock_rate: int) -> None:
+        self.out = out
         self.ssrc = ssrc
         self.kind = kind
         self.clock_rate = clock_rate
@@ -121,7 +133,10 @@ class TrackSink:
         self._next_seq = random.randrange(0, 0x8000)
         self._ts_base = random.randrange(0, 1 << 32)
         self._begun = False
+        self._highest = -1
+        """The highest packet index (rollover counter and sequence number) sent so far."""
         self._history: list[bytes | None] = [None] * NACK_CACHE
+        """The protected packets sent, by sequence number, to answer NACKs as they were."""
         self.packets_sent = 0
         self.octets_sent = 0
         self.last_timestamp = 0
@@ -147,15 +162,27 @@ class TrackSink:
             self.begin(seq, packet.timestamp)
         out_seq = (seq + self._seq_offset) & 0xFFFF
         out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
-        data = build_rtp(
-            packet.marker, self.payload_type, out_seq, out_ts, self.ssrc, block, payload
+        highest = self._highest
+        if (out_seq - highest) & 0xFFFF == 1 and highest >= 0:
+            index = self._highest = highest + 1  # the next in order: the common case
+        else:
+            index = next_index(highest, out_seq)
+            if index > highest:
+                self._highest = index
+        header = RTP_HEADER.pack(
+            0x90 if block else 0x80,
+            packet.marker << 7 | self.payload_type,
+            out_seq,
+            out_ts,
+            self.ssrc,
         )
-        self._history[out_seq % NACK_CACHE] = data
+        self._history[out_seq % NACK_CACHE] = self.out.send(
+            header + block, payload, self.ssrc, index
+        )
         self.packets_sent += 1
         self.octets_sent += len(payload)
         self.last_timestamp = out_ts
         self.last_sent_at = now
-        self.send(data)
 
     def retransmit(self, lost: list[int]) -> int:
         """Resend cached packets a subscriber reported lost; return how many were found."""
@@ -164,7 +191,7 @@ class TrackSink:
             data = self._history[seq % NACK_CACHE]
             if data is not None and int.from_bytes(data[2:4], "big") == seq:
                 found += 1
-                self.send(data)
+                self.out.resend(data)
         return found
 
 

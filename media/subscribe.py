@@ -79,6 +79,7 @@ class SubscribePeer:
         self._guarded = False
         self.drops = DropCounts()
         self._transport: RTCDtlsTransport | None = None
+        self._route: hooks.RtpRoute | None = None
         self._reports: asyncio.Task[None] | None = None
 
     @property
@@ -101,7 +102,7 @@ class SubscribePeer:
         transceiver.setCodecPreferences(preferred_codecs(track.kind, track.mime_type))
         sender = transceiver.sender
         sink = TrackSink(
-            hooks.rtp_sender(sender.transport),
+            hooks.RtpRoute(sender.transport),
             hooks.sender_ssrc(sender),
             track.kind,
             track.clock_rate,
@@ -165,8 +166,11 @@ class SubscribePeer:
         if section.sink.closed or not parameters.codecs:
             return
         sink = section.sink
-        self._transport = section.transceiver.sender.transport
-        sink.send = hooks.rtp_sender(self._transport)
+        transport = section.transceiver.sender.transport
+        if self._route is None or self._route.transport is not transport:
+            self._route = hooks.RtpRoute(transport)  # one per leg: the sections share it
+        self._transport = transport
+        sink.out = self._route
         if self._reports is None:
             self._reports = asyncio.get_running_loop().create_task(self._send_reports())
         sink.payload_type = parameters.codecs[0].payloadType or 0

@@ -106,7 +106,9 @@ async () => {
     if (!pc) return null;
     const stats = await pc.getStats();
     const video = [], outbound = [];
+    let srtpCipher = null;
     stats.forEach((r) => {
+      if (r.type === "transport" && r.srtpCipher) srtpCipher = r.srtpCipher;
       if (r.type === "inbound-rtp" && r.kind === "video") {
         video.push({ mid: r.mid, framesDecoded: r.framesDecoded || 0,
           framesReceived: r.framesReceived || 0, packetsReceived: r.packetsReceived || 0,
@@ -119,7 +121,7 @@ async () => {
       }
     });
     return { connection: pc.connectionState, ice: pc.iceConnectionState,
-      signaling: pc.signalingState, video, outbound };
+      signaling: pc.signalingState, srtpCipher, video, outbound };
   };
   const e = window.ecourt || { pcs: {} };
   return { state: e.state, errors: e.errors, tracks: e.tracks,

@@ -48,6 +48,7 @@ from media.forwarder import PublishedTrack, TrackSink
 from media.rtcp import parse_rtcp
 from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID, parse_rtp, vp8_is_keyframe
 from media.sdp import parse_offer
+from media.srtp import GcmProtector
 from security import Secret, TokenRefused, TokenSigner
 from signaling.errors import BadRequest
 from signaling.messages import (
@@ -132,6 +133,23 @@ def stun_seeds() -> list[bytes]:
 # -- RTP: the forwarding path's parser, keyframe check and fan-out ----------------------------
 
 
+class _Wire:
+    """A subscriber's way out that protects with the forwarding path's own SRTP (a fixed test
+    key) and keeps what it would send."""
+
+    def __init__(self, sent: list[bytes]) -> None:
+        self._protect = GcmProtector(bytes(range(44))).protect
+        self._sent = sent
+
+    def send(self, header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
+        packet = self._protect(header, payload, ssrc, index)
+        self._sent.append(packet)
+        return packet
+
+    def resend(self, packet: bytes) -> None:
+        self._sent.append(packet)
+
+
 def _forwarding() -> tuple[PublishedTrack, list[bytes]]:
     sent: list[bytes] = []
 
@@ -149,7 +167,7 @@ def _forwarding() -> tuple[PublishedTrack, list[bytes]]:
         extension_ids={URI_AUDIO_LEVEL: 1, URI_ABS_SEND_TIME: 3},
         request_keyframe=no_keyframes,
     )
-    sink = TrackSink(sent.append, ssrc=99, kind="audio", clock_rate=48000)
+    sink = TrackSink(_Wire(sent), ssrc=99, kind="audio", clock_rate=48000)
     sink.abs_send_time_id, sink.audio_level_id, sink.started = 2, 1, True
     track.add_sink(sink)
     return track, sent

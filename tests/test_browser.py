@@ -20,6 +20,7 @@ from tests.browser_support import (
     first_page,
     frames_decoded,
     join_hearing,
+    media_stats,
     tile_video,
     wait_for_decoded_video,
     wait_for_state,
@@ -106,6 +107,11 @@ async def test_judge_admits_party_and_both_see_each_other(
                 seen_by_party = await sees_video_of(party, "party", judge_id, JUDGE)
                 print(f"judge page inbound video: {seen_by_judge}")
                 print(f"party page inbound video: {seen_by_party}")
+                # Chromium negotiated AES-GCM, so every frame it decoded was protected by the
+                # forwarding path's own SRTP (media/srtp.py), not by libsrtp.
+                for page in (judge, party):
+                    cipher = (await media_stats(page))["subscribe"]["srtpCipher"]
+                    assert cipher in ("SRTP_AEAD_AES_256_GCM", "SRTP_AEAD_AES_128_GCM"), cipher
                 # The datagram guard drops none of Chromium's media, RTCP or STUN; only the
                 # first ClientHello of a subscribe leg, sent before the server has the answer
                 # (Chromium sends it again about 50 ms later).

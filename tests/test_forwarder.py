@@ -13,16 +13,25 @@ from media.rtp import URI_AUDIO_LEVEL, build_extension_block, build_rtp, parse_r
 
 
 class RecordingTransport:
-    """Collects what would have been SRTP-protected and sent."""
+    """Collects what would have been SRTP-protected and sent, with each packet's index."""
 
     def __init__(self, fail: bool = False) -> None:
         self.sent: list[bytes] = []
+        self.indexes: list[int] = []
         self.fail = fail
 
-    def __call__(self, data: bytes) -> None:
+    def send(self, header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
         if self.fail:
             raise ConnectionError("closed")
-        self.sent.append(data)
+        assert ssrc == int.from_bytes(header[8:12], "big")
+        self.indexes.append(index)
+        self.sent.append(header + payload)
+        return header + payload
+
+    def resend(self, packet: bytes) -> None:
+        if self.fail:
+            raise ConnectionError("closed")
+        self.sent.append(packet)
 
 
 def rtp(seq: int, ts: int = 1000, payload: bytes = b"\x10\x01frame", padding: int = 0) -> bytes:

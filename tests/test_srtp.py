@@ -1,0 +1,164 @@
+"""The forwarding path's own SRTP protect (AES-GCM) against libsrtp, and on a real DTLS leg."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from typing import Any
+
+import pylibsrtp
+import pytest
+from aiortc import RTCPeerConnection, VideoStreamTrack
+
+from media import _aiortc_hooks as hooks
+from media.rtp import RTP_HEADER, build_extension_block, parse_rtp
+from media.srtp import GcmProtector, derive_session_key, next_index
+
+PROFILES = [
+    (pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM, 32),
+    (pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 16),
+]
+
+
+def libsrtp(profile: int, key: bytes, direction: int) -> pylibsrtp.Session:
+    return pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=direction, srtp_profile=profile))
+
+
+def header(seq: int, ssrc: int, extensions: bool = False) -> bytes:
+    block = build_extension_block([(3, b"\x01\x02\x03"), (1, b"\x7f")]) if extensions else b""
+    b0 = 0x90 if block else 0x80
+    return RTP_HEADER.pack(b0, 0x80 | 96, seq, seq * 3000, ssrc) + block
+
+
+@pytest.mark.parametrize(("profile", "key_length"), PROFILES)
+def test_protected_packets_are_what_libsrtp_sends_across_a_sequence_number_wrap(
+    profile: int, key_length: int
+) -> None:
+    key = os.urandom(key_length + 12)
+    reference = libsrtp(profile, key, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+    ours = GcmProtector(key)
+    highest = -1
+    for n in range(3000):
+        seq = (65535 - 1500 + n) & 0xFFFF
+        head, payload = header(seq, 0xDEADBEEF, extensions=n % 2 == 0), os.urandom(n % 1200)
+        index = next_index(highest, seq)
+        highest = max(highest, index)
+        assert ours.protect(head, payload, 0xDEADBEEF, index) == reference.protect(head + payload)
+    assert highest >> 16 == 1  # the rollover counter moved
+
+
+@pytest.mark.parametrize(("profile", "key_length"), PROFILES)
+def test_libsrtp_unprotects_what_we_protect_for_several_ssrcs(
+    profile: int, key_length: int
+) -> None:
+    key = os.urandom(key_length + 12)
+    receiver = libsrtp(profile, key, pylibsrtp.Policy.SSRC_ANY_INBOUND)
+    ours = GcmProtector(key)
+    for ssrc in (1, 0xFFFFFFFF, 123456):
+        for seq in range(100, 110):
+            head = header(seq, ssrc)
+            protected = ours.protect(head, b"payload", ssrc, seq)
+            assert receiver.unprotect(protected) == head + b"payload"
+
+
+def test_a_tampered_packet_fails_authentication_at_the_receiver() -> None:
+    key = os.urandom(44)
+    receiver = libsrtp(PROFILES[0][0], key, pylibsrtp.Policy.SSRC_ANY_INBOUND)
+    packet = bytearray(GcmProtector(key).protect(header(7, 9), b"payload", 9, 7))
+    packet[1] ^= 0x01  # the payload type is authenticated, not encrypted
+    with pytest.raises(pylibsrtp.Error):
+        receiver.unprotect(bytes(packet))
+
+
+def test_only_gcm_master_keys_are_accepted() -> None:
+    for size in (0, 30, 12 + 24, 12 + 33):
+        with pytest.raises(ValueError, match="16 or 32 bytes"):
+            GcmProtector(bytes(size))
+
+
+def test_each_label_derives_a_different_key() -> None:
+    key, salt = bytes(range(32)), bytes(range(12))
+    keys = {derive_session_key(key, salt, label, 16) for label in range(6)}
+    assert len(keys) == 6
+
+
+@pytest.mark.parametrize(
+    ("highest", "seq", "expected"),
+    [
+        (-1, 5, 5),
+        (-1, 65535, 65535),
+        (10, 11, 11),
+        (65535, 0, 1 << 16),  # a wrap
+        ((1 << 16) | 3, 65534, 65534),  # late from before the wrap: the old rollover counter
+        ((1 << 16) | 3, 2, (1 << 16) | 2),  # a little late, same counter
+        ((2 << 16) | 40000, 100, (3 << 16) | 100),  # far ahead across a wrap
+        ((2 << 16) | 40000, 39000, (2 << 16) | 39000),  # late, no wrap
+        (100, 65000, 65000),  # late before any wrap: the counter cannot go below zero
+    ],
+)
+def test_the_packet_index_follows_rfc_3711s_estimate(highest: int, seq: int, expected: int) -> None:
+    assert next_index(highest, seq) == expected
+
+
+def test_the_index_estimate_matches_a_counted_stream_with_reordering() -> None:
+    rng = random.Random(7)
+    true_indexes = list(range(60000, 60000 + 20000))
+    for i in range(0, len(true_indexes) - 3, 50):  # swap neighbours now and then
+        j = i + rng.randrange(1, 3)
+        true_indexes[i], true_indexes[j] = true_indexes[j], true_indexes[i]
+    highest = -1
+    for true in true_indexes:
+        index = next_index(highest, true & 0xFFFF)
+        assert index == true
+        highest = max(highest, index)
+
+
+async def connected_pair() -> tuple[RTCPeerConnection, RTCPeerConnection]:
+    offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
+    offerer.addTrack(VideoStreamTrack())
+    answerer.addTransceiver("video", direction="recvonly")
+    await offerer.setLocalDescription(await offerer.createOffer())
+    await answerer.setRemoteDescription(offerer.localDescription)
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.setRemoteDescription(answerer.localDescription)
+    for _ in range(200):
+        if offerer.connectionState == answerer.connectionState == "connected":
+            return offerer, answerer
+        await asyncio.sleep(0.05)
+    raise AssertionError("the two peer connections did not connect")
+
+
+@pytest.mark.media
+async def test_a_route_sends_rtp_the_other_end_unprotects_in_either_dtls_role() -> None:
+    offerer, answerer = await connected_pair()
+    try:
+        ends: list[Any] = [
+            offerer.getTransceivers()[0].sender.transport,
+            answerer.getTransceivers()[0].receiver.transport,
+        ]
+        assert {end._role for end in ends} == {"client", "server"}
+        for sending, receiving in (ends, ends[::-1]):
+            received: list[bytes] = []  # ours only: the offerer's own track sends too
+
+            def keep(packet: bytes, received: list[bytes] = received) -> None:
+                if parse_rtp(packet).ssrc == 4242:
+                    received.append(packet)
+
+            hooks.guard_datagrams(receiving, keep)
+            route = hooks.RtpRoute(sending)
+            for seq in range(500, 510):
+                route.send(header(seq, 4242), b"frame-%d" % seq, 4242, seq)
+            route.resend(route.send(header(510, 4242), b"again", 4242, 510))
+            for _ in range(100):
+                if len(received) == 11:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)  # time for anything more to arrive
+            payloads = [parse_rtp(p).payload for p in received]
+            assert payloads[:10] == [b"frame-%d" % seq for seq in range(500, 510)]
+            assert payloads[10] == b"again"  # the resend is a replay: libsrtp drops it
+            assert len(received) == 11
+    finally:
+        await offerer.close()
+        await answerer.close()
