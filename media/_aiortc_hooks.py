@@ -265,76 +265,79 @@ def _harden_rtcp(transport: Any, counts: DropCounts) -> None:
     transport._handle_rtcp_data = handle_rtcp_data
 
 
-def _socket_send(transport: Any) -> Callable[[bytes, tuple[str, int]], None]:
-    """Send straight on the datagram socket, past asyncio's transport bookkeeping.
-
-    Media is real-time: when the socket buffer is full the packet is dropped (the subscriber
-    asks for it again with a NACK) rather than queued behind the buffer.
-    """
-    sock = getattr(transport, "_sock", None)
-    if sock is None:  # not a selector transport: take asyncio's way
-        send: Callable[[bytes, tuple[str, int]], None] = transport.sendto
-        return send
-
-    def send_now(data: bytes, address: tuple[str, int]) -> None:
-        try:
-            sock.sendto(data, address)
-        except (BlockingIOError, InterruptedError):
-            pass
-        except OSError as exc:
-            raise ConnectionError(str(exc)) from exc
-
-    return send_now
-
-
 class RtpRoute:
     """The forwarding path's way out on one subscribe leg (an `RtpOut`): SRTP protect, then
     `sendto` on the nominated ICE pair's socket, synchronously.
 
     It skips the five coroutines between aiortc's `_send_rtp` and the datagram socket, and
-    looks the nominated pair up once (aiortc never renominates). With an AES-GCM profile it
-    protects with `media.srtp.GcmProtector` under the leg's own DTLS-SRTP keys; otherwise with
-    aiortc's libsrtp session. aiortc's transmit counters are not updated.
+    looks the nominated pair up once, at the first send (aiortc never renominates). With an
+    AES-GCM profile it protects with `media.srtp.GcmProtector` under the leg's own DTLS-SRTP
+    keys; otherwise with aiortc's libsrtp session. aiortc's transmit counters are not updated.
+    On asyncio's loop it writes to the datagram socket itself: media is real-time, so when
+    the socket buffer is full the packet is dropped (the subscriber asks for it again with a
+    NACK) rather than queued behind the buffer. On uvloop (the server's default) it calls the
+    transport's `sendto`, which is libuv's and costs as little.
     """
 
     def __init__(self, transport: RTCDtlsTransport) -> None:
         self.transport = transport
-        self._private: Any = transport
-        self._socket: Callable[[bytes, tuple[str, int]], None] | None = None
-        self._address: tuple[str, int] = ("", 0)
-        self._gcm: Callable[[bytes, bytes, int, int], bytes] | None = None
-        self._libsrtp: Callable[[bytes], bytes] | None = None
+        self.send: Callable[[bytes, bytes, int, int], bytes] = self._send_first
+        self.resend: Callable[[bytes], None] = self._resend_first
 
-    def send(self, header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
-        if self._private._state is not State.CONNECTED:
-            raise ConnectionError("the DTLS transport is not connected")
-        if self._socket is None:
-            self._resolve()
-        if self._gcm is not None:
-            packet = self._gcm(header, payload, ssrc, index)
-        else:
-            assert self._libsrtp is not None
-            packet = self._libsrtp(header + payload)
-        assert self._socket is not None
-        self._socket(packet, self._address)
-        return packet
+    def _send_first(self, header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
+        self._resolve()
+        return self.send(header, payload, ssrc, index)
 
-    def resend(self, packet: bytes) -> None:
-        if self._private._state is not State.CONNECTED or self._socket is None:
-            raise ConnectionError("the DTLS transport is not connected")
-        self._socket(packet, self._address)
+    def _resend_first(self, packet: bytes) -> None:
+        self._resolve()
+        self.resend(packet)
 
     def _resolve(self) -> None:
-        pair = self._private.transport._connection._nominated.get(1)
+        """Replace `send` and `resend` with closures over the route, once the leg is up."""
+        private: Any = self.transport
+        connected = State.CONNECTED
+        if private._state is not connected:
+            raise ConnectionError("the DTLS transport is not connected")
+        pair = private.transport._connection._nominated.get(1)
         if pair is None:
             raise ConnectionError("no nominated ICE pair")
+        address: tuple[str, int] = pair.remote_addr
+        sock = getattr(pair.protocol.transport, "_sock", None)
+        sendto: Callable[[bytes, tuple[str, int]], Any] = (
+            pair.protocol.transport.sendto if sock is None else sock.sendto
+        )
         key = tx_gcm_key(self.transport)
         if key is not None:
-            self._gcm = GcmProtector(key).protect
+            protect = GcmProtector(key).protect
         else:
-            self._libsrtp = self._private._tx_srtp.protect
-        self._address = pair.remote_addr
-        self._socket = _socket_send(pair.protocol.transport)
+            libsrtp: Callable[[bytes], bytes] = private._tx_srtp.protect
+
+            def protect(header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
+                return libsrtp(header + payload)
+
+        def resend(packet: bytes) -> None:
+            if private._state is not connected:
+                raise ConnectionError("the DTLS transport is not connected")
+            try:
+                sendto(packet, address)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as exc:
+                raise ConnectionError(str(exc)) from exc
+
+        def send(header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
+            if private._state is not connected:
+                raise ConnectionError("the DTLS transport is not connected")
+            packet = protect(header, payload, ssrc, index)
+            try:
+                sendto(packet, address)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as exc:
+                raise ConnectionError(str(exc)) from exc
+            return packet
+
+        self.send, self.resend = send, resend
 
 
 def tx_gcm_key(transport: RTCDtlsTransport) -> bytes | None:

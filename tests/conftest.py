@@ -8,9 +8,10 @@ own network address.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +24,19 @@ from aiohttp import web
 from security import Secret
 from signaling.client import HearingClient
 from web.app import create_app
+from web.cli import new_event_loop
 from web.settings import Settings
 
 API_KEY = "test-api-key-0123456789"
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test runs on the loop the server runs on (`ECOURT_EVENT_LOOP`, uvloop by
+    default), so the tests exercise what ships."""
+    kind = os.environ.get("ECOURT_EVENT_LOOP") or "uvloop"
+    return {kind: functools.partial(new_event_loop, kind)}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

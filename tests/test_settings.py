@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
+import uvloop
 
+from web.cli import new_event_loop
 from web.settings import Settings, SettingsError
 
 API_KEY = "operator-chosen-api-key"
@@ -210,3 +214,25 @@ def test_the_key_ring_must_live_outside_the_data_directory(tmp_path: Path) -> No
 def test_the_key_ring_defaults_to_the_users_config_directory(tmp_path: Path) -> None:
     settings = Settings.from_env({"XDG_CONFIG_HOME": str(tmp_path)})
     assert settings.keyring_path == tmp_path / "ecourt" / "keyring.json"
+
+
+def test_the_server_runs_on_uvloop_unless_told_to_use_asyncios_own_loop() -> None:
+    assert Settings.from_env({}).event_loop == "uvloop"
+    assert Settings.from_env({"ECOURT_EVENT_LOOP": "asyncio"}).event_loop == "asyncio"
+    with pytest.raises(SettingsError, match="ECOURT_EVENT_LOOP is one of uvloop, asyncio"):
+        Settings.from_env({"ECOURT_EVENT_LOOP": "trio"})
+
+
+def test_each_event_loop_setting_gives_that_loop() -> None:
+    for kind, expected in (("uvloop", uvloop.Loop), ("asyncio", asyncio.BaseEventLoop)):
+        loop = new_event_loop(kind)
+        try:
+            assert isinstance(loop, expected)
+            assert isinstance(loop, uvloop.Loop) == (kind == "uvloop")
+        finally:
+            loop.close()
+
+
+async def test_async_tests_run_on_the_loop_the_server_ships_with() -> None:
+    kind = os.environ.get("ECOURT_EVENT_LOOP") or "uvloop"
+    assert isinstance(asyncio.get_running_loop(), uvloop.Loop) == (kind == "uvloop")

@@ -161,11 +161,21 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(functools.partial(_open_demo, settings=settings))
+    loop = new_event_loop(settings.event_loop)
     if listener is not None:
-        web.run_app(app, sock=listener)
+        web.run_app(app, sock=listener, loop=loop)
     else:
-        web.run_app(app, host=settings.host, port=settings.port)
+        web.run_app(app, host=settings.host, port=settings.port, loop=loop)
     return 0
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """The server's event loop: uvloop's if asked for (the default), the standard one else."""
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 async def _open_demo(app: web.Application, *, settings: Settings) -> None:

@@ -95,6 +95,15 @@ def _urls(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> tuple[
     return urls
 
 
+EVENT_LOOPS = ("uvloop", "asyncio")
+
+
+def _event_loop(value: str) -> str:
+    if value not in EVENT_LOOPS:
+        raise SettingsError(f"ECOURT_EVENT_LOOP is one of {', '.join(EVENT_LOOPS)}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -133,6 +142,9 @@ class Settings:
     turn_username: str | None = None
     turn_credential: Secret | None = None
     """STUN and TURN servers handed to the clients (the server itself uses none)."""
+    event_loop: str = "uvloop"
+    """`uvloop` (libuv's loop: the media path's datagrams and timers cost less) or `asyncio`
+    (the standard library's); ECOURT_EVENT_LOOP."""
 
     @property
     def base_url(self) -> str:
@@ -172,6 +184,7 @@ class Settings:
             stun_urls=_urls(env, "ECOURT_STUN_URLS", ("stun:", "stuns:")),
             turn_urls=_urls(env, "ECOURT_TURN_URLS", ("turn:", "turns:")),
             turn_username=env.get("ECOURT_TURN_USERNAME") or None,
+            event_loop=_event_loop(env.get("ECOURT_EVENT_LOOP") or "uvloop"),
         )
         turn_credential = env.get("ECOURT_TURN_CREDENTIAL") or None
         if settings.turn_urls and (settings.turn_username is None or turn_credential is None):
