@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv assets deps lint bench bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
+.PHONY: run test venv assets deps lint bench bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
 
 run: venv assets
 	$(BIN)/ecourt serve --demo
@@ -41,6 +41,9 @@ lint: venv
 
 bench: venv
 	bash tools/in-netns $(BIN)/python bench/forwarding.py
+
+bench-floor: venv
+	bash tools/in-netns $(BIN)/python bench/udp_floor.py --ks 1,4,16
 
 bench-sealing: venv
 	$(BIN)/python bench/sealing.py
