@@ -326,15 +326,8 @@ class RtpRoute:
                 raise ConnectionError(str(exc)) from exc
 
         def send(header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
-            if private._state is not connected:
-                raise ConnectionError("the DTLS transport is not connected")
             packet = protect(header, payload, ssrc, index)
-            try:
-                sendto(packet, address)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError as exc:
-                raise ConnectionError(str(exc)) from exc
+            resend(packet)
             return packet
 
         self.send, self.resend = send, resend

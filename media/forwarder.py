@@ -138,6 +138,8 @@ class TrackSink:
         self._history: list[bytes | None] = [None] * NACK_CACHE
         """The protected packets sent, by sequence number, to answer NACKs as they were."""
         self.packets_sent = 0
+        self.packets_refused = 0
+        """Late packets not sent because their index was already used (or too old to tell)."""
         self.octets_sent = 0
         self.last_timestamp = 0
         self.last_sent_at = 0.0
@@ -169,6 +171,11 @@ class TrackSink:
             index = next_index(highest, out_seq)
             if index > highest:
                 self._highest = index
+            elif highest - index >= NACK_CACHE or self._sent(out_seq):
+                # Late, and either too late to tell or under an index already sent: never
+                # protect two payloads under one index (it is the AES-GCM nonce).
+                self.packets_refused += 1
+                return
         header = RTP_HEADER.pack(
             0x90 if block else 0x80,
             packet.marker << 7 | self.payload_type,
@@ -184,12 +191,16 @@ class TrackSink:
         self.last_timestamp = out_ts
         self.last_sent_at = now
 
+    def _sent(self, seq: int) -> bool:
+        data = self._history[seq % NACK_CACHE]
+        return data is not None and int.from_bytes(data[2:4], "big") == seq
+
     def retransmit(self, lost: list[int]) -> int:
         """Resend cached packets a subscriber reported lost; return how many were found."""
         found = 0
         for seq in lost:
             data = self._history[seq % NACK_CACHE]
-            if data is not None and int.from_bytes(data[2:4], "big") == seq:
+            if data is not None and self._sent(seq):
                 found += 1
                 self.out.resend(data)
         return found

@@ -42,6 +42,21 @@ async def deployed(
             await asyncio.gather(*(c.close() for c in clients))
 
 
+async def judge_and_clerk(
+    server: RunningServer, clients: list[HearingClient]
+) -> list[tuple[HearingClient, dict[str, Any]]]:
+    """A presiding judge and a clerk connected to a new hearing (neither waits in a lobby),
+    each with the welcome it got."""
+    hearing = await server.create_hearing()
+    joined = []
+    for role, name in (("presiding_judge", "Judge Le"), ("clerk", "Clerk Pham")):
+        issued = await server.issue_token(hearing["id"], role, name)
+        client = HearingClient(server.base_url, issued["token"])
+        clients.append(client)
+        joined.append((client, await client.connect()))
+    return joined
+
+
 async def test_media_binds_in_the_port_range_and_clients_get_the_stun_and_turn_servers(
     tmp_path: Path, clients: list[HearingClient]
 ) -> None:
@@ -55,13 +70,8 @@ async def test_media_binds_in_the_port_range_and_clients_get_the_stun_and_turn_s
         turn_username="ecourt",
         turn_credential=Secret(b"turn-password"),
     ) as server:
-        hearing = await server.create_hearing()
-        joined = []
-        for role, name in (("presiding_judge", "Judge Le"), ("clerk", "Clerk Pham")):
-            issued = await server.issue_token(hearing["id"], role, name)
-            client = HearingClient(server.base_url, issued["token"])
-            clients.append(client)
-            welcome = await client.connect()
+        joined = await judge_and_clerk(server, clients)
+        for _client, welcome in joined:
             assert welcome["ice_servers"] == [
                 {"urls": ["stun:stun.court.example:3478"]},
                 {
@@ -70,8 +80,7 @@ async def test_media_binds_in_the_port_range_and_clients_get_the_stun_and_turn_s
                     "credential": "turn-password",
                 },
             ]
-            joined.append(client)
-        judge, clerk = joined
+        (judge, _), (clerk, _) = joined
         await judge.publish(VideoStreamTrack(), AudioStreamTrack())
         await decodes(await clerk.wait_for_track(judge.participant["id"], "video"), frames=10)
 
@@ -152,15 +161,7 @@ async def test_media_reaches_a_server_behind_nat_through_its_announced_address(
 ) -> None:
     with port_forward(PUBLIC_HOST, MEDIA_HOST, PORTS):
         async with deployed(tmp_path, clients, udp_ports=PORTS, announced_ip=PUBLIC_HOST) as server:
-            hearing = await server.create_hearing()
-            joined = []
-            for role, name in (("presiding_judge", "Judge Le"), ("clerk", "Clerk Pham")):
-                issued = await server.issue_token(hearing["id"], role, name)
-                client = HearingClient(server.base_url, issued["token"])
-                clients.append(client)
-                await client.connect()
-                joined.append(client)
-            judge, clerk = joined
+            (judge, _), (clerk, _) = await judge_and_clerk(server, clients)
             await judge.publish(VideoStreamTrack(), AudioStreamTrack())
             await decodes(await clerk.wait_for_track(judge.participant["id"], "video"), frames=10)
 

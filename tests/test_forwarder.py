@@ -141,6 +141,36 @@ async def test_padding_only_probes_and_duplicates_are_dropped_without_a_sequence
     assert published.packets_dropped == 2
 
 
+async def test_a_late_packet_is_never_sent_under_an_index_already_used() -> None:
+    # 11 arrives after the probe 13 closed the gap: it would take 10's number, and with it
+    # 10's AES-GCM nonce, so it is refused. 14 follows on as usual.
+    published, _ = track()
+    wire = RecordingTransport()
+    viewer = sink(wire)
+    published.add_sink(viewer)
+    await feed(
+        published,
+        rtp(10, payload=KEYFRAME),
+        rtp(12, payload=b"\x10\x01twelve"),
+        rtp(13, payload=b"", padding=200),
+        rtp(11, payload=b"\x10\x01eleven"),
+        rtp(14, payload=b"\x10\x01fourteen"),
+    )
+    assert [p.payload for p in sent(wire)] == [KEYFRAME, b"\x10\x01twelve", b"\x10\x01fourteen"]
+    assert len(set(wire.indexes)) == len(wire.indexes) == 3
+    assert viewer.packets_refused == 1
+
+
+async def test_a_late_packet_under_a_fresh_index_is_still_forwarded() -> None:
+    published, _ = track()
+    wire = RecordingTransport()
+    published.add_sink(sink(wire))
+    await feed(published, rtp(10, payload=KEYFRAME), rtp(12), rtp(11, payload=b"\x10\x01late"))
+    out = sent(wire)
+    assert [p.payload for p in out][-1] == b"\x10\x01late"
+    assert wire.indexes[2] == wire.indexes[0] + 1  # between the two it came between
+
+
 async def test_nacked_packets_are_resent_from_the_sinks_cache() -> None:
     published, _ = track()
     wire = RecordingTransport()

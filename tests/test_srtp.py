@@ -21,8 +21,11 @@ PROFILES = [
 ]
 
 
-def libsrtp(profile: int, key: bytes, direction: int) -> pylibsrtp.Session:
-    return pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=direction, srtp_profile=profile))
+def keyed(profile: int, key_length: int, direction: int) -> tuple[GcmProtector, Any]:
+    """Ours and a libsrtp session (sending or receiving) under one fresh master key."""
+    key = os.urandom(key_length + 12)
+    policy = pylibsrtp.Policy(key=key, ssrc_type=direction, srtp_profile=profile)
+    return GcmProtector(key), pylibsrtp.Session(policy)
 
 
 def header(seq: int, ssrc: int, extensions: bool = False) -> bytes:
@@ -35,9 +38,7 @@ def header(seq: int, ssrc: int, extensions: bool = False) -> bytes:
 def test_protected_packets_are_what_libsrtp_sends_across_a_sequence_number_wrap(
     profile: int, key_length: int
 ) -> None:
-    key = os.urandom(key_length + 12)
-    reference = libsrtp(profile, key, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
-    ours = GcmProtector(key)
+    ours, reference = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
     highest = -1
     for n in range(3000):
         seq = (65535 - 1500 + n) & 0xFFFF
@@ -52,9 +53,7 @@ def test_protected_packets_are_what_libsrtp_sends_across_a_sequence_number_wrap(
 def test_libsrtp_unprotects_what_we_protect_for_several_ssrcs(
     profile: int, key_length: int
 ) -> None:
-    key = os.urandom(key_length + 12)
-    receiver = libsrtp(profile, key, pylibsrtp.Policy.SSRC_ANY_INBOUND)
-    ours = GcmProtector(key)
+    ours, receiver = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_INBOUND)
     for ssrc in (1, 0xFFFFFFFF, 123456):
         for seq in range(100, 110):
             head = header(seq, ssrc)
@@ -63,9 +62,8 @@ def test_libsrtp_unprotects_what_we_protect_for_several_ssrcs(
 
 
 def test_a_tampered_packet_fails_authentication_at_the_receiver() -> None:
-    key = os.urandom(44)
-    receiver = libsrtp(PROFILES[0][0], key, pylibsrtp.Policy.SSRC_ANY_INBOUND)
-    packet = bytearray(GcmProtector(key).protect(header(7, 9), b"payload", 9, 7))
+    ours, receiver = keyed(*PROFILES[0], pylibsrtp.Policy.SSRC_ANY_INBOUND)
+    packet = bytearray(ours.protect(header(7, 9), b"payload", 9, 7))
     packet[1] ^= 0x01  # the payload type is authenticated, not encrypted
     with pytest.raises(pylibsrtp.Error):
         receiver.unprotect(bytes(packet))
