@@ -3,13 +3,17 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv assets deps lint bench bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
+.PHONY: run test venv assets native deps lint bench bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
 
-run: venv assets
+run: venv assets native
 	$(BIN)/ecourt serve --demo
 
-test: deps venv assets
+test: deps venv assets native
 	bash tools/run-tests
+
+# optional: the forwarding path's SRTP sender in C (needs cc, python3-dev, libssl-dev)
+native: venv
+	bash tools/build-native $(BIN)/python
 
 venv: $(VENV)/.installed
 

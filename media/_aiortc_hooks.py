@@ -32,7 +32,7 @@ from media.datagrams import MAX_DATAGRAM, Drop, DropCounts, parse_stun
 from media.errors import AiortcShapeChanged, PortsExhausted
 from media.ratelimit import RateLimitedLog
 from media.rtcp import parse_rtcp
-from media.srtp import GCM_SALT_LENGTH, GcmProtector
+from media.srtp import GCM_SALT_LENGTH, GcmProtector, native_sender
 
 TESTED_AIORTC = "1.16.0"
 
@@ -51,6 +51,7 @@ _SIGNATURES: list[tuple[Any, str, list[str]]] = [
     (RTCDtlsTransport, "_handle_rtcp_data", ["self", "data"]),
     (RtpRouter, "route_rtcp", ["self", "packet"]),
     (Connection, "data_received", ["self", "data", "component"]),
+    (Connection, "check_incoming", ["self", "message", "addr", "protocol"]),
     (Connection, "get_component_candidates", ["self", "component", "addresses", "timeout"]),
     (StunProtocol, "datagram_received", ["self", "data", "addr"]),
     (RTCRtpSender, "send", ["self", "parameters"]),
@@ -153,8 +154,10 @@ def guard_datagrams(
     connection on one), datagrams over 1500 bytes (pylibsrtp raises ValueError on them, which
     also closes it), first bytes outside STUN, DTLS, RTP and RTCP (RFC 7983), malformed STUN,
     and DTLS, RTP or RTCP from any address that is not the remote end of a validated
-    (succeeded or nominated) candidate pair on that socket. STUN from anywhere still reaches
-    aioice, which authenticates connectivity checks itself.
+    (succeeded or nominated) candidate pair on that socket, nor an address that has sent an
+    authenticated connectivity check there (the peer starts DTLS once its own check succeeds,
+    which may be before ours does). STUN from anywhere still reaches aioice, which
+    authenticates connectivity checks itself.
 
     With `on_rtp`, SRTP packets are unprotected right here and handed to `on_rtp`, skipping
     aiortc's queue, task switch and router. Without it the leg receives no RTP at all (a
@@ -165,6 +168,15 @@ def guard_datagrams(
     connection: Any = private.transport._connection
     counts = DropCounts()
     succeeded = CandidatePair.State.SUCCEEDED
+    checked: set[tuple[Any, tuple[Any, Any]]] = set()
+    """(socket's protocol, address) of every connectivity check aioice authenticated."""
+    check_incoming = connection.check_incoming
+
+    def note_and_check(message: Any, addr: tuple[str, int], protocol: Any) -> None:
+        checked.add((protocol, (addr[0], addr[1])))
+        check_incoming(message, addr, protocol)
+
+    connection.check_incoming = note_and_check
 
     def drop(reason: Drop) -> None:
         counts.add(reason)
@@ -179,7 +191,7 @@ def guard_datagrams(
             """Is `addr` the remote end of a validated pair on this socket? Looked up again
             (a handful of pairs) only when it is not one already known."""
             nonlocal sources
-            if addr in sources:
+            if addr in sources or (protocol, (addr[0], addr[1])) in checked:
                 return True
             pairs = [*connection._check_list, *connection._nominated.values()]
             sources = {
@@ -272,7 +284,8 @@ class RtpRoute:
     It skips the five coroutines between aiortc's `_send_rtp` and the datagram socket, and
     looks the nominated pair up once, at the first send (aiortc never renominates). With an
     AES-GCM profile it protects with `media.srtp.GcmProtector` under the leg's own DTLS-SRTP
-    keys; otherwise with aiortc's libsrtp session. aiortc's transmit counters are not updated.
+    keys (in C, `media/_srtp_native.c`, when it is built); otherwise with aiortc's libsrtp
+    session. aiortc's transmit counters are not updated.
     On asyncio's loop it writes to the datagram socket itself: media is real-time, so when
     the socket buffer is full the packet is dropped (the subscriber asks for it again with a
     NACK) rather than queued behind the buffer. On uvloop (the server's default) it calls the
@@ -281,6 +294,8 @@ class RtpRoute:
 
     def __init__(self, transport: RTCDtlsTransport) -> None:
         self.transport = transport
+        self.native = False
+        """Whether the C sender (`media/_srtp_native.c`) protects and sends for this route."""
         self.send: Callable[[bytes, bytes, int, int], bytes] = self._send_first
         self.resend: Callable[[bytes], None] = self._resend_first
 
@@ -307,6 +322,24 @@ class RtpRoute:
             pair.protocol.transport.sendto if sock is None else sock.sendto
         )
         key = tx_gcm_key(self.transport)
+        native = _native_sender(key, pair.protocol.transport, address) if key else None
+        if native is not None:
+            self.native = True
+            native_send: Callable[[bytes, bytes, int, int], bytes] = native.send
+            native_resend: Callable[[bytes], None] = native.resend
+
+            def send_native(header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
+                if private._state is not connected:  # so never to a closed socket's number
+                    raise ConnectionError("the DTLS transport is not connected")
+                return native_send(header, payload, ssrc, index)
+
+            def resend_native(packet: bytes) -> None:
+                if private._state is not connected:
+                    raise ConnectionError("the DTLS transport is not connected")
+                native_resend(packet)
+
+            self.send, self.resend = send_native, resend_native
+            return
         if key is not None:
             protect = GcmProtector(key).protect
         else:
@@ -331,6 +364,18 @@ class RtpRoute:
             return packet
 
         self.send, self.resend = send, resend
+
+
+def _native_sender(key: bytes, transport: Any, address: tuple[str, int]) -> Any | None:
+    """The C sender on the datagram transport's socket, or None (not built, no socket, or an
+    address it cannot take, such as a scoped IPv6 one)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return None
+    try:
+        return native_sender(key, sock.fileno(), address)
+    except ValueError:
+        return None
 
 
 def tx_gcm_key(transport: RTCDtlsTransport) -> bytes | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 from dataclasses import dataclass, field
 
 from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from media import _aiortc_hooks as hooks
+from media import srtp
 from media.errors import Busy
 from media.probe import ProbeLimits, ProbePeer
 from media.publish import PublishPeer, TrackCallback
@@ -78,6 +80,12 @@ class MediaEngine:
     async def start(self) -> None:
         """Fail loudly if aiortc is not shaped as the forwarding hooks expect."""
         hooks.check_aiortc_shape()
+        logging.getLogger(__name__).info(
+            "forwarded RTP is protected by %s",
+            "the C sender (media/_srtp_native)"
+            if srtp.NATIVE
+            else "Python (media/srtp.py; tools/build-native builds the faster C sender)",
+        )
         self._started = True
 
     def publish_peer(self, source: str, on_track: TrackCallback) -> PublishPeer:

@@ -7,12 +7,27 @@ one `AESGCM.encrypt` from `cryptography` (about 0.8 µs for a 1200-byte packet).
 byte-for-byte what libsrtp would send (tests/test_srtp.py checks it against pylibsrtp).
 
 Only sending is done here. Receiving keeps libsrtp, which also guards against replays.
+
+`media/_srtp_native.c` (built by `tools/build-native`, optional) does the same protect and the
+send in one C call per packet; `native_sender` returns one when it is built.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_native: ModuleType | None
+try:
+    from media import _srtp_native as _native
+except ImportError:  # not built: the Python protector does the work
+    _native = None
+
+NATIVE = _native is not None
+"""True when the C sender (media/_srtp_native.c) is built and loads."""
 
 GCM_SALT_LENGTH = 12
 GCM_KEY_LENGTHS = (16, 32)
@@ -31,6 +46,18 @@ def derive_session_key(master_key: bytes, master_salt: bytes, label: int, length
     return encryptor.update(b"\x00" * length) + encryptor.finalize()
 
 
+def session_keys(key_and_salt: bytes) -> tuple[bytes, bytes]:
+    """The RTP session key and 12-byte session salt for a GCM master key and salt."""
+    key_length = len(key_and_salt) - GCM_SALT_LENGTH
+    if key_length not in GCM_KEY_LENGTHS:
+        raise ValueError("an AES-GCM SRTP master key is 16 or 32 bytes, then a 12-byte salt")
+    master_key, master_salt = key_and_salt[:key_length], key_and_salt[key_length:]
+    return (
+        derive_session_key(master_key, master_salt, LABEL_RTP_ENCRYPTION, key_length),
+        derive_session_key(master_key, master_salt, LABEL_RTP_SALT, GCM_SALT_LENGTH),
+    )
+
+
 class GcmProtector:
     """Protects outgoing RTP of one SRTP session under an AEAD_AES_128_GCM or AEAD_AES_256_GCM
     master key and 12-byte master salt (the layout DTLS-SRTP exports: key, then salt)."""
@@ -38,12 +65,7 @@ class GcmProtector:
     __slots__ = ("_encrypt", "_salt")
 
     def __init__(self, key_and_salt: bytes) -> None:
-        key_length = len(key_and_salt) - GCM_SALT_LENGTH
-        if key_length not in GCM_KEY_LENGTHS:
-            raise ValueError("an AES-GCM SRTP master key is 16 or 32 bytes, then a 12-byte salt")
-        master_key, master_salt = key_and_salt[:key_length], key_and_salt[key_length:]
-        session_key = derive_session_key(master_key, master_salt, LABEL_RTP_ENCRYPTION, key_length)
-        salt = derive_session_key(master_key, master_salt, LABEL_RTP_SALT, GCM_SALT_LENGTH)
+        session_key, salt = session_keys(key_and_salt)
         self._salt = int.from_bytes(salt, "big")
         self._encrypt = AESGCM(session_key).encrypt
 
@@ -53,6 +75,15 @@ class GcmProtector:
         authenticated, the payload encrypted, and the 16-byte tag appended (RFC 7714 §8)."""
         iv = ((ssrc << 48 | index) ^ self._salt).to_bytes(12, "big")
         return header + self._encrypt(iv, payload, header)
+
+
+def native_sender(key_and_salt: bytes, fd: int, address: tuple[str, int]) -> Any | None:
+    """A C sender (`GcmSender`: protect, send, resend) writing to socket `fd` for `address`,
+    under a GCM master key and salt; None if the C module is not built."""
+    if _native is None:
+        return None
+    session_key, salt = session_keys(key_and_salt)
+    return _native.GcmSender(session_key, salt, fd, address[0], address[1])
 
 
 def next_index(highest: int, seq: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import socket
 from typing import Any
 
 import pylibsrtp
@@ -12,8 +13,14 @@ import pytest
 from aiortc import RTCPeerConnection, VideoStreamTrack
 
 from media import _aiortc_hooks as hooks
+from media import srtp
 from media.rtp import RTP_HEADER, build_extension_block, parse_rtp
-from media.srtp import GcmProtector, derive_session_key, next_index
+from media.srtp import GcmProtector, derive_session_key, native_sender, next_index
+
+needs_native = pytest.mark.skipif(
+    not srtp.NATIVE and os.environ.get("ECOURT_REQUIRE_NATIVE") != "1",
+    reason="media/_srtp_native is not built (tools/build-native)",
+)
 
 PROFILES = [
     (pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM, 32),
@@ -21,11 +28,11 @@ PROFILES = [
 ]
 
 
-def keyed(profile: int, key_length: int, direction: int) -> tuple[GcmProtector, Any]:
-    """Ours and a libsrtp session (sending or receiving) under one fresh master key."""
+def keyed(profile: int, key_length: int, direction: int) -> tuple[bytes, GcmProtector, Any]:
+    """A fresh master key, and ours and a libsrtp session (sending or receiving) under it."""
     key = os.urandom(key_length + 12)
     policy = pylibsrtp.Policy(key=key, ssrc_type=direction, srtp_profile=profile)
-    return GcmProtector(key), pylibsrtp.Session(policy)
+    return key, GcmProtector(key), pylibsrtp.Session(policy)
 
 
 def header(seq: int, ssrc: int, extensions: bool = False) -> bytes:
@@ -38,7 +45,7 @@ def header(seq: int, ssrc: int, extensions: bool = False) -> bytes:
 def test_protected_packets_are_what_libsrtp_sends_across_a_sequence_number_wrap(
     profile: int, key_length: int
 ) -> None:
-    ours, reference = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+    _, ours, reference = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
     highest = -1
     for n in range(3000):
         seq = (65535 - 1500 + n) & 0xFFFF
@@ -53,7 +60,7 @@ def test_protected_packets_are_what_libsrtp_sends_across_a_sequence_number_wrap(
 def test_libsrtp_unprotects_what_we_protect_for_several_ssrcs(
     profile: int, key_length: int
 ) -> None:
-    ours, receiver = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_INBOUND)
+    _, ours, receiver = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_INBOUND)
     for ssrc in (1, 0xFFFFFFFF, 123456):
         for seq in range(100, 110):
             head = header(seq, ssrc)
@@ -61,8 +68,59 @@ def test_libsrtp_unprotects_what_we_protect_for_several_ssrcs(
             assert receiver.unprotect(protected) == head + b"payload"
 
 
+def test_the_c_sender_is_built_where_the_tests_require_it() -> None:
+    if os.environ.get("ECOURT_REQUIRE_NATIVE") == "1":
+        assert srtp.NATIVE, "tools/build-native did not build media/_srtp_native"
+
+
+@needs_native
+@pytest.mark.parametrize(("profile", "key_length"), PROFILES)
+def test_the_c_sender_protects_exactly_as_python_and_libsrtp(profile: int, key_length: int) -> None:
+    key, ours, reference = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+    native = native_sender(key, -1, ("127.0.0.1", 9))
+    assert native is not None
+    highest = -1
+    for n in range(2000):
+        seq = (65535 - 1000 + n) & 0xFFFF
+        head, payload = header(seq, 0xC0FFEE, extensions=n % 3 == 0), os.urandom(n % 1200)
+        index = next_index(highest, seq)
+        highest = max(highest, index)
+        expected = reference.protect(head + payload)
+        assert native.protect(head, payload, 0xC0FFEE, index) == expected
+        assert ours.protect(head, payload, 0xC0FFEE, index) == expected
+
+
+@needs_native
+def test_the_c_sender_sends_what_it_protects_and_refuses_what_it_cannot_take() -> None:
+    key = os.urandom(44)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(2)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            native = native_sender(key, sender.fileno(), receiver.getsockname())
+            assert native is not None
+            sent = native.send(header(9, 42), b"payload", 42, 9)
+            assert (
+                receiver.recv(2000)
+                == sent
+                == GcmProtector(key).protect(header(9, 42), b"payload", 42, 9)
+            )
+            native.resend(sent)
+            assert receiver.recv(2000) == sent
+            with pytest.raises(ValueError, match="too large"):
+                native.send(header(10, 42), bytes(1500), 42, 10)
+        with pytest.raises(ConnectionError):  # its socket is closed
+            native.send(header(11, 42), b"payload", 42, 11)
+    for bad_key in (bytes(20), bytes(12 + 24)):
+        with pytest.raises(ValueError):
+            native_sender(bad_key, 0, ("127.0.0.1", 9))
+    for address in (("fe80::1%eth0", 9), ("court.example", 9), ("127.0.0.1", 70000)):
+        with pytest.raises(ValueError):
+            native_sender(key, 0, address)
+
+
 def test_a_tampered_packet_fails_authentication_at_the_receiver() -> None:
-    ours, receiver = keyed(*PROFILES[0], pylibsrtp.Policy.SSRC_ANY_INBOUND)
+    _, ours, receiver = keyed(*PROFILES[0], pylibsrtp.Policy.SSRC_ANY_INBOUND)
     packet = bytearray(ours.protect(header(7, 9), b"payload", 9, 7))
     packet[1] ^= 0x01  # the payload type is authenticated, not encrypted
     with pytest.raises(pylibsrtp.Error):
@@ -147,6 +205,7 @@ async def test_a_route_sends_rtp_the_other_end_unprotects_in_either_dtls_role() 
             route = hooks.RtpRoute(sending)
             for seq in range(500, 510):
                 route.send(header(seq, 4242), b"frame-%d" % seq, 4242, seq)
+            assert route.native == srtp.NATIVE  # the C sender when it is built
             route.resend(route.send(header(510, 4242), b"again", 4242, 510))
             for _ in range(100):
                 if len(received) == 11:
