@@ -200,7 +200,7 @@ class TrackSink:
         found = 0
         for seq in lost:
             data = self._history[seq % NACK_CACHE]
-            if data is not None and self._sent(seq):
+            if data is not None and int.from_bytes(data[2:4], "big") == seq:
                 found += 1
                 self.out.resend(data)
         return found
