@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pylibsrtp
@@ -41,19 +42,27 @@ def header(seq: int, ssrc: int, extensions: bool = False) -> bytes:
     return RTP_HEADER.pack(b0, 0x80 | 96, seq, seq * 3000, ssrc) + block
 
 
+def packets_across_a_wrap(count: int, ssrc: int) -> Iterator[tuple[bytes, bytes, int]]:
+    """Header, payload and packet index of `count` packets whose sequence numbers wrap
+    half-way (every other one with header extensions)."""
+    highest = -1
+    for n in range(count):
+        seq = (65535 - count // 2 + n) & 0xFFFF
+        index = next_index(highest, seq)
+        highest = max(highest, index)
+        yield header(seq, ssrc, extensions=n % 2 == 0), os.urandom(n % 1200), index
+
+
 @pytest.mark.parametrize(("profile", "key_length"), PROFILES)
 def test_protected_packets_are_what_libsrtp_sends_across_a_sequence_number_wrap(
     profile: int, key_length: int
 ) -> None:
     _, ours, reference = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
-    highest = -1
-    for n in range(3000):
-        seq = (65535 - 1500 + n) & 0xFFFF
-        head, payload = header(seq, 0xDEADBEEF, extensions=n % 2 == 0), os.urandom(n % 1200)
-        index = next_index(highest, seq)
-        highest = max(highest, index)
+    indexes = []
+    for head, payload, index in packets_across_a_wrap(3000, 0xDEADBEEF):
         assert ours.protect(head, payload, 0xDEADBEEF, index) == reference.protect(head + payload)
-    assert highest >> 16 == 1  # the rollover counter moved
+        indexes.append(index)
+    assert indexes[-1] >> 16 == 1  # the rollover counter moved
 
 
 @pytest.mark.parametrize(("profile", "key_length"), PROFILES)
@@ -79,12 +88,7 @@ def test_the_c_sender_protects_exactly_as_python_and_libsrtp(profile: int, key_l
     key, ours, reference = keyed(profile, key_length, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
     native = native_sender(key, -1, ("127.0.0.1", 9))
     assert native is not None
-    highest = -1
-    for n in range(2000):
-        seq = (65535 - 1000 + n) & 0xFFFF
-        head, payload = header(seq, 0xC0FFEE, extensions=n % 3 == 0), os.urandom(n % 1200)
-        index = next_index(highest, seq)
-        highest = max(highest, index)
+    for head, payload, index in packets_across_a_wrap(2000, 0xC0FFEE):
         expected = reference.protect(head + payload)
         assert native.protect(head, payload, 0xC0FFEE, index) == expected
         assert ours.protect(head, payload, 0xC0FFEE, index) == expected
