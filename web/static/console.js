@@ -18,6 +18,20 @@ const DESTINATIONS = [
 const AUDIT_KEPT = 50;
 const LOCALES = { en: "en-GB", vi: "vi-VN" };
 
+// Give the focus back to `element`; if the page re-drew it meanwhile (a roster update), to the
+// control that now stands in its place: the same kind of element with the same label.
+function focusAgain(element) {
+  if (!element?.focus) return;
+  if (element.isConnected) {
+    element.focus();
+    return;
+  }
+  const label = element.getAttribute("aria-label");
+  const same = label && [...document.querySelectorAll(`${element.tagName}[aria-label]`)]
+    .find((candidate) => candidate.getAttribute("aria-label") === label);
+  same?.focus();
+}
+
 // Ask before a dangerous action, in a <dialog> (keyboard: Escape cancels, focus returns).
 export function confirmAction(message, yesLabel) {
   const dialog = document.getElementById("confirm");
@@ -32,7 +46,7 @@ export function confirmAction(message, yesLabel) {
       no.removeEventListener("click", onNo);
       dialog.removeEventListener("cancel", onNo);
       if (dialog.open) dialog.close();
-      opener?.focus?.();
+      focusAgain(opener);
       resolve(answer);
     };
     const onYes = () => done(true);
@@ -90,6 +104,8 @@ function roomKey(room) {
 // The roster grouped by room, the bench first in each. Moderators get the court's orders for
 // each person and a choice of room.
 export function renderRoster(container, entries, selfId, { actorRole, onOrder }) {
+  // Re-drawing must not take the focus from a judge working the roster by keyboard.
+  const focused = container.contains(document.activeElement) ? document.activeElement : null;
   const groups = new Map();
   for (const entry of entries) {
     const key = roomKey(entry.room);
@@ -121,6 +137,7 @@ export function renderRoster(container, entries, selfId, { actorRole, onOrder })
       return section;
     }),
   );
+  if (focused) focusAgain(focused);
 }
 
 function rosterItem(entry, selfId, actorRole, onOrder) {
