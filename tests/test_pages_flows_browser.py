@@ -223,7 +223,7 @@ async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
         # The roster is re-drawn while the dialog is open (the party raises a hand): the
         # focus still comes back to the Eject button that stands there now.
         await party.get_by_role("button", name="Raise hand to speak").click()
-        await expect(judge.locator('#roster li.hand[data-participant-id]')).to_have_count(1)
+        await expect(judge.locator("#roster li.hand[data-participant-id]")).to_have_count(1)
         await judge.keyboard.press("Escape")  # cancels, and the focus goes back
         await expect(dialog).to_be_hidden()
         await expect(eject).to_be_focused()
