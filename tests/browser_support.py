@@ -13,9 +13,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import BrowserContext, Page, Playwright, expect
 
 CHROMIUM = "/usr/bin/chromium"
+HAS_CHROMIUM = Path(CHROMIUM).exists()
+BROWSER_TEST = [
+    pytest.mark.media,
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium"),
+]
+"""The marks of a test module that drives Chromium (its `pytestmark`)."""
 CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",

@@ -14,6 +14,7 @@ from playwright.async_api import Page, async_playwright, expect
 from yarl import URL
 
 from tests.browser_support import (
+    HAS_CHROMIUM,
     chromium,
     confirm,
     eventually,
@@ -28,7 +29,6 @@ from tests.browser_support import (
 from tests.conftest import RunningServer
 from web.keys import SIGNALING
 
-HAS_CHROMIUM = Path("/usr/bin/chromium").exists()
 JUDGE = ("presiding_judge", "Ada Marsh", "Presiding judge")
 PARTY = ("plaintiff", "Ben Okafor", "Plaintiff")
 CASE = {"case_number": "CV-2025/0142", "title": "Marsh v. Okafor", "public": True}

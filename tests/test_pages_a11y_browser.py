@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from tests.browser_support import (
+    BROWSER_TEST,
     accept_rules_and_join,
     chromium,
     confirm,
@@ -23,12 +23,7 @@ from tests.browser_support import (
 from tests.conftest import RunningServer
 from tests.page_checks import Switch, assert_keyboard_reaches, save_screenshots, switch_language
 
-HAS_CHROMIUM = Path("/usr/bin/chromium").exists()
-pytestmark = [
-    pytest.mark.media,
-    pytest.mark.browser,
-    pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 CATALOGUE = Path(__file__).resolve().parent.parent / "web" / "static" / "i18n"
 KEYS = sorted(json.loads((CATALOGUE / "en.json").read_text(encoding="utf-8")))
 CASE = {"case_number": "HS-2026/0311", "title": "Nguyen v. Pham", "public": True}

@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
 from tests.browser_support import (
+    BROWSER_TEST,
     accept_rules_and_join,
     chromium,
     confirm,
@@ -24,12 +24,7 @@ from tests.browser_support import (
 )
 from tests.conftest import RunningServer
 
-HAS_CHROMIUM = Path("/usr/bin/chromium").exists()
-pytestmark = [
-    pytest.mark.media,
-    pytest.mark.browser,
-    pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 CASE = {"case_number": "CV-2026/0077", "title": "Tran v. Okafor", "public": True}
 
 
@@ -54,6 +49,20 @@ async def judge_and_party(tmp_path: Path) -> AsyncIterator[tuple[Page, Page]]:
         chromium(playwright, tmp_path / "party") as party_browser,
     ):
         yield await first_page(judge_browser), await first_page(party_browser)
+
+
+@asynccontextmanager
+async def seated_court(
+    tmp_path: Path, server: RunningServer, role: str, name: str, role_name: str
+) -> AsyncIterator[tuple[Page, Page, str]]:
+    """A hearing whose judge is in the courtroom and has admitted one party: the judge's page,
+    the party's page, and the judge's participant id."""
+    hearing = await server.create_hearing(**CASE)
+    party_token = await server.issue_token(hearing["id"], role, name)
+    async with judge_and_party(tmp_path) as (judge, party):
+        judge_id = await admitted_judge(judge, server, hearing["id"])
+        await seat(judge, party, party_token["join_url"], name, role_name)
+        yield judge, party, judge_id
 
 
 async def seat(judge: Page, party: Page, join_url: str, name: str, role: str) -> None:
@@ -141,11 +150,8 @@ async def test_a_party_checks_devices_accepts_the_rules_waits_and_is_admitted(
 async def test_the_judge_moves_a_party_into_a_consultation_room_and_back(
     tmp_path: Path, server: RunningServer
 ) -> None:
-    hearing = await server.create_hearing(**CASE)
-    party_token = await server.issue_token(hearing["id"], "respondent", "Hoa Le")
-    async with judge_and_party(tmp_path) as (judge, party):
-        judge_id = await admitted_judge(judge, server, hearing["id"])
-        await seat(judge, party, party_token["join_url"], "Hoa Le", "Respondent")
+    court = seated_court(tmp_path, server, "respondent", "Hoa Le", "Respondent")
+    async with court as (judge, party, judge_id):
         judge_tile = party.locator(f'.tile[data-participant-id="{judge_id}"]')
         await expect(judge_tile).to_have_count(1)
 
@@ -207,12 +213,8 @@ async def test_every_page_shows_the_phase_the_judge_sets(
 async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
     tmp_path: Path, server: RunningServer
 ) -> None:
-    hearing = await server.create_hearing(**CASE)
-    party_token = await server.issue_token(hearing["id"], "plaintiff", "Minh Tran")
-    async with judge_and_party(tmp_path) as (judge, party):
-        await admitted_judge(judge, server, hearing["id"])
-        await seat(judge, party, party_token["join_url"], "Minh Tran", "Plaintiff")
-
+    court = seated_court(tmp_path, server, "plaintiff", "Minh Tran", "Plaintiff")
+    async with court as (judge, party, _judge_id):
         eject = judge.get_by_role("button", name="Eject: Minh Tran")
         await eject.click()
         dialog = judge.locator("dialog#confirm")
@@ -240,11 +242,8 @@ async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
 async def test_a_party_whose_network_drops_comes_back_into_the_same_room(
     tmp_path: Path, server: RunningServer
 ) -> None:
-    hearing = await server.create_hearing(**CASE)
-    party_token = await server.issue_token(hearing["id"], "respondent", "Hoa Le")
-    async with judge_and_party(tmp_path) as (judge, party):
-        await admitted_judge(judge, server, hearing["id"])
-        await seat(judge, party, party_token["join_url"], "Hoa Le", "Respondent")
+    court = seated_court(tmp_path, server, "respondent", "Hoa Le", "Respondent")
+    async with court as (judge, party, _judge_id):
         await judge.get_by_role("combobox", name="Move Hoa Le to").select_option(
             label="Consultation room 2"
         )

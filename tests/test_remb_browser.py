@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
 from playwright.async_api import Page, async_playwright
 
 from signaling.client import HearingClient
 from tests.browser_support import (
+    BROWSER_TEST,
     chromium,
     eventually,
     first_page,
@@ -25,16 +25,11 @@ from tests.browser_support import (
     wait_for_state,
 )
 from tests.conftest import RunningServer
-from tests.test_browser import HAS_CHROMIUM
 from tests.test_court_rules_media import seat
 from tests.test_hearing_media import decodes
 from web.keys import SIGNALING
 
-pytestmark = [
-    pytest.mark.media,
-    pytest.mark.browser,
-    pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 WEAK = 150_000
 """bit/s: the server's floor, and half of where Chromium's bandwidth estimate starts."""
