@@ -529,21 +529,43 @@ async def _bind_in(
     ports: tuple[int, int], loop: asyncio.AbstractEventLoop, connection: Any, address: str
 ) -> tuple[Any, Any] | None:
     """A datagram endpoint on `address` and a free port of the range, tried from a random one;
-    None if the address cannot be bound or the range is full on it."""
+    None if the address cannot be bound or the range is full on it.
+
+    The socket is bound here rather than by the loop: uvloop reports a busy port as an OSError
+    without an errno, so only the kernel's own answer tells "taken" from "cannot bind"."""
     low, high = ports
     size = high - low + 1
     start = random.randrange(size)
     for offset in range(size):
         port = low + (start + offset) % size
         try:
-            return await loop.create_datagram_endpoint(
-                lambda: StunProtocol(connection), local_addr=(address, port)
-            )
+            sock = _udp_socket_on(address, port)
         except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                log.info("cannot bind a media socket on %s: %s", address, exc)
-                return None
+            if exc.errno == errno.EADDRINUSE:
+                continue
+            log.info("cannot bind a media socket on %s: %s", address, exc)
+            return None
+        try:
+            return await loop.create_datagram_endpoint(lambda: StunProtocol(connection), sock=sock)
+        except BaseException:
+            sock.close()
+            raise
     return None
+
+
+def _udp_socket_on(address: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to the numeric `address` and `port`."""
+    family, _, _, _, sockaddr = socket.getaddrinfo(
+        address, port, type=socket.SOCK_DGRAM, flags=socket.AI_NUMERICHOST
+    )[0]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.bind(sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def decoder_thread_id(receiver: RTCRtpReceiver) -> int | None:

@@ -152,20 +152,21 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError("--workers must be at least 1")
     if workers > 1:
         return run_workers(settings, workers, args.demo)
-    listener: socket.socket | None = None
-    if settings.port == 0:  # bind now, so every printed link carries the real port
-        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-        listener = socket.create_server((settings.host, 0), family=family)
-        settings = replace(settings, port=listener.getsockname()[1])
+    # Bound here: a port in use is then the operator's error, said in one line; and with port 0
+    # every printed link carries the real port.
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    try:
+        listener = socket.create_server((settings.host, settings.port), family=family)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {reason}") from exc
+    settings = replace(settings, port=listener.getsockname()[1])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(functools.partial(_open_demo, settings=settings))
     loop = new_event_loop(settings.event_loop)
-    if listener is not None:
-        web.run_app(app, sock=listener, loop=loop)
-    else:
-        web.run_app(app, host=settings.host, port=settings.port, loop=loop)
+    web.run_app(app, sock=listener, loop=loop)
     return 0
 
 
