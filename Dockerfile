@@ -12,7 +12,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev l
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY tools/build-native tools/
-COPY media/_srtp_native.c media/
+COPY media/_srtp_native.h media/_srtp_native.c media/_srtp_native_fanout.c media/
 RUN bash tools/build-native python && ls media/_srtp_native*.so
 
 FROM python:3.11-slim

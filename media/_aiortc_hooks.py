@@ -16,7 +16,7 @@ import logging
 import random
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiortc
 import pylibsrtp
@@ -33,6 +33,9 @@ from media.errors import AiortcShapeChanged, PortsExhausted
 from media.ratelimit import RateLimitedLog
 from media.rtcp import parse_rtcp
 from media.srtp import GCM_SALT_LENGTH, GcmProtector, native_sender
+
+if TYPE_CHECKING:
+    from media._srtp_native import GcmSender
 
 TESTED_AIORTC = "1.16.0"
 
@@ -294,10 +297,16 @@ class RtpRoute:
 
     def __init__(self, transport: RTCDtlsTransport) -> None:
         self.transport = transport
-        self.native = False
-        """Whether the C sender (`media/_srtp_native.c`) protects and sends for this route."""
+        self.native_sender: GcmSender | None = None
+        """The C sender (`media/_srtp_native.c`) that protects and sends for this route, once
+        resolved (None: not built, or not an AES-GCM profile)."""
         self.send: Callable[[bytes, bytes, int, int], bytes] = self._send_first
         self.resend: Callable[[bytes], None] = self._resend_first
+
+    @property
+    def native(self) -> bool:
+        """Whether the C sender protects and sends for this route."""
+        return self.native_sender is not None
 
     def _send_first(self, header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
         self._resolve()
@@ -324,21 +333,15 @@ class RtpRoute:
         key = tx_gcm_key(self.transport)
         native = _native_sender(key, pair.protocol.transport, address) if key else None
         if native is not None:
-            self.native = True
-            native_send: Callable[[bytes, bytes, int, int], bytes] = native.send
-            native_resend: Callable[[bytes], None] = native.resend
-
-            def send_native(header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
-                if private._state is not connected:  # so never to a closed socket's number
-                    raise ConnectionError("the DTLS transport is not connected")
-                return native_send(header, payload, ssrc, index)
-
-            def resend_native(packet: bytes) -> None:
+            # The C sender has its own descriptor for the socket; it sends nothing more once
+            # the leg is no longer connected (and a closed sender raises ConnectionError).
+            def on_state_change() -> None:
                 if private._state is not connected:
-                    raise ConnectionError("the DTLS transport is not connected")
-                native_resend(packet)
+                    native.close()
 
-            self.send, self.resend = send_native, resend_native
+            self.transport.on("statechange", on_state_change)
+            self.native_sender = native
+            self.send, self.resend = native.send, native.resend
             return
         if key is not None:
             protect = GcmProtector(key).protect
@@ -366,7 +369,7 @@ class RtpRoute:
         self.send, self.resend = send, resend
 
 
-def _native_sender(key: bytes, transport: Any, address: tuple[str, int]) -> Any | None:
+def _native_sender(key: bytes, transport: Any, address: tuple[str, int]) -> GcmSender | None:
     """The C sender on the datagram transport's socket, or None (not built, no socket, or an
     address it cannot take, such as a scoped IPv6 one)."""
     sock = transport.get_extra_info("socket")

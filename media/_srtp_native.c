@@ -7,30 +7,24 @@
  * The key derivation stays in Python (media/srtp.py); the output is checked byte for byte
  * against it and against libsrtp (tests/test_srtp.py).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_srtp_native.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
-#define SALT_LENGTH 12
-#define TAG_LENGTH 16
-#define MAX_PACKET 1500
-
-typedef struct {
-    PyObject_HEAD
-    EVP_CIPHER_CTX *ctx;
-    unsigned char salt[SALT_LENGTH];
-    int fd;
-    struct sockaddr_storage address;
-    socklen_t address_length;
-} GcmSender;
+static void close_socket(GcmSender *self) {
+    if (self->fd >= 0) {
+        close(self->fd);
+        self->fd = -1;
+    }
+}
 
 static void GcmSender_dealloc(GcmSender *self) {
+    close_socket(self);
     if (self->ctx != NULL) {
         EVP_CIPHER_CTX_free(self->ctx);
     }
@@ -97,7 +91,13 @@ static int GcmSender_init(GcmSender *self, PyObject *args, PyObject *kwargs) {
         goto done;
     }
     memcpy(self->salt, salt.buf, SALT_LENGTH);
-    self->fd = fd;
+    close_socket(self);
+    /* Our own descriptor for the socket: the number can never be reused under us for another
+     * file, however late a send comes after the leg's own socket is closed. */
+    if (fd >= 0 && (self->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        PyErr_SetFromErrno(PyExc_ValueError);
+        goto done;
+    }
     result = 0;
 done:
     PyBuffer_Release(&key);
@@ -105,18 +105,19 @@ done:
     return result;
 }
 
-/* header || AES-GCM(payload, aad = header) || tag, under IV = (0 || ssrc || index) ^ salt. */
-static PyObject *protect(GcmSender *self, Py_buffer *header, Py_buffer *payload,
-                         unsigned long long ssrc, unsigned long long index) {
+PyObject *gcm_protect(GcmSender *self, const unsigned char *header, Py_ssize_t header_length,
+                      const unsigned char *payload, Py_ssize_t payload_length, uint32_t ssrc,
+                      uint64_t index) {
     if (self->ctx == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the sender was not initialised");
         return NULL;
     }
-    Py_ssize_t size = header->len + payload->len + TAG_LENGTH;
-    if (size > MAX_PACKET + TAG_LENGTH || header->len > INT_MAX || payload->len > INT_MAX) {
+    Py_ssize_t size = header_length + payload_length + TAG_LENGTH;
+    if (size > MAX_PACKET + TAG_LENGTH) {
         PyErr_SetString(PyExc_ValueError, "the packet is too large");
         return NULL;
     }
+    /* IV = (0 0 || ssrc || index) ^ salt (RFC 7714 §8.1) */
     unsigned char iv[SALT_LENGTH] = {0};
     iv[2] = (unsigned char)(ssrc >> 24);
     iv[3] = (unsigned char)(ssrc >> 16);
@@ -133,15 +134,15 @@ static PyObject *protect(GcmSender *self, Py_buffer *header, Py_buffer *payload,
         return NULL;
     }
     unsigned char *out = (unsigned char *)PyBytes_AS_STRING(packet);
-    memcpy(out, header->buf, header->len);
+    memcpy(out, header, (size_t)header_length);
     int written = 0;
     if (EVP_EncryptInit_ex(self->ctx, NULL, NULL, NULL, iv) != 1 ||
-        EVP_EncryptUpdate(self->ctx, NULL, &written, header->buf, (int)header->len) != 1 ||
-        EVP_EncryptUpdate(self->ctx, out + header->len, &written, payload->buf,
-                          (int)payload->len) != 1 ||
-        EVP_EncryptFinal_ex(self->ctx, out + header->len + written, &written) != 1 ||
+        EVP_EncryptUpdate(self->ctx, NULL, &written, header, (int)header_length) != 1 ||
+        EVP_EncryptUpdate(self->ctx, out + header_length, &written, payload,
+                          (int)payload_length) != 1 ||
+        EVP_EncryptFinal_ex(self->ctx, out + header_length + written, &written) != 1 ||
         EVP_CIPHER_CTX_ctrl(self->ctx, EVP_CTRL_GCM_GET_TAG, TAG_LENGTH,
-                            out + header->len + payload->len) != 1) {
+                            out + header_length + payload_length) != 1) {
         Py_DECREF(packet);
         PyErr_SetString(PyExc_RuntimeError, "OpenSSL failed to encrypt");
         return NULL;
@@ -149,9 +150,12 @@ static PyObject *protect(GcmSender *self, Py_buffer *header, Py_buffer *payload,
     return packet;
 }
 
-/* Send, dropping the packet if the socket buffer is full (real-time media: NACK brings it
- * back); any other failure is a ConnectionError. */
-static int transmit(GcmSender *self, const char *data, Py_ssize_t size) {
+/* A full socket buffer drops the packet (real-time media: a NACK brings it back). */
+int gcm_transmit(GcmSender *self, const char *data, Py_ssize_t size) {
+    if (self->fd < 0) {
+        PyErr_SetString(PyExc_ConnectionError, "the sender is closed");
+        return -1;
+    }
     ssize_t sent = sendto(self->fd, data, (size_t)size, MSG_DONTWAIT,
                           (struct sockaddr *)&self->address, self->address_length);
     if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
@@ -168,7 +172,8 @@ static PyObject *GcmSender_protect(GcmSender *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*y*KK", &header, &payload, &ssrc, &index)) {
         return NULL;
     }
-    PyObject *packet = protect(self, &header, &payload, ssrc, index);
+    PyObject *packet = gcm_protect(self, header.buf, header.len, payload.buf, payload.len,
+                                   (uint32_t)ssrc, (uint64_t)index);
     PyBuffer_Release(&header);
     PyBuffer_Release(&payload);
     return packet;
@@ -179,7 +184,7 @@ static PyObject *GcmSender_send(GcmSender *self, PyObject *args) {
     if (packet == NULL) {
         return NULL;
     }
-    if (transmit(self, PyBytes_AS_STRING(packet), PyBytes_GET_SIZE(packet)) < 0) {
+    if (gcm_transmit(self, PyBytes_AS_STRING(packet), PyBytes_GET_SIZE(packet)) < 0) {
         Py_DECREF(packet);
         return NULL;
     }
@@ -191,12 +196,34 @@ static PyObject *GcmSender_resend(GcmSender *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*", &packet)) {
         return NULL;
     }
-    int failed = transmit(self, packet.buf, packet.len);
+    int failed = gcm_transmit(self, packet.buf, packet.len);
     PyBuffer_Release(&packet);
     if (failed) {
         return NULL;
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *GcmSender_close(GcmSender *self, PyObject *Py_UNUSED(ignored)) {
+    close_socket(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *GcmSender_closed(GcmSender *self, void *Py_UNUSED(closure)) {
+    return PyBool_FromLong(self->fd < 0);
+}
+
+static PyGetSetDef GcmSender_getset[] = {
+    {"closed", (getter)GcmSender_closed, NULL, "whether it sends no more", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyObject *GcmSender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    GcmSender *self = (GcmSender *)PyType_GenericNew(type, args, kwargs);
+    if (self != NULL) {
+        self->fd = -1;
+    }
+    return (PyObject *)self;
 }
 
 static PyMethodDef GcmSender_methods[] = {
@@ -206,18 +233,21 @@ static PyMethodDef GcmSender_methods[] = {
      "send(header, payload, ssrc, index) -> protect, send, and return the SRTP packet"},
     {"resend", (PyCFunction)GcmSender_resend, METH_VARARGS,
      "resend(packet): send a protected packet again, as it is"},
+    {"close", (PyCFunction)GcmSender_close, METH_NOARGS,
+     "close(): send no more, and let go of the socket (idempotent)"},
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject GcmSenderType = {
+PyTypeObject GcmSenderType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "media._srtp_native.GcmSender",
     .tp_doc = "AES-GCM SRTP protect and send on one socket, to one address.",
     .tp_basicsize = sizeof(GcmSender),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
+    .tp_new = GcmSender_new,
     .tp_init = (initproc)GcmSender_init,
     .tp_dealloc = (destructor)GcmSender_dealloc,
     .tp_methods = GcmSender_methods,
+    .tp_getset = GcmSender_getset,
 };
 
 static struct PyModuleDef module = {
@@ -238,6 +268,10 @@ PyMODINIT_FUNC PyInit__srtp_native(void) {
     Py_INCREF(&GcmSenderType);
     if (PyModule_AddObject(m, "GcmSender", (PyObject *)&GcmSenderType) < 0) {
         Py_DECREF(&GcmSenderType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (fanout_register(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -146,6 +146,11 @@ class MediaEngine:
     def forwarded_streams(self) -> int:
         return sum(len(p.sinks()) for p in self._subscribers)
 
+    @property
+    def streams_forwarded_in_c(self) -> int:
+        """Of the forwarded streams, those handed over to the C fan-out."""
+        return sum(1 for p in self._subscribers for s in p.sinks() if s.core is not None)
+
     async def close(self) -> None:
         self._closed = True  # no connection check starts on a stopping server
         peers: list[PublishPeer | SubscribePeer | ProbePeer] = [

@@ -15,7 +15,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from media.ratelimit import RateLimitedLog
 from media.rtp import (
@@ -26,7 +26,10 @@ from media.rtp import (
     build_extension_block,
     vp8_is_keyframe,
 )
-from media.srtp import next_index
+from media.srtp import fan_out, next_index, sink_core
+
+if TYPE_CHECKING:
+    from media._srtp_native import GcmSender, SinkCore
 
 log = logging.getLogger(__name__)
 _sink_errors = RateLimitedLog(log, interval=10.0)
@@ -41,6 +44,11 @@ SEEN_WINDOW = 1024
 class RtpOut(Protocol):
     """The way out to one subscriber: SRTP protect, then its ICE socket. Both methods raise
     ConnectionError when the subscriber's transport is not up."""
+
+    @property
+    def native_sender(self) -> GcmSender | None:
+        """The C sender of the subscriber's leg, once it is up and has one: the sink then
+        hands its numbering to a `SinkCore`, and `fan_out` forwards to it (in C)."""
 
     def send(self, header: bytes, payload: bytes, ssrc: int, index: int) -> bytes:
         """Protect and send the RTP packet `header` + `payload` (packet index `index` on
@@ -115,17 +123,23 @@ class ReceptionStats:
 
 
 class TrackSink:
-    """One subscriber's copy of one published track: its own SSRC, numbering and cache."""
+    """One subscriber's copy of one published track: its own SSRC, numbering and cache.
+
+    Once its leg is up with a C sender (`RtpOut.native_sender`), the sink hands its numbering,
+    cache and counters to a `SinkCore` and the track forwards to it in C (`fan_out`); what
+    the sink reports is then read from there. Reconfigured (another payload type, extension
+    ids or way out), it takes them back and forwards in Python until handed over again.
+    """
 
     def __init__(self, out: RtpOut, ssrc: int, kind: str, clock_rate: int) -> None:
-        self.out = out
+        self._out = out
         self.ssrc = ssrc
         self.kind = kind
         self.clock_rate = clock_rate
-        self.payload_type = 0
+        self._payload_type = 0
         self.cname = ""
-        self.abs_send_time_id: int | None = None
-        self.audio_level_id: int | None = None
+        self._abs_send_time_id: int | None = None
+        self._audio_level_id: int | None = None
         self.started = False
         self.waiting_keyframe = kind == "video"
         self._seq_offset = 0
@@ -137,20 +151,90 @@ class TrackSink:
         """The highest packet index (rollover counter and sequence number) sent so far."""
         self._history: list[bytes | None] = [None] * NACK_CACHE
         """The protected packets sent, by sequence number, to answer NACKs as they were."""
-        self.packets_sent = 0
-        self.packets_refused = 0
-        """Late packets not sent because their index was already used (or too old to tell)."""
-        self.octets_sent = 0
-        self.last_timestamp = 0
-        self.last_sent_at = 0.0
+        self._packets_sent = 0
+        self._packets_refused = 0
+        self._octets_sent = 0
+        self._last_timestamp = 0
+        self._last_sent_at = 0.0
+        self.core: SinkCore | None = None
+        """The C sink forwarding for this one, once handed over."""
+        self.regroup: Callable[[], None] | None = None
+        """Set by the track: called when the sink takes its numbering back from C."""
         self.closed = False
         self.remb: int | None = None
         """The subscriber's receive estimate for this stream (its REMB, shared out over the
         streams it names), in bit/s; None until one arrives."""
 
+    # -- what reconfigures the sink ------------------------------------------------------------
+
+    @property
+    def out(self) -> RtpOut:
+        return self._out
+
+    @out.setter
+    def out(self, value: RtpOut) -> None:
+        if value is not self._out:
+            self._take_back()
+            self._out = value
+
+    @property
+    def payload_type(self) -> int:
+        return self._payload_type
+
+    @payload_type.setter
+    def payload_type(self, value: int) -> None:
+        if value != self._payload_type:
+            self._take_back()
+            self._payload_type = value
+
+    @property
+    def abs_send_time_id(self) -> int | None:
+        return self._abs_send_time_id
+
+    @abs_send_time_id.setter
+    def abs_send_time_id(self, value: int | None) -> None:
+        if value != self._abs_send_time_id:
+            self._take_back()
+            self._abs_send_time_id = value
+
+    @property
+    def audio_level_id(self) -> int | None:
+        return self._audio_level_id
+
+    @audio_level_id.setter
+    def audio_level_id(self, value: int | None) -> None:
+        if value != self._audio_level_id:
+            self._take_back()
+            self._audio_level_id = value
+
     @property
     def extension_key(self) -> tuple[int | None, int | None]:
-        return (self.abs_send_time_id, self.audio_level_id)
+        return (self._abs_send_time_id, self._audio_level_id)
+
+    # -- what the sender reports read ----------------------------------------------------------
+
+    @property
+    def packets_sent(self) -> int:
+        return self._packets_sent if self.core is None else self.core.packets_sent
+
+    @property
+    def packets_refused(self) -> int:
+        """Late packets not sent because their index was already used (or too old to tell)."""
+        return self._packets_refused if self.core is None else self.core.packets_refused
+
+    @property
+    def octets_sent(self) -> int:
+        return self._octets_sent if self.core is None else self.core.octets_sent
+
+    @property
+    def last_timestamp(self) -> int:
+        return self._last_timestamp if self.core is None else self.core.last_timestamp
+
+    @property
+    def last_sent_at(self) -> float:
+        return self._last_sent_at if self.core is None else self.core.last_sent_at
+
+    # -- forwarding ----------------------------------------------------------------------------
 
     def begin(self, seq: int, timestamp: int) -> None:
         self._seq_offset = (self._next_seq - seq) & 0xFFFF
@@ -160,6 +244,7 @@ class TrackSink:
     def forward(
         self, packet: ParsedRtp, seq: int, block: bytes, payload: bytes, now: float
     ) -> None:
+        """Forward in Python (media/_srtp_native_fanout.c forward_one does the same in C)."""
         if not self._begun:
             self.begin(seq, packet.timestamp)
         out_seq = (seq + self._seq_offset) & 0xFFFF
@@ -174,22 +259,61 @@ class TrackSink:
             elif highest - index >= NACK_CACHE or self._sent(out_seq):
                 # Late, and either too late to tell or under an index already sent: never
                 # protect two payloads under one index (it is the AES-GCM nonce).
-                self.packets_refused += 1
+                self._packets_refused += 1
                 return
         header = RTP_HEADER.pack(
             0x90 if block else 0x80,
-            packet.marker << 7 | self.payload_type,
+            packet.marker << 7 | self._payload_type,
             out_seq,
             out_ts,
             self.ssrc,
         )
-        self._history[out_seq % NACK_CACHE] = self.out.send(
+        self._history[out_seq % NACK_CACHE] = self._out.send(
             header + block, payload, self.ssrc, index
         )
-        self.packets_sent += 1
-        self.octets_sent += len(payload)
-        self.last_timestamp = out_ts
-        self.last_sent_at = now
+        self._packets_sent += 1
+        self._octets_sent += len(payload)
+        self._last_timestamp = out_ts
+        self._last_sent_at = now
+        sender = self._out.native_sender
+        if sender is not None:
+            self._hand_over(sender)
+
+    def _hand_over(self, sender: GcmSender) -> None:
+        """Give the numbering, cache and counters to a C sink on the leg's C sender."""
+        self.core = sink_core(
+            sender=sender,
+            ssrc=self.ssrc,
+            payload_type=self._payload_type,
+            abs_send_time_id=self._abs_send_time_id or 0,
+            audio_level_id=self._audio_level_id or 0,
+            seq_offset=self._seq_offset,
+            ts_offset=self._ts_offset,
+            highest=self._highest,
+            history=self._history,
+            packets_sent=self._packets_sent,
+            packets_refused=self._packets_refused,
+            octets_sent=self._octets_sent,
+            last_timestamp=self._last_timestamp,
+            last_sent_at=self._last_sent_at,
+        )
+
+    def _take_back(self) -> None:
+        """Take the numbering back from the C sink (before a reconfiguration)."""
+        core = self.core
+        if core is None:
+            return
+        core.retire()
+        self.core = None
+        self._highest = core.highest
+        self._history = core.history()
+        self._packets_sent = core.packets_sent
+        self._packets_refused = core.packets_refused
+        self._octets_sent = core.octets_sent
+        self._last_timestamp = core.last_timestamp
+        self._last_sent_at = core.last_sent_at
+        if self.regroup is not None:
+            self.regroup()
 
     def _sent(self, seq: int) -> bool:
         data = self._history[seq % NACK_CACHE]
@@ -197,12 +321,14 @@ class TrackSink:
 
     def retransmit(self, lost: list[int]) -> int:
         """Resend cached packets a subscriber reported lost; return how many were found."""
+        if self.core is not None:
+            return self.core.retransmit(lost)
         found = 0
         for seq in lost:
             data = self._history[seq % NACK_CACHE]
             if data is not None and int.from_bytes(data[2:4], "big") == seq:
                 found += 1
-                self.out.resend(data)
+                self._out.resend(data)
         return found
 
 
@@ -235,6 +361,10 @@ class PublishedTrack:
         self._audio_level_id = extension_ids.get(URI_AUDIO_LEVEL)
         self._request_keyframe = request_keyframe
         self.sinks: tuple[TrackSink, ...] = ()
+        self._cores: tuple[SinkCore, ...] = ()
+        """The sinks forwarded to in C."""
+        self._python_sinks: tuple[TrackSink, ...] = ()
+        """The sinks forwarded to in Python (not handed over, or no C sender)."""
         self.taps: tuple[PacketTap, ...] = ()
         self.stats = ReceptionStats()
         self.sender_reports: deque[SenderReport] = deque(maxlen=SENDER_REPORTS_KEPT)
@@ -261,11 +391,18 @@ class PublishedTrack:
         if self.ended or sink in self.sinks:
             return
         self.sinks = (*self.sinks, sink)
+        sink.regroup = self._regroup
+        self._regroup()
         if sink.waiting_keyframe:
             self.request_keyframe()
 
     def remove_sink(self, sink: TrackSink) -> None:
         self.sinks = tuple(s for s in self.sinks if s is not sink)
+        self._regroup()
+
+    def _regroup(self) -> None:
+        self._cores = tuple(s.core for s in self.sinks if s.core is not None)
+        self._python_sinks = tuple(s for s in self.sinks if s.core is None)
 
     def weakest_remb(self) -> int | None:
         """The lowest receive estimate of any subscriber of this track (None if none sent)."""
@@ -308,9 +445,35 @@ class PublishedTrack:
         out_seq = (seq - self._seq_shift) & 0xFFFF
         payload = packet.data[packet.payload_start : packet.payload_end]
         now = time.time()
+        if self._cores:
+            level = None
+            if self._audio_level_id is not None:
+                level = packet.extensions.get(self._audio_level_id)
+                if level is not None and len(level) != 1:
+                    level = None
+            try:
+                fan_out(
+                    self._cores,
+                    out_seq,
+                    packet.timestamp,
+                    packet.marker,
+                    payload,
+                    now,
+                    abs_send_time(now),
+                    level,
+                )
+            except Exception:
+                _sink_errors.exception("forwarding to a sink of track %s failed", self.id)
+        if self._python_sinks:
+            self._forward_in_python(packet, out_seq, payload, now)
+
+    def _forward_in_python(
+        self, packet: ParsedRtp, out_seq: int, payload: bytes, now: float
+    ) -> None:
         keyframe: bool | None = None
         blocks: dict[tuple[int | None, int | None], bytes] = {}
-        for sink in self.sinks:
+        handed_over = False
+        for sink in self._python_sinks:
             if sink.waiting_keyframe:
                 if keyframe is None:
                     keyframe = vp8_is_keyframe(payload)
@@ -327,6 +490,9 @@ class PublishedTrack:
                 pass  # the subscriber's transport is closing; its owner removes the sink
             except Exception:
                 _sink_errors.exception("forwarding to a sink of track %s failed", self.id)
+            handed_over = handed_over or sink.core is not None
+        if handed_over:
+            self._regroup()
 
     def _extension_block(self, packet: ParsedRtp, sink: TrackSink, now: float) -> bytes:
         elements: list[tuple[int, bytes]] = []
@@ -362,6 +528,7 @@ class PublishedTrack:
         """The publisher is gone: stop forwarding and cancel pending keyframe requests."""
         self.ended = True
         self.sinks = ()
+        self._regroup()
         self.taps = ()
         if self._deferred_request is not None:
             self._deferred_request.cancel()

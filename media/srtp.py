@@ -9,13 +9,16 @@ byte-for-byte what libsrtp would send (tests/test_srtp.py checks it against pyli
 Only sending is done here. Receiving keeps libsrtp, which also guards against replays.
 
 `media/_srtp_native.c` (built by `tools/build-native`, optional) does the same protect and the
-send in one C call per packet; `native_sender` returns one when it is built.
+send in one C call per packet; `native_sender` returns one when it is built. Its other half,
+`media/_srtp_native_fanout.c`, does a sink's whole share of the forwarding path once the sink's
+leg has a C sender (`sink_core`, `fan_out`; media/forwarder.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -25,6 +28,9 @@ try:
     from media import _srtp_native as _native
 except ImportError:  # not built: the Python protector does the work
     _native = None
+
+if TYPE_CHECKING:
+    from media._srtp_native import GcmSender, SinkCore
 
 NATIVE = _native is not None
 """True when the C sender (media/_srtp_native.c) is built and loads."""
@@ -77,13 +83,31 @@ class GcmProtector:
         return header + self._encrypt(iv, payload, header)
 
 
-def native_sender(key_and_salt: bytes, fd: int, address: tuple[str, int]) -> Any | None:
-    """A C sender (`GcmSender`: protect, send, resend) writing to socket `fd` for `address`,
-    under a GCM master key and salt; None if the C module is not built."""
+def native_sender(key_and_salt: bytes, fd: int, address: tuple[str, int]) -> GcmSender | None:
+    """A C sender (`GcmSender`: protect, send, resend, close) writing to a duplicate of socket
+    `fd` for `address`, under a GCM master key and salt; None if the C module is not built."""
     if _native is None:
         return None
     session_key, salt = session_keys(key_and_salt)
-    return _native.GcmSender(session_key, salt, fd, address[0], address[1])
+    sender: GcmSender = _native.GcmSender(session_key, salt, fd, address[0], address[1])
+    return sender
+
+
+def sink_core(**fields: Any) -> SinkCore:
+    """A C sink (`media/_srtp_native_fanout.c`) taking over these fields of a TrackSink; only
+    called for a sink whose leg has a C sender, so the module is there."""
+    if _native is None:
+        raise RuntimeError("media/_srtp_native is not built")
+    core: SinkCore = _native.SinkCore(**fields)
+    return core
+
+
+def _not_built(*_args: Any) -> None:
+    raise RuntimeError("media/_srtp_native is not built")
+
+
+fan_out: Callable[..., None] = _not_built if _native is None else _native.fan_out
+"""Forward one packet to a tuple of `SinkCore`s (see media/_srtp_native.pyi)."""
 
 
 def next_index(highest: int, seq: int) -> int:

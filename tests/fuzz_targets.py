@@ -137,6 +137,8 @@ class _Wire:
     """A subscriber's way out that protects with the forwarding path's own SRTP (a fixed test
     key) and keeps what it would send."""
 
+    native_sender = None
+
     def __init__(self, sent: list[bytes]) -> None:
         self._protect = GcmProtector(bytes(range(44))).protect
         self._sent = sent

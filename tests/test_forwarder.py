@@ -15,6 +15,8 @@ from media.rtp import URI_AUDIO_LEVEL, build_extension_block, build_rtp, parse_r
 class RecordingTransport:
     """Collects what would have been SRTP-protected and sent, with each packet's index."""
 
+    native_sender = None
+
     def __init__(self, fail: bool = False) -> None:
         self.sent: list[bytes] = []
         self.indexes: list[int] = []

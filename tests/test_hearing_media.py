@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
+from media import srtp
 from signaling.client import HearingClient, RemoteTrack
 from tests.conftest import RunningServer
 from web.keys import ENGINE, SIGNALING
@@ -146,6 +147,8 @@ async def test_the_server_decodes_nothing_while_forwarding_video(
     assert sum(thread_cpu_ticks(t) for t in viewer_decoders) > 0, "the control: viewers decode"
     assert [thread_cpu_ticks(t) for t in server_decoders] == [0, 0]
     assert engine.forwarded_streams == 2
+    # Where the C module is built (the test run requires it), both go through the C fan-out.
+    assert engine.streams_forwarded_in_c == (2 if srtp.NATIVE else 0)
 
 
 async def test_when_a_publisher_leaves_their_tracks_stop_and_vanish_from_the_offer(

@@ -113,8 +113,31 @@ def test_the_c_sender_sends_what_it_protects_and_refuses_what_it_cannot_take() -
             assert receiver.recv(2000) == sent
             with pytest.raises(ValueError, match="too large"):
                 native.send(header(10, 42), bytes(1500), 42, 10)
-        with pytest.raises(ConnectionError):  # its socket is closed
-            native.send(header(11, 42), b"payload", 42, 11)
+            number = sender.fileno()
+        # The leg's socket is closed and its number taken by another socket: the C sender
+        # still writes on its own descriptor, to its own address, never into the newcomer.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as newcomer:
+            newcomer.bind(("127.0.0.1", 0))
+            newcomer.setblocking(False)
+            alias = newcomer.fileno() != number
+            if alias:  # put it under the old number (the kernel usually reuses it anyway)
+                os.dup2(newcomer.fileno(), number)
+            try:
+                sent = native.send(header(11, 42), b"payload", 42, 11)
+                assert receiver.recv(2000) == sent
+                with pytest.raises(BlockingIOError):
+                    newcomer.recv(2000)
+            finally:
+                if alias:
+                    os.close(number)
+        assert not native.closed
+        native.close()
+        native.close()  # idempotent
+        assert native.closed
+        with pytest.raises(ConnectionError):
+            native.send(header(12, 42), b"payload", 42, 12)
+        with pytest.raises(ConnectionError):
+            native.resend(sent)
     for bad_key in (bytes(20), bytes(12 + 24)):
         with pytest.raises(ValueError):
             native_sender(bad_key, 0, ("127.0.0.1", 9))
@@ -199,6 +222,7 @@ async def test_a_route_sends_rtp_the_other_end_unprotects_in_either_dtls_role(
     elif not srtp.NATIVE:
         pytest.skip("media/_srtp_native is not built (tools/build-native)")
     offerer, answerer = await connected_pair()
+    routes: list[hooks.RtpRoute] = []
     try:
         ends: list[Any] = [
             offerer.getTransceivers()[0].sender.transport,
@@ -214,6 +238,7 @@ async def test_a_route_sends_rtp_the_other_end_unprotects_in_either_dtls_role(
 
             hooks.guard_datagrams(receiving, keep)
             route = hooks.RtpRoute(sending)
+            routes.append(route)
             for seq in range(500, 510):
                 route.send(header(seq, 4242), b"frame-%d" % seq, 4242, seq)
             assert route.native == (sender == "c")
@@ -230,3 +255,7 @@ async def test_a_route_sends_rtp_the_other_end_unprotects_in_either_dtls_role(
     finally:
         await offerer.close()
         await answerer.close()
+    # Once the legs are closed, their C senders send nothing more (and let the sockets go).
+    assert [r.native_sender.closed for r in routes if r.native_sender is not None] == (
+        [True, True] if sender == "c" else []
+    )
