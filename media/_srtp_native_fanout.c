@@ -185,8 +185,8 @@ static Py_ssize_t build_header(SinkCore *self, unsigned char *out, int marker, u
 static int forward_one(SinkCore *self, uint32_t seq, uint32_t timestamp, int marker,
                        const unsigned char *payload, Py_ssize_t payload_length, double now,
                        const unsigned char *abs_send_time, const unsigned char *audio_level) {
-    if (self->retired || self->sender->fd < 0) {
-        return 0;
+    if (self->retired || self->sender == NULL || self->sender->fd < 0) {
+        return 0; /* (no sender: made by __new__ alone, never initialised) */
     }
     uint32_t out_seq = (seq + self->seq_offset) & 0xFFFF;
     uint32_t out_ts = timestamp + self->ts_offset;
@@ -228,6 +228,10 @@ static int forward_one(SinkCore *self, uint32_t seq, uint32_t timestamp, int mar
 }
 
 static PyObject *SinkCore_retransmit(SinkCore *self, PyObject *lost) {
+    if (self->sender == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the sink was not initialised");
+        return NULL;
+    }
     PyObject *sequence = PySequence_Fast(lost, "retransmit takes a list of sequence numbers");
     if (sequence == NULL) {
         return NULL;

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import socket
 import struct
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from media.forwarder import PublishedTrack, TrackSink
 from media.rtcp import parse_rtcp
 from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID, parse_rtp, vp8_is_keyframe
 from media.sdp import parse_offer
-from media.srtp import GcmProtector
+from media.srtp import NATIVE, GcmProtector, native_sender
 from security import Secret, TokenRefused, TokenSigner
 from signaling.errors import BadRequest
 from signaling.messages import (
@@ -152,6 +153,22 @@ class _Wire:
         self._sent.append(packet)
 
 
+class _NativeWire:
+    """A subscriber's way out on the C sender, to a loopback socket nobody reads (once its
+    buffer is full, the sender drops): after the first packet, the sink is forwarded by the
+    C fan-out, so the fuzzer's packets go through it too."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self.native_sender = native_sender(
+            bytes(range(44)), self._sock.fileno(), self._sock.getsockname()
+        )
+        self._sock.close()  # the C sender keeps its own descriptor
+        assert self.native_sender is not None
+        self.send, self.resend = self.native_sender.send, self.native_sender.resend
+
+
 def _forwarding() -> tuple[PublishedTrack, list[bytes]]:
     sent: list[bytes] = []
 
@@ -172,6 +189,10 @@ def _forwarding() -> tuple[PublishedTrack, list[bytes]]:
     sink = TrackSink(_Wire(sent), ssrc=99, kind="audio", clock_rate=48000)
     sink.abs_send_time_id, sink.audio_level_id, sink.started = 2, 1, True
     track.add_sink(sink)
+    if NATIVE:
+        in_c = TrackSink(_NativeWire(), ssrc=98, kind="audio", clock_rate=48000)
+        in_c.abs_send_time_id, in_c.audio_level_id, in_c.started = 2, 1, True
+        track.add_sink(in_c)
     return track, sent
 
 
