@@ -15,8 +15,9 @@ import pytest
 from media import srtp
 from media._srtp_native import GcmSender
 from media.forwarder import NACK_CACHE, PublishedTrack, TrackSink
-from media.rtp import URI_AUDIO_LEVEL, build_extension_block, build_rtp, parse_rtp
+from media.rtp import build_extension_block, build_rtp, parse_rtp
 from media.srtp import GcmProtector, native_sender
+from tests.test_forwarder import track as published_track
 
 pytestmark = pytest.mark.skipif(
     not srtp.NATIVE, reason="media/_srtp_native is not built (tools/build-native)"
@@ -78,20 +79,7 @@ class Subscriber:
 def two_subscribers(kind: str = "video") -> Iterator[tuple[PublishedTrack, Subscriber, Subscriber]]:
     """A track with a Python-forwarded and a C-forwarded subscriber, numbered alike."""
 
-    async def no_request(_ssrc: int) -> None:
-        return None
-
-    track = PublishedTrack(
-        track_id="t1",
-        source="p_judge",
-        kind=kind,
-        mime_type="video/vp8" if kind == "video" else "audio/opus",
-        clock_rate=90000 if kind == "video" else 48000,
-        payload_type=96,
-        ssrc=555,
-        extension_ids={URI_AUDIO_LEVEL: 1},
-        request_keyframe=no_request,
-    )
+    track, _requests = published_track(kind)
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
     try:
         out, python_inbox, c_inbox = sockets
