@@ -9,15 +9,18 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
 from media import srtp
-from media._srtp_native import GcmSender
 from media.forwarder import NACK_CACHE, PublishedTrack, TrackSink
 from media.rtp import build_extension_block, build_rtp, parse_rtp
 from media.srtp import GcmProtector, native_sender
 from tests.test_forwarder import track as published_track
+
+if TYPE_CHECKING:
+    from media._srtp_native import GcmSender
 
 pytestmark = pytest.mark.skipif(
     not srtp.NATIVE, reason="media/_srtp_native is not built (tools/build-native)"
