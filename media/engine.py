@@ -81,10 +81,11 @@ class MediaEngine:
         """Fail loudly if aiortc is not shaped as the forwarding hooks expect."""
         hooks.check_aiortc_shape()
         logging.getLogger(__name__).info(
-            "forwarded RTP is protected by %s",
-            "the C sender (media/_srtp_native)"
+            "forwarded RTP is rewritten, protected and sent by %s",
+            "the C fan-out (media/_srtp_native)"
             if srtp.NATIVE
-            else "Python (media/srtp.py; tools/build-native builds the faster C sender)",
+            else "Python (media/forwarder.py, media/srtp.py; tools/build-native builds the "
+            "faster C fan-out)",
         )
         self._started = True
 
