@@ -6,7 +6,7 @@ COPY package.json ./
 RUN npm install --omit=dev --no-audit --no-fund --loglevel=error \
  && mkdir -p /vendor && cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/hls.js/dist/hls.min.js /vendor/
 
-# the forwarding path's SRTP sender in C (optional: without it the Python one is used)
+# the forwarding path's per-sink work and SRTP sender in C (optional: without it, Python's)
 FROM python:3.11-slim AS native
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
