@@ -112,11 +112,12 @@ PyObject *gcm_protect(GcmSender *self, const unsigned char *header, Py_ssize_t h
         PyErr_SetString(PyExc_RuntimeError, "the sender was not initialised");
         return NULL;
     }
-    Py_ssize_t size = header_length + payload_length + TAG_LENGTH;
-    if (size > MAX_PACKET + TAG_LENGTH) {
+    if (header_length > MAX_PACKET || payload_length > MAX_PACKET ||
+        header_length + payload_length > MAX_PACKET) {
         PyErr_SetString(PyExc_ValueError, "the packet is too large");
         return NULL;
     }
+    Py_ssize_t size = header_length + payload_length + TAG_LENGTH;
     /* IV = (0 0 || ssrc || index) ^ salt (RFC 7714 §8.1) */
     unsigned char iv[SALT_LENGTH] = {0};
     iv[2] = (unsigned char)(ssrc >> 24);
