@@ -326,10 +326,6 @@ class RtpRoute:
         if pair is None:
             raise ConnectionError("no nominated ICE pair")
         address: tuple[str, int] = pair.remote_addr
-        sock = getattr(pair.protocol.transport, "_sock", None)
-        sendto: Callable[[bytes, tuple[str, int]], Any] = (
-            pair.protocol.transport.sendto if sock is None else sock.sendto
-        )
         key = tx_gcm_key(self.transport)
         native = _native_sender(key, pair.protocol.transport, address) if key else None
         if native is not None:
@@ -343,6 +339,10 @@ class RtpRoute:
             self.native_sender = native
             self.send, self.resend = native.send, native.resend
             return
+        sock = getattr(pair.protocol.transport, "_sock", None)
+        sendto: Callable[[bytes, tuple[str, int]], Any] = (
+            pair.protocol.transport.sendto if sock is None else sock.sendto
+        )
         if key is not None:
             protect = GcmProtector(key).protect
         else:
