@@ -195,10 +195,15 @@ class HearingRules:
 
 def check_online(hearing: Hearing) -> None:
     """Refuse a hearing whose case category the profile does not allow online."""
-    profile = profile_named(hearing.profile)
-    if hearing.case_category in profile.not_online:
+    check_category_online(hearing.profile, hearing.case_category)
+
+
+def check_category_online(profile_name: str, category: CaseCategory) -> None:
+    """Refuse a case category the profile does not allow online (`not_heard_online`); asked
+    before anything else about a hearing, since no other answer matters for such a case."""
+    profile = profile_named(profile_name)
+    if category in profile.not_online:
         raise NotHeardOnline(
-            f"a {hearing.case_category.value} case may not be heard online"
-            f" under the {profile.name} profile",
+            f"a {category.value} case may not be heard online under the {profile.name} profile",
             field="case_category",
         )

@@ -86,11 +86,12 @@ async def test_a_scheduled_hearing_gets_an_id_and_can_be_read_back(client: Clien
     assert await read.json() == created
 
 
+@pytest.mark.parametrize("public", [False, True])
 @pytest.mark.parametrize("category", ["state_secret", "national_security", "crimes_against_peace"])
 async def test_categories_the_profile_keeps_offline_are_refused_with_422(
-    client: Client, category: str
+    client: Client, category: str, public: bool
 ) -> None:
-    body = TRIAL | {"case_category": category, "public": False}
+    body = TRIAL | {"case_category": category, "public": public}
     response = await client.post("/api/hearings", json=body, headers=AUTH)
     assert response.status == 422
     error = (await response.json())["error"]

@@ -30,7 +30,7 @@ from hearing import (
     new_participant_id,
 )
 from hearing.model import check_display_name, check_id
-from hearing.profiles import check_online
+from hearing.profiles import check_category_online
 from security import Grant
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
@@ -78,6 +78,9 @@ class IssuedToken:
 async def schedule_hearing(app: web.Application, body: Mapping[str, object]) -> Hearing:
     """Validate a hearing request body, give the hearing an id and store it."""
     values = parse(body, HEARING_FIELDS)
+    category = CaseCategory(values.get("case_category", str))
+    # 422 when the profile keeps this kind of case off the internet, whatever else it asks
+    check_category_online(values.get("profile", str), category)
     hearing = Hearing(
         id=new_hearing_id(),
         type=HearingType(values.get("type", str)),
@@ -86,13 +89,12 @@ async def schedule_hearing(app: web.Application, body: Mapping[str, object]) -> 
         scheduled_at=values.get("scheduled_at", datetime),
         public=values.get("public", bool),
         profile=values.get("profile", str),
-        case_category=CaseCategory(values.get("case_category", str)),
+        case_category=category,
         jurisdiction=Jurisdiction(values.get("jurisdiction", str))
         if values.has("jurisdiction")
         else None,
         instance=Instance(values.get("instance", str)) if values.has("instance") else None,
     )
-    check_online(hearing)  # 422 when the profile keeps this kind of case off the internet
     await app[HEARINGS].add(hearing)
     return hearing
 
