@@ -194,15 +194,18 @@ class HearingRules:
 
 
 def check_online(hearing: Hearing) -> None:
-    """Refuse a hearing whose case category the profile does not allow online."""
+    """Refuse a hearing whose profile is unknown, or whose case category the profile does not
+    allow online."""
+    profile_named(hearing.profile)
     check_category_online(hearing.profile, hearing.case_category)
 
 
 def check_category_online(profile_name: str, category: CaseCategory) -> None:
     """Refuse a case category the profile does not allow online (`not_heard_online`); asked
-    before anything else about a hearing, since no other answer matters for such a case."""
-    profile = profile_named(profile_name)
-    if category in profile.not_online:
+    before anything else about a hearing, since no other answer matters for such a case. An
+    unknown profile passes here: the hearing itself refuses it, naming the field."""
+    profile = PROFILES.get(_ALIASES.get(profile_name, profile_name))
+    if profile is not None and category in profile.not_online:
         raise NotHeardOnline(
             f"a {category.value} case may not be heard online under the {profile.name} profile",
             field="case_category",

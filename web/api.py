@@ -30,7 +30,7 @@ from hearing import (
     new_participant_id,
 )
 from hearing.model import check_display_name, check_id
-from hearing.profiles import check_category_online
+from hearing.profiles import check_category_online, check_online
 from security import Grant
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
@@ -95,6 +95,7 @@ async def schedule_hearing(app: web.Application, body: Mapping[str, object]) -> 
         else None,
         instance=Instance(values.get("instance", str)) if values.has("instance") else None,
     )
+    check_online(hearing)  # an unknown profile, now that the hearing is otherwise valid
     await app[HEARINGS].add(hearing)
     return hearing
 
