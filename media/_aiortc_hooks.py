@@ -16,6 +16,7 @@ import logging
 import random
 import socket
 from collections.abc import Awaitable, Callable
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import aiortc
@@ -124,6 +125,24 @@ def divert_incoming_rtp(
     target._register_rtp_receiver = register_and_report
 
 
+def count_incoming_rtp(transport: RTCDtlsTransport) -> dict[int, int]:
+    """Count every RTP packet `transport` receives after SRTP unprotect, by SSRC, before
+    aiortc routes it anywhere (a stream no section describes is counted too); for clients
+    and tools that must know exactly what arrived. Returns the live counts."""
+    counts: dict[int, int] = {}
+    handle = transport._handle_rtp_data
+
+    async def count_and_handle(data: bytes, arrival_time_ms: int) -> None:
+        if len(data) >= 12:
+            ssrc = int.from_bytes(data[8:12], "big")
+            counts[ssrc] = counts.get(ssrc, 0) + 1
+        await handle(data, arrival_time_ms)
+
+    target: Any = transport
+    target._handle_rtp_data = count_and_handle
+    return counts
+
+
 def tap_sender_reports(
     receiver: RTCRtpReceiver, on_report: Callable[[int, int, int], None]
 ) -> None:
@@ -214,7 +233,9 @@ def guard_datagrams(
                 elif 127 < data[0] < 192:
                     if not validated(addr):
                         drop(Drop.UNVALIDATED_SOURCE)
-                    elif _is_rtcp(data):
+                        return
+                    counts.heard_at = monotonic()
+                    if _is_rtcp(data):
                         connection.data_received(data, component)
                     elif on_rtp is None:
                         drop(Drop.UNEXPECTED_RTP)
@@ -233,9 +254,12 @@ def guard_datagrams(
                     except ValueError:
                         drop(Drop.MALFORMED_STUN)
                         return
+                    if validated(addr):
+                        counts.heard_at = monotonic()  # consent checks keep a quiet leg alive
                     stun_path(data, addr)
                 elif 19 < data[0] < 64:
                     if validated(addr):
+                        counts.heard_at = monotonic()
                         connection.data_received(data, component)
                     else:
                         drop(Drop.UNVALIDATED_SOURCE)
@@ -401,6 +425,16 @@ def tx_gcm_key(transport: RTCDtlsTransport) -> bytes | None:
     return key
 
 
+class _SenderOwner:
+    """Who a taken-over sender reports to: replaced when its section is reused."""
+
+    __slots__ = ("on_send", "sent")
+
+    def __init__(self, on_send: Callable[[RTCRtpSendParameters], None]) -> None:
+        self.on_send = on_send
+        self.sent = False
+
+
 def take_over_sender(
     sender: RTCRtpSender,
     on_send: Callable[[RTCRtpSendParameters], None],
@@ -408,12 +442,18 @@ def take_over_sender(
 ) -> None:
     """Replace the sender's encoder loop and RTCP loop with idle tasks (the forwarder writes
     the packets, its owner the sender reports) and its RTCP feedback handling with `on_rtcp`.
-    `on_send` receives the negotiated parameters once aiortc starts the sender."""
+    `on_send` receives the negotiated parameters once aiortc starts (or, for a section taken
+    over again when it is reused, next negotiates) the sender."""
     private: Any = sender
+    owner: _SenderOwner | None = getattr(private, "_ecourt_owner", None)
+    if owner is not None:  # a reused section: the next negotiation reports to the new owner
+        owner.on_send, owner.sent = on_send, False
+        private._handle_rtcp_packet = on_rtcp
+        return
+    owner = private._ecourt_owner = _SenderOwner(on_send)
     started = (private._RTCRtpSender__rtp_started, private._RTCRtpSender__rtcp_started)
     exited = (private._RTCRtpSender__rtp_exited, private._RTCRtpSender__rtcp_exited)
     original_send = sender.send
-    sent = False
 
     def idle(index: int) -> Callable[..., Awaitable[None]]:
         async def run(*_args: object) -> None:
@@ -428,17 +468,15 @@ def take_over_sender(
         return run
 
     async def send_and_report(parameters: RTCRtpSendParameters) -> None:
-        nonlocal sent
         await original_send(parameters)
-        if not sent:
-            sent = True
-            on_send(parameters)
+        if not owner.sent:
+            owner.sent = True
+            owner.on_send(parameters)
 
-    target: Any = sender
-    target._run_rtp = idle(0)
-    target._run_rtcp = idle(1)
-    target._handle_rtcp_packet = on_rtcp
-    target.send = send_and_report
+    private._run_rtp = idle(0)
+    private._run_rtcp = idle(1)
+    private._handle_rtcp_packet = on_rtcp
+    private.send = send_and_report
 
 
 def sender_ssrc(sender: RTCRtpSender) -> int:
@@ -473,6 +511,18 @@ async def close_peer_connection(pc: RTCPeerConnection) -> None:
             for transport in (dtls, dtls.transport):
                 with contextlib.suppress(Exception):
                     await transport.stop()
+
+
+def local_ports(pc: RTCPeerConnection) -> list[int]:
+    """The UDP ports the ICE sockets of `pc` are bound to (after it has gathered)."""
+    ports: list[int] = []
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        connection: Any = None if dtls is None else dtls.transport._connection
+        for protocol in [] if connection is None else connection._protocols:
+            if protocol.transport is not None:
+                ports.append(int(protocol.transport.get_extra_info("sockname")[1]))
+    return sorted(set(ports))
 
 
 def bind_in_port_range(pc: RTCPeerConnection, ports: tuple[int, int]) -> None:

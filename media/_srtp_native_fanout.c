@@ -33,7 +33,9 @@ typedef struct {
     unsigned long long octets_sent;
     uint32_t last_timestamp;
     double last_sent_at;
+    unsigned long long packets_withheld; /* not sent: the sink was not permitted */
     char retired;
+    char permitted; /* the court's allow-set: 0 (the default) forwards and resends nothing */
 } SinkCore;
 
 static void SinkCore_dealloc(SinkCore *self) {
@@ -106,6 +108,7 @@ static int SinkCore_init(SinkCore *self, PyObject *args, PyObject *kwargs) {
     self->last_timestamp = (uint32_t)last_timestamp;
     self->last_sent_at = last_sent_at;
     self->retired = 0;
+    self->permitted = 0; /* fail closed: Python permits the sink once it is handed over */
     return 0;
 }
 
@@ -188,6 +191,10 @@ static int forward_one(SinkCore *self, uint32_t seq, uint32_t timestamp, int mar
     if (self->retired || self->sender == NULL || self->sender->fd < 0) {
         return 0; /* (no sender: made by __new__ alone, never initialised) */
     }
+    if (!self->permitted) {
+        self->packets_withheld += 1; /* the court does not allow this pair: checked per packet */
+        return 0;
+    }
     uint32_t out_seq = (seq + self->seq_offset) & 0xFFFF;
     uint32_t out_ts = timestamp + self->ts_offset;
     long long highest = self->highest;
@@ -231,6 +238,9 @@ static PyObject *SinkCore_retransmit(SinkCore *self, PyObject *lost) {
     if (self->sender == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the sink was not initialised");
         return NULL;
+    }
+    if (!self->permitted) {
+        return PyLong_FromLong(0); /* a revoked pair gets nothing again, not even a resend */
     }
     PyObject *sequence = PySequence_Fast(lost, "retransmit takes a list of sequence numbers");
     if (sequence == NULL) {
@@ -303,6 +313,9 @@ static PyMemberDef SinkCore_members[] = {
     READ_ONLY(last_timestamp, T_UINT),
     READ_ONLY(last_sent_at, T_DOUBLE),
     READ_ONLY(retired, T_BOOL),
+    READ_ONLY(packets_withheld, T_ULONGLONG),
+    {"permitted", T_BOOL, offsetof(SinkCore, permitted), 0,
+     "whether the court allows this pair: checked on every packet and every resend"},
     {NULL, 0, 0, 0, NULL},
 };
 

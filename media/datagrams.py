@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import struct
+import time
 
 from aioice import stun
 
@@ -64,12 +65,15 @@ def parse_stun(data: bytes) -> stun.Message:
 
 
 class DropCounts:
-    """Datagrams and packets dropped, by reason, on every socket of one ICE connection."""
+    """Datagrams and packets dropped, by reason, on every socket of one ICE connection; and
+    when the remote end was last heard from (any datagram from a validated address)."""
 
-    __slots__ = ("_counts",)
+    __slots__ = ("_counts", "heard_at")
 
     def __init__(self) -> None:
         self._counts: dict[Drop, int] = dict.fromkeys(Drop, 0)
+        self.heard_at = time.monotonic()
+        """`time.monotonic()` when the remote end last sent anything (or when guarding began)."""
 
     def add(self, reason: Drop) -> None:
         self._counts[reason] += 1

@@ -160,6 +160,10 @@ class TrackSink:
         """The C sink forwarding for this one, once handed over."""
         self.regroup: Callable[[], None] | None = None
         """Set by the track: called when the sink takes its numbering back from C."""
+        self._permitted = False
+        """Whether the court allows this pair now (the leg's allow-set): checked on every
+        packet and every resend. False until the leg says otherwise: fail closed."""
+        self._packets_withheld = 0
         self.closed = False
         self.remb: int | None = None
         """The subscriber's receive estimate for this stream (its REMB, shared out over the
@@ -211,7 +215,26 @@ class TrackSink:
     def extension_key(self) -> tuple[int | None, int | None]:
         return (self._abs_send_time_id, self._audio_level_id)
 
+    @property
+    def permitted(self) -> bool:
+        return self._permitted
+
+    @permitted.setter
+    def permitted(self, value: bool) -> None:
+        if value and not self._permitted and self.kind == "video" and self._begun:
+            self.waiting_keyframe = True  # permitted again: start clean, on a keyframe
+            self._take_back()  # (the C fan-out does not wait for keyframes)
+        self._permitted = value
+        if self.core is not None:
+            self.core.permitted = value
+
     # -- what the sender reports read ----------------------------------------------------------
+
+    @property
+    def packets_withheld(self) -> int:
+        """Packets not sent because the court did not allow this pair at the time."""
+        core = 0 if self.core is None else self.core.packets_withheld
+        return self._packets_withheld + core
 
     @property
     def packets_sent(self) -> int:
@@ -234,7 +257,26 @@ class TrackSink:
     def last_sent_at(self) -> float:
         return self._last_sent_at if self.core is None else self.core.last_sent_at
 
+    @property
+    def highest(self) -> int:
+        """The highest packet index sent so far (-1 before the first)."""
+        return self._highest if self.core is None else self.core.highest
+
     # -- forwarding ----------------------------------------------------------------------------
+
+    def follow(self, previous: TrackSink) -> None:
+        """Carry on `previous`'s stream on the same SSRC (a reused section), before the first
+        packet: the sequence numbers and the packet index go on from where it stopped, so no
+        index is ever protected twice under the leg's key (it is the AES-GCM nonce), and the
+        timestamps from where its clock would be now."""
+        highest = previous.highest
+        if highest >= 0:
+            self._highest = highest
+            self._next_seq = (highest + 1) & 0xFFFF
+        if previous.packets_sent:
+            elapsed = max(0.0, time.time() - previous.last_sent_at)
+            ticks = int(elapsed * self.clock_rate) + 1
+            self._ts_base = (previous.last_timestamp + ticks) & 0xFFFFFFFF
 
     def begin(self, seq: int, timestamp: int) -> None:
         self._seq_offset = (self._next_seq - seq) & 0xFFFF
@@ -245,6 +287,9 @@ class TrackSink:
         self, packet: ParsedRtp, seq: int, block: bytes, payload: bytes, now: float
     ) -> None:
         """Forward in Python (media/_srtp_native_fanout.c forward_one does the same in C)."""
+        if not self._permitted:
+            self._packets_withheld += 1
+            return
         if not self._begun:
             self.begin(seq, packet.timestamp)
         out_seq = (seq + self._seq_offset) & 0xFFFF
@@ -297,6 +342,7 @@ class TrackSink:
             last_timestamp=self._last_timestamp,
             last_sent_at=self._last_sent_at,
         )
+        self.core.permitted = self._permitted
 
     def _take_back(self) -> None:
         """Take the numbering back from the C sink (before a reconfiguration)."""
@@ -312,6 +358,7 @@ class TrackSink:
         self._octets_sent = core.octets_sent
         self._last_timestamp = core.last_timestamp
         self._last_sent_at = core.last_sent_at
+        self._packets_withheld += core.packets_withheld
         if self.regroup is not None:
             self.regroup()
 
@@ -323,6 +370,8 @@ class TrackSink:
         """Resend cached packets a subscriber reported lost; return how many were found."""
         if self.core is not None:
             return self.core.retransmit(lost)
+        if not self._permitted:
+            return 0  # a revoked pair gets nothing again, not even a resend
         found = 0
         for seq in lost:
             data = self._history[seq % NACK_CACHE]

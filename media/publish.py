@@ -28,6 +28,7 @@ from media import _aiortc_hooks as hooks
 from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid
 from media.forwarder import PublishedTrack, SenderReport
+from media.liveness import leg_failure
 from media.ratelimit import RateLimitedLog
 from media.rtp import parse_rtp
 from media.sdp import FORWARDED_CODECS, announce, parse_offer, preferred_codecs
@@ -92,6 +93,10 @@ class PublishPeer:
     def connection_state(self) -> str:
         state: str = self._pc.connectionState
         return state
+
+    def failure(self, now: float, silence: float) -> str | None:
+        """Why this leg is dead (`media.liveness.leg_failure`), or None while it is alive."""
+        return leg_failure(self._pc.connectionState, self.drops.heard_at, now, silence)
 
     async def accept(self, offer_sdp: str, screen_mid: str | None = None) -> str:
         """Answer the client's offer; raise SdpInvalid or TooManyTracks if it is unacceptable.

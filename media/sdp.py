@@ -40,6 +40,49 @@ def parse_offer(text: str, screen_mid: str | None = None) -> list[str]:
     return kinds
 
 
+ANSWER_DIRECTIONS = {
+    "sendonly": ("recvonly", "inactive"),
+    "inactive": ("inactive",),
+}
+"""What an answer may say to each direction the server offers on a subscribe leg: it may
+receive or decline what the server sends, and never send anything itself."""
+
+
+def check_answer(offer: str, answer: str) -> None:
+    """Refuse an answer that does not answer this offer: the same sections with the same mids
+    and kinds, in order; each direction one that the offer allows (never `sendrecv` or
+    `sendonly` to a server that only sends); every codec one the offer proposed under the
+    same payload type. Raises `SdpInvalid` saying what differs."""
+    offered = parse(offer, "offer")
+    answered = parse(answer, "answer")
+    if len(answered.media) != len(offered.media):
+        raise SdpInvalid(
+            f"the answer has {len(answered.media)} media sections; the offer has "
+            f"{len(offered.media)}"
+        )
+    for mine, theirs in zip(offered.media, answered.media, strict=True):
+        mid = mine.rtp.muxId
+        if theirs.rtp.muxId != mid or theirs.kind != mine.kind:
+            raise SdpInvalid(
+                f"the answer's section {theirs.rtp.muxId!r} is not the offer's {mid!r}"
+            )
+        if theirs.port == 0:
+            continue  # declined
+        allowed = ANSWER_DIRECTIONS.get(mine.direction or "", (mine.direction,))
+        if theirs.direction not in allowed:
+            raise SdpInvalid(
+                f"the answer's section {mid!r} is {theirs.direction}; the offer allows "
+                + " or ".join(str(d) for d in allowed)
+            )
+        proposed = {(c.payloadType, c.mimeType.lower()) for c in mine.rtp.codecs}
+        for codec in theirs.rtp.codecs:
+            if (codec.payloadType, codec.mimeType.lower()) not in proposed:
+                raise SdpInvalid(
+                    f"the answer's section {mid!r} has codec {codec.mimeType}/"
+                    f"{codec.payloadType}, which the offer did not propose"
+                )
+
+
 def parse_probe_offer(text: str) -> None:
     """Refuse a connection check's offer unless it is one data channel section and nothing
     else (no audio, no video)."""

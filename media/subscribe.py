@@ -32,8 +32,9 @@ from media import _aiortc_hooks as hooks
 from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid, StaleAnswer
 from media.forwarder import PublishedTrack, TrackSink
+from media.liveness import leg_failure
 from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL
-from media.sdp import announce, parse, preferred_codecs
+from media.sdp import announce, check_answer, preferred_codecs
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,12 @@ class SubscribePeer:
         self._udp_ports = udp_ports
         self._announced_ip = announced_ip
         self._sections: dict[str, _Section] = {}
+        self._idle: list[tuple[RTCRtpTransceiver, TrackSink]] = []
+        """Sections whose track went away, with the sink that last sent on each: a returning
+        or new track of the same kind takes one over, so offers never grow with history."""
+        self._allowed: frozenset[str] = frozenset()
+        """The allow-set: the tracks the court lets this participant receive now. Every sink
+        checks it on every packet; nothing else makes a sink forward."""
         self._dirty = False
         self._awaiting: int | None = None
         self._version = 0
@@ -94,11 +101,67 @@ class SubscribePeer:
     def sinks(self) -> list[TrackSink]:
         return [s.sink for s in self._sections.values()]
 
+    @property
+    def allowed(self) -> frozenset[str]:
+        return self._allowed
+
+    @property
+    def sections(self) -> int:
+        """Media sections the next offer will carry (live and idle)."""
+        return len(self._sections) + len(self._idle)
+
+    def permit(self, track_ids: frozenset[str]) -> None:
+        """Replace the allow-set at once: from the next packet on, a sink forwards (and answers
+        NACKs) only for the tracks in it. A video sink permitted again waits for a keyframe."""
+        self._allowed = track_ids
+        for track_id, section in self._sections.items():
+            sink = section.sink
+            was_waiting = sink.waiting_keyframe
+            sink.permitted = track_id in track_ids
+            if sink.waiting_keyframe and not was_waiting:
+                section.track.request_keyframe()
+
+    def forwarding(self) -> dict[str, TrackSink]:
+        """What this leg really forwards now, read from the sinks themselves (not from the
+        allow-set): each track whose sink is attached to it and permitted."""
+        return {
+            track_id: s.sink
+            for track_id, s in self._sections.items()
+            if s.sink.permitted and not s.sink.closed and s.sink in s.track.sinks
+        }
+
+    def withheld(self) -> dict[str, TrackSink]:
+        """The sinks still attached that the allow-set does not permit (they forward nothing)."""
+        return {
+            track_id: s.sink
+            for track_id, s in self._sections.items()
+            if not s.sink.permitted and not s.sink.closed
+        }
+
+    def cut(self, track_id: str) -> None:
+        """Stop one track at once, at the sink and in the allow-set (the reference monitor's
+        lever, independent of the session's re-evaluation)."""
+        self._allowed = self._allowed - {track_id}
+        section = self._sections.get(track_id)
+        if section is not None:
+            section.sink.permitted = False
+
+    def failure(self, now: float, silence: float) -> str | None:
+        """Why this leg is dead (`leg_failure`), or None while it is alive."""
+        return leg_failure(self._pc.connectionState, self.drops.heard_at, now, silence)
+
     def attach(self, track: PublishedTrack) -> None:
-        """Start forwarding `track` here (after the next offer/answer)."""
+        """Start forwarding `track` here (after the next offer/answer), if the allow-set
+        permits it; an idle section of the same kind is reused."""
         if self._closed or track.id in self._sections or track.ended:
             return
-        transceiver = self._pc.addTransceiver(track.kind, direction="sendonly")
+        reused = next((i for i, (t, _) in enumerate(self._idle) if t.kind == track.kind), None)
+        if reused is None:
+            transceiver = self._pc.addTransceiver(track.kind, direction="sendonly")
+            previous = None
+        else:
+            transceiver, previous = self._idle.pop(reused)
+            transceiver.direction = "sendonly"
         transceiver.setCodecPreferences(preferred_codecs(track.kind, track.mime_type))
         sender = transceiver.sender
         sink = TrackSink(
@@ -107,6 +170,9 @@ class SubscribePeer:
             track.kind,
             track.clock_rate,
         )
+        if previous is not None:
+            sink.follow(previous)  # one stream on the section's SSRC: no index used twice
+        sink.permitted = track.id in self._allowed
         section = _Section(track, transceiver, sink)
 
         def on_send(parameters: RTCRtpSendParameters) -> None:
@@ -124,9 +190,11 @@ class SubscribePeer:
         section = self._sections.pop(track_id, None)
         if section is None:
             return
+        section.sink.permitted = False
         section.track.remove_sink(section.sink)
         section.sink.closed = True
         section.transceiver.direction = "inactive"
+        self._idle.append((section.transceiver, section.sink))
         self._dirty = True
 
     async def create_offer(self) -> SubscribeOffer | None:
@@ -153,9 +221,11 @@ class SubscribePeer:
         return SubscribeOffer(sdp=sdp, version=self._version, tracks=tracks)
 
     async def accept_answer(self, version: int, answer_sdp: str) -> None:
+        """Apply the answer to the offer awaiting one. Refused (`StaleAnswer`, `SdpInvalid`)
+        before anything changes unless it answers exactly that offer (`check_answer`)."""
         if self._awaiting is None or version != self._awaiting:
             raise StaleAnswer(f"answer {version} does not match the offer awaiting an answer")
-        parse(answer_sdp, "answer")
+        check_answer(self._pc.localDescription.sdp, answer_sdp)
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
         except Exception as exc:

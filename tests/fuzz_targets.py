@@ -188,10 +188,12 @@ def _forwarding() -> tuple[PublishedTrack, list[bytes]]:
     )
     sink = TrackSink(_Wire(sent), ssrc=99, kind="audio", clock_rate=48000)
     sink.abs_send_time_id, sink.audio_level_id, sink.started = 2, 1, True
+    sink.permitted = True
     track.add_sink(sink)
     if NATIVE:
         in_c = TrackSink(_NativeWire(), ssrc=98, kind="audio", clock_rate=48000)
         in_c.abs_send_time_id, in_c.audio_level_id, in_c.started = 2, 1, True
+        in_c.permitted = True
         track.add_sink(in_c)
     return track, sent
 

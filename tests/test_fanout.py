@@ -100,6 +100,7 @@ def two_subscribers(kind: str = "video") -> Iterator[tuple[PublishedTrack, Subsc
             sink = TrackSink(way_out, 0xABC, kind, track.clock_rate)
             sink._next_seq, sink._ts_base = 65530, 4_000_000_000  # both wrap soon
             sink.payload_type, sink.abs_send_time_id, sink.audio_level_id = 100, 3, 4
+            sink.permitted = True
             subscribers.append(Subscriber(sink, inbox))
             track.add_sink(sink)
         SUBSCRIBERS[:] = subscribers
@@ -302,9 +303,39 @@ async def test_an_oversized_packet_fails_its_sink_alone() -> None:
         assert sender is not None
         small = srtp.sink_core(**core_fields(sender, ssrc=1))
         other = srtp.sink_core(**core_fields(sender, ssrc=2))
+        small.permitted = other.permitted = True
         with pytest.raises(ValueError, match="too large"):
             srtp.fan_out((small, other), 7, 0, 0, bytes(1500), 0.0, b"\x00\x00\x00", None)
         srtp.fan_out((small, other), 8, 0, 0, bytes(100), 0.0, b"\x00\x00\x00", None)
         assert (small.packets_sent, other.packets_sent) == (1, 1)
         assert len(out.recv(2048)) == len(out.recv(2048)) == 12 + 100 + 16
+        sender.close()
+
+
+async def test_a_c_sink_forwards_and_resends_only_while_the_court_permits_the_pair() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+        out.bind(("127.0.0.1", 0))
+        out.setblocking(False)
+        sender = native_sender(KEY, out.fileno(), out.getsockname())  # to itself
+        assert sender is not None
+        core = srtp.sink_core(**core_fields(sender))
+        assert core.permitted is False  # a new sink forwards nothing until it is permitted
+
+        def packet(seq: int) -> None:
+            srtp.fan_out((core,), seq, 0, 0, bytes(100), 0.0, b"\x00\x00\x00", None)
+
+        packet(1)
+        assert (core.packets_sent, core.packets_withheld) == (0, 1)
+        core.permitted = True
+        packet(2)
+        assert len(out.recv(2048)) == 12 + 100 + 16
+        assert core.retransmit([2]) == 1 and out.recv(2048)
+        core.permitted = False  # revoked: the very next packet stops, and so do resends
+        packet(3)
+        assert (core.packets_sent, core.packets_withheld) == (1, 2)
+        assert core.retransmit([2]) == 0
+        with pytest.raises(BlockingIOError):
+            out.recv(2048)
+        with pytest.raises(TypeError):
+            core.permitted = 1  # type: ignore[assignment]
         sender.close()

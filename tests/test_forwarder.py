@@ -78,6 +78,7 @@ def sink(transport: RecordingTransport, kind: str = "video", ssrc: int = 0xABC) 
     made = TrackSink(transport, ssrc, kind, 90000)
     made.payload_type = 100
     made.audio_level_id = 4
+    made.permitted = True  # the court allows this pair (a sink forwards nothing until then)
     return made
 
 
@@ -244,3 +245,46 @@ async def test_the_publisher_is_asked_for_what_the_weakest_subscriber_can_take()
     assert upstream_bitrate(cap, [video, audio]) == REMB_FLOOR
     video.remove_sink(weak)
     assert upstream_bitrate(cap, [video, audio]) == cap  # 3 Mbit/s, capped
+
+
+async def test_a_sink_forwards_and_resends_only_while_the_court_permits_the_pair() -> None:
+    published, requests = track()
+    wire = RecordingTransport()
+    viewer = TrackSink(wire, 0xABC, "video", 90000)
+    published.add_sink(viewer)
+    await feed(published, rtp(1, payload=KEYFRAME))
+    assert wire.sent == [] and viewer.packets_withheld == 1  # not permitted yet: fail closed
+
+    viewer.permitted = True
+    await feed(published, rtp(2, payload=KEYFRAME), rtp(3))
+    assert len(wire.sent) == 2
+    second = sent(wire)[1].sequence_number
+    viewer.permitted = False  # revoked: stopped at the very next packet, and no resends
+    await feed(published, rtp(4), rtp(5, payload=KEYFRAME))
+    assert viewer.retransmit([second]) == 0
+    assert len(wire.sent) == 2 and viewer.packets_withheld == 3
+
+    requests.clear()
+    viewer.permitted = True  # permitted again: it starts clean, on a keyframe
+    assert viewer.waiting_keyframe
+    await feed(published, rtp(6), rtp(7, payload=KEYFRAME))
+    assert [p.payload for p in sent(wire)[2:]] == [KEYFRAME]
+
+
+async def test_a_sink_on_a_reused_section_carries_on_the_stream_it_replaces() -> None:
+    published, _ = track()
+    wire = RecordingTransport()
+    first = sink(wire)
+    published.add_sink(first)
+    await feed(published, rtp(1, 1000, KEYFRAME), rtp(2, 4000))
+    published.remove_sink(first)
+
+    second = sink(wire)
+    second.follow(first)  # same SSRC, same key: the numbering must go on, never repeat
+    published.add_sink(second)
+    await feed(published, rtp(900, 555_000, KEYFRAME), rtp(901, 558_000))
+    out = sent(wire)
+    numbers = [p.sequence_number for p in out]
+    assert numbers == [(numbers[0] + i) & 0xFFFF for i in range(4)]
+    assert wire.indexes == [wire.indexes[0] + i for i in range(4)]
+    assert ((out[2].timestamp - out[1].timestamp) & 0xFFFFFFFF) < 0x80000000  # forward in time
