@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv assets native deps lint bench bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
+.PHONY: run test venv assets native deps lint bench faults bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
 
 run: venv assets native
 	$(BIN)/ecourt serve --demo
@@ -45,6 +45,10 @@ lint: venv
 
 bench: venv
 	bash tools/in-netns $(BIN)/python bench/forwarding.py
+
+# every fault x every order x every profile (make test runs a chosen part of it)
+faults: deps venv assets native
+	bash tools/in-netns env ECOURT_IN_NETNS=1 ECOURT_FAULTS=full $(BIN)/pytest -m media tests/faults
 
 bench-floor: venv
 	bash tools/in-netns $(BIN)/python bench/udp_floor.py --ks 1,4,16

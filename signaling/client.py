@@ -31,6 +31,8 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 
+from media._aiortc_hooks import count_incoming_rtp, local_ports
+
 NAMESPACE = "/hearing"
 
 
@@ -114,13 +116,25 @@ class HearingClient:
         rejoin_within: float = 0.0,
         other_nodes: Sequence[str] = (),
         resume: str | None = None,
+        heal_media: bool = True,
     ) -> None:
         """With `rejoin_within`, a dropped connection is followed by attempts to come back
         (here, then at `other_nodes`) for that many seconds, publishing the same tracks again:
         what a browser does after a network change or a node failure. `resume` is this
         client's key for its connection: shown again, it replaces a connection of its own
-        that the server has not yet noticed is gone."""
+        that the server has not yet noticed is gone. With `heal_media` (the default), a leg the
+        server closed as dead (`media_lost`) is rebuilt at once, as the pages do."""
         self._resume = resume
+        self.heal_media = heal_media
+        self.media_lost: list[dict[str, Any]] = []
+        """Every `media_lost` the server sent: `{"leg", "reason"}`."""
+        self._rtp_counts: list[dict[int, int]] = []
+        """RTP packets received after SRTP, by SSRC, one dict per subscribe leg."""
+        self._ssrc_owners: dict[int, tuple[str, str]] = {}
+        self.answers_refused: list[str] = []
+        """The codes of subscribe answers the server refused."""
+        self.answer_offers = True
+        """False: subscribe offers are kept in `events` but never answered (a stuck page)."""
         self.base_url = base_url.rstrip("/")
         self._rejoin_within = rejoin_within
         self._nodes = [self.base_url, *(u.rstrip("/") for u in other_nodes)]
@@ -164,6 +178,7 @@ class HearingClient:
         self._mid_info: dict[str, dict[str, Any]] = {}
         self._subscribe_leg: Any = 1
         self._negotiation = asyncio.Lock()
+        self._publishing = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _new_socket(self) -> socketio.AsyncClient:
@@ -180,6 +195,7 @@ class HearingClient:
             "hearing_state": self._on_hearing_state,
             "alert": self._on_alert,
             "active_speaker": self._on_active_speaker,
+            "media_lost": self._on_media_lost,
         }.items():
             sio.on(event, self._logged(event, handler), namespace=NAMESPACE)
         sio.on("*", self._on_other_event, namespace=NAMESPACE)
@@ -291,7 +307,14 @@ class HearingClient:
         self, *tracks: MediaStreamTrack, screen: MediaStreamTrack | None = None
     ) -> None:
         """Offer the tracks on the publish leg (one audio, one camera at most), and a shared
-        screen if given (the judge, the clerk, or someone the judge lets)."""
+        screen if given (the judge, the clerk, or someone the judge lets). One publication at
+        a time: a second waits for the first (a heal and a restart may ask together)."""
+        async with self._publishing:
+            await self._publish(tracks, screen)
+
+    async def _publish(
+        self, tracks: tuple[MediaStreamTrack, ...], screen: MediaStreamTrack | None
+    ) -> None:
         self._published = (tracks, screen)
         if self._publish_pc is not None:  # publishing again replaces the publish leg
             await self._publish_pc.close()
@@ -315,10 +338,35 @@ class HearingClient:
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
 
     async def stop_publishing(self) -> None:
-        """Close the publish leg, as a client whose network or device failed would stop."""
+        """Close the publish leg, as a client whose network or device failed would stop (and
+        not publish again by itself)."""
+        self._published = None
         if self._publish_pc is not None:
             await self._publish_pc.close()
             self._publish_pc = None
+
+    async def close_publish_leg(self) -> None:
+        """Close the publish leg as a crashed camera or a dead network would; unlike
+        `stop_publishing`, the same tracks are published again when the server says
+        `media_lost` (with `heal_media`)."""
+        if self._publish_pc is not None:
+            await self._publish_pc.close()
+
+    async def close_subscribe_leg(self) -> None:
+        """Close the subscribe leg's connection, as a page closing its own RTCPeerConnection
+        would; the server notices, says `media_lost`, and (with `heal_media`) a new one is
+        asked for."""
+        if self._subscribe_pc is not None:
+            await self._subscribe_pc.close()
+
+    def media_ports(self) -> list[int]:
+        """The local UDP ports of both legs' ICE sockets."""
+        pcs = (self._publish_pc, self._subscribe_pc)
+        return sorted({p for pc in pcs if pc is not None for p in local_ports(pc)})
+
+    def shape_answer(self, sdp: str) -> str:
+        """The subscribe answer as sent; a client that sends something else overrides this."""
+        return sdp
 
     async def wait_for_track(
         self, participant_id: str, kind: str, timeout: float = 20.0
@@ -352,6 +400,20 @@ class HearingClient:
                     counts[owner] = counts.get(owner, 0) + int(stats.packetsReceived)
         return counts
 
+    def rtp_by_ssrc(self) -> dict[int, int]:
+        """Every RTP packet received so far on any subscribe leg, counted by SSRC after SRTP
+        and before aiortc routes it (a stream no offer describes is counted too)."""
+        total: dict[int, int] = {}
+        for counts in self._rtp_counts:
+            for ssrc, count in counts.items():
+                total[ssrc] = total.get(ssrc, 0) + count
+        return total
+
+    def ssrc_owner(self, ssrc: int) -> tuple[str, str] | None:
+        """(participant id, kind) of the stream the latest offer describes on `ssrc`; None for
+        a stream the latest offer does not describe (an inactive section, or unknown)."""
+        return self._ssrc_owners.get(ssrc)
+
     @property
     def receivers(self) -> list[Any]:
         return self._subscribe_pc.getReceivers() if self._subscribe_pc else []
@@ -370,23 +432,35 @@ class HearingClient:
 
     async def _answer(self, payload: dict[str, Any]) -> None:
         async with self._negotiation:
+            if not self.answer_offers:
+                return
             leg = payload.get("leg", 1)
             if leg != self._subscribe_leg and self._subscribe_pc is not None:
                 await self._subscribe_pc.close()  # the server replaced the leg: start afresh
                 self._subscribe_pc = None
                 self.remote_tracks = []
             self._subscribe_leg = leg
+            fresh = self._subscribe_pc is None
             if self._subscribe_pc is None:
                 self._subscribe_pc = _peer_connection(self.ice_servers)
                 self._subscribe_pc.on("track", self._on_track)
             pc = self._subscribe_pc
             self._mid_info = {t["mid"]: t for t in payload["tracks"]}
             await pc.setRemoteDescription(RTCSessionDescription(payload["sdp"], "offer"))
+            if fresh:
+                transport = pc.getTransceivers()[0].receiver.transport
+                self._rtp_counts.append(count_incoming_rtp(transport))
+            self._ssrc_owners = _owners(payload["sdp"], self._mid_info)
             await pc.setLocalDescription(await pc.createAnswer())
-            await self.request(
-                "subscribe_answer",
-                {"sdp": pc.localDescription.sdp, "type": "answer", "version": payload["version"]},
-            )
+            answer = self.shape_answer(pc.localDescription.sdp)
+            try:
+                await self.request(
+                    "subscribe_answer",
+                    {"sdp": answer, "type": "answer", "version": payload["version"]},
+                )
+            except RequestFailed as refused:
+                await self._set(answers_refused=[*self.answers_refused, refused.code])
+                return
             live = set(self._mid_info)
             self.remote_tracks = [t for t in self.remote_tracks if t.mid in live]
             for transceiver in pc.getTransceivers():
@@ -451,6 +525,22 @@ class HearingClient:
 
     async def _on_alert(self, payload: dict[str, Any]) -> None:
         await self._set(alerts=[*self.alerts, dict(payload)])
+
+    async def _on_media_lost(self, payload: dict[str, Any]) -> None:
+        """The server closed one of our legs as dead: rebuild it, as a page would."""
+        await self._set(media_lost=[*self.media_lost, dict(payload)])
+        if self.heal_media and not self._closing:
+            task = asyncio.get_running_loop().create_task(self._heal(str(payload.get("leg"))))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _heal(self, leg: str) -> None:
+        with contextlib.suppress(ClientError, TimeoutError):
+            if leg == "subscribe":
+                await self.request("restart_media", {})
+            elif leg == "publish" and self._published is not None:
+                tracks, screen = self._published
+                await self.publish(*tracks, screen=screen)
 
     async def _on_hearing_state(self, payload: dict[str, Any]) -> None:
         await self._set(state=dict(payload))
@@ -524,3 +614,19 @@ class HearingClient:
             if pc is not None:
                 await pc.close()
         self._publish_pc = self._subscribe_pc = None
+
+
+def _owners(sdp: str, tracks: dict[str, dict[str, Any]]) -> dict[int, tuple[str, str]]:
+    """SSRC -> (participant id, kind) for every section of an offer that `tracks` describes."""
+    owners: dict[int, tuple[str, str]] = {}
+    mid: str | None = None
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            mid = None
+        elif line.startswith("a=mid:"):
+            mid = line[6:].strip()
+        elif line.startswith("a=ssrc:") and mid in tracks:
+            info = tracks[mid]
+            with contextlib.suppress(ValueError):
+                owners[int(line[7:].split(" ", 1)[0])] = (info["participant_id"], info["kind"])
+    return owners

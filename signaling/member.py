@@ -34,6 +34,9 @@ class Member:
     subscribe: SubscribePeer | None = None
     subscribe_legs: int = 1
     """Which subscribe leg this is; a new one (after `restart_media`) comes with a new number."""
+    subscribe_lost: str | None = None
+    """Why the server closed this member's subscribe leg (`media_lost`); while set, no new leg
+    is built until the client asks for one (`restart_media`)."""
     negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
     resume: str | None = None
     """The page's own key for this connection: the same page reconnecting shows it again."""

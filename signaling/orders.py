@@ -13,6 +13,7 @@ from hearing.permissions import Action, check
 from hearing.rooms import Room
 from hearing.seats import Seat
 from signaling.courtroom import Courtroom
+from signaling.enforcement import Applied
 from signaling.errors import LeaveReason
 from signaling.member import Member, Outbox
 
@@ -39,7 +40,7 @@ class _Session(Protocol):
         details: Mapping[str, object] | None = None,
     ) -> None: ...
 
-    async def _announce_state(self, reason: Mapping[str, str] | None = None) -> None: ...
+    async def _announce_state(self, reason: Mapping[str, str] | None = None) -> Applied: ...
 
     async def _announce_roster(self) -> None: ...
 
@@ -50,9 +51,9 @@ class CourtOrders:
     async def move(self: _Session, actor: Member, participant_id: str, room: Room) -> None:
         check(actor.participant.role, Action.MOVE)  # before the lookup: a refusal reveals nothing
         self.court.move(self._target(participant_id), room)
-        details = {"room": room.kind.value, "room_id": room.id}
+        applied = await self._announce_state()
+        details = {"room": room.kind.value, "room_id": room.id, **applied.details()}
         self.record(actor.participant.id, "move", target=participant_id, details=details)
-        await self._announce_state()
 
     async def call_witness(
         self: _Session, actor: Member, participant_id: str, called: bool
@@ -60,15 +61,17 @@ class CourtOrders:
         action = Action.CALL_WITNESS if called else Action.RELEASE_WITNESS
         check(actor.participant.role, action)
         self.court.call_witness(self._target(participant_id), called)
-        self.record(actor.participant.id, action.value, target=participant_id)
-        await self._announce_state()
+        applied = await self._announce_state()
+        details = applied.details()
+        self.record(actor.participant.id, action.value, target=participant_id, details=details)
 
     async def give_floor(self: _Session, actor: Member, participant_id: str, granted: bool) -> None:
         action = Action.GRANT_FLOOR if granted else Action.REVOKE_FLOOR
         check(actor.participant.role, action)
         self.court.give_floor(self._target(participant_id), granted)
-        self.record(actor.participant.id, action.value, target=participant_id)
-        await self._announce_state()
+        applied = await self._announce_state()
+        details = applied.details()
+        self.record(actor.participant.id, action.value, target=participant_id, details=details)
 
     async def grant_screen(
         self: _Session, actor: Member, participant_id: str, granted: bool
@@ -80,8 +83,9 @@ class CourtOrders:
         else:
             self.court.screen_grants.discard(participant_id)
         action = "grant_screen" if granted else "revoke_screen"
-        self.record(actor.participant.id, action, target=participant_id)
-        await self._announce_state()
+        applied = await self._announce_state()
+        details = applied.details()
+        self.record(actor.participant.id, action, target=participant_id, details=details)
 
     async def raise_hand(self: _Session, member: Member, raised: bool) -> None:
         self._require_admitted(member)
@@ -106,13 +110,13 @@ class CourtOrders:
             muted_kinds.add(kind)
         else:
             muted_kinds.discard(kind)
-        details = {"kind": kind}
+        applied = await self._announce_state()
+        details = {"kind": kind, **applied.details()}
         self.record(actor.participant.id, action.value, target=participant_id, details=details)
         target = self.members.get(participant_id)
         if target is not None:
             event = "muted_by_court" if muted else "unmute_requested"
             await self._outbox.send(target.sid, event, {"kind": kind})
-        await self._announce_state()
 
     async def eject(self: _Session, actor: Member, participant_id: str) -> None:
         self.lobby.eject(actor.participant, participant_id)

@@ -20,6 +20,7 @@ from hearing import Hearing, UnknownParticipant
 from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
+from media.liveness import CONSENT_SECONDS
 from media.ratelimit import RateLimitedLog
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
@@ -94,6 +95,7 @@ class SignalingServer:
         engine: MediaEngine,
         audit_log: Callable[[str], Awaitable[AuditLog]],
         due_process_grace: float = DEFAULT_GRACE_SECONDS,
+        leg_silence: float = CONSENT_SECONDS,
         recorder_for: RecorderFactory | None = None,
         livestream_for: LivestreamFactory | None = None,
         revoked: RevokedTokens | None = None,
@@ -113,6 +115,7 @@ class SignalingServer:
         self._heartbeat: asyncio.Task[None] | None = None
         self._cpu = CpuMeter()
         self._grace = due_process_grace
+        self._leg_silence = leg_silence
         self._audit_log = audit_log
         self._recorder_for = recorder_for
         self._livestream_for = livestream_for
@@ -428,6 +431,7 @@ class SignalingServer:
             self,
             audit,
             grace=self._grace,
+            leg_silence=self._leg_silence,
             recorder=recorder,
             livestream=stream,
             states=self._states,

@@ -20,13 +20,16 @@ from hearing.phases import Phase
 from hearing.privacy import shown_name
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
+from media.liveness import CONSENT_SECONDS
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog
 from signaling.audit_tail import AuditTail
 from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
+from signaling.enforcement import Applied, Enforcement
 from signaling.errors import LeaveReason, NotAdmitted, Refused
+from signaling.legs import LegKeeper
 from signaling.livestream_control import LivestreamControl
 from signaling.lobby_news import LobbyNews
 from signaling.member import (
@@ -37,6 +40,7 @@ from signaling.member import (
     participant_json,
     roster_entry,
 )
+from signaling.monitor import ReferenceMonitor
 from signaling.orders import CourtOrders
 from signaling.persistence import StatePersister
 from signaling.presence import PresenceWatch
@@ -50,7 +54,7 @@ ROSTER_INTERVAL = 0.02
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
-class HearingSession(CourtOrders, LobbyNews):
+class HearingSession(CourtOrders, LobbyNews, LegKeeper, Enforcement):
     def __init__(
         self,
         hearing: Hearing,
@@ -62,8 +66,12 @@ class HearingSession(CourtOrders, LobbyNews):
         recorder: HearingRecorder | None = None,
         livestream: HearingLivestream | None = None,
         states: HearingStateStore | None = None,
+        leg_silence: float = CONSENT_SECONDS,
     ) -> None:
         self.hearing = hearing
+        self.hearing_id = hearing.id
+        self._leg_silence = leg_silence
+        self._leg_watch: asyncio.Task[None] | None = None
         self._presence = PresenceWatch(grace)
         self._watchdog: asyncio.Task[None] | None = None
         self._speaker_task: asyncio.Task[None] | None = None
@@ -84,6 +92,9 @@ class HearingSession(CourtOrders, LobbyNews):
         )
         self._state = StatePersister(states or MemoryHearingStateStore(), hearing.id, self.snapshot)
         self.audit_tail = AuditTail(self._admitted, outbox, self.spawn, lambda: self._closed)
+        self.monitor = ReferenceMonitor(
+            lambda: self.members, self.seat_of, self.court.receives, self._on_incident
+        )
         audit.watch(self.audit_tail.add)  # every entry, whoever writes it (the recorder too)
 
     def snapshot(self) -> dict[str, Any]:
@@ -134,8 +145,11 @@ class HearingSession(CourtOrders, LobbyNews):
         self.members[participant.id] = member
         self._known[participant.id] = participant
         if self._watchdog is None:
-            self._watchdog = asyncio.get_running_loop().create_task(self._guard_due_process())
-            self._speaker_task = asyncio.get_running_loop().create_task(self._speakers.run())
+            loop = asyncio.get_running_loop()
+            self._watchdog = loop.create_task(self._guard_due_process())
+            self._speaker_task = loop.create_task(self._speakers.run())
+            self._leg_watch = loop.create_task(self._watch_legs())
+            self.monitor.start()
         return member
 
     async def join(self, member: Member) -> dict[str, Any]:
@@ -196,24 +210,23 @@ class HearingSession(CourtOrders, LobbyNews):
             seat = self._target(member.participant.id)
             if not self.court.may_share_screen(seat):
                 check(member.participant.role, Action.SHARE_SCREEN)  # raises, saying who may
-        if member.publish is not None:  # a new offer replaces the publish leg
-            old, member.publish = member.publish, None
-            await self._engine.release(old)
-            await self._reconcile()
 
         def on_track(_track: PublishedTrack) -> None:
             if member.publish is peer and not self._closed:
                 self.spawn(self._track_changed())
 
+        # a new offer replaces the publish leg, but only once it is accepted: a refused one
+        # leaves the current leg (and what it sends to everyone) exactly as it was
         peer = self._engine.publish_peer(member.participant.id, on_track)
-        member.publish = peer
         try:
             answer = await peer.accept(offer_sdp, screen_mid)
         except Exception:
-            if member.publish is peer:
-                member.publish = None
             await self._engine.release(peer)
             raise
+        old, member.publish = member.publish, peer
+        if old is not None:
+            await self._engine.release(old)
+            await self._track_changed()
         self.record(member.participant.id, "publish", details={"screen": screen_mid is not None})
         return answer
 
@@ -228,7 +241,9 @@ class HearingSession(CourtOrders, LobbyNews):
         self._require_admitted(member)
         old, member.subscribe = member.subscribe, None
         member.subscribe_legs += 1
+        member.subscribe_lost = None
         if old is not None:
+            old.permit(frozenset())
             await self._engine.release(old)
         self.record(member.participant.id, "restart_media")
         await self._reconcile()
@@ -248,34 +263,6 @@ class HearingSession(CourtOrders, LobbyNews):
 
     def seat_of(self, participant: Participant) -> Seat | None:
         return self.court.seat(participant, self.lobby.status(participant.id))
-
-    def _reconcile_now(self) -> list[Member]:
-        """Attach and detach forwarders to match the rules; return members to re-offer."""
-        seats = {pid: self.seat_of(m.participant) for pid, m in self.members.items()}
-        changed: list[Member] = []
-        for viewer in self.members.values():
-            wanted: dict[str, PublishedTrack] = {}
-            viewer_seat = seats[viewer.participant.id]
-            for publisher in self.members.values():
-                publisher_seat = seats[publisher.participant.id]
-                if viewer_seat is None or publisher_seat is None:
-                    continue
-                for track in publisher.tracks:
-                    if self.court.receives(viewer_seat, publisher_seat, track.label):
-                        wanted[track.id] = track
-            current = viewer.subscribe.track_ids if viewer.subscribe else frozenset()
-            if set(wanted) == current:
-                continue
-            if viewer.subscribe is None:
-                viewer.subscribe = self._engine.subscribe_peer()
-            for track_id in current - set(wanted):
-                viewer.subscribe.detach(track_id)
-            for track_id in set(wanted) - current:
-                viewer.subscribe.attach(wanted[track_id])
-            changed.append(viewer)
-        self.recording.sync(self.members.values(), self.seat_of, self.court.phase)
-        self.livestream.sync(self.members.values(), self.seat_of, self.court)
-        return changed
 
     def _voices(self) -> list[Voice]:
         return voices(self.members.values(), self.seat_of)
@@ -299,8 +286,9 @@ class HearingSession(CourtOrders, LobbyNews):
     async def change_phase(self, actor: Member, phase: Phase) -> None:
         check(actor.participant.role, Action.CHANGE_PHASE)
         self._enter_phase(phase, actor.participant.id)
-        self.record(actor.participant.id, "phase", details={"phase": phase.value})
-        await self._announce_state()
+        applied = await self._announce_state()
+        details = {"phase": phase.value, **applied.details()}
+        self.record(actor.participant.id, "phase", details=details)
 
     def _enter_phase(self, phase: Phase, actor: str) -> None:
         was_sitting = self.court.phase in SITTING
@@ -314,15 +302,17 @@ class HearingSession(CourtOrders, LobbyNews):
         """The judge starts or pauses the recording; returns the recording's state."""
         self._require_admitted(actor)
         self.recording.order(actor.participant, start, self.court.phase)
-        self.record(actor.participant.id, "recording", details={"start": start})
-        await self._announce_state()
+        applied = await self._announce_state()
+        details = {"start": start, **applied.details()}
+        self.record(actor.participant.id, "recording", details=details)
         return self.recording.state
 
     async def order_livestream(self, actor: Member, action: str) -> dict[str, Any]:
         """The presiding judge (never in the lobby) opens, closes or cuts the public stream."""
         self.livestream.order(actor.participant, action, self.court.phase)
-        self.record(actor.participant.id, "livestream", details={"action": action})
-        await self._announce_state()
+        applied = await self._announce_state()
+        details = {"action": action, **applied.details()}
+        self.record(actor.participant.id, "livestream", details=details)
         return self.livestream.json()
 
     async def _guard_due_process(self) -> None:
@@ -364,27 +354,39 @@ class HearingSession(CourtOrders, LobbyNews):
         for member in list(self.members.values()):
             await self.leave(member, LeaveReason.HEARING_ENDED)
 
-    async def _announce_state(self, reason: Mapping[str, str] | None = None) -> None:
-        """Forwarding changes first (at once), then everybody is told."""
-        await self._reconcile()
+    async def _announce_state(self, reason: Mapping[str, str] | None = None) -> Applied:
+        """Forwarding changes first (at once), then everybody is told; returns what the
+        re-evaluation did, for the order's audit entry."""
+        applied = await self._reconcile()
         state: dict[str, Any] = {"phase": self.court.phase.value, "recording": self.recording.state}
         state |= {"livestream": self.livestream.json(), **(reason or {})}
         for member in self._admitted():
             await self._outbox.send(member.sid, "hearing_state", state)
         await self._announce_roster()
+        return applied
 
-    async def _reconcile(self) -> None:
+    async def _reconcile(self) -> Applied:
         if self._closed:
-            return
+            return Applied()
         self._state.changed()
-        for member in self._reconcile_now():
+        changed, applied = self._reconcile_now()
+        for member in changed:
             self.spawn(self._offer(member))
+        self.monitor.check()  # and after every order, the independent check
+        return applied
 
     async def _offer(self, member: Member) -> None:
         if member.subscribe is None or self.members.get(member.participant.id) is not member:
             return
-        async with member.negotiation:
-            offer = await member.subscribe.create_offer()
+        leg = member.subscribe
+        try:
+            async with member.negotiation:
+                offer = await leg.create_offer()
+        except Exception:  # a leg that cannot even offer is dead: cut off, told, rebuilt
+            log.exception("the subscribe leg of %s could not offer", member.participant.id)
+            if member.subscribe is leg:
+                self._cut_off(member, "offer_failed")
+            return
         if offer is None:
             return
         payload = offer_json(offer, member, self.members)
@@ -486,7 +488,9 @@ class HearingSession(CourtOrders, LobbyNews):
         self._closed = True
         for member in list(self.members.values()):
             await self.leave(member, reason)
-        tasks = [*self._tasks, *(t for t in (self._watchdog, self._speaker_task) if t)]
+        await self.monitor.close()
+        watchers = (self._watchdog, self._speaker_task, self._leg_watch)
+        tasks = [*self._tasks, *(t for t in watchers if t)]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -124,6 +124,9 @@ class Settings:
     """Other origins whose pages may open the signalling socket; the server's own always may."""
     due_process_grace: float = 15.0
     """Seconds a required participant may be without media before the court recesses."""
+    leg_silence: float = 30.0
+    """Seconds of silence from a connected leg's other end before the server closes it as
+    dead (RFC 7675's consent period by default)."""
     keyring_path: Path = field(default_factory=lambda: default_keyring_path(os.environ))
     """The key-encryption keys: a 0600 file that must live outside the data directory."""
     record_segment_seconds: int = 10
@@ -170,6 +173,7 @@ class Settings:
             default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
             max_token_ttl=_int(env, "ECOURT_MAX_TOKEN_TTL", 24 * 3600, 60, 7 * 24 * 3600),
             due_process_grace=float(_int(env, "ECOURT_DUE_PROCESS_SECONDS", 15, 1, 3600)),
+            leg_silence=float(_int(env, "ECOURT_LEG_SILENCE_SECONDS", 30, 2, 300)),
             allowed_origins=_origins(env.get("ECOURT_ALLOWED_ORIGINS", "")),
             keyring_path=Path(env["ECOURT_KEYRING"])
             if env.get("ECOURT_KEYRING")

@@ -261,6 +261,7 @@ function connect() {
   socket.on("unmute_requested", (data) => {
     status(data?.kind === "video" ? "status.camera_unmute_asked" : "status.mic_unmute_asked");
   });
+  socket.on("media_lost", (data) => healMedia(data?.leg));
   socket.on("subscribe_offer", (data) => {
     if (ecourt.state === "left") return;
     if (subscriber && data?.leg !== undefined && data.leg !== subscriber.leg) {
@@ -527,6 +528,27 @@ async function restartMedia() {
     status("status.in_courtroom");
   } catch (err) {
     showError(err);
+  }
+}
+
+// The server closed one of our legs as dead (docs/protocol.md, `media_lost`): ask for a new
+// subscribe leg, or publish again on a new publish leg. Nothing else changes.
+let republishing = false;
+async function healMedia(leg) {
+  if (ecourt.state !== "courtroom") return;
+  if (leg === "subscribe") {
+    request("restart_media", {}).catch(showError);
+    return;
+  }
+  if (leg !== "publish" || republishing || !localStream || !localStream.getTracks().length) return;
+  republishing = true;
+  try {
+    ecourt.pcs.publish?.close();
+    ecourt.pcs.publish = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
+  } catch (err) {
+    showError(err);
+  } finally {
+    republishing = false;
   }
 }
 
