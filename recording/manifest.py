@@ -89,6 +89,14 @@ class Manifest:
     phases: tuple[tuple[int, str], ...] = ()
     events: tuple[tuple[int, str], ...] = ()
     format: int = field(default=FORMAT)
+    seq: int = 0
+    """Counts the signed versions of this manifest; each one's `seq` and digest go to the
+    hearing's audit log as it is signed (`recording_manifest`)."""
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of what the signature covers: the version the audit log anchors."""
+        return hashlib.sha256(canonical(self.to_json())).hexdigest()
 
     @property
     def head(self) -> str:
@@ -117,8 +125,11 @@ class Manifest:
             if not isinstance(body, dict) or body.get("format") != FORMAT:
                 raise ValueError("not a format-1 manifest")
             names = {f.name for f in fields(cls)}
-            if set(body) != names:
+            if not names - {"seq"} <= set(body) <= names:
                 raise ValueError("unexpected or missing manifest fields")
+            seq = body.get("seq", 0)
+            if type(seq) is not int or seq < 0:
+                raise ValueError("seq is a whole number")
             return cls(
                 recording_id=str(body["recording_id"]),
                 hearing_id=str(body["hearing_id"]),
@@ -130,6 +141,7 @@ class Manifest:
                 roster=tuple((str(p), str(r)) for p, r in body["roster"]),
                 phases=tuple((int(t), str(p)) for t, p in body["phases"]),
                 events=tuple((int(t), str(e)) for t, e in body["events"]),
+                seq=seq,
             )
         except (TypeError, ValueError, KeyError) as exc:
             raise RecordingInvalid(f"the manifest is malformed: {exc}") from exc

@@ -68,12 +68,35 @@ def test_verify_passes_an_intact_recording_and_fails_an_altered_one(
     assert code == 1 and "segment_altered" in out and "seal_chunk_invalid" in out, out
 
 
-def test_verify_needs_nothing_but_the_directory(
+def test_the_bare_verifier_says_unverified_and_names_the_unknown_key(
     node: tuple[Bench, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _bench, directory = node
+    bench, directory = node
     code, out, _ = run_cli(capsys, "recording", "verify", str(directory))
-    assert code == 0 and "chunk tags not checked" in out
+    signer = bench.signing_key.key_id
+    assert code == 4, out
+    assert f"unverified: signature by an unknown key ({signer})" in out
+    assert "valid" not in out.replace("unverified", "")
+    assert "chunk tags not checked" in out
+
+
+def test_the_bare_verifier_says_unverified_for_a_manifest_re_signed_with_any_key(
+    node: tuple[Bench, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recording.keys import read_keys
+    from recording.layout import RecordingPaths
+    from recording.manifest import read_signed, write_signed
+    from security import SigningKey
+
+    bench, directory = node
+    paths = RecordingPaths(directory)
+    forger = SigningKey.generate()
+    write_signed(paths.manifest, read_signed(paths.manifest).manifest, forger)
+    paths.keys.write_bytes(read_keys(paths).keys.signed_bytes(forger))
+    code, out, _ = run_cli(capsys, "recording", "verify", str(directory))
+    assert code == 4 and f"unverified: signature by an unknown key ({forger.key_id})" in out
+    code, out, _ = run_cli(capsys, *verify_args(bench, directory))
+    assert code == 1 and "manifest_untrusted" in out, out
 
 
 def test_export_writes_a_playable_file_and_is_audited(
@@ -103,10 +126,11 @@ def test_a_legal_hold_stops_shredding_and_shredding_makes_the_media_unreadable(
     assert code == 0 and "destroyed 1 data keys" in out
     code, out, _ = run_cli(capsys, *verify_args(bench, directory))
     assert code == 3 and "shredded" in out, out
-    code, _, err = run_cli(
+    code, out, _ = run_cli(
         capsys, "recording", "export", str(directory), "--out", str(tmp_path / "x")
     )
-    assert code == 2 and "destroyed" in err
+    assert code == 3 and "export refused: recording_shredded" in out, out
+    assert not (tmp_path / "x").exists()
     actions = [a for _, a in audit_actions(bench)]
     assert actions.count("legal_hold") == 2 and "recording_shredded" in actions
 
@@ -119,7 +143,7 @@ def test_key_rotation_rewraps_every_data_key_and_the_media_still_verify(
     code, out, _ = run_cli(capsys, "keys", "rotate")
     assert code == 0 and "version 2" in out and "1 data keys re-wrapped" in out
     keys = json.loads((directory / "keys.json").read_text())
-    assert [k["kek_version"] for k in keys["keys"]] == [2]
+    assert [k["kek_version"] for k in keys["keys_file"]["keys"]] == [2]
     assert {p.name: p.read_bytes() for p in (directory / "segments").iterdir()} == media_before
     assert run_cli(capsys, *verify_args(bench, directory))[0] == 0
 

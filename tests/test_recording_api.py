@@ -34,7 +34,8 @@ async def recordings(server: RunningServer, hearing_id: str) -> list[dict[str, A
 
 def audit_actions(server: RunningServer, hearing_id: str) -> list[tuple[str, str]]:
     lines = server.app[AUDIT].path(hearing_id).read_text().splitlines()
-    return [(e["action"], e["result"]) for e in map(json.loads, lines)]
+    entries = [e for e in map(json.loads, lines) if e["type"] == "entry"]
+    return [(e["action"], e["result"]) for e in entries]
 
 
 async def test_going_into_session_starts_the_recording_and_everyone_is_told(
