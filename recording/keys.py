@@ -117,16 +117,21 @@ def read_keys(paths: RecordingPaths) -> SignedKeys:
     """Parse keys.json and check its signature against the key it names (the caller decides
     whether it trusts that key). RecordingInvalid if it cannot be read at all."""
     try:
-        document = json.loads(paths.keys.read_bytes())
+        data = paths.keys.read_bytes()
+        document = json.loads(data)
         signature = document["signature"]
         public_key = bytes.fromhex(signature["public_key"])
         value = bytes.fromhex(signature["value"])
+        if (public_key.hex(), value.hex()) != (signature["public_key"], signature["value"]):
+            raise ValueError("keys and signatures are lower-case hex")
         if signature.get("algorithm") != "ed25519" or signature.get("key_id") != key_id_of(
             public_key
         ):
             raise ValueError("the signature block is inconsistent")
         body = document["keys_file"]
         keys = KeysFile.from_body(body)
+        if json.dumps(document, indent=1, sort_keys=True).encode() != data:
+            raise ValueError("it is not written the one way keys.json is written")
     except FileNotFoundError as exc:
         raise RecordingInvalid("keys.json is missing") from exc
     except (ValueError, TypeError, KeyError, AttributeError, SecurityError) as exc:

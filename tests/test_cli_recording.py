@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,141 @@ def test_commands_refuse_a_directory_that_is_not_one_of_this_nodes_recordings(
 ) -> None:
     code, _, err = run_cli(capsys, "recording", "shred", str(tmp_path), "--yes")
     assert code == 2 and "is not under" in err
+
+
+def test_a_shredded_recording_stays_unreadable_after_the_data_dir_is_restored_from_backup(
+    node: tuple[Bench, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Shred, then restore keys.json and the whole data dir from a backup taken before: the
+    recording's own key was destroyed in the key ring (outside the data dir), so it stays
+    shredded; verify says so and export refuses."""
+    bench, directory = node
+    data_dir = tmp_path / "data"
+    backup = tmp_path / "backup"
+    shutil.copytree(data_dir, backup)
+    keys_before = (directory / "keys.json").read_bytes()
+    assert run_cli(capsys, "recording", "shred", str(directory), "--yes")[0] == 0
+    shutil.rmtree(data_dir)
+    shutil.copytree(backup, data_dir)
+    (directory / "keys.json").write_bytes(keys_before)
+    assert '"shredded_at_ms": null' in (directory / "keys.json").read_text()
+    code, out, _ = run_cli(capsys, *verify_args(bench, directory))
+    assert code == 3 and "shredded: the data keys were destroyed" in out, out
+    out_file = tmp_path / "restored.mkv"
+    code, out, _ = run_cli(capsys, "recording", "export", str(directory), "--out", str(out_file))
+    assert code == 3 and "export refused: recording_shredded" in out, out
+    assert not out_file.exists()
+    code, out, _ = run_cli(
+        capsys, "recording", "export", str(directory), "--out", str(out_file), "--allow-incomplete"
+    )
+    assert code == 3 and not out_file.exists()
+
+
+def test_a_hold_lifted_by_editing_keys_json_does_not_let_shredding_through(
+    node: tuple[Bench, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench, directory = node
+    assert run_cli(capsys, "recording", "hold", str(directory))[0] == 0
+    keys_file = directory / "keys.json"
+    held = keys_file.read_bytes()
+    keys_file.write_bytes(held.replace(b'"legal_hold": true', b'"legal_hold": false'))
+    assert keys_file.read_bytes() != held
+    code, _, err = run_cli(capsys, "recording", "shred", str(directory), "--yes")
+    assert code == 2 and "recording_invalid" in err and "edited" in err, err
+    code, out, _ = run_cli(capsys, *verify_args(bench, directory))
+    assert code == 1 and "keys_altered" in out, out
+    # the forger also holds the manifest key from the data dir, and re-signs the edit
+    from recording.keys import read_keys
+    from recording.layout import RecordingPaths
+
+    keys_file.write_bytes(held)
+    paths = RecordingPaths(directory)
+    lifted = dataclasses.replace(read_keys(paths).keys, legal_hold=False)
+    keys_file.write_bytes(lifted.signed_bytes(bench.signing_key))
+    code, _, err = run_cli(capsys, "recording", "shred", str(directory), "--yes")
+    assert code == 2 and "keys_diverged" in err, err
+    code, out, _ = run_cli(capsys, *verify_args(bench, directory))
+    assert code == 1 and "keys_diverged" in out, out
+    keys_file.write_bytes(held)
+    assert run_cli(capsys, *verify_args(bench, directory))[0] == 0
+    code, _, err = run_cli(capsys, "recording", "shred", str(directory), "--yes")
+    assert code == 2 and "legal hold" in err
+
+
+def test_key_rotation_is_all_or_nothing_and_names_the_recording_it_cannot_unwrap(
+    node: tuple[Bench, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from recording.keys import read_keys
+    from recording.layout import RecordingPaths
+
+    bench, first = node
+    async def another() -> str:
+        recorder = bench.recorder(segment_seconds=2)
+        recording_id = recorder.start("p-judge", Phase.IN_SESSION)
+        await recorder.close()
+        return recording_id
+
+    second_id = asyncio.run(another())
+    second = bench.recordings / second_id
+    paths = RecordingPaths(second)
+    damaged = read_keys(paths).keys
+    wrapped = damaged.keys[0]
+    broken = dataclasses.replace(wrapped, blob=bytes(60))
+    damaged = dataclasses.replace(damaged, keys=(broken,))
+    (second / "keys.json").write_bytes(damaged.signed_bytes(bench.signing_key))
+    before = {p: (p / "keys.json").read_bytes() for p in (first, second)}
+    ring_before = bench.keyring_path.read_bytes()
+    code, _, err = run_cli(capsys, "keys", "rotate")
+    assert code == 2 and "keys_rotation_refused" in err and second_id in err, err
+    assert first.name not in err
+    assert {p: (p / "keys.json").read_bytes() for p in (first, second)} == before
+    assert bench.keyring_path.read_bytes() == ring_before
+    (second / "keys.json").write_bytes(
+        dataclasses.replace(damaged, keys=(wrapped,)).signed_bytes(bench.signing_key)
+    )
+    code, out, _ = run_cli(capsys, "keys", "rotate")
+    assert code == 0 and "version 2" in out, out
+    for directory in (first, second):
+        kek = [k.kek_version for k in read_keys(RecordingPaths(directory)).keys.keys]
+        assert kek == [2]
+
+
+def test_a_crash_prefix_exports_only_when_asked_and_is_marked_incomplete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    import av
+
+    bench = Bench(tmp_path)
+
+    async def crashed() -> str:
+        recorder = bench.recorder(segment_seconds=1)
+        recording_id = recorder.start("p-judge", Phase.IN_SESSION)
+        tracks = participant_tracks(1)
+        recorder.sync([c for c, _ in tracks], Phase.IN_SESSION)
+        for _ in range(5):
+            for _c, publisher in tracks:
+                publisher.send_seconds(0.5)
+        return recording_id  # the process dies here: nothing is closed, nothing stopped
+
+    directory = bench.recordings / asyncio.run(crashed())
+    monkeypatch.setenv("ECOURT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ECOURT_KEYRING", str(bench.keyring_path))
+    code, out, _ = run_cli(capsys, *verify_args(bench, directory))
+    assert code == 3 and "incomplete" in out and "the audit log shows a crash" in out, out
+    out_file = tmp_path / "prefix.mkv"
+    code, out, _ = run_cli(capsys, "recording", "export", str(directory), "--out", str(out_file))
+    assert code == 3 and "export refused: recording_incomplete" in out and not out_file.exists()
+    code, out, err = run_cli(
+        capsys, "recording", "export", str(directory), "--out", str(out_file), "--allow-incomplete"
+    )
+    assert code == 0, err
+    assert "incomplete" in out
+    with av.open(str(out_file)) as container:
+        assert container.metadata["ECOURT_STATUS"] == "incomplete"
+    sidecar = json.loads((tmp_path / "prefix.mkv.verification.json").read_text())
+    assert sidecar["status"] == "incomplete" and sidecar["crash_in_audit_log"] is True
+    assert sidecar["incomplete"]
