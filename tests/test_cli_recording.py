@@ -225,6 +225,7 @@ def test_key_rotation_is_all_or_nothing_and_names_the_recording_it_cannot_unwrap
     from recording.layout import RecordingPaths
 
     bench, first = node
+
     async def another() -> str:
         recorder = bench.recorder(segment_seconds=2)
         recording_id = recorder.start("p-judge", Phase.IN_SESSION)
@@ -293,3 +294,13 @@ def test_a_crash_prefix_exports_only_when_asked_and_is_marked_incomplete(
     sidecar = json.loads((tmp_path / "prefix.mkv.verification.json").read_text())
     assert sidecar["status"] == "incomplete" and sidecar["crash_in_audit_log"] is True
     assert sidecar["incomplete"]
+
+
+def test_keys_public_prints_the_keys_the_strong_verify_trusts(
+    node: tuple[Bench, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench, _directory = node
+    code, out, _ = run_cli(capsys, "keys", "public")
+    assert code == 0
+    assert f"manifest key ({bench.signing_key.key_id}): {bench.signing_key.public_key.hex()}" in out
+    assert f"audit key ({bench.audit_key.key_id}): {bench.audit_key.public_key.hex()}" in out

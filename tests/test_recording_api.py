@@ -135,7 +135,5 @@ async def test_an_unfinished_recording_is_not_exported_and_the_refusal_is_audite
         error = (await response.json())["error"]
         assert error["code"] == "bad_request" and error["field"] == "allow_incomplete"
     custody = server.app[AUDIT].custody_path(hearing_id).read_text().splitlines()
-    refusals = [
-        e for e in map(json.loads, custody) if e.get("action") == "recording_exported"
-    ]
+    refusals = [e for e in map(json.loads, custody) if e.get("action") == "recording_exported"]
     assert [e["result"] for e in refusals] == ["recording_incomplete"]

@@ -81,6 +81,8 @@ def add_commands(commands: Any) -> None:
     key_actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     rotate = key_actions.add_parser("rotate", help="new KEK; re-wrap every data key")
     rotate.set_defaults(run=_rotate)
+    public = key_actions.add_parser("public", help="print this node's public keys (for verify)")
+    public.set_defaults(run=_public)
 
 
 def _hex_key(text: str | None, flag: str) -> bytes | None:
@@ -205,6 +207,16 @@ def _hold(args: argparse.Namespace) -> int:
     with recordings.audit_log(hearing_id) as audit:
         recordings.hold(root, not args.lift, audit, "cli", recordings.trust(hearing_id))
     print(f"legal hold {'lifted from' if args.lift else 'set on'} {root.name}")
+    return 0
+
+
+def _public(_args: argparse.Namespace) -> int:
+    """The public halves a verifier trusts: the manifest key (`--trust`) and the audit key
+    (`--audit-key`). Publish them where clerks can check them."""
+    recordings = _node()
+    manifest, audit = recordings.signing_key, recordings.audit_key
+    print(f"manifest key ({manifest.key_id}): {manifest.public_key.hex()}")
+    print(f"audit key ({audit.key_id}): {audit.public_key.hex()}")
     return 0
 
 

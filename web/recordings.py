@@ -106,6 +106,10 @@ class Recordings:
         )
 
     @property
+    def audit_key(self) -> SigningKey:
+        return self._audit_logs.key
+
+    @property
     def audit_key_id(self) -> str:
         return self._audit_logs.key.key_id
 
