@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 
 from recording.errors import LegalHold, RecordingInvalid, RecordingShredded
 from recording.layout import RecordingPaths, write_atomically
+from recording.manifest import canonical, parse_signature_block, signature_block
 from security import AuditLog, SecurityError, SigningKey
-from security.ed25519 import key_id as key_id_of
 from security.ed25519 import verify_signature
 from security.keyring import KeyRing, WrappedKey
 from security.sealing import DataKey
@@ -32,10 +32,6 @@ ACTOR = "recorder"
 KEYS_ACTION = "recording_keys"
 """The audit action that anchors a state of keys.json: details `seq`, `hash`, `held`,
 `shredded`."""
-
-
-def _canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 @dataclass(frozen=True)
@@ -66,19 +62,12 @@ class KeysFile:
     @property
     def digest(self) -> str:
         """SHA-256 of what the signature covers: the state the audit log anchors."""
-        return hashlib.sha256(_canonical(self.body())).hexdigest()
+        return hashlib.sha256(canonical(self.body())).hexdigest()
 
     def signed_bytes(self, key: SigningKey) -> bytes:
         body = self.body()
-        document = {
-            "keys_file": body,
-            "signature": {
-                "algorithm": "ed25519",
-                "key_id": key.key_id,
-                "public_key": key.public_key.hex(),
-                "value": key.sign(SIGNED_DOMAIN + _canonical(body)).hex(),
-            },
-        }
+        signature = signature_block(key, SIGNED_DOMAIN + canonical(body))
+        document = {"keys_file": body, "signature": signature}
         return json.dumps(document, indent=1, sort_keys=True).encode()
 
     @classmethod
@@ -119,15 +108,7 @@ def read_keys(paths: RecordingPaths) -> SignedKeys:
     try:
         data = paths.keys.read_bytes()
         document = json.loads(data)
-        signature = document["signature"]
-        public_key = bytes.fromhex(signature["public_key"])
-        value = bytes.fromhex(signature["value"])
-        if (public_key.hex(), value.hex()) != (signature["public_key"], signature["value"]):
-            raise ValueError("keys and signatures are lower-case hex")
-        if signature.get("algorithm") != "ed25519" or signature.get("key_id") != key_id_of(
-            public_key
-        ):
-            raise ValueError("the signature block is inconsistent")
+        public_key, value = parse_signature_block(document["signature"])
         body = document["keys_file"]
         keys = KeysFile.from_body(body)
         if json.dumps(document, indent=1, sort_keys=True).encode() != data:
@@ -137,7 +118,7 @@ def read_keys(paths: RecordingPaths) -> SignedKeys:
     except (ValueError, TypeError, KeyError, AttributeError, SecurityError) as exc:
         raise RecordingInvalid(f"keys.json is malformed: {exc}") from exc
     try:
-        valid = verify_signature(public_key, value, SIGNED_DOMAIN + _canonical(body))
+        valid = verify_signature(public_key, value, SIGNED_DOMAIN + canonical(body))
     except Exception:
         valid = False
     return SignedKeys(keys, public_key, valid)

@@ -160,18 +160,31 @@ def chain_problems(manifest: Manifest) -> list[str]:
     return problems
 
 
+def signature_block(key: SigningKey, message: bytes) -> dict[str, str]:
+    """The signature block of a signed JSON document (the manifest, keys.json)."""
+    return {
+        "algorithm": "ed25519",
+        "key_id": key.key_id,
+        "public_key": key.public_key.hex(),
+        "value": key.sign(message).hex(),
+    }
+
+
+def parse_signature_block(signature: Any) -> tuple[bytes, bytes]:
+    """(public key, signature) from a block written by `signature_block`; ValueError (or
+    KeyError, TypeError) for any other spelling."""
+    public_key = bytes.fromhex(signature["public_key"])
+    value = bytes.fromhex(signature["value"])
+    if (public_key.hex(), value.hex()) != (signature["public_key"], signature["value"]):
+        raise ValueError("keys and signatures are lower-case hex")
+    if signature.get("algorithm") != "ed25519" or signature.get("key_id") != key_id(public_key):
+        raise ValueError("the signature block is inconsistent")
+    return public_key, value
+
+
 def write_signed(path: Path, manifest: Manifest, key: SigningKey) -> None:
     body = manifest.to_json()
-    signature = key.sign(canonical(body))
-    document = {
-        "manifest": body,
-        "signature": {
-            "algorithm": "ed25519",
-            "key_id": key.key_id,
-            "public_key": key.public_key.hex(),
-            "value": signature.hex(),
-        },
-    }
+    document = {"manifest": body, "signature": signature_block(key, canonical(body))}
     write_atomically(path, json.dumps(document, indent=1, sort_keys=True).encode())
 
 
@@ -187,15 +200,8 @@ def read_signed(path: Path) -> SignedManifest:
     whether it trusts that key). Raises RecordingInvalid if it cannot be read at all."""
     try:
         document = json.loads(path.read_bytes())
-        signature = document["signature"]
-        public_key = bytes.fromhex(signature["public_key"])
-        value = bytes.fromhex(signature["value"])
+        public_key, value = parse_signature_block(document["signature"])
         body = document["manifest"]
-        canonical_hex = (public_key.hex(), value.hex())
-        if canonical_hex != (signature["public_key"], signature["value"]):
-            raise ValueError("keys and signatures are lower-case hex")
-        if signature.get("algorithm") != "ed25519" or signature.get("key_id") != key_id(public_key):
-            raise ValueError("the signature block is inconsistent")
     except FileNotFoundError as exc:
         raise RecordingInvalid("manifest.json is missing") from exc
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
