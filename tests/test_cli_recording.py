@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hearing.phases import Phase
+from recording.manifest import SignedManifest, read_signed
 from tests.recording_support import Bench, participant_tracks, probe
 from web.cli import main
 
@@ -87,7 +89,7 @@ def test_the_bare_verifier_says_unverified_for_a_manifest_re_signed_with_any_key
 ) -> None:
     from recording.keys import read_keys
     from recording.layout import RecordingPaths
-    from recording.manifest import read_signed, write_signed
+    from recording.manifest import write_signed
     from security import SigningKey
 
     bench, directory = node
@@ -219,7 +221,6 @@ def test_a_hold_lifted_by_editing_keys_json_does_not_let_shredding_through(
 def test_key_rotation_is_all_or_nothing_and_names_the_recording_it_cannot_unwrap(
     node: tuple[Bench, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import asyncio
 
     from recording.keys import read_keys
     from recording.layout import RecordingPaths
@@ -260,7 +261,6 @@ def test_key_rotation_is_all_or_nothing_and_names_the_recording_it_cannot_unwrap
 def test_a_crash_prefix_exports_only_when_asked_and_is_marked_incomplete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import asyncio
 
     import av
 
@@ -304,3 +304,65 @@ def test_keys_public_prints_the_keys_the_strong_verify_trusts(
     assert code == 0
     assert f"manifest key ({bench.signing_key.key_id}): {bench.signing_key.public_key.hex()}" in out
     assert f"audit key ({bench.audit_key.key_id}): {bench.audit_key.public_key.hex()}" in out
+
+
+async def test_verify_against_the_store_finds_the_log_cut_back_with_the_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forger rolls the manifest back *and* cuts the hearing's audit log back to the checkpoint
+    that signed that version: together they pass for a crash the log shows, and only the
+    checkpoint kept in Redis (the real one on 127.0.0.1:6379) shows the cut."""
+    import secrets
+
+    from redis.asyncio import Redis
+
+    from security import checkpoint_from_line
+    from signaling.redis_store import RedisAuditCheckpoints
+    from tests.tamper_mutations import record_hearing
+
+    recorded = await record_hearing(tmp_path, participants=1, seconds=2.0)
+    bench, paths = recorded.bench, recorded.paths
+    lines = bench.audit_path.read_bytes().splitlines(keepends=True)
+    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
+    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        last = next(x for x in reversed(lines) if b'"type":"checkpoint"' in x)
+        await RedisAuditCheckpoints(redis, prefix).put(checkpoint_from_line(last))
+        for name, value in (
+            ("ECOURT_DATA_DIR", str(bench.root / "data")),
+            ("ECOURT_KEYRING", str(bench.keyring_path)),
+            ("ECOURT_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            ("ECOURT_REDIS_PREFIX", prefix),
+        ):
+            monkeypatch.setenv(name, value)
+        old = next(m for m in recorded.old_manifests if read_signed_bytes(m).manifest.segments)
+        old_seq = read_signed_bytes(old).manifest.seq
+        assert old_seq < read_signed(paths.manifest).manifest.seq
+        records = [json.loads(x) for x in lines]
+        entry = next(
+            i
+            for i, r in enumerate(records)
+            if r.get("action") == "recording_manifest" and r["details"]["seq"] == old_seq
+        )
+        signed = next(i for i in range(entry, len(records)) if records[i]["type"] == "checkpoint")
+        paths.manifest.write_bytes(old)
+        bench.audit_path.write_bytes(b"".join(lines[: signed + 1]))
+        args = verify_args(bench, paths.root)
+        code, out, _ = await asyncio.to_thread(run_cli, capsys, *args)
+        assert code == 3 and "the audit log shows a crash" in out, out  # the limit, alone
+        code, out, _ = await asyncio.to_thread(run_cli, capsys, *args, "--against-store")
+        assert code == 1 and "audit_rolled_back" in out, out
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
+def read_signed_bytes(data: bytes) -> SignedManifest:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as handle:
+        handle.write(data)
+        handle.flush()
+        return read_signed(Path(handle.name))

@@ -23,7 +23,8 @@ from recording.layout import RecordingPaths
 from recording.manifest import read_signed, write_signed
 from recording.verify import verify_recording
 from security import SigningKey
-from tests.tamper_mutations import MAKERS, Maker, Recorded, draw, record_hearing, run
+from tests.tamper_mutations import MAKERS, Maker, Recorded, record_hearing
+from tests.tamper_runner import draw, run
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.tamper_mutations import draw, record_hearing, run
+from tests.tamper_mutations import record_hearing
+from tests.tamper_runner import draw, run
 
 
 def main() -> int:

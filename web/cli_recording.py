@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from recording.errors import (
+    AnchorUnavailable,
     RecordingError,
     RecordingIncomplete,
     RecordingInvalid,
@@ -26,6 +27,7 @@ from recording.layout import RecordingPaths, write_atomically
 from recording.manifest import read_signed
 from recording.verify import verify_recording
 from security import Checkpoint
+from security.ed25519 import key_id
 from security.keyring import KeyRing
 from web.audit import AuditLogs
 from web.recordings import Recordings
@@ -53,6 +55,12 @@ def add_commands(commands: Any) -> None:
     verify.add_argument("--audit-key", metavar="HEX", help="the audit log's checkpoint key")
     verify.add_argument(
         "--custody", type=Path, help="the custody log (default: <hearing>.custody.jsonl beside it)"
+    )
+    verify.add_argument(
+        "--against-store",
+        action="store_true",
+        help="also compare the audit log with the checkpoint kept in Redis (ECOURT_REDIS_URL): "
+        "finds the log cut back together with the recording",
     )
     verify.set_defaults(run=_verify)
 
@@ -104,13 +112,26 @@ def _verify(args: argparse.Namespace) -> int:
     if custody is None and args.audit is not None:
         sibling = args.audit.with_name(args.audit.name.removesuffix(".jsonl") + ".custody.jsonl")
         custody = sibling if sibling.exists() else None
+    audit_key = _hex_key(args.audit_key, "--audit-key")
+    anchor = None
+    if args.against_store:
+        if args.audit is None or audit_key is None:
+            raise RecordingError("--against-store needs --audit and --audit-key")
+        settings = Settings.from_env()
+        if settings.redis_url is None:
+            raise RecordingError("--against-store needs ECOURT_REDIS_URL")
+        hearing_id = read_signed(RecordingPaths(args.directory).manifest).manifest.hearing_id
+        anchor = _fetch_anchor(settings, hearing_id, key_id(audit_key))
+        if anchor is None:
+            print(f"note: the store holds no checkpoint of {hearing_id} by this audit key")
     report = verify_recording(
         args.directory,
         keyring=keyring,
         trusted_keys=None if trust is None else frozenset({trust}),
         audit_log=args.audit,
-        audit_key=_hex_key(args.audit_key, "--audit-key"),
+        audit_key=audit_key,
         custody_log=custody,
+        audit_anchor=anchor,
     )
     print(report.summary())
     return EXIT_OF_STATUS.get(report.status, EXIT_INVALID)
@@ -138,7 +159,8 @@ def _export(args: argparse.Namespace) -> int:
     """Exit 0 exported; 1 refused as invalid; 3 refused as incomplete or shredded; 2 other."""
     recordings, settings = _node_and_settings()
     root, hearing_id = _local(recordings, args.directory)
-    trust = recordings.trust(hearing_id, _stored_anchor(recordings, settings, hearing_id))
+    anchor = _fetch_anchor(settings, hearing_id, recordings.audit_key_id)
+    trust = recordings.trust(hearing_id, anchor)
     try:
         with recordings.audit_log(hearing_id) as audit:
             data, exported = recordings.export_bytes(
@@ -167,29 +189,26 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
-def _stored_anchor(
-    recordings: Recordings, settings: Settings, hearing_id: str
-) -> Checkpoint | None:
+def _fetch_anchor(settings: Settings, hearing_id: str, audit_key_id: str) -> Checkpoint | None:
     """The checkpoint Redis keeps for the hearing's log (None on the embedded default, whose
-    store lives in the server's memory only)."""
+    store lives in the server's memory only). A store that does not answer refuses."""
     if settings.redis_url is None:
         return None
     from redis.asyncio import Redis
 
     from signaling.redis_store import RedisAuditCheckpoints
 
-    async def fetch() -> Checkpoint | None:
-        assert settings.redis_url is not None
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    async def fetch(url: str) -> Checkpoint | None:
+        redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
         try:
             store = RedisAuditCheckpoints(redis, settings.redis_prefix)
-            return await store.latest(hearing_id, recordings.audit_key_id)
+            return await store.latest(hearing_id, audit_key_id)
         except Exception as exc:
-            raise RecordingError(f"the audit checkpoint store did not answer: {exc}") from exc
+            raise AnchorUnavailable(f"the audit checkpoint store did not answer: {exc}") from exc
         finally:
             await redis.aclose()
 
-    return asyncio.run(fetch())
+    return asyncio.run(fetch(settings.redis_url))
 
 
 def _shred(args: argparse.Namespace) -> int:
