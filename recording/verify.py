@@ -302,7 +302,11 @@ def _check_segments(
         if segment_id in listed:
             continue
         where = f"segment {segment_id}"
-        data = check.paths.segment(segment_id).read_bytes()
+        try:
+            data = check.paths.segment(segment_id).read_bytes()
+        except OSError:
+            check.problem("segment_unreadable", where, "a file the manifest does not list")
+            continue
         if stopped:
             check.problem("segment_unlisted", where, "the recording was stopped without it")
         if hashlib.sha256(data).hexdigest() in seen_hashes:
