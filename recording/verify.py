@@ -145,9 +145,6 @@ def verify_recording(
     for reason in chain_problems(manifest):
         check.problem("chain_broken", "manifest.json", reason)
     stored = _keys_file(check, manifest, signed.public_key, keyring)
-    keys = None
-    if keyring is not None and stored is not None and not check.shredded:
-        keys = RecordingKeys(paths, keyring)
     crashed = None
     view = LogView()
     if audit_log is not None:
@@ -160,6 +157,9 @@ def verify_recording(
         check.notes.append("no audit log given: a rollback to an earlier version cannot show")
     if view.shredded:
         check.shredded = True
+    keys = None
+    if keyring is not None and stored is not None and not check.shredded:
+        keys = RecordingKeys(paths, keyring)
     _check_segments(check, manifest, keys, stopped=_stopped(manifest, view))
     if manifest.state != "stopped":
         check.incomplete.append(f"the recording was never stopped (state {manifest.state})")
