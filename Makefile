@@ -3,13 +3,20 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv assets native deps lint bench faults bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
+.PHONY: run test test-tamper venv assets native deps lint bench faults bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
 
 run: venv assets native
 	$(BIN)/ecourt serve --demo
 
 test: deps venv assets native
 	bash tools/run-tests
+
+# a recorded hearing altered TAMPER_MUTATIONS times at random (every class of
+# tests/tamper_mutations.py): the strong verify must call each invalid and export must refuse
+# each; prints the tally, fails on any that slips through or raises
+TAMPER_MUTATIONS ?= 1000
+test-tamper: venv
+	$(BIN)/python tools/tamper.py --mutations $(TAMPER_MUTATIONS)
 
 # optional: the forwarding path's SRTP sender in C (needs cc, python3-dev, libssl-dev)
 native: venv

@@ -25,6 +25,25 @@ class RecordingInvalid(RecordingError):
     code = "recording_invalid"
 
 
+class RecordingIncomplete(RecordingError):
+    """The recording is not whole (a crash, or still running): exported only on request, and
+    only where the audit log shows the crash."""
+
+    code = "recording_incomplete"
+
+
+class AnchorUnavailable(RecordingError):
+    """The audit checkpoint store did not answer, so nothing can be verified against it."""
+
+    code = "audit_store_unavailable"
+
+
+class KeysRotationRefused(RecordingError):
+    """A data key could not be unwrapped, so no data key was re-wrapped at all."""
+
+    code = "keys_rotation_refused"
+
+
 class LegalHold(RecordingError):
     """The recording is under a legal hold and cannot be shredded."""
 

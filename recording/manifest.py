@@ -89,6 +89,14 @@ class Manifest:
     phases: tuple[tuple[int, str], ...] = ()
     events: tuple[tuple[int, str], ...] = ()
     format: int = field(default=FORMAT)
+    seq: int = 0
+    """Counts the signed versions of this manifest; each one's `seq` and digest go to the
+    hearing's audit log as it is signed (`recording_manifest`)."""
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of what the signature covers: the version the audit log anchors."""
+        return hashlib.sha256(canonical(self.to_json())).hexdigest()
 
     @property
     def head(self) -> str:
@@ -117,8 +125,11 @@ class Manifest:
             if not isinstance(body, dict) or body.get("format") != FORMAT:
                 raise ValueError("not a format-1 manifest")
             names = {f.name for f in fields(cls)}
-            if set(body) != names:
+            if not names - {"seq"} <= set(body) <= names:
                 raise ValueError("unexpected or missing manifest fields")
+            seq = body.get("seq", 0)
+            if type(seq) is not int or seq < 0:
+                raise ValueError("seq is a whole number")
             return cls(
                 recording_id=str(body["recording_id"]),
                 hearing_id=str(body["hearing_id"]),
@@ -130,6 +141,7 @@ class Manifest:
                 roster=tuple((str(p), str(r)) for p, r in body["roster"]),
                 phases=tuple((int(t), str(p)) for t, p in body["phases"]),
                 events=tuple((int(t), str(e)) for t, e in body["events"]),
+                seq=seq,
             )
         except (TypeError, ValueError, KeyError) as exc:
             raise RecordingInvalid(f"the manifest is malformed: {exc}") from exc
@@ -148,18 +160,31 @@ def chain_problems(manifest: Manifest) -> list[str]:
     return problems
 
 
+def signature_block(key: SigningKey, message: bytes) -> dict[str, str]:
+    """The signature block of a signed JSON document (the manifest, keys.json)."""
+    return {
+        "algorithm": "ed25519",
+        "key_id": key.key_id,
+        "public_key": key.public_key.hex(),
+        "value": key.sign(message).hex(),
+    }
+
+
+def parse_signature_block(signature: Any) -> tuple[bytes, bytes]:
+    """(public key, signature) from a block written by `signature_block`; ValueError (or
+    KeyError, TypeError) for any other spelling."""
+    public_key = bytes.fromhex(signature["public_key"])
+    value = bytes.fromhex(signature["value"])
+    if (public_key.hex(), value.hex()) != (signature["public_key"], signature["value"]):
+        raise ValueError("keys and signatures are lower-case hex")
+    if signature.get("algorithm") != "ed25519" or signature.get("key_id") != key_id(public_key):
+        raise ValueError("the signature block is inconsistent")
+    return public_key, value
+
+
 def write_signed(path: Path, manifest: Manifest, key: SigningKey) -> None:
     body = manifest.to_json()
-    signature = key.sign(canonical(body))
-    document = {
-        "manifest": body,
-        "signature": {
-            "algorithm": "ed25519",
-            "key_id": key.key_id,
-            "public_key": key.public_key.hex(),
-            "value": signature.hex(),
-        },
-    }
+    document = {"manifest": body, "signature": signature_block(key, canonical(body))}
     write_atomically(path, json.dumps(document, indent=1, sort_keys=True).encode())
 
 
@@ -175,15 +200,8 @@ def read_signed(path: Path) -> SignedManifest:
     whether it trusts that key). Raises RecordingInvalid if it cannot be read at all."""
     try:
         document = json.loads(path.read_bytes())
-        signature = document["signature"]
-        public_key = bytes.fromhex(signature["public_key"])
-        value = bytes.fromhex(signature["value"])
+        public_key, value = parse_signature_block(document["signature"])
         body = document["manifest"]
-        canonical_hex = (public_key.hex(), value.hex())
-        if canonical_hex != (signature["public_key"], signature["value"]):
-            raise ValueError("keys and signatures are lower-case hex")
-        if signature.get("algorithm") != "ed25519" or signature.get("key_id") != key_id(public_key):
-            raise ValueError("the signature block is inconsistent")
     except FileNotFoundError as exc:
         raise RecordingInvalid("manifest.json is missing") from exc
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -28,6 +28,7 @@ from hearing.policy import can_record
 from hearing.profiles import HearingRules
 from hearing.rooms import Room
 from media.forwarder import PublishedTrack
+from recording.anchor import MANIFEST_ACTION
 from recording.errors import RecordingForbidden
 from recording.keys import RecordingKeys
 from recording.layout import RecordingPaths, new_id
@@ -129,7 +130,7 @@ class HearingRecorder:
         crashed = self._find_unfinished()
         if crashed is not None:
             self._paths = crashed
-            self._keys = RecordingKeys(crashed, self._keyring)
+            self._keys = self._keys_of(crashed)
             manifest = read_signed(crashed.manifest).manifest
             planned = bool(manifest.events) and manifest.events[-1][1] == "handed_over"
             manifest = self._adopt_orphans(crashed, manifest)
@@ -139,7 +140,7 @@ class HearingRecorder:
         else:
             self._paths = RecordingPaths.of(self._dir, new_id("r"))
             self._paths.create()
-            self._keys = RecordingKeys(self._paths, self._keyring)
+            self._keys = self._keys_of(self._paths)
             self._keys.create(self.hearing_id)
             self._manifest = Manifest(self._paths.recording_id, self.hearing_id, now_ms)
             self._manifest = self._manifest.with_event(now_ms, "started")
@@ -153,6 +154,9 @@ class HearingRecorder:
         self.state = "recording"
         self._save()
 
+    def _keys_of(self, paths: RecordingPaths) -> RecordingKeys:
+        return RecordingKeys(paths, self._keyring, self._signing_key, self._audit)
+
     def _find_unfinished(self) -> RecordingPaths | None:
         for root in sorted(self._dir.iterdir()) if self._dir.is_dir() else []:
             paths = RecordingPaths(root)
@@ -164,8 +168,11 @@ class HearingRecorder:
                 return paths
         return None
 
-    def _adopt_orphans(self, paths: RecordingPaths, manifest: Manifest) -> Manifest:
-        """Segments a crash cut short enter the manifest as what they are: a prefix."""
+    def _adopt_orphans(
+        self, paths: RecordingPaths, manifest: Manifest, cause: str = "crash"
+    ) -> Manifest:
+        """Segments a crash cut short (or whose writing failed) enter the manifest as what
+        they are: a prefix."""
         listed = {s.id for s in manifest.segments}
         keys = RecordingKeys(paths, self._keyring)
         for segment_id in paths.segment_ids_on_disk():
@@ -194,7 +201,7 @@ class HearingRecorder:
                 first_pts_ms=None,
                 last_pts_ms=None,
                 complete=False,
-                cause="crash",
+                cause=cause,
             )
             manifest = manifest.with_segment(entry)
         return manifest
@@ -362,7 +369,8 @@ class HearingRecorder:
             self._ticker = None
         assert self._manifest is not None and self._paths is not None
         at = int(time.time() * 1000)
-        self._manifest = replace(self._manifest.with_event(at, "stopped"), state="stopped")
+        manifest = self._adopt_orphans(self._paths, self._manifest, "write_failed")
+        self._manifest = replace(manifest.with_event(at, "stopped"), state="stopped")
         self._save()
         self.state = "stopped"
         self._audit.record(actor, "recording_stopped", target=self._paths.recording_id)
@@ -380,7 +388,8 @@ class HearingRecorder:
             self._ticker = None
         assert self._manifest is not None and self._paths is not None
         at = int(time.time() * 1000)
-        self._manifest = self._manifest.with_event(at, "handed_over")
+        manifest = self._adopt_orphans(self._paths, self._manifest, "write_failed")
+        self._manifest = manifest.with_event(at, "handed_over")
         self._save()
         self.state = "handed_over"
         self._audit.record(ACTOR, "recording_handed_over", target=self._paths.recording_id)
@@ -395,8 +404,19 @@ class HearingRecorder:
                     log.exception("sealing a chunk of %s failed", recorder.entry.id)
 
     def _save(self) -> None:
+        """Sign the next version of the manifest, then anchor it outside the directory: its
+        `seq` and digest go to the hearing's audit log, and a checkpoint to the store."""
         assert self._paths is not None and self._manifest is not None
+        self._manifest = replace(self._manifest, seq=self._manifest.seq + 1)
         write_signed(self._paths.manifest, self._manifest, self._signing_key)
+        details = {
+            "seq": self._manifest.seq,
+            "hash": self._manifest.digest,
+            "segments": len(self._manifest.segments),
+            "state": self._manifest.state,
+        }
+        self._audit.record(ACTOR, MANIFEST_ACTION, target=self._paths.recording_id, details=details)
+        self._audit.checkpoint()
 
     async def close(self) -> None:
         """Stop recording (a clean stop, not a crash). Idempotent."""

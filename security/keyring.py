@@ -1,89 +1,84 @@
-"""The key ring: versioned key-encryption keys (KEKs) that wrap each recording's data key.
+"""The key ring: versioned key-encryption keys (KEKs) that wrap each recording's data key, and
+each recording's own key, which takes part in wrapping that recording's data keys.
 
-The ring is one JSON file, mode 0600, kept outside the data directory:
+The ring is one JSON file, mode 0600, kept outside the data directory (the format is in
+`security/keyring_file.py`). It is created with KEK version 1 on first run and always written
+atomically (a temporary file, fsync, then rename). Changes (`rotate`, `retire`,
+`add_recording`, `shred_recording`) hold an exclusive lock on `<file>.lock` and re-read the
+file first, so a CLI rotating keys while the server runs loses nothing; a ring notices when its
+file changed and reloads it before wrapping or unwrapping.
 
-    {"format": 1, "current": 2, "keys": {"1": "<base64 of 32 bytes>", "2": "..."}}
-
-It is created with KEK version 1 on first run and always written atomically (a temporary file,
-fsync, then rename). Changes (`rotate`, `retire`) hold an exclusive lock on `<file>.lock` and
-re-read the file first, so a CLI rotating keys while the server runs loses nothing; a ring
-notices when its file changed and reloads it before wrapping or unwrapping.
-
-A wrapped key is AES-256-GCM(KEK, random 12-byte nonce, DEK, AD) with the nonce in front,
-where AD = b"ecourt-dek/1|" + context + b"|" + key_id, and context is the recording id.
+A wrapped key is AES-256-GCM(W, random 12-byte nonce, DEK, AD) with the nonce in front.
+Scheme 1: W = the KEK, AD = b"ecourt-dek/1|" + context + b"|" + key_id.
+Scheme 2 (every recording since the recording keys): W = HKDF-SHA256(KEK, salt = the
+recording's own key, info = b"ecourt-dek/2|" + recording id), AD = b"ecourt-dek/2|" +
+recording id + b"|" + key_id. Destroying the recording's key in the ring (`shred_recording`)
+makes its data keys unwrappable, whatever copy of the data directory is restored later.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
-import fcntl
-import json
 import os
-import stat
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from security.datakey import DATA_KEY_BYTES, DataKey, check_key_id
-from security.ed25519 import fsync_directory
+from security.keyring_file import (
+    KEK_BYTES,
+    MAX_KEK_VERSIONS,
+    RECORDING_KEY_BYTES,
+    RingState,
+    check_recording_id,
+    locked,
+    read_file,
+    refuse,
+    save,
+    stamp_of,
+    strict_b64,
+    version_number,
+)
 from security.seal_errors import KeyRingError, KeyRingProblem
 from security.secret import Secret
 
-KEYRING_FORMAT = 1
-KEK_BYTES = 32
 WRAP_NONCE_BYTES = 12
 WRAPPED_BLOB_BYTES = WRAP_NONCE_BYTES + DATA_KEY_BYTES + 16
 WRAP_AD_PREFIX = b"ecourt-dek/1|"
+WRAP_AD_PREFIX_2 = b"ecourt-dek/2|"
 MAX_CONTEXT_BYTES = 256
-MAX_KEYRING_BYTES = 1 << 20
-MAX_KEK_VERSIONS = 1000
-_B64_BLOB_CHARS = 4 * ((WRAPPED_BLOB_BYTES + 2) // 3)
+SCHEMES = (1, 2)
 
 
 def _refuse(problem: KeyRingProblem, reason: str) -> NoReturn:
-    raise KeyRingError(problem, reason)
+    refuse(problem, reason)
 
 
-def _strict_b64(text: object, size: int, what: str, problem: KeyRingProblem) -> bytes:
-    if not isinstance(text, str) or len(text) != 4 * ((size + 2) // 3):
-        _refuse(problem, f"{what} is not base64 of {size} bytes")
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        _refuse(problem, f"{what} is not valid base64")
-    if len(raw) != size or base64.b64encode(raw).decode("ascii") != text:
-        _refuse(problem, f"{what} is not base64 of {size} bytes")
-    return raw
-
-
-def _version_number(value: object, what: str, problem: KeyRingProblem) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31:
-        _refuse(problem, f"{what} must be a whole number from 1")
-    return value
-
-
-def _wrap_ad(context: str, key_id: str) -> bytes:
+def _wrap_ad(context: str, key_id: str, prefix: bytes = WRAP_AD_PREFIX) -> bytes:
     if not isinstance(context, str) or not context:
         raise KeyRingError(KeyRingProblem.REFUSED, "the wrapping context must be a non-empty id")
     raw = context.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_CONTEXT_BYTES:
         _refuse(KeyRingProblem.REFUSED, f"the wrapping context is over {MAX_CONTEXT_BYTES} bytes")
-    return WRAP_AD_PREFIX + raw + b"|" + key_id.encode("ascii")
+    return prefix + raw + b"|" + key_id.encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
 class WrappedKey:
-    """A data key encrypted under one KEK version; safe to store beside the recording."""
+    """A data key encrypted under one KEK version (and, in scheme 2, its recording's own key);
+    safe to store beside the recording."""
 
     key_id: str
     kek_version: int
     blob: bytes
+    scheme: int = 1
 
     def __post_init__(self) -> None:
         bad = KeyRingProblem.WRAPPED_INVALID
@@ -91,38 +86,49 @@ class WrappedKey:
             check_key_id(self.key_id)
         except ValueError as exc:
             raise KeyRingError(bad, f"the wrapped key's key_id is invalid: {exc}") from exc
-        _version_number(self.kek_version, "the wrapped key's kek_version", bad)
+        version_number(self.kek_version, "the wrapped key's kek_version", bad)
         if not isinstance(self.blob, bytes) or len(self.blob) != WRAPPED_BLOB_BYTES:
             _refuse(bad, f"a wrapped key's blob is {WRAPPED_BLOB_BYTES} bytes")
+        if isinstance(self.scheme, bool) or self.scheme not in SCHEMES:
+            _refuse(bad, f"a wrapped key's scheme is one of {SCHEMES}")
 
     def to_json(self) -> dict[str, object]:
-        return {
+        body: dict[str, object] = {
             "key_id": self.key_id,
             "kek_version": self.kek_version,
             "blob": base64.b64encode(self.blob).decode("ascii"),
         }
+        if self.scheme != 1:
+            body["scheme"] = self.scheme
+        return body
 
     @classmethod
     def from_json(cls, obj: object) -> WrappedKey:
         bad = KeyRingProblem.WRAPPED_INVALID
-        if not isinstance(obj, dict) or set(obj) != {"key_id", "kek_version", "blob"}:
-            _refuse(bad, "a wrapped key is an object with key_id, kek_version and blob only")
+        names = {"key_id", "kek_version", "blob"}
+        if not isinstance(obj, dict) or set(obj) not in (names, names | {"scheme"}):
+            _refuse(bad, "a wrapped key is an object with key_id, kek_version, blob (and scheme)")
         if not isinstance(obj["key_id"], str):
             _refuse(bad, "the wrapped key's key_id must be a string")
-        blob = _strict_b64(obj["blob"], WRAPPED_BLOB_BYTES, "the wrapped key's blob", bad)
-        version = _version_number(obj["kek_version"], "the wrapped key's kek_version", bad)
-        return cls(obj["key_id"], version, blob)
+        blob = strict_b64(obj["blob"], WRAPPED_BLOB_BYTES, "the wrapped key's blob", bad)
+        version = version_number(obj["kek_version"], "the wrapped key's kek_version", bad)
+        scheme = obj.get("scheme", 1)
+        if "scheme" in obj and scheme == 1:
+            _refuse(bad, "scheme 1 is written by leaving the scheme out")
+        if isinstance(scheme, bool) or scheme not in SCHEMES:
+            _refuse(bad, f"a wrapped key's scheme is one of {SCHEMES}")
+        return cls(obj["key_id"], version, blob, scheme)
 
 
 class KeyRing:
-    """Versioned KEKs from one file. Its repr shows the path and the versions, never a key."""
+    """Versioned KEKs and recording keys from one file. Its repr shows the path and the
+    versions, never a key."""
 
-    __slots__ = ("_current", "_keks", "_path", "_stamp")
+    __slots__ = ("_path", "_stamp", "_state")
 
-    def __init__(self, path: Path, current: int, keks: dict[int, Secret], stamp: object) -> None:
+    def __init__(self, path: Path, state: RingState, stamp: object) -> None:
         self._path = path
-        self._current = current
-        self._keks = keks
+        self._state = state
         self._stamp = stamp
 
     @classmethod
@@ -140,11 +146,11 @@ class KeyRing:
                 pass
             except OSError as exc:
                 _refuse(KeyRingProblem.UNSAFE, f"cannot create the key ring folder: {exc.strerror}")
-        with _locked(path):
+        with locked(path):
             with contextlib.suppress(FileNotFoundError):
                 return cls._load(path)
             with contextlib.suppress(FileExistsError):
-                _save(path, 1, {1: Secret(os.urandom(KEK_BYTES))}, create=True)
+                save(path, RingState(1, {1: Secret(os.urandom(KEK_BYTES))}), create=True)
             return cls._load(path)
 
     @classmethod
@@ -157,8 +163,8 @@ class KeyRing:
 
     @classmethod
     def _load(cls, path: Path) -> KeyRing:
-        current, keks, stamp = _read_file(path)
-        return cls(path, current, keks, stamp)
+        state, stamp = read_file(path)
+        return cls(path, state, stamp)
 
     @property
     def path(self) -> Path:
@@ -166,38 +172,55 @@ class KeyRing:
 
     @property
     def current_version(self) -> int:
-        return self._current
+        return self._state.current
 
     @property
     def versions(self) -> tuple[int, ...]:
-        return tuple(sorted(self._keks))
+        return tuple(sorted(self._state.keks))
 
     def wrap(self, dek: DataKey, context: str) -> WrappedKey:
-        """Encrypt `dek` under the current KEK, bound to `context` (the recording id)."""
+        """Encrypt `dek` under the current KEK, bound to `context` (scheme 1)."""
         if not isinstance(dek, DataKey):
             _refuse(KeyRingProblem.REFUSED, "only a DataKey can be wrapped")
         ad = _wrap_ad(context, dek.key_id)
         self._refresh()
         nonce = os.urandom(WRAP_NONCE_BYTES)
-        sealed = AESGCM(self._keks[self._current].value).encrypt(nonce, dek.secret.value, ad)
-        return WrappedKey(dek.key_id, self._current, nonce + sealed)
+        kek = self._state.keks[self._state.current].value
+        sealed = AESGCM(kek).encrypt(nonce, dek.secret.value, ad)
+        return WrappedKey(dek.key_id, self._state.current, nonce + sealed)
+
+    def wrap_for_recording(self, dek: DataKey, recording_id: str) -> WrappedKey:
+        """Encrypt `dek` under the current KEK and the recording's own key (scheme 2)."""
+        if not isinstance(dek, DataKey):
+            _refuse(KeyRingProblem.REFUSED, "only a DataKey can be wrapped")
+        ad = _wrap_ad(check_recording_id(recording_id), dek.key_id, WRAP_AD_PREFIX_2)
+        self._refresh()
+        version = self._state.current
+        nonce = os.urandom(WRAP_NONCE_BYTES)
+        key = self._recording_wrap_key(version, recording_id)
+        sealed = AESGCM(key).encrypt(nonce, dek.secret.value, ad)
+        return WrappedKey(dek.key_id, version, nonce + sealed, scheme=2)
 
     def unwrap(self, wrapped: WrappedKey, context: str) -> DataKey:
         """The data key inside `wrapped`, if it was wrapped for this `context` by this ring."""
         if not isinstance(wrapped, WrappedKey):
             _refuse(KeyRingProblem.WRAPPED_INVALID, "only a WrappedKey can be unwrapped")
-        ad = _wrap_ad(context, wrapped.key_id)
-        if wrapped.kek_version not in self._keks:
+        if wrapped.kek_version not in self._state.keks or wrapped.scheme == 2:
             self._refresh()
-        kek = self._keks.get(wrapped.kek_version)
-        if kek is None:
+        if wrapped.kek_version not in self._state.keks:
             _refuse(
                 KeyRingProblem.VERSION_UNKNOWN,
                 f"KEK version {wrapped.kek_version} is not in the key ring (retired or foreign)",
             )
+        if wrapped.scheme == 2:
+            ad = _wrap_ad(check_recording_id(context), wrapped.key_id, WRAP_AD_PREFIX_2)
+            key = self._recording_wrap_key(wrapped.kek_version, context)
+        else:
+            ad = _wrap_ad(context, wrapped.key_id)
+            key = self._state.keks[wrapped.kek_version].value
         nonce, sealed = wrapped.blob[:WRAP_NONCE_BYTES], wrapped.blob[WRAP_NONCE_BYTES:]
         try:
-            raw = AESGCM(kek.value).decrypt(nonce, sealed, ad)
+            raw = AESGCM(key).decrypt(nonce, sealed, ad)
         except InvalidTag:
             _refuse(
                 KeyRingProblem.UNWRAP_FAILED,
@@ -207,42 +230,99 @@ class KeyRing:
         return DataKey.from_bytes(wrapped.key_id, raw)
 
     def rewrap(self, wrapped: WrappedKey, context: str) -> WrappedKey:
-        """Unwrap with its own KEK version, wrap again with the current one."""
-        return self.wrap(self.unwrap(wrapped, context), context)
+        """Unwrap with its own KEK version, wrap again with the current one (same scheme)."""
+        dek = self.unwrap(wrapped, context)
+        if wrapped.scheme == 2:
+            return self.wrap_for_recording(dek, context)
+        return self.wrap(dek, context)
+
+    def _recording_wrap_key(self, version: int, recording_id: str) -> bytes:
+        if recording_id in self._state.shredded:
+            _refuse(KeyRingProblem.SHREDDED, f"recording {recording_id} was shredded")
+        own = self._state.recordings.get(recording_id)
+        if own is None:
+            _refuse(
+                KeyRingProblem.SHREDDED,
+                f"the key ring holds no key for recording {recording_id} (destroyed, or "
+                "another key ring)",
+            )
+        kdf = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=own.value,
+            info=WRAP_AD_PREFIX_2 + recording_id.encode("ascii"),
+        )
+        return kdf.derive(self._state.keks[version].value)
+
+    def add_recording(self, recording_id: str) -> None:
+        """Give a new recording its own key (idempotent). A shredded id is refused."""
+        check_recording_id(recording_id)
+        self._refresh()
+        if recording_id in self._state.recordings:
+            return
+        with locked(self._path):
+            self._reload()
+            if recording_id in self._state.shredded:
+                _refuse(KeyRingProblem.SHREDDED, f"recording {recording_id} was shredded")
+            if recording_id not in self._state.recordings:
+                own = Secret(os.urandom(RECORDING_KEY_BYTES))
+                recordings = {**self._state.recordings, recording_id: own}
+                save(self._path, replace(self._state, recordings=recordings), create=False)
+                self._reload()
+
+    def shred_recording(self, recording_id: str) -> bool:
+        """Destroy the recording's own key and note when; True if there was one to destroy.
+        Its data keys then never unwrap again, from any copy of the data directory."""
+        check_recording_id(recording_id)
+        with locked(self._path):
+            self._reload()
+            if recording_id in self._state.shredded:
+                return False
+            recordings = {k: v for k, v in self._state.recordings.items() if k != recording_id}
+            shredded = {**self._state.shredded, recording_id: int(time.time() * 1000)}
+            state = replace(self._state, recordings=recordings, shredded=shredded)
+            save(self._path, state, create=False)
+            self._reload()
+        return True
+
+    def shredded_at(self, recording_id: str) -> int | None:
+        """When the recording's key was destroyed in this ring (None: it was not)."""
+        self._refresh()
+        return self._state.shredded.get(recording_id)
 
     def rotate(self) -> int:
         """Add a new KEK version, make it current, save. Returns the new version."""
-        with _locked(self._path):
+        with locked(self._path):
             self._reload()
-            version = max(self._keks) + 1
-            if len(self._keks) >= MAX_KEK_VERSIONS:
+            version = max(self._state.keks) + 1
+            if len(self._state.keks) >= MAX_KEK_VERSIONS:
                 _refuse(KeyRingProblem.REFUSED, "the key ring holds too many versions; retire some")
-            keks = {**self._keks, version: Secret(os.urandom(KEK_BYTES))}
-            _save(self._path, version, keks, create=False)
+            keks = {**self._state.keks, version: Secret(os.urandom(KEK_BYTES))}
+            save(self._path, replace(self._state, current=version, keks=keks), create=False)
             self._reload()
         return version
 
     def retire(self, version: int) -> None:
         """Drop an old KEK version. Only once no wrapped key uses it: they cannot be unwrapped."""
-        with _locked(self._path):
+        with locked(self._path):
             self._reload()
-            if version == self._current:
+            if version == self._state.current:
                 _refuse(KeyRingProblem.REFUSED, f"KEK version {version} is current; rotate first")
-            if version not in self._keks:
+            if version not in self._state.keks:
                 _refuse(KeyRingProblem.VERSION_UNKNOWN, f"KEK version {version} is not in the ring")
-            keks = {v: k for v, k in self._keks.items() if v != version}
-            _save(self._path, self._current, keks, create=False)
+            keks = {v: k for v, k in self._state.keks.items() if v != version}
+            save(self._path, replace(self._state, keks=keks), create=False)
             self._reload()
 
     def _reload(self) -> None:
         try:
-            self._current, self._keks, self._stamp = _read_file(self._path)
+            self._state, self._stamp = read_file(self._path)
         except FileNotFoundError:
             _refuse(KeyRingProblem.CORRUPT, "the key ring file is gone")
 
     def _refresh(self) -> None:
         try:
-            stamp = _stamp_of(os.stat(self._path, follow_symlinks=False))
+            stamp = stamp_of(os.stat(self._path, follow_symlinks=False))
         except FileNotFoundError:
             _refuse(KeyRingProblem.CORRUPT, "the key ring file is gone")
         if stamp != self._stamp:
@@ -250,7 +330,9 @@ class KeyRing:
 
     def __repr__(self) -> str:
         versions = list(self.versions)
-        return f"KeyRing(path={str(self._path)!r}, versions={versions}, current={self._current})"
+        return (
+            f"KeyRing(path={str(self._path)!r}, versions={versions}, current={self._state.current})"
+        )
 
     __str__ = __repr__
 
@@ -263,110 +345,3 @@ def key_path_outside(path: str | os.PathLike[str], data_dir: str | os.PathLike[s
     key = Path(path).resolve()
     data = Path(data_dir).resolve()
     return key != data and data not in key.parents
-
-
-def _stamp_of(info: os.stat_result) -> object:
-    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    lock = path.with_name(path.name + ".lock")
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    except OSError as exc:
-        _refuse(KeyRingProblem.UNSAFE, f"cannot open the key ring lock file: {exc.strerror}")
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _read_file(path: Path) -> tuple[int, dict[int, Secret], object]:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        _refuse(KeyRingProblem.UNSAFE, f"cannot open the key ring file safely: {exc.strerror}")
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        _refuse(KeyRingProblem.UNSAFE, "the key ring file is not a regular file")
-    with os.fdopen(fd, "rb") as handle:
-        if info.st_mode & 0o077:
-            _refuse(
-                KeyRingProblem.UNSAFE,
-                f"the key ring file has mode {stat.S_IMODE(info.st_mode):04o}; it must be 0600",
-            )
-        if info.st_uid != os.geteuid():
-            _refuse(KeyRingProblem.UNSAFE, "the key ring file belongs to another user")
-        data = handle.read(MAX_KEYRING_BYTES + 1)
-    if len(data) > MAX_KEYRING_BYTES:
-        _refuse(KeyRingProblem.CORRUPT, "the key ring file is too large")
-    current, keks = _parse(data)
-    return current, keks, _stamp_of(info)
-
-
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    keys = [name for name, _ in pairs]
-    if len(set(keys)) != len(keys):
-        _refuse(KeyRingProblem.CORRUPT, "the key ring file repeats a name")
-    return dict(pairs)
-
-
-def _parse(data: bytes) -> tuple[int, dict[int, Secret]]:
-    bad = KeyRingProblem.CORRUPT
-    try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        _refuse(bad, "the key ring file is not valid JSON")
-    if not isinstance(doc, dict) or set(doc) != {"format", "current", "keys"}:
-        _refuse(bad, "the key ring file must hold format, current and keys only")
-    if doc["format"] != KEYRING_FORMAT or isinstance(doc["format"], bool):
-        _refuse(bad, f"the key ring format must be {KEYRING_FORMAT}")
-    current = _version_number(doc["current"], "the key ring's current version", bad)
-    entries = doc["keys"]
-    if not isinstance(entries, dict) or not 1 <= len(entries) <= MAX_KEK_VERSIONS:
-        _refuse(bad, f"the key ring must hold 1..{MAX_KEK_VERSIONS} keys")
-    keks: dict[int, Secret] = {}
-    for name, value in entries.items():
-        if not (len(name) <= 10 and name.isascii() and name.isdigit() and str(int(name)) == name):
-            _refuse(bad, "a key ring version must be a whole number written plainly")
-        version = _version_number(int(name), "a key ring version", bad)
-        keks[version] = Secret(_strict_b64(value, KEK_BYTES, f"KEK version {version}", bad))
-    if current not in keks:
-        _refuse(bad, f"the current version {current} is not in the key ring")
-    return current, keks
-
-
-def _save(path: Path, current: int, keks: dict[int, Secret], *, create: bool) -> None:
-    doc = {
-        "format": KEYRING_FORMAT,
-        "current": current,
-        "keys": {
-            str(v): base64.b64encode(kek.value).decode("ascii") for v, kek in sorted(keks.items())
-        },
-    }
-    data = (json.dumps(doc, indent=2) + "\n").encode("ascii")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(tmp, flags, 0o600)
-    except OSError as exc:
-        _refuse(KeyRingProblem.UNSAFE, f"cannot write the key ring file: {exc.strerror}")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if create:
-            os.link(tmp, path)  # never replaces a ring another process just created
-        else:
-            os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    fsync_directory(path.parent)

@@ -94,6 +94,8 @@ class KeyRingProblem(StrEnum):
     VERSION_UNKNOWN = "keyring_version_unknown"
     WRAPPED_INVALID = "keyring_wrapped_invalid"
     REFUSED = "keyring_refused"
+    SHREDDED = "keyring_recording_shredded"
+    """The recording's own key was destroyed in the key ring: its data keys never unwrap."""
 
 
 class KeyRingError(SecurityError):

@@ -14,8 +14,9 @@ from hearing.phases import Phase
 from hearing.profiles import HearingRules
 from hearing.rooms import COURTROOM, Room
 from media.forwarder import PublishedTrack
+from recording.export import Exported, export
 from recording.recorder import Candidate, HearingRecorder, RecordingSettings
-from recording.verify import RecordingReport, verify_recording
+from recording.verify import RecordingReport, Trust, verify_trusted
 from security import AuditLog, FileAuditSink, SigningKey, verify_file
 from security.keyring import KeyRing
 from tests.media_samples import Publisher, published_track
@@ -36,6 +37,9 @@ class Bench:
         if not node_key.exists():
             node_key.parent.mkdir(parents=True, exist_ok=True)
             self.audit_key.save(node_key)
+        manifest_key = self.root / "data" / "recording-signing.key"
+        if not manifest_key.exists():
+            self.signing_key.save(manifest_key)
 
     @property
     def keyring_path(self) -> Path:
@@ -48,6 +52,36 @@ class Bench:
     @property
     def audit_path(self) -> Path:
         return self.root / "data" / "audit" / f"{self.hearing_id}.jsonl"
+
+    @property
+    def custody_path(self) -> Path:
+        return self.audit_path.with_name(f"{self.hearing_id}.custody.jsonl")
+
+    def trust(self) -> Trust:
+        """What the court vouches for: its manifest key, the hearing's logs and their key."""
+        return Trust(
+            manifest_keys=frozenset({self.signing_key.public_key}),
+            audit_log=self.audit_path,
+            audit_key=self.audit_key.public_key,
+            custody_log=self.custody_path,
+        )
+
+    def export(
+        self,
+        recording_id: str,
+        out: Path | io.BytesIO,
+        track_id: str | None = None,
+        *,
+        allow_incomplete: bool = False,
+    ) -> Exported:
+        return export(
+            self.recordings / recording_id,
+            self.keyring,
+            out,
+            track_id,
+            trust=self.trust(),
+            allow_incomplete=allow_incomplete,
+        )
 
     def audit(self) -> AuditLog:
         self.audit_path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,12 +109,9 @@ class Bench:
         )
 
     def verify(self, recording_id: str, *, keys: bool = True) -> RecordingReport:
-        return verify_recording(
-            self.recordings / recording_id,
-            keyring=self.keyring if keys else None,
-            trusted_keys=frozenset({self.signing_key.public_key}),
-            audit_log=self.audit_path,
-            audit_key=self.audit_key.public_key,
+        """The strong form: trusted manifest key, key ring, and the hearing's logs."""
+        return verify_trusted(
+            self.recordings / recording_id, self.trust(), self.keyring if keys else None
         )
 
 

@@ -16,14 +16,30 @@ import pytest
 from aiortc.mediastreams import AudioStreamTrack
 from redis.asyncio import Redis
 
-from recording.verify import verify_recording
+from recording.verify import RecordingReport, verify_recording
 from security import ANCHOR_PROBLEMS, SigningKey, verify_file
+from security.keyring import KeyRing
 from signaling.client import HearingClient
 from signaling.redis_store import RedisAuditCheckpoints
 from tests.cluster_support import TOKEN_KEY, redis_server, schedule, start_node, token, wait_ready
 from tests.test_recording_media import SmallVideo
 
 pytestmark = pytest.mark.media
+
+
+def strong_verify(data: Path, recording: Path) -> RecordingReport:
+    """Verify as the court would: the nodes' manifest key, the key ring, the hearing's logs."""
+    manifest = json.loads((recording / "manifest.json").read_text())["manifest"]
+    audit = data / "audit" / f"{manifest['hearing_id']}.jsonl"
+    return verify_recording(
+        recording,
+        keyring=KeyRing.open_existing(data.parent / "keyring.json"),
+        trusted_keys=frozenset({SigningKey.load(data / "recording-signing.key").public_key}),
+        audit_log=audit,
+        audit_key=SigningKey.load(data / "audit-signing.key").public_key,
+        custody_log=audit.with_name(f"{manifest['hearing_id']}.custody.jsonl"),
+    )
+
 
 CAST = [
     ("presiding_judge", "Judge Le"),
@@ -118,8 +134,9 @@ async def test_when_the_hosting_node_dies_every_client_is_back_on_the_other_with
     [recording] = list((data / "recordings").iterdir())
     manifest = json.loads((recording / "manifest.json").read_text())["manifest"]
     assert "resumed_after_crash" in [event for _, event in manifest["events"]]
-    report = verify_recording(recording)
+    report = strong_verify(data, recording)
     assert report.status == "incomplete" and not report.problems, report.summary()
+    assert report.crashed is True  # the log shows the crash
     assert any("crash" in why for why in report.incomplete)
 
 
@@ -191,5 +208,5 @@ async def test_a_node_stopped_with_sigterm_hands_its_hearing_over_and_exits_in_t
     events = [event for _, event in manifest["events"]]
     assert "handed_over" in events and "resumed_after_handover" in events
     assert events[-1] == "stopped"
-    report = verify_recording(recording)
+    report = strong_verify(data, recording)
     assert report.status == "valid", report.summary()  # a planned handover loses nothing

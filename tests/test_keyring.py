@@ -302,3 +302,66 @@ def test_the_key_ring_must_live_outside_the_data_directory(tmp_path: Path) -> No
     assert not key_path_outside(data, data)
     (tmp_path / "sneaky").symlink_to(data)
     assert not key_path_outside(tmp_path / "sneaky" / "keyring.json", data)
+
+
+OWN = "r-0123456789abcdef"
+
+
+def test_a_recordings_data_key_unwraps_only_while_the_ring_holds_its_own_key(
+    tmp_path: Path,
+) -> None:
+    ring = ring_at(tmp_path)
+    ring.add_recording(OWN)
+    dek = DataKey.generate("k1")
+    wrapped = ring.wrap_for_recording(dek, OWN)
+    assert wrapped.scheme == 2 and WrappedKey.from_json(wrapped.to_json()) == wrapped
+    assert ring.unwrap(wrapped, OWN).secret.value == dek.secret.value
+    with pytest.raises(KeyRingError) as other:
+        ring.unwrap(wrapped, "r-fedcba9876543210")
+    assert other.value.code == "keyring_recording_shredded"
+    saved = wrapped.to_json()  # a copy of keys.json, as a backup holds it
+    assert ring.shred_recording(OWN) and not ring.shred_recording(OWN)
+    assert ring.shredded_at(OWN) is not None
+    again = KeyRing.open(ring.path)  # another process, after the shredding
+    with pytest.raises(KeyRingError) as gone:
+        again.unwrap(WrappedKey.from_json(saved), OWN)
+    assert gone.value.code == "keyring_recording_shredded"
+    with pytest.raises(KeyRingError):
+        again.add_recording(OWN)  # a shredded id never gets a key again
+
+
+def test_rotation_rewraps_a_recording_key_in_its_own_scheme(tmp_path: Path) -> None:
+    ring = ring_at(tmp_path)
+    ring.add_recording(OWN)
+    dek = DataKey.generate("k1")
+    wrapped = ring.wrap_for_recording(dek, OWN)
+    ring.rotate()
+    rewrapped = ring.rewrap(wrapped, OWN)
+    assert (rewrapped.scheme, rewrapped.kek_version) == (2, 2)
+    assert ring.unwrap(rewrapped, OWN).secret.value == dek.secret.value
+    scheme_one = WrappedKey(wrapped.key_id, wrapped.kek_version, wrapped.blob)
+    with pytest.raises(KeyRingError) as downgraded:
+        ring.unwrap(scheme_one, OWN)  # the scheme is not a label one can change
+    assert downgraded.value.code == "keyring_unwrap_failed"
+
+
+def test_a_ring_with_recording_keys_is_format_2_and_parses_strictly(tmp_path: Path) -> None:
+    ring = ring_at(tmp_path)
+    assert json.loads(ring.path.read_text())["format"] == 1
+    ring.add_recording(OWN)
+    ring.shred_recording(OWN)
+    ring.add_recording("r-00000000000000aa")
+    doc = json.loads(ring.path.read_text())
+    assert doc["format"] == 2 and list(doc["recordings"]) == ["r-00000000000000aa"]
+    assert list(doc["shredded"]) == [OWN]
+    key = doc["recordings"]["r-00000000000000aa"]
+    for bad in (
+        {**doc, "recordings": {"../etc": key}},
+        {**doc, "shredded": {OWN: "yesterday"}},
+        {**doc, "shredded": {"r-00000000000000aa": 1}},  # shredded and still keyed
+        {k: v for k, v in doc.items() if k != "shredded"},
+    ):
+        write_ring(tmp_path / "bad.json", json.dumps(bad))
+        with pytest.raises(KeyRingError) as refused:
+            KeyRing.open_existing(tmp_path / "bad.json")
+        assert refused.value.code == "keyring_corrupt"

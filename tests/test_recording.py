@@ -11,7 +11,6 @@ from hearing.model import HearingType
 from hearing.phases import Phase
 from hearing.rooms import Room, RoomKind
 from recording.errors import RecordingForbidden
-from recording.export import export
 from recording.layout import RecordingPaths
 from recording.recorder import HearingRecorder
 from tests.recording_support import Bench, participant_tracks, probe, recording_court
@@ -45,7 +44,7 @@ async def test_a_recorded_hearing_verifies_and_every_track_exports_as_it_was_sen
     assert manifest is not None and len(manifest.tracks) == 6
     for entry in manifest.tracks:
         out = tmp_path / f"{entry.id}.webm"
-        [summary] = export(bench.recordings / recording_id, bench.keyring, out, entry.id)
+        [summary] = bench.export(recording_id, out, entry.id).tracks
         codec, span, decoded = probe(out.read_bytes())
         assert codec == entry.codec
         assert abs(span - SECONDS) <= 0.5, (entry.kind, span)
@@ -58,7 +57,7 @@ async def test_every_track_exports_together_as_one_matroska_file(tmp_path: Path)
     record(recorder, 3, tracks)
     await recorder.close()
     out = tmp_path / "all.mkv"
-    summaries = export(bench.recordings / recording_id, bench.keyring, out)
+    summaries = bench.export(recording_id, out).tracks
     assert sorted(s.codec for s in summaries) == ["opus", "vp8"]
     import av
 

@@ -34,7 +34,8 @@ async def recordings(server: RunningServer, hearing_id: str) -> list[dict[str, A
 
 def audit_actions(server: RunningServer, hearing_id: str) -> list[tuple[str, str]]:
     lines = server.app[AUDIT].path(hearing_id).read_text().splitlines()
-    return [(e["action"], e["result"]) for e in map(json.loads, lines)]
+    entries = [e for e in map(json.loads, lines) if e["type"] == "entry"]
+    return [(e["action"], e["result"]) for e in entries]
 
 
 async def test_going_into_session_starts_the_recording_and_everyone_is_told(
@@ -115,3 +116,24 @@ async def test_recordings_of_one_hearing_are_not_found_through_another(
             assert (await response.json())["error"]["code"] in ("recording_not_found", "not_found")
     async with server.session.get(f"{server.base_url}/api/hearings/{first}/recordings") as response:
         assert response.status == 401
+
+
+async def test_an_unfinished_recording_is_not_exported_and_the_refusal_is_audited(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing_id, judge = await judge_in_court(server, clients)
+    await judge.request("phase", {"phase": "in_session"})
+    [listed] = await recordings(server, hearing_id)
+    url = f"{server.base_url}/api/hearings/{hearing_id}/recordings/{listed['id']}/export"
+    async with server.session.get(url, headers=server.headers) as response:
+        assert response.status == 409
+        assert (await response.json())["error"]["code"] == "recording_incomplete"
+    async with server.session.get(
+        url + "?allow_incomplete=maybe", headers=server.headers
+    ) as response:
+        assert response.status == 400
+        error = (await response.json())["error"]
+        assert error["code"] == "bad_request" and error["field"] == "allow_incomplete"
+    custody = server.app[AUDIT].custody_path(hearing_id).read_text().splitlines()
+    refusals = [e for e in map(json.loads, custody) if e.get("action") == "recording_exported"]
+    assert [e["result"] for e in refusals] == ["recording_incomplete"]

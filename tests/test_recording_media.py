@@ -92,6 +92,7 @@ async def test_three_participants_recorded_for_20_seconds_verify_and_export_as_s
         trusted_keys=frozenset({recordings.signing_key.public_key}),
         audit_log=audit.path(hid),
         audit_key=audit.key.public_key,
+        custody_log=audit.custody_path(hid),
     )
     assert report.status == "valid", report.summary()
     assert len(listed["tracks"]) == 6

@@ -173,15 +173,28 @@ async def export_recording(request: web.Request) -> web.Response:
     recordings = request.app[RECORDINGS]
     root = recordings.find(hearing.id, request.match_info["recording_id"])
     track_id = request.match_info.get("track_id")
+    allow_incomplete = _flag(request, "allow_incomplete")
+    trust = recordings.trust(hearing.id, await recordings.stored_anchor(hearing.id))
     with recordings.audit_log(hearing.id) as custody:  # nothing awaits while it is open
-        data, _ = recordings.export_bytes(root, track_id, custody, "api")
+        data, exported = recordings.export_bytes(
+            root, track_id, custody, "api", trust, allow_incomplete=allow_incomplete
+        )
     name = f"{root.name}-{track_id}.webm" if track_id else f"{root.name}.mkv"
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store",
+        "X-Ecourt-Recording-Status": exported.status,
     }
     content_type = "video/webm" if track_id else "video/x-matroska"
     return web.Response(body=data, content_type=content_type, headers=headers)
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    """A yes/no query parameter: absent, `true` or `false`; anything else is refused."""
+    value = request.query.get(name, "false")
+    if value not in ("true", "false"):
+        raise BadRequest(f"{name} is true or false", field=name)
+    return value == "true"
 
 
 async def get_openapi(request: web.Request) -> web.Response:

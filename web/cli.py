@@ -44,7 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except (CliError, SettingsError, HearingError, SecurityError, RecordingError) as exc:
-        parser.exit(2, f"ecourt: error: {exc}\n")
+        reason = getattr(exc, "code", None)
+        prefix = f"{reason}: " if isinstance(reason, str) and reason not in str(exc) else ""
+        parser.exit(2, f"ecourt: error: {prefix}{exc}\n")
     return code
 
 

@@ -19,10 +19,13 @@ from hearing import HearingError, InvalidHearing, NotPermitted, UnknownParticipa
 from media import Busy, MediaError, SdpInvalid
 from media.errors import PortsExhausted
 from recording.errors import (
+    AnchorUnavailable,
+    KeysRotationRefused,
     LegalHold,
     LivestreamForbidden,
     RecordingError,
     RecordingForbidden,
+    RecordingIncomplete,
     RecordingInvalid,
     RecordingNotFound,
     RecordingShredded,
@@ -92,6 +95,9 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     LegalHold.code: (409, LegalHold.code),
     RecordingShredded.code: (410, RecordingShredded.code),
     RecordingInvalid.code: (422, RecordingInvalid.code),
+    RecordingIncomplete.code: (409, RecordingIncomplete.code),
+    KeysRotationRefused.code: (409, KeysRotationRefused.code),
+    AnchorUnavailable.code: (503, AnchorUnavailable.code),
     LivestreamForbidden.code: (403, LivestreamForbidden.code),
     # security/: every refusal keeps its reason as the code.
     **{reason.value: (401, reason.value) for reason in TokenRefusal},

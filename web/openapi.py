@@ -323,11 +323,46 @@ def _path_id(name: str, pattern: str) -> Json:
 
 
 def _export_operation(summary: str, media_type: str) -> Json:
-    responses: Json = {"200": {"description": "the decrypted media", "content": {media_type: {}}}}
-    for code in (401, 404, 500):
+    status_header = {
+        "X-Ecourt-Recording-Status": {
+            "description": "what the verification found: `valid`, or `incomplete` (only with "
+            "allow_incomplete=true); the file's metadata says the same (ECOURT_STATUS)",
+            "schema": {"type": "string", "enum": ["valid", "incomplete"]},
+        }
+    }
+    responses: Json = {
+        "200": {
+            "description": "the decrypted media, exported only after the recording verified",
+            "headers": status_header,
+            "content": {media_type: {}},
+        }
+    }
+    for code in (400, 401, 404, 500):
         responses[str(code)] = _json("Error", _ERRORS[code])
+    responses["409"] = _json(
+        "Error", "recording_incomplete: a crash or a recording still running (see allow_incomplete)"
+    )
     responses["410"] = _json("Error", "recording_shredded: its data keys were destroyed")
-    return {"summary": summary, "responses": responses, "security": [{"apiKey": []}]}
+    responses["422"] = _json(
+        "Error", "recording_invalid: the recording does not verify; the message says why"
+    )
+    responses["503"] = _json(
+        "Error", "audit_store_unavailable: the audit checkpoint store did not answer"
+    )
+    allow = {
+        "name": "allow_incomplete",
+        "in": "query",
+        "required": False,
+        "description": "`true` also exports a crash prefix that the hearing's audit log shows "
+        "(marked incomplete); any other state is refused whatever this says",
+        "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+    }
+    return {
+        "summary": summary,
+        "parameters": [allow],
+        "responses": responses,
+        "security": [{"apiKey": []}],
+    }
 
 
 _RECORDING_ID: Final = r"^r-[0-9a-f]{16}$"

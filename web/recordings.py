@@ -1,6 +1,7 @@
 """The node's recordings: where they live, the key ring and the manifest key, a recorder for
 each hearing in session, and the operations the API and the CLI share (list, export, shred,
-legal hold, key rotation). Every access is written to the hearing's audit log."""
+legal hold, key rotation). Every access, and every refusal, is written to the hearing's
+custody log. An export verifies first, against what this node trusts (`trust`)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from hearing import Hearing, HearingRules
-from recording.errors import RecordingNotFound
-from recording.export import TrackExport, export
-from recording.keys import RecordingKeys
+from recording.errors import (
+    AnchorUnavailable,
+    KeysRotationRefused,
+    RecordingError,
+    RecordingInvalid,
+    RecordingNotFound,
+)
+from recording.export import Exported, export
+from recording.keys import KeysFile, RecordingKeys
 from recording.layout import RecordingPaths, check_id
 from recording.manifest import Manifest, read_signed
 from recording.recorder import HearingRecorder, RecordingSettings
-from security import AuditLog, SigningKey
+from recording.verify import Trust, keys_state_problems
+from security import AuditLog, Checkpoint, SecurityError, SigningKey
 from security.keyring import KeyRing
 from web.audit import AuditLogs
 from web.settings import Settings
@@ -86,40 +94,131 @@ class Recordings:
             raise RecordingNotFound("no such recording")
         return root
 
+    def trust(self, hearing_id: str, anchor: Checkpoint | None = None) -> Trust:
+        """What this node vouches for: its manifest key, the hearing's audit and custody logs
+        with the node's audit key, and `anchor`, the checkpoint the store keeps."""
+        return Trust(
+            manifest_keys=frozenset({self.signing_key.public_key}),
+            audit_log=self._audit_logs.path(hearing_id),
+            audit_key=self._audit_logs.key.public_key,
+            custody_log=self._audit_logs.custody_path(hearing_id),
+            audit_anchor=anchor,
+        )
+
+    @property
+    def audit_key(self) -> SigningKey:
+        return self._audit_logs.key
+
+    @property
+    def audit_key_id(self) -> str:
+        return self._audit_logs.key.key_id
+
+    async def stored_anchor(self, hearing_id: str) -> Checkpoint | None:
+        """The latest checkpoint of the hearing's log that the checkpoint store keeps; a store
+        that does not answer refuses (`AnchorUnavailable`): no export without the anchor."""
+        try:
+            return await self._audit_logs.checkpoints.latest(hearing_id, self.audit_key_id)
+        except Exception as exc:
+            raise AnchorUnavailable(f"the audit checkpoint store failed: {exc}") from exc
+
     def export_bytes(
-        self, root: Path, track_id: str | None, audit: AuditLog, actor: str
-    ) -> tuple[bytes, list[TrackExport]]:
-        """Decrypt and remux in memory; the export is audited before anything is returned."""
+        self,
+        root: Path,
+        track_id: str | None,
+        audit: AuditLog,
+        actor: str,
+        trust: Trust,
+        *,
+        allow_incomplete: bool = False,
+    ) -> tuple[bytes, Exported]:
+        """Verify, decrypt and remux in memory; the export (or its refusal, with the code) is
+        audited before anything is returned."""
         if track_id is not None:
             check_id(track_id, "track")
         out = io.BytesIO()
-        tracks = export(root, self.keyring, out, track_id)
-        details = {"track": track_id or "all"}
+        details = {"track": track_id or "all", "allow_incomplete": allow_incomplete}
+        try:
+            exported = export(
+                root, self.keyring, out, track_id, trust=trust, allow_incomplete=allow_incomplete
+            )
+        except RecordingError as exc:
+            audit.record(actor, "recording_exported", target=root.name, result=exc.code)
+            raise
+        details["status"] = exported.status
         audit.record(actor, "recording_exported", target=root.name, details=details)
-        return out.getvalue(), tracks
+        return out.getvalue(), exported
 
-    def shred(self, root: Path, audit: AuditLog, actor: str) -> int:
-        destroyed = RecordingKeys(RecordingPaths(root), self.keyring).shred()
+    def _keys(self, root: Path, audit: AuditLog, actor: str) -> RecordingKeys:
+        return RecordingKeys(RecordingPaths(root), self.keyring, self.signing_key, audit, actor)
+
+    def _checked(self, root: Path, keys: RecordingKeys, trust: Trust) -> KeysFile:
+        """keys.json, signed by this node and the version the logs anchor; else refused."""
+        stored = keys.load()
+        problems = keys_state_problems(root, trust, self.keyring)
+        if problems:
+            raise RecordingInvalid("; ".join(str(p) for p in problems))
+        return stored
+
+    def shred(self, root: Path, audit: AuditLog, actor: str, trust: Trust) -> int:
+        keys = self._keys(root, audit, actor)
+        try:
+            self._checked(root, keys, trust)
+            destroyed = keys.shred()
+        except RecordingError as exc:
+            audit.record(actor, "recording_shredded", target=root.name, result=exc.code)
+            raise
         audit.record(actor, "recording_shredded", target=root.name, details={"keys": destroyed})
         return destroyed
 
-    def hold(self, root: Path, held: bool, audit: AuditLog, actor: str) -> None:
-        RecordingKeys(RecordingPaths(root), self.keyring).set_legal_hold(held)
+    def hold(self, root: Path, held: bool, audit: AuditLog, actor: str, trust: Trust) -> None:
+        keys = self._keys(root, audit, actor)
+        try:
+            self._checked(root, keys, trust)
+            keys.set_legal_hold(held)
+        except RecordingError as exc:
+            audit.record(actor, "legal_hold", target=root.name, result=exc.code)
+            raise
         audit.record(actor, "legal_hold", target=root.name, details={"held": held})
 
     def rotate(self) -> tuple[int, int]:
         """A new KEK version, then every recording's DEKs re-wrapped under it (media are not
-        touched). Returns (new version, keys re-wrapped)."""
-        version = self.keyring.rotate()
-        rewrapped = 0
+        touched), all or nothing: if any data key of any recording that is not shredded
+        cannot be unwrapped, nothing changes and the refusal names each such recording.
+        Returns (new version, keys re-wrapped)."""
+        plan: list[tuple[RecordingKeys, KeysFile, str]] = []
+        failed: list[str] = []
         for root, manifest in self._manifests():
-            keys = RecordingKeys(RecordingPaths(root), self.keyring)
-            if keys.load().shredded_at_ms is not None:
+            keys = RecordingKeys(RecordingPaths(root), self.keyring, self.signing_key)
+            try:
+                stored = keys.load()
+                if stored.shredded_at_ms is not None or self.keyring.shredded_at(root.name):
+                    continue
+                keys.unwrap_all(stored)
+            except (RecordingError, SecurityError) as exc:
+                failed.append(f"{root.name} ({getattr(exc, 'code', 'error')}: {exc})")
                 continue
-            count = keys.rewrap()
+            plan.append((keys, stored, manifest.hearing_id))
+        if failed:
+            raise KeysRotationRefused(
+                f"no data key was re-wrapped: {len(failed)} recording(s) could not be "
+                f"unwrapped: {'; '.join(failed)}"
+            )
+        version = self.keyring.rotate()
+        try:
+            staged = [(keys, keys.rewrapped(stored), hid) for keys, stored, hid in plan]
+        except (RecordingError, SecurityError) as exc:  # the old versions still unwrap all
+            raise KeysRotationRefused(f"no data key was re-wrapped: {exc}") from exc
+        rewrapped = 0
+        for keys, new, hearing_id in staged:
+            count = sum(1 for k in new.keys if k.kek_version == version)
+            with self.audit_log(hearing_id) as audit:
+                keys.audit, keys.actor = audit, "cli"
+                keys.save(new, "rewrapped")
+                details = {"keys": count, "kek_version": version}
+                audit.record(
+                    "cli", "keys_rewrapped", target=keys.paths.recording_id, details=details
+                )
             rewrapped += count
-            with self.audit_log(manifest.hearing_id) as audit:
-                audit.record("cli", "keys_rewrapped", target=root.name, details={"keys": count})
         return version, rewrapped
 
     def audit_log(self, hearing_id: str) -> _Custody:
