@@ -24,6 +24,7 @@ from security.ed25519 import key_id
 from web import cli_recording
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
+from web.versions import UntestedVersion, check_tested_versions
 from web.workers import default_workers, run_workers
 
 DEMO_CAST = (
@@ -43,7 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (CliError, SettingsError, HearingError, SecurityError, RecordingError) as exc:
+    except (
+        CliError,
+        SettingsError,
+        HearingError,
+        SecurityError,
+        RecordingError,
+        UntestedVersion,
+    ) as exc:
         parser.exit(2, f"ecourt: error: {exc}\n")
     return code
 
@@ -143,6 +151,7 @@ def _port(text: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    check_tested_versions()
     from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
 
     given = {"host": args.host, "port": args.port}
