@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -58,6 +60,14 @@ def ice_servers_from(welcome: dict[str, Any]) -> list[RTCIceServer]:
             )
         )
     return servers
+
+
+def _stats_json(entry: Any) -> dict[str, Any]:
+    fields = dataclasses.asdict(entry)
+    stamp = fields.get("timestamp")
+    if isinstance(stamp, datetime):
+        fields["timestamp"] = stamp.timestamp()
+    return fields
 
 
 class ClientError(Exception):
@@ -351,6 +361,19 @@ class HearingClient:
                 if stats.type == "inbound-rtp":
                     counts[owner] = counts.get(owner, 0) + int(stats.packetsReceived)
         return counts
+
+    async def connection_stats(self) -> dict[str, list[dict[str, Any]]]:
+        """Both legs' WebRTC statistics, as aiortc's `getStats()` reports them, ready for JSON:
+        `{"publish": [...], "subscribe": [...]}`. Each entry has its `type` (`outbound-rtp`,
+        `remote-inbound-rtp`, `inbound-rtp`, `remote-outbound-rtp`, `transport`), its `id`,
+        a `timestamp` in seconds since the epoch and that type's counters (packets, bytes,
+        loss, jitter, ...); a leg that is not open has none."""
+        legs = {"publish": self._publish_pc, "subscribe": self._subscribe_pc}
+        report: dict[str, list[dict[str, Any]]] = {}
+        for leg, pc in legs.items():
+            entries = [] if pc is None else list((await pc.getStats()).values())
+            report[leg] = [_stats_json(entry) for entry in entries]
+        return report
 
     @property
     def receivers(self) -> list[Any]:

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hearing import HearingError, NotPermitted, Role
 from security import Secret, TokenRefusal, TokenRefused, TokenSigner
-from web import api, connection_check, errors
+from web import api, connection_check, errors, public_keys
 from web.app import create_app
 from web.settings import Settings
 
@@ -424,6 +424,7 @@ async def test_the_openapi_document_describes_every_api_route(client: Client) ->
     app = web.Application()
     api.add_routes(app)
     connection_check.add_routes(app)
+    public_keys.add_routes(app)
     served = {
         (route.resource.canonical, route.method)
         for route in app.router.routes()

@@ -10,7 +10,7 @@ from media import IceServer, MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
-from web import api, connection_check, livestreams, pages
+from web import api, connection_check, livestreams, pages, public_keys
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> web.Application:
     connection_check.add_routes(app)
     pages.add_routes(app)
     livestreams.add_routes(app, streams)
+    public_keys.add_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await engine.start()

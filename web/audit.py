@@ -28,11 +28,14 @@ from security import (
     verify_file,
 )
 
+AUDIT_KEY_FILE = "audit-signing.key"
+"""The node's checkpoint key, in the data directory."""
+
 
 class AuditLogs:
     def __init__(self, data_dir: Path, checkpoints: AuditCheckpointStore | None = None) -> None:
         self.directory = data_dir / "audit"
-        self._key_file = data_dir / "audit-signing.key"
+        self._key_file = data_dir / AUDIT_KEY_FILE
         self._key: SigningKey | None = None
         self.checkpoints: AuditCheckpointStore = checkpoints or MemoryAuditCheckpoints()
         self._mirror: CheckpointMirror | None = None

@@ -1,4 +1,4 @@
-"""`ecourt recording verify|export|shred|hold` and `ecourt keys rotate`.
+"""`ecourt recording verify|export|shred|hold`, `ecourt keys rotate` and `ecourt keys public`.
 
 `verify` works on a copied recording directory with nothing else: the manifest names its
 signing key (pass `--trust` to insist on yours), `--keyring` adds the check of every chunk's
@@ -9,6 +9,7 @@ node's recordings (ECOURT_DATA_DIR, ECOURT_KEYRING) and write to the hearing's a
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,13 @@ def add_commands(commands: Any) -> None:
     key_actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     rotate = key_actions.add_parser("rotate", help="new KEK; re-wrap every data key")
     rotate.set_defaults(run=_rotate)
+    public = key_actions.add_parser(
+        "public", help="this node's public keys: audit checkpoints and recording manifests"
+    )
+    only = public.add_mutually_exclusive_group()
+    only.add_argument("--audit", action="store_true", help="only the audit key, as 64 hex")
+    only.add_argument("--recording", action="store_true", help="only the manifest key, as hex")
+    public.set_defaults(run=_public)
 
 
 def _hex_key(text: str | None, flag: str) -> bytes | None:
@@ -132,4 +140,15 @@ def _hold(args: argparse.Namespace) -> int:
 def _rotate(_args: argparse.Namespace) -> int:
     version, count = _node().rotate()
     print(f"key ring now at KEK version {version}; {count} data keys re-wrapped")
+    return 0
+
+
+def _public(args: argparse.Namespace) -> int:
+    from web.public_keys import read_public_keys
+
+    keys = {key.purpose: key for key in read_public_keys(Settings.from_env().data_dir)}
+    if args.audit or args.recording:
+        print(keys["audit" if args.audit else "recording"].public_key.hex())
+    else:
+        print(json.dumps({purpose: key.json() for purpose, key in keys.items()}, indent=2))
     return 0

@@ -167,6 +167,18 @@ SCHEMAS: Final[dict[str, Json]] = {
         }
     ),
     "Status": _closed({"status": _STRING}),
+    "PublicKeys": _closed(
+        {
+            purpose: _closed(
+                {
+                    "algorithm": {"const": "ed25519"},
+                    "public_key": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "key_id": _STRING,
+                }
+            )
+            for purpose in ("audit", "recording")
+        }
+    ),
     "Recordings": _closed(
         {
             "recordings": {
@@ -413,6 +425,14 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                 ],
                 "get": _export_operation(
                     "One track, decrypted and remuxed (audited)", "video/webm"
+                ),
+            },
+            "/api/keys/public": {
+                "get": _operation(
+                    "The node's public keys: audit checkpoints (`ecourt audit verify "
+                    "--public-key`) and recording manifests (`ecourt recording verify --trust`)",
+                    (200, "PublicKeys", "both Ed25519 public keys, hex"),
+                    secured=False,
                 ),
             },
             "/healthz": {
