@@ -29,6 +29,7 @@ from aiortc.rtp import (
 )
 
 from media import _aiortc_hooks as hooks
+from media.counters import LegCounts
 from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid, StaleAnswer
 from media.forwarder import PublishedTrack, TrackSink
@@ -78,6 +79,9 @@ class SubscribePeer:
         self._closed = False
         self._guarded = False
         self.drops = DropCounts()
+        self.counts = LegCounts()
+        """What this leg counted (media/counters.py), its detached sinks' share included."""
+        self.created_at = time.monotonic()
         self._transport: RTCDtlsTransport | None = None
         self._route: hooks.RtpRoute | None = None
         self._reports: asyncio.Task[None] | None = None
@@ -108,6 +112,8 @@ class SubscribePeer:
             track.clock_rate,
         )
         section = _Section(track, transceiver, sink)
+        if track.kind == "video":
+            self.counts.keyframe_waits += 1
 
         def on_send(parameters: RTCRtpSendParameters) -> None:
             self._configure(section, parameters)
@@ -126,6 +132,7 @@ class SubscribePeer:
             return
         section.track.remove_sink(section.sink)
         section.sink.closed = True
+        self.counts.retire(section.sink)
         section.transceiver.direction = "inactive"
         self._dirty = True
 
@@ -183,9 +190,12 @@ class SubscribePeer:
 
     async def _on_feedback(self, section: _Section, packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            self.counts.nacks += 1
+            self.counts.packets_nacked += len(packet.lost)
             with contextlib.suppress(ConnectionError):
                 section.sink.retransmit(list(packet.lost)[:64])
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            self.counts.keyframe_requests += 1
             section.track.request_keyframe()
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             with contextlib.suppress(ValueError):

@@ -63,10 +63,11 @@ def ice_servers_from(welcome: dict[str, Any]) -> list[RTCIceServer]:
 
 
 def _stats_json(entry: Any) -> dict[str, Any]:
+    """A stats record's fields; its times (`timestamp`, `remoteTimestamp`) in epoch seconds."""
     fields = dataclasses.asdict(entry)
-    stamp = fields.get("timestamp")
-    if isinstance(stamp, datetime):
-        fields["timestamp"] = stamp.timestamp()
+    for name, value in fields.items():
+        if isinstance(value, datetime):
+            fields[name] = value.timestamp()
     return fields
 
 
@@ -366,8 +367,8 @@ class HearingClient:
         """Both legs' WebRTC statistics, as aiortc's `getStats()` reports them, ready for JSON:
         `{"publish": [...], "subscribe": [...]}`. Each entry has its `type` (`outbound-rtp`,
         `remote-inbound-rtp`, `inbound-rtp`, `remote-outbound-rtp`, `transport`), its `id`,
-        a `timestamp` in seconds since the epoch and that type's counters (packets, bytes,
-        loss, jitter, ...); a leg that is not open has none."""
+        its times (`timestamp`, ...) in seconds since the epoch and that type's counters
+        (packets, bytes, loss, jitter, ...); a leg that is not open has none."""
         legs = {"publish": self._publish_pc, "subscribe": self._subscribe_pc}
         report: dict[str, list[dict[str, Any]]] = {}
         for leg, pc in legs.items():

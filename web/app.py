@@ -17,6 +17,7 @@ from web.keys import (
     ENGINE,
     HEARINGS,
     LIVESTREAMS,
+    METRICS,
     RECORDINGS,
     SETTINGS,
     SIGNALING,
@@ -24,6 +25,7 @@ from web.keys import (
     STORES,
 )
 from web.livestreams import Livestreams
+from web.metrics import Metrics
 from web.recordings import Recordings
 from web.settings import Settings
 from web.stores import Stores
@@ -82,12 +84,14 @@ def create_app(settings: Settings) -> web.Application:
     app[RECORDINGS] = recordings
     app[LIVESTREAMS] = streams
     app[STORES] = stores
+    app[METRICS] = Metrics(settings, engine, signaling, audit, streams)
     signaling.attach(app)
     api.add_routes(app)
     connection_check.add_routes(app)
     pages.add_routes(app)
     livestreams.add_routes(app, streams)
     public_keys.add_routes(app)
+    app[METRICS].attach(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await engine.start()

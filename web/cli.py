@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import logging
 import os
 import socket
 import sys
@@ -22,6 +21,7 @@ from recording.errors import RecordingError
 from security import Checkpoint, SecurityError, TokenSigner, verify_file
 from security.ed25519 import key_id
 from web import cli_recording
+from web.logs import configure_logging
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
 from web.versions import UntestedVersion, check_tested_versions
@@ -170,7 +170,7 @@ def _serve(args: argparse.Namespace) -> int:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise CliError(f"cannot listen on {settings.host}:{settings.port}: {reason}") from exc
     settings = replace(settings, port=listener.getsockname()[1])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(functools.partial(_open_demo, settings=settings))
