@@ -22,3 +22,11 @@ async def scrape(server: RunningServer, key: str | None = METRICS_KEY) -> dict[s
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
             samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return samples
+
+
+async def families(server: RunningServer, key: str = METRICS_KEY) -> set[str]:
+    """Every metric family the node exports, samples or none (its `# TYPE` lines)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with server.session.get(f"{server.base_url}/metrics", headers=headers) as response:
+        text = await response.text()
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}

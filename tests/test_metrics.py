@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,10 +16,12 @@ from security import Secret
 from signaling.client import HearingClient
 from signaling.logs import LOG_CONTEXT
 from tests.conftest import API_KEY, RunningServer, running_server, test_settings
-from tests.metrics_support import METRICS_KEY, scrape
+from tests.metrics_support import METRICS_KEY, families, scrape
 from web.keys import METRICS
 from web.logs import configure_logging
 from web.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -167,3 +170,18 @@ def test_no_key_or_bearer_credential_reaches_a_log_line(
     for secret in (API_KEY, "k" * 32, METRICS_KEY, "eyJzZWNyZXQiOiJ0b2tlbiJ9"):
         assert secret not in text
     assert text.count("********") == 4
+
+
+async def test_every_metric_the_grafana_dashboard_queries_is_exported(
+    metered: RunningServer,
+) -> None:
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    queried = {
+        re.sub(r"_(bucket|count|sum|total)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"ecourt_[a-z_]+", target["expr"])
+    }
+    exported = {re.sub(r"_total$", "", name) for name in await families(metered)}
+    assert len(queried) >= 15
+    assert queried - exported == set()

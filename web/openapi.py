@@ -435,6 +435,22 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     secured=False,
                 ),
             },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (docs/operations.md), with the metrics key",
+                    "security": [{"metricsKey": []}],
+                    "responses": {
+                        "200": {
+                            "description": "the text exposition format, version 0.0.4",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "401": _json("Error", "unauthorized: the metrics key is required"),
+                        "403": _json(
+                            "Error", "metrics_disabled: no ECOURT_METRICS_KEY on this node"
+                        ),
+                    },
+                }
+            },
             "/healthz": {
                 "get": _operation("Liveness", (200, "Status", "alive"), secured=False),
             },
@@ -456,6 +472,11 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "the API key (ECOURT_API_KEY)",
+                },
+                "metricsKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the metrics key (ECOURT_METRICS_KEY), apart from the API key",
                 },
                 "joinToken": {
                     "type": "http",
