@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from security import Secret
 from signaling.client import HearingClient
 from tests.conftest import RunningServer, running_server
 from tests.metrics_support import METRICS_KEY, scrape
+from tests.session_support import decodes_video_from, in_session_publishing
 
 pytestmark = pytest.mark.media
 
@@ -32,22 +32,13 @@ async def test_a_short_hearing_shows_forwarded_packets_and_join_times_in_the_met
     metered: RunningServer, clients: list[HearingClient]
 ) -> None:
     hearing = await metered.create_hearing()
-    for role, name in (("presiding_judge", "Judge Le"), ("plaintiff", "Ms Nguyen")):
-        issued = await metered.issue_token(hearing["id"], role, name)
-        client = HearingClient(metered.base_url, issued["token"])
-        clients.append(client)
-        await client.connect()
-    judge, party = clients
-    await judge.wait_for_waiting(party.participant["id"])
-    await judge.admit(party.participant["id"])
-    await party.wait_admitted()
-    await judge.request("phase", {"phase": "in_session"})
-    for client in clients:
-        await client.publish(VideoStreamTrack(), AudioStreamTrack())
+    tokens = [
+        (await metered.issue_token(hearing["id"], role, name))["token"]
+        for role, name in (("presiding_judge", "Judge Le"), ("plaintiff", "Ms Nguyen"))
+    ]
+    judge, party = await in_session_publishing(metered.base_url, tokens, clients)
     for viewer, publisher in ((judge, party), (party, judge)):
-        video = await viewer.wait_for_track(publisher.participant["id"], "video")
-        for _ in range(5):
-            assert await asyncio.wait_for(video.track.recv(), timeout=15) is not None
+        await decodes_video_from(viewer, publisher, 5)
 
     stats = await party.connection_stats()
     json.dumps(stats)  # ready for a tool to print

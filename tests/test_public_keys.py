@@ -9,18 +9,9 @@ import pytest
 
 from signaling.client import HearingClient
 from tests.conftest import RunningServer, running_server
+from tests.test_cli import run_cli
 from web.audit import AUDIT_KEY_FILE
-from web.cli import main
 from web.keys import AUDIT
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 async def fetch_keys(server: RunningServer) -> dict[str, dict[str, str]]:

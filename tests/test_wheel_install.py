@@ -21,10 +21,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from signaling.client import HearingClient
 from tests.conftest import API_KEY, free_port
+from tests.session_support import decodes_video_from, in_session_publishing
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN_KEY = "wheel-test-token-key-of-32-chars-or-more"
@@ -227,24 +227,42 @@ async def test_a_two_party_hearing_carries_media_through_the_installed_server(
                     "public": False,
                 },
             )
-            tokens = f"{server.url}/api/hearings/{hearing['id']}/tokens"
-            for role, name in (("presiding_judge", "Judge Le"), ("plaintiff", "Ms Nguyen")):
-                issued = await rest(http, tokens, {"role": role, "display_name": name})
-                client = HearingClient(server.url, issued["token"])
-                clients.append(client)
-                await client.connect()
-            judge, party = clients
-            await judge.wait_for_waiting(party.participant["id"])
-            await judge.admit(party.participant["id"])
-            await party.wait_admitted()
-            await judge.request("phase", {"phase": "in_session"})
-            for client in clients:
-                await client.publish(VideoStreamTrack(), AudioStreamTrack())
+            url = f"{server.url}/api/hearings/{hearing['id']}/tokens"
+            tokens = [
+                (await rest(http, url, {"role": role, "display_name": name}))["token"]
+                for role, name in (("presiding_judge", "Judge Le"), ("plaintiff", "Ms Nguyen"))
+            ]
+            judge, party = await in_session_publishing(server.url, tokens, clients)
             for viewer, publisher in ((judge, party), (party, judge)):
-                for kind in ("video", "audio"):
-                    remote = await viewer.wait_for_track(publisher.participant["id"], kind)
-                    for _ in range(3):
-                        assert await asyncio.wait_for(remote.track.recv(), timeout=15) is not None
+                await decodes_video_from(viewer, publisher, 3)
         finally:
             for client in clients:
                 await client.close()
+
+
+def build_without_a_compiler(out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = clean_environment(CC="/bin/false", LDSHARED="/bin/false", **env)
+    environ["PATH"] = os.environ["PATH"]
+    return subprocess.run(
+        ["bash", "tools/build-wheel", str(ROOT / ".venv" / "bin" / "python"), str(out)],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_without_a_compiler_the_build_goes_on_to_a_pure_wheel(tmp_path: Path) -> None:
+    built = build_without_a_compiler(tmp_path / "dist")
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("ecourt-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".so")]
+        assert "Root-Is-Purelib: true" in archive.read("ecourt-0.1.0.dist-info/WHEEL").decode()
+        assert "web/static/vendor/hls.min.js" in archive.namelist()
+    refused = build_without_a_compiler(tmp_path / "strict", ECOURT_REQUIRE_NATIVE="1")
+    assert refused.returncode != 0
+    assert "the C fan-out did not build" in refused.stdout + refused.stderr
