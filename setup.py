@@ -14,12 +14,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
+
+# web/static and its folders are data of `web`, not packages; setuptools would warn, for each,
+# that Python could import it as a namespace package
+warnings.filterwarnings("ignore", message=r"Package 'web\.static[\w.]*' is absent")
 
 ROOT = Path(__file__).resolve().parent
 VENDOR = ROOT / "web" / "static" / "vendor"
