@@ -465,7 +465,13 @@ class SignalingServer:
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         started = time.monotonic()
-        answer = await self._answer(event, sid, *args)
+        entry = self._connections.get(sid)
+        whose = (entry[0].hearing.id, entry[1].participant.id) if entry else None
+        context = LOG_CONTEXT.set(whose)  # every log line of this request names whose it is
+        try:
+            answer = await self._answer(event, sid, *args)
+        finally:
+            LOG_CONTEXT.reset(context)
         error = answer.get("error")
         self.counters.answered(
             event if event in self._handlers else "unknown",
@@ -476,8 +482,6 @@ class SignalingServer:
 
     async def _answer(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         entry = self._connections.get(sid)
-        if entry is not None:  # this request's own task: its log lines name whose it is
-            LOG_CONTEXT.set((entry[0].hearing.id, entry[1].participant.id))
         limits = self._limits.get(sid)
         try:
             if limits is not None and not limits.allow(event):
