@@ -71,3 +71,15 @@ def test_keys_public_on_a_data_dir_without_keys_says_so_and_makes_none(
     assert out == ""
     assert AUDIT_KEY_FILE in err and "Traceback" not in err
     assert not (tmp_path / "empty").exists()
+
+
+def test_keys_public_on_an_unreadable_key_file_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    (data / AUDIT_KEY_FILE).mkdir(parents=True)  # a directory where the key file should be
+    monkeypatch.setenv("ECOURT_DATA_DIR", str(data))
+    code, out, err = run_cli(capsys, "keys", "public")
+    assert (code, out) == (2, "")
+    assert "cannot read" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

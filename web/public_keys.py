@@ -39,7 +39,7 @@ class PublicKey:
 
 
 class KeyNotMade(SecurityError):
-    """The data directory holds no such key yet."""
+    """The data directory holds no such key yet, or it cannot be read."""
 
     code = "key_not_made"
 
@@ -53,7 +53,10 @@ def read_public_keys(data_dir: Path) -> tuple[PublicKey, ...]:
             raise KeyNotMade(
                 f"{path} does not exist yet: the server makes the {purpose} key when it starts"
             )
-        keys.append(PublicKey.of(purpose, SigningKey.load(path)))
+        try:
+            keys.append(PublicKey.of(purpose, SigningKey.load(path)))
+        except OSError as exc:
+            raise KeyNotMade(f"cannot read {path}: {exc.strerror or exc}") from exc
     return tuple(keys)
 
 
