@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-tamper venv assets native deps lint bench faults bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
+.PHONY: run test test-tamper venv assets native wheel lock deps lint bench faults bench-floor bench-sealing bench-recording bench-livestream fuzz fuzz-atheris clean
 
 run: venv assets native
 	$(BIN)/ecourt serve --demo
@@ -22,24 +22,30 @@ test-tamper: venv
 native: venv
 	bash tools/build-native $(BIN)/python
 
+# the locked versions, with their hashes (tools/lock re-resolves them), then ecourt itself,
+# editable, on the locked setuptools
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py requirements-dev.lock
 	bash tools/bootstrap
 	python3 -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 assets: web/static/vendor/.installed
 
-web/static/vendor/.installed: package.json
+web/static/vendor/.installed: package.json package-lock.json
 	bash tools/bootstrap
-	npm install --no-audit --no-fund --loglevel=error
-	mkdir -p web/static/vendor
-	cp node_modules/socket.io-client/dist/socket.io.min.js web/static/vendor/
-	cp node_modules/hls.js/dist/hls.min.js web/static/vendor/
+	bash tools/build-assets
 	touch $@
+
+# dist/ecourt-*.whl: every package, the page assets and (if it builds) the C module
+wheel: venv assets
+	bash tools/build-wheel $(BIN)/python
+
+lock: venv
+	bash tools/lock
 
 deps:
 	bash tools/install-test-deps
@@ -84,4 +90,4 @@ fuzz-atheris: venv
 	done
 
 clean:
-	rm -rf $(VENV) node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules web/static/vendor build dist .mypy_cache .ruff_cache .pytest_cache

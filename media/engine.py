@@ -11,6 +11,13 @@ from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from media import _aiortc_hooks as hooks
 from media import srtp
+from media.counters import (
+    JOIN_WAIT_BUCKETS,
+    Histogram,
+    MediaTotals,
+    publish_totals,
+    subscribe_totals,
+)
 from media.errors import Busy
 from media.probe import ProbeLimits, ProbePeer
 from media.publish import PublishPeer, TrackCallback
@@ -61,6 +68,10 @@ class MediaEngine:
         self._probes: set[ProbePeer] = set()
         self._started = False
         self._closed = False
+        self._retired = MediaTotals()
+        """What the legs closed so far had counted (media/counters.py)."""
+        self.join_waits = Histogram(JOIN_WAIT_BUCKETS)
+        """Seconds from each subscribe leg's making to the first video forwarded on it."""
 
     def _configuration(self) -> RTCConfiguration:
         return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -133,12 +144,15 @@ class MediaEngine:
         return tuple(self._probes)
 
     async def release(self, peer: PublishPeer | SubscribePeer) -> None:
-        """Close one leg and forget it."""
-        if isinstance(peer, PublishPeer):
-            self._publishers.discard(peer)
-        else:
-            self._subscribers.discard(peer)
-        await peer.close()
+        """Close one leg and forget it. It stays counted as open until it is closed, then
+        its counts join the totals of closed legs: the totals never step back."""
+        try:
+            await peer.close()
+        finally:
+            if peer in self._publishers or peer in self._subscribers:  # once, however called
+                self._publishers.discard(peer)
+                self._subscribers.discard(peer)
+                self._retire(peer)
 
     def decoder_thread_ids(self) -> list[int]:
         return [i for p in self._publishers for i in p.decoder_thread_ids()]
@@ -163,3 +177,28 @@ class MediaEngine:
         self._subscribers.clear()
         self._probes.clear()
         await asyncio.gather(*(p.close() for p in peers), return_exceptions=True)
+        for peer in peers:
+            if not isinstance(peer, ProbePeer):
+                self._retire(peer)
+
+    def totals(self) -> MediaTotals:
+        """Counts since the engine started: the legs open now and every leg closed before."""
+        total = self._retired
+        legs: list[PublishPeer | SubscribePeer] = [*self._publishers, *self._subscribers]
+        for peer in legs:
+            total += self._leg_totals(peer)
+        return total
+
+    def _retire(self, peer: PublishPeer | SubscribePeer) -> None:
+        self._retired += self._leg_totals(peer)
+
+    def _leg_totals(self, peer: PublishPeer | SubscribePeer) -> MediaTotals:
+        if isinstance(peer, PublishPeer):
+            return publish_totals(peer.tracks, peer.drops.total)
+        sinks = peer.sinks()
+        counts = peer.counts
+        counts.see_first_video(sinks)
+        if counts.first_video_at is not None and not counts.first_video_seen:
+            counts.first_video_seen = True
+            self.join_waits.observe(max(0.0, counts.first_video_at - peer.created_at))
+        return subscribe_totals(sinks, counts, peer.drops.total)

@@ -165,6 +165,8 @@ class TrackSink:
         packet and every resend. False until the leg says otherwise: fail closed."""
         self._packets_withheld = 0
         self.closed = False
+        self.began_at: float | None = None
+        """When the first packet was forwarded here (`time.monotonic()`; media/counters.py)."""
         self.remb: int | None = None
         """The subscriber's receive estimate for this stream (its REMB, shared out over the
         streams it names), in bit/s; None until one arrives."""
@@ -282,6 +284,8 @@ class TrackSink:
         self._seq_offset = (self._next_seq - seq) & 0xFFFF
         self._ts_offset = (self._ts_base - timestamp) & 0xFFFFFFFF
         self._begun = True
+        if self.began_at is None:
+            self.began_at = time.monotonic()
 
     def forward(
         self, packet: ParsedRtp, seq: int, block: bytes, payload: bytes, now: float

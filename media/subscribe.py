@@ -29,6 +29,7 @@ from aiortc.rtp import (
 )
 
 from media import _aiortc_hooks as hooks
+from media.counters import LegCounts
 from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid, StaleAnswer
 from media.forwarder import PublishedTrack, TrackSink
@@ -85,6 +86,9 @@ class SubscribePeer:
         self._closed = False
         self._guarded = False
         self.drops = DropCounts()
+        self.counts = LegCounts()
+        """What this leg counted (media/counters.py), its detached sinks' share included."""
+        self.created_at = time.monotonic()
         self._transport: RTCDtlsTransport | None = None
         self._route: hooks.RtpRoute | None = None
         self._reports: asyncio.Task[None] | None = None
@@ -174,6 +178,8 @@ class SubscribePeer:
             sink.follow(previous)  # one stream on the section's SSRC: no index used twice
         sink.permitted = track.id in self._allowed
         section = _Section(track, transceiver, sink)
+        if track.kind == "video":
+            self.counts.keyframe_waits += 1
 
         def on_send(parameters: RTCRtpSendParameters) -> None:
             self._configure(section, parameters)
@@ -193,6 +199,7 @@ class SubscribePeer:
         section.sink.permitted = False
         section.track.remove_sink(section.sink)
         section.sink.closed = True
+        self.counts.retire(section.sink)
         section.transceiver.direction = "inactive"
         self._idle.append((section.transceiver, section.sink))
         self._dirty = True
@@ -253,9 +260,12 @@ class SubscribePeer:
 
     async def _on_feedback(self, section: _Section, packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            self.counts.nacks += 1
+            self.counts.packets_nacked += len(packet.lost)
             with contextlib.suppress(ConnectionError):
                 section.sink.retransmit(list(packet.lost)[:64])
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            self.counts.keyframe_requests += 1
             section.track.request_keyframe()
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             with contextlib.suppress(ValueError):

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -60,6 +62,15 @@ def ice_servers_from(welcome: dict[str, Any]) -> list[RTCIceServer]:
             )
         )
     return servers
+
+
+def _stats_json(entry: Any) -> dict[str, Any]:
+    """A stats record's fields; its times (`timestamp`, `remoteTimestamp`) in epoch seconds."""
+    fields = dataclasses.asdict(entry)
+    for name, value in fields.items():
+        if isinstance(value, datetime):
+            fields[name] = value.timestamp()
+    return fields
 
 
 class ClientError(Exception):
@@ -413,6 +424,19 @@ class HearingClient:
         """(participant id, kind) of the stream the latest offer describes on `ssrc`; None for
         a stream the latest offer does not describe (an inactive section, or unknown)."""
         return self._ssrc_owners.get(ssrc)
+
+    async def connection_stats(self) -> dict[str, list[dict[str, Any]]]:
+        """Both legs' WebRTC statistics, as aiortc's `getStats()` reports them, ready for JSON:
+        `{"publish": [...], "subscribe": [...]}`. Each entry has its `type` (`outbound-rtp`,
+        `remote-inbound-rtp`, `inbound-rtp`, `remote-outbound-rtp`, `transport`), its `id`,
+        its times (`timestamp`, ...) in seconds since the epoch and that type's counters
+        (packets, bytes, loss, jitter, ...); a leg that is not open has none."""
+        legs = {"publish": self._publish_pc, "subscribe": self._subscribe_pc}
+        report: dict[str, list[dict[str, Any]]] = {}
+        for leg, pc in legs.items():
+            entries = [] if pc is None else list((await pc.getStats()).values())
+            report[leg] = [_stats_json(entry) for entry in entries]
+        return report
 
     @property
     def receivers(self) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 
 
 class Throttle(logging.Filter):
@@ -40,3 +41,12 @@ ENGINEIO_LOG = logging.getLogger("signaling.engineio")
 stack trace), throttled."""
 ENGINEIO_LOG.setLevel(logging.WARNING)
 ENGINEIO_LOG.addFilter(Throttle(10.0))
+
+
+LOG_CONTEXT: ContextVar[tuple[str, str] | None] = ContextVar("ecourt_log_context", default=None)
+"""The hearing and participant (pseudonymous ids, never names) a request is handled for; set
+by the signalling edge around each request, so every log line of it names them."""
+
+
+def log_context() -> tuple[str, str] | None:
+    return LOG_CONTEXT.get()

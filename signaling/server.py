@@ -28,7 +28,7 @@ from security import AuditError, AuditLog, Grant, TokenRefused, TokenSigner
 from signaling.bus import ClusterBus, MemoryBus
 from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
 from signaling.frames import MAX_CONNECT_ATTEMPTS, JsonPacket, ProtocolViolation, check_frame
-from signaling.logs import ENGINEIO_LOG
+from signaling.logs import ENGINEIO_LOG, LOG_CONTEXT
 from signaling.member import Member
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
@@ -45,6 +45,7 @@ from signaling.messages import (
     RecordingOrder,
     SubscribeAnswer,
 )
+from signaling.metrics import SignalingCounters
 from signaling.placement import (
     HEARTBEAT_SECONDS,
     CpuMeter,
@@ -122,6 +123,8 @@ class SignalingServer:
         self._signer = signer
         self._engine = engine
         self._sessions: dict[str, HearingSession] = {}
+        self.counters = SignalingCounters()
+        """Answer times and refusals, read by pull for monitoring (signaling/metrics.py)."""
         self._opening = asyncio.Lock()
         self._connections: dict[str, tuple[HearingSession, Member]] = {}
         self._limits: dict[str, ConnectionLimits] = {}
@@ -169,6 +172,10 @@ class SignalingServer:
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         self.sio.on("*", self._on_event, namespace=NAMESPACE)
+
+    def hearings(self) -> tuple[HearingSession, ...]:
+        """The hearings open on this node now."""
+        return tuple(self._sessions.values())
 
     def session(self, hearing_id: str) -> HearingSession | None:
         """The hearing in session on this node, if any."""
@@ -357,6 +364,7 @@ class SignalingServer:
             if isinstance(exc, WrongNode):
                 body["node_url"] = exc.node_url
             log.info("refused a connection: %s", body["code"])
+            self.counters.connection_refused(body["code"])
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
         self._connections[sid] = (session, member)
         self._limits[sid] = ConnectionLimits()
@@ -460,6 +468,23 @@ class SignalingServer:
     # -- requests -------------------------------------------------------------------------
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        started = time.monotonic()
+        entry = self._connections.get(sid)
+        whose = (entry[0].hearing.id, entry[1].participant.id) if entry else None
+        context = LOG_CONTEXT.set(whose)  # every log line of this request names whose it is
+        try:
+            answer = await self._answer(event, sid, *args)
+        finally:
+            LOG_CONTEXT.reset(context)
+        error = answer.get("error")
+        self.counters.answered(
+            event if event in self._handlers else "unknown",
+            time.monotonic() - started,
+            error["code"] if isinstance(error, dict) else None,
+        )
+        return answer
+
+    async def _answer(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         entry = self._connections.get(sid)
         limits = self._limits.get(sid)
         try:

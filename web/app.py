@@ -10,13 +10,14 @@ from media import IceServer, MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
-from web import api, connection_check, livestreams, pages
+from web import api, connection_check, livestreams, pages, public_keys
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
     ENGINE,
     HEARINGS,
     LIVESTREAMS,
+    METRICS,
     RECORDINGS,
     SETTINGS,
     SIGNALING,
@@ -24,6 +25,7 @@ from web.keys import (
     STORES,
 )
 from web.livestreams import Livestreams
+from web.metrics import Metrics
 from web.recordings import Recordings
 from web.settings import Settings
 from web.stores import Stores
@@ -83,11 +85,14 @@ def create_app(settings: Settings) -> web.Application:
     app[RECORDINGS] = recordings
     app[LIVESTREAMS] = streams
     app[STORES] = stores
+    app[METRICS] = Metrics(settings, engine, signaling, audit, streams)
     signaling.attach(app)
     api.add_routes(app)
     connection_check.add_routes(app)
     pages.add_routes(app)
     livestreams.add_routes(app, streams)
+    public_keys.add_routes(app)
+    app[METRICS].attach(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await engine.start()

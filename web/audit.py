@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import Counter
 from pathlib import Path
 
 from security import (
     ANCHOR_PROBLEMS,
     AuditBehindStore,
     AuditCheckpointStore,
+    AuditEntry,
     AuditLog,
     AuditProblem,
     AuditStoreUnavailable,
@@ -28,14 +30,19 @@ from security import (
     verify_file,
 )
 
+AUDIT_KEY_FILE = "audit-signing.key"
+"""The node's checkpoint key, in the data directory."""
+
 
 class AuditLogs:
     def __init__(self, data_dir: Path, checkpoints: AuditCheckpointStore | None = None) -> None:
         self.directory = data_dir / "audit"
-        self._key_file = data_dir / "audit-signing.key"
+        self._key_file = data_dir / AUDIT_KEY_FILE
         self._key: SigningKey | None = None
         self.checkpoints: AuditCheckpointStore = checkpoints or MemoryAuditCheckpoints()
         self._mirror: CheckpointMirror | None = None
+        self.writes: Counter[str] = Counter()
+        """Entries written to every log opened here, by action (web/metrics.py reads it)."""
 
     @property
     def key(self) -> SigningKey:
@@ -59,7 +66,9 @@ class AuditLogs:
         """The chain of custody of the hearing's recordings: every export, hold, shredding and
         key rotation, for as long as the recordings exist (it is released, never closed)."""
         path = self.custody_path(hearing_id)
-        return AuditLog(hearing_id, FileAuditSink(path), self.key, head=_head(path, self.key))
+        log = AuditLog(hearing_id, FileAuditSink(path), self.key, head=_head(path, self.key))
+        log.watch(self._count)
+        return log
 
     async def open(self, hearing_id: str) -> AuditLog:
         """The hearing's log, continuing its chain if a node wrote it before. Refused
@@ -79,7 +88,11 @@ class AuditLogs:
         if self._mirror is None:
             self._mirror = CheckpointMirror(self.checkpoints, asyncio.get_running_loop())
         log.watch_checkpoints(self._mirror.put)
+        log.watch(self._count)
         return log
+
+    def _count(self, entry: AuditEntry) -> None:
+        self.writes[entry.action] += 1
 
     async def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every checkpoint written so far is in the store (False if it did not

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import logging
 import os
 import socket
 import sys
@@ -22,8 +21,10 @@ from recording.errors import RecordingError
 from security import Checkpoint, SecurityError, TokenSigner, verify_file
 from security.ed25519 import key_id
 from web import cli_recording
+from web.logs import configure_logging
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
+from web.versions import UntestedVersion, check_tested_versions
 from web.workers import default_workers, run_workers
 
 DEMO_CAST = (
@@ -43,10 +44,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (CliError, SettingsError, HearingError, SecurityError, RecordingError) as exc:
+    except (
+        CliError,
+        SettingsError,
+        HearingError,
+        SecurityError,
+        RecordingError,
+        UntestedVersion,
+    ) as exc:
         reason = getattr(exc, "code", None)
         prefix = f"{reason}: " if isinstance(reason, str) and reason not in str(exc) else ""
-        parser.exit(2, f"ecourt: error: {prefix}{exc}\n")
+        parser.exit(2, f"ecourt: error: {prefix}{exc}
+")
     return code
 
 
@@ -145,6 +154,7 @@ def _port(text: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    check_tested_versions()
     from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
 
     given = {"host": args.host, "port": args.port}
@@ -163,7 +173,7 @@ def _serve(args: argparse.Namespace) -> int:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise CliError(f"cannot listen on {settings.host}:{settings.port}: {reason}") from exc
     settings = replace(settings, port=listener.getsockname()[1])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(functools.partial(_open_demo, settings=settings))

@@ -1,4 +1,4 @@
-"""`ecourt recording verify|export|shred|hold` and `ecourt keys rotate`.
+"""`ecourt recording verify|export|shred|hold`, `ecourt keys rotate` and `ecourt keys public`.
 
 `verify` works on a copied recording directory. The strong form names the court's manifest key
 (`--trust`), the key ring (`--keyring`: every chunk's tag) and the hearing's audit log with its
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,12 @@ def add_commands(commands: Any) -> None:
     key_actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     rotate = key_actions.add_parser("rotate", help="new KEK; re-wrap every data key")
     rotate.set_defaults(run=_rotate)
-    public = key_actions.add_parser("public", help="print this node's public keys (for verify)")
+    public = key_actions.add_parser(
+        "public", help="this node's public keys: audit checkpoints and recording manifests"
+    )
+    only = public.add_mutually_exclusive_group()
+    only.add_argument("--audit", action="store_true", help="only the audit key, as 64 hex")
+    only.add_argument("--recording", action="store_true", help="only the manifest key, as hex")
     public.set_defaults(run=_public)
 
 
@@ -229,17 +235,18 @@ def _hold(args: argparse.Namespace) -> int:
     return 0
 
 
-def _public(_args: argparse.Namespace) -> int:
-    """The public halves a verifier trusts: the manifest key (`--trust`) and the audit key
-    (`--audit-key`). Publish them where clerks can check them."""
-    recordings = _node()
-    manifest, audit = recordings.signing_key, recordings.audit_key
-    print(f"manifest key ({manifest.key_id}): {manifest.public_key.hex()}")
-    print(f"audit key ({audit.key_id}): {audit.public_key.hex()}")
-    return 0
-
-
 def _rotate(_args: argparse.Namespace) -> int:
     version, count = _node().rotate()
     print(f"key ring now at KEK version {version}; {count} data keys re-wrapped")
+    return 0
+
+
+def _public(args: argparse.Namespace) -> int:
+    from web.public_keys import read_public_keys
+
+    keys = {key.purpose: key for key in read_public_keys(Settings.from_env().data_dir)}
+    if args.audit or args.recording:
+        print(keys["audit" if args.audit else "recording"].public_key.hex())
+    else:
+        print(json.dumps({purpose: key.json() for purpose, key in keys.items()}, indent=2))
     return 0

@@ -75,6 +75,10 @@ class RateLimited(ApiError):
     code = "rate_limited"
 
 
+class MetricsDisabled(ApiError):
+    code = "metrics_disabled"
+
+
 INTERNAL: Final = "internal"
 
 # The table. Raised code -> (HTTP status, code on the wire).
@@ -85,6 +89,7 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     UnknownHearing.code: (404, UnknownHearing.code),
     MethodNotAllowed.code: (405, MethodNotAllowed.code),
     TooLarge.code: (413, TooLarge.code),
+    MetricsDisabled.code: (403, MetricsDisabled.code),
     # hearing/: a value object refusing its input is the client's bad request.
     InvalidHearing.code: (400, BadRequest.code),
     NotPermitted.code: (403, NotPermitted.code),

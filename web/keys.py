@@ -10,6 +10,7 @@ from signaling.server import SignalingServer
 from signaling.store import HearingStore
 from web.audit import AuditLogs
 from web.livestreams import Livestreams
+from web.metrics import Metrics
 from web.recordings import Recordings
 from web.settings import Settings
 from web.stores import Stores
@@ -23,3 +24,4 @@ AUDIT = web.AppKey("audit", AuditLogs)
 RECORDINGS = web.AppKey("recordings", Recordings)
 LIVESTREAMS = web.AppKey("livestreams", Livestreams)
 STORES = web.AppKey("stores", Stores)
+METRICS = web.AppKey("metrics", Metrics)

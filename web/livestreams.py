@@ -49,6 +49,8 @@ class Livestreams:
     def __init__(self, settings: Settings) -> None:
         self.settings = livestream_settings(settings)
         self._streams: dict[str, HearingLivestream] = {}
+        self._published_before = 0
+        """Segments published by streams since replaced (a hearing's session made again)."""
 
     def livestream_for(self, hearing: Hearing, audit: AuditLog) -> HearingLivestream:
         stream = HearingLivestream(
@@ -57,8 +59,16 @@ class Livestreams:
             audit=audit,
             settings=self.settings,
         )
+        replaced = self._streams.get(hearing.id)
+        if replaced is not None:
+            self._published_before += replaced.delay_line.published
         self._streams[hearing.id] = stream
         return stream
+
+    def segments_published(self) -> int:
+        """Segments the public could fetch, since this node started (web/metrics.py)."""
+        live = sum(s.delay_line.published for s in self._streams.values())
+        return self._published_before + live
 
     def get(self, hearing_id: str) -> HearingLivestream | None:
         return self._streams.get(hearing_id)

@@ -167,6 +167,18 @@ SCHEMAS: Final[dict[str, Json]] = {
         }
     ),
     "Status": _closed({"status": _STRING}),
+    "PublicKeys": _closed(
+        {
+            purpose: _closed(
+                {
+                    "algorithm": {"const": "ed25519"},
+                    "public_key": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "key_id": _STRING,
+                }
+            )
+            for purpose in ("audit", "recording")
+        }
+    ),
     "Recordings": _closed(
         {
             "recordings": {
@@ -450,6 +462,30 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     "One track, decrypted and remuxed (audited)", "video/webm"
                 ),
             },
+            "/api/keys/public": {
+                "get": _operation(
+                    "The node's public keys: audit checkpoints (`ecourt audit verify "
+                    "--public-key`) and recording manifests (`ecourt recording verify --trust`)",
+                    (200, "PublicKeys", "both Ed25519 public keys, hex"),
+                    secured=False,
+                ),
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (docs/operations.md), with the metrics key",
+                    "security": [{"metricsKey": []}],
+                    "responses": {
+                        "200": {
+                            "description": "the text exposition format, version 0.0.4",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "401": _json("Error", "unauthorized: the metrics key is required"),
+                        "403": _json(
+                            "Error", "metrics_disabled: no ECOURT_METRICS_KEY on this node"
+                        ),
+                    },
+                }
+            },
             "/healthz": {
                 "get": _operation("Liveness", (200, "Status", "alive"), secured=False),
             },
@@ -471,6 +507,11 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "the API key (ECOURT_API_KEY)",
+                },
+                "metricsKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the metrics key (ECOURT_METRICS_KEY), apart from the API key",
                 },
                 "joinToken": {
                     "type": "http",

@@ -29,12 +29,15 @@ from security.keyring import KeyRing
 from web.audit import AuditLogs
 from web.settings import Settings
 
+RECORDING_KEY_FILE = "recording-signing.key"
+"""The node's manifest key, in the data directory."""
+
 
 class Recordings:
     def __init__(self, settings: Settings, audit_logs: AuditLogs) -> None:
         self.directory = settings.data_dir / "recordings"
         self._keyring_path = settings.keyring_path
-        self._signing_key_path = settings.data_dir / "recording-signing.key"
+        self._signing_key_path = settings.data_dir / RECORDING_KEY_FILE
         self._settings = RecordingSettings(segment_seconds=float(settings.record_segment_seconds))
         self._audit_logs = audit_logs
         self._keyring: KeyRing | None = None

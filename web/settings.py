@@ -104,6 +104,23 @@ def _event_loop(value: str) -> str:
     return value
 
 
+def _metrics_key(raw: str | None) -> Secret | None:
+    if not raw:
+        return None
+    if len(raw) < 16:
+        raise SettingsError("ECOURT_METRICS_KEY must be at least 16 characters")
+    return Secret(raw.encode())
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(value: str) -> str:
+    if value not in LOG_FORMATS:
+        raise SettingsError(f"ECOURT_LOG_FORMAT is one of {', '.join(LOG_FORMATS)}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -145,6 +162,11 @@ class Settings:
     turn_username: str | None = None
     turn_credential: Secret | None = None
     """STUN and TURN servers handed to the clients (the server itself uses none)."""
+    metrics_key: Secret | None = None
+    """The bearer key of `GET /metrics` (ECOURT_METRICS_KEY); metrics are off without it."""
+    log_format: str = "text"
+    """`text` (one readable line per event) or `json` (one JSON object per line;
+    ECOURT_LOG_FORMAT)."""
     event_loop: str = "uvloop"
     """`uvloop` (libuv's loop: the media path's datagrams and timers cost less) or `asyncio`
     (the standard library's); ECOURT_EVENT_LOOP."""
@@ -189,6 +211,8 @@ class Settings:
             turn_urls=_urls(env, "ECOURT_TURN_URLS", ("turn:", "turns:")),
             turn_username=env.get("ECOURT_TURN_USERNAME") or None,
             event_loop=_event_loop(env.get("ECOURT_EVENT_LOOP") or "uvloop"),
+            metrics_key=_metrics_key(env.get("ECOURT_METRICS_KEY")),
+            log_format=_log_format(env.get("ECOURT_LOG_FORMAT") or "text"),
         )
         turn_credential = env.get("ECOURT_TURN_CREDENTIAL") or None
         if settings.turn_urls and (settings.turn_username is None or turn_credential is None):

@@ -1,0 +1,1 @@
+"""The socket.io edge, a hearing in session, the Python client, the stores."""
