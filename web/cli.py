@@ -54,8 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as exc:
         reason = getattr(exc, "code", None)
         prefix = f"{reason}: " if isinstance(reason, str) and reason not in str(exc) else ""
-        parser.exit(2, f"ecourt: error: {prefix}{exc}
-")
+        parser.exit(2, f"ecourt: error: {prefix}{exc}\n")
     return code
 
 
