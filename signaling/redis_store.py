@@ -12,49 +12,39 @@ Keys (all under one prefix, `ecourt:` by default):
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
+from redis import Redis as BlockingRedis
 from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
 
 from hearing import Hearing
-from hearing.categories import CaseCategory
-from hearing.model import HearingType, Instance, Jurisdiction
 from security import Checkpoint, checkpoint_from_line
+from signaling.store import hearing_from_record, hearing_record
 
 DEFAULT_PREFIX = "ecourt:"
 
 
-def hearing_record(hearing: Hearing) -> dict[str, Any]:
-    return {
-        "id": hearing.id,
-        "type": hearing.type.value,
-        "case_number": hearing.case_number,
-        "title": hearing.title,
-        "scheduled_at": hearing.scheduled_at.isoformat(),
-        "public": hearing.public,
-        "profile": hearing.profile,
-        "case_category": hearing.case_category.value,
-        "jurisdiction": None if hearing.jurisdiction is None else hearing.jurisdiction.value,
-        "instance": None if hearing.instance is None else hearing.instance.value,
-    }
-
-
-def hearing_from_record(record: dict[str, Any]) -> Hearing:
-    """The hearing a record describes; the model checks every field again."""
-    return Hearing(
-        id=str(record["id"]),
-        type=HearingType(record["type"]),
-        case_number=str(record["case_number"]),
-        title=str(record["title"]),
-        scheduled_at=datetime.fromisoformat(record["scheduled_at"]),
-        public=bool(record["public"]),
-        profile=str(record["profile"]),
-        case_category=CaseCategory(record["case_category"]),
-        jurisdiction=None
-        if record["jurisdiction"] is None
-        else Jurisdiction(record["jurisdiction"]),
-        instance=None if record["instance"] is None else Instance(record["instance"]),
+def redis_persistence(url: str, *, timeout: float) -> str | None:
+    """None when the Redis at `url` keeps its data over its own restart (an append-only file,
+    or an RDB save rule); else why it would not, in one line. Asked once, at start, before any
+    event loop runs. The URL is never part of the answer (it may hold a password)."""
+    client = BlockingRedis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        if str(client.info("persistence").get("aof_enabled", "0")) == "1":
+            return None
+        rules = str(client.config_get("save").get("save", ""))
+    except ResponseError as exc:  # CONFIG renamed or forbidden: we cannot know
+        return f"cannot tell whether Redis (ECOURT_REDIS_URL) persists: {exc}"
+    except (RedisError, OSError) as exc:
+        return f"cannot check that Redis (ECOURT_REDIS_URL) persists: {type(exc).__name__}"
+    finally:
+        client.close()
+    if rules.strip():
+        return None
+    return (
+        "Redis (ECOURT_REDIS_URL) keeps no append-only file and no RDB save rule:"
+        " its restart would lose every hearing"
     )
 
 

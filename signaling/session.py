@@ -365,8 +365,10 @@ class HearingSession(CourtOrders, LobbyNews):
             await self.leave(member, LeaveReason.HEARING_ENDED)
 
     async def _announce_state(self, reason: Mapping[str, str] | None = None) -> None:
-        """Forwarding changes first (at once), then everybody is told."""
+        """Forwarding changes first (at once), then the court's state reaches its store (an
+        order is acknowledged only once it would survive a crash), then everybody is told."""
         await self._reconcile()
+        await self._state.stored()
         state: dict[str, Any] = {"phase": self.court.phase.value, "recording": self.recording.state}
         state |= {"livestream": self.livestream.json(), **(reason or {})}
         for member in self._admitted():

@@ -1,14 +1,51 @@
 """Where hearings and their state are kept. Declared here, where they are used, each with an
-in-memory twin (the embedded default) and a Redis twin (`signaling/redis_store.py`, when
-`ECOURT_REDIS_URL` is set). One contract test runs against both (`tests/test_stores.py`).
+SQLite twin (`signaling/sqlite_store.py`: the embedded default, in the data directory), a Redis
+twin (`signaling/redis_store.py`, when `ECOURT_REDIS_URL` is set) and an in-memory twin (for
+tests). One contract test runs against all three (`tests/test_stores.py`).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Protocol
 
 from hearing import Hearing
+from hearing.categories import CaseCategory
+from hearing.model import HearingType, Instance, Jurisdiction
+
+
+def hearing_record(hearing: Hearing) -> dict[str, Any]:
+    return {
+        "id": hearing.id,
+        "type": hearing.type.value,
+        "case_number": hearing.case_number,
+        "title": hearing.title,
+        "scheduled_at": hearing.scheduled_at.isoformat(),
+        "public": hearing.public,
+        "profile": hearing.profile,
+        "case_category": hearing.case_category.value,
+        "jurisdiction": None if hearing.jurisdiction is None else hearing.jurisdiction.value,
+        "instance": None if hearing.instance is None else hearing.instance.value,
+    }
+
+
+def hearing_from_record(record: dict[str, Any]) -> Hearing:
+    """The hearing a record describes; the model checks every field again."""
+    return Hearing(
+        id=str(record["id"]),
+        type=HearingType(record["type"]),
+        case_number=str(record["case_number"]),
+        title=str(record["title"]),
+        scheduled_at=datetime.fromisoformat(record["scheduled_at"]),
+        public=bool(record["public"]),
+        profile=str(record["profile"]),
+        case_category=CaseCategory(record["case_category"]),
+        jurisdiction=None
+        if record["jurisdiction"] is None
+        else Jurisdiction(record["jurisdiction"]),
+        instance=None if record["instance"] is None else Instance(record["instance"]),
+    )
 
 
 class HearingStore(Protocol):
@@ -20,7 +57,7 @@ class HearingStore(Protocol):
 
 
 class MemoryHearingStore:
-    """The embedded default: hearings live in this process."""
+    """Hearings kept in this process only (tests)."""
 
     def __init__(self) -> None:
         self._hearings: dict[str, Hearing] = {}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,8 +43,9 @@ Client = TestClient[web.Request, web.Application]
 
 
 @pytest_asyncio.fixture
-async def client() -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(SETTINGS))) as client:
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
+    settings = replace(SETTINGS, data_dir=tmp_path / "data")
+    async with TestClient(TestServer(create_app(settings))) as client:
         yield client
 
 

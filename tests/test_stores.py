@@ -1,5 +1,6 @@
-"""One contract for every store, run against the in-memory twin and the real Redis on
-127.0.0.1:6379 (under a prefix of its own, removed afterwards)."""
+"""One contract for every store, run against the in-memory twin, the SQLite twin (a file of the
+test's own) and the real Redis on 127.0.0.1:6379 (under a prefix of its own, removed
+afterwards)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +34,13 @@ from signaling.redis_store import (
     RedisHearingStore,
     RedisRevokedTokens,
 )
+from signaling.sqlite_store import (
+    Database,
+    SqliteAuditCheckpoints,
+    SqliteHearingStateStore,
+    SqliteHearingStore,
+    SqliteRevokedTokens,
+)
 from signaling.store import (
     HearingStateStore,
     HearingStore,
@@ -55,8 +64,8 @@ class Stores:
     checkpoints: AuditCheckpointStore
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
     if request.param == "memory":
         yield Stores(
             MemoryHearingStore(),
@@ -64,6 +73,13 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
             MemoryHearingStateStore(),
             MemoryAuditCheckpoints(),
         )
+        return
+    if request.param == "sqlite":
+        database = Database.in_data_dir(tmp_path / "data")
+        try:
+            yield sqlite_stores(database)
+        finally:
+            await database.close()
         return
     redis = Redis.from_url(REDIS_URL)
     prefix = f"ecourt-test-{secrets.token_hex(6)}:"
@@ -79,6 +95,15 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+def sqlite_stores(database: Database) -> Stores:
+    return Stores(
+        SqliteHearingStore(database),
+        SqliteRevokedTokens(database),
+        SqliteHearingStateStore(database),
+        SqliteAuditCheckpoints(database),
+    )
 
 
 def hearing(hours: int = 0, **overrides: Any) -> Hearing:

@@ -21,6 +21,7 @@ from hearing.model import check_display_name
 from recording.errors import RecordingError
 from security import Checkpoint, SecurityError, TokenSigner, verify_file
 from security.ed25519 import key_id
+from signaling.errors import SignalingError
 from web import cli_recording
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
@@ -43,7 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (CliError, SettingsError, HearingError, SecurityError, RecordingError) as exc:
+    except (
+        CliError,
+        SettingsError,
+        HearingError,
+        SecurityError,
+        RecordingError,
+        SignalingError,
+    ) as exc:
         parser.exit(2, f"ecourt: error: {exc}\n")
     return code
 
@@ -144,9 +152,11 @@ def _port(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
+    from web.stores import check_redis_persists
 
     given = {"host": args.host, "port": args.port}
     settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
+    check_redis_persists(settings)
     workers = default_workers(settings) if args.workers is None else args.workers
     if workers < 1:
         raise CliError("--workers must be at least 1")
