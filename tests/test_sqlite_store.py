@@ -15,6 +15,7 @@ from signaling.errors import StoreUnusable
 from signaling.sqlite_schema import SCHEMA_VERSION, schema_version
 from signaling.sqlite_store import FILE_NAME, Database, SqliteAuditCheckpoints
 from signaling.store import hearing_record
+from tests.test_redis_persistence import serve
 from tests.test_stores import KEY, checkpoints, hearing, sqlite_stores
 
 # The schema as version 1 of ecourt wrote it, by hand: hearings and revoked links only.
@@ -145,3 +146,15 @@ async def test_a_closed_store_refuses_work_and_closes_once(tmp_path: Path) -> No
     await database.close()
     with pytest.raises(StoreUnusable):
         await database.run(schema_version)
+
+
+def test_ecourt_serve_on_records_it_cannot_use_exits_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with sqlite3.connect(data / FILE_NAME) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION + 1,))
+    db.close()
+    refused = serve(tmp_path, "--port", "0")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith("ecourt: error: the records are at schema version")
