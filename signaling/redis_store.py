@@ -3,6 +3,8 @@
 Keys (all under one prefix, `ecourt:` by default):
 - `hearing:<id>`: the hearing as JSON; `hearings`: a sorted set of ids by scheduled time;
 - `revoked:<hearing id>`: a set of participant ids whose tokens were revoked;
+- `links:<hearing id>`: a hash from participant id to the link issued for them (its id, never
+  the token), and `link-order:<hearing id>`: their ids in the order they were kept;
 - `state:<hearing id>`: the court's state of the hearing in session, as JSON (its
   `livestream` part is the livestream's state: `docs/cluster.md`);
 - `audit:<hearing id>`: a hash from signing key id to the latest checkpoint of the hearing's
@@ -20,7 +22,13 @@ from redis.exceptions import RedisError, ResponseError
 
 from hearing import Hearing
 from security import Checkpoint, checkpoint_from_line
-from signaling.store import hearing_from_record, hearing_record
+from signaling.store import (
+    IssuedLink,
+    hearing_from_record,
+    hearing_record,
+    link_from_record,
+    link_record,
+)
 
 DEFAULT_PREFIX = "ecourt:"
 
@@ -71,6 +79,26 @@ class RedisHearingStore:
             return []
         keys = [f"{self._prefix}hearing:{i.decode() if isinstance(i, bytes) else i}" for i in ids]
         return [hearing_from_record(json.loads(d)) for d in await self._redis.mget(keys) if d]
+
+
+class RedisIssuedLinks:
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def add(self, link: IssuedLink) -> None:
+        hearing_id, participant_id = link.participant.hearing_id, link.participant.id
+        links = f"{self._prefix}links:{hearing_id}"
+        if not await self._redis.hsetnx(links, participant_id, json.dumps(link_record(link))):
+            raise KeyError(f"participant {participant_id} has a link")
+        await self._redis.rpush(f"{self._prefix}link-order:{hearing_id}", participant_id)
+
+    async def of_hearing(self, hearing_id: str) -> list[IssuedLink]:
+        ids = await self._redis.lrange(f"{self._prefix}link-order:{hearing_id}", 0, -1)
+        if not ids:
+            return []
+        records = await self._redis.hmget(f"{self._prefix}links:{hearing_id}", ids)
+        return [link_from_record(json.loads(r)) for r in records if r is not None]
 
 
 class RedisRevokedTokens:

@@ -9,7 +9,8 @@ ecourt never writes records it does not understand.
 Versions:
 1. hearings (the REST record as JSON, and the scheduled time for ordering) and revoked links;
 2. the court's state of hearings in session, and the latest audit checkpoint per hearing and
-   signing key.
+   signing key;
+3. the participants whose links were issued, with the links' ids (never the tokens).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         "CREATE TABLE audit_checkpoints (hearing_id TEXT NOT NULL, key_id TEXT NOT NULL,"
         " seq INTEGER NOT NULL, line BLOB NOT NULL, PRIMARY KEY (hearing_id, key_id))"
         " WITHOUT ROWID",
+    ),
+    (  # 3
+        "CREATE TABLE issued_links (hearing_id TEXT NOT NULL, participant_id TEXT NOT NULL,"
+        " record TEXT NOT NULL, PRIMARY KEY (hearing_id, participant_id))",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,7 +8,8 @@ waits on the disk (every call runs there and is awaited). The file is in WAL mod
 acknowledged only once it would survive a power cut. The schema is versioned
 (`signaling/sqlite_schema.py`).
 
-Tables (version 2): `hearings`, `revoked`, `hearing_states`, `audit_checkpoints`. A fencing
+Tables (version 3): `hearings`, `revoked`, `hearing_states`, `audit_checkpoints`,
+`issued_links`. A fencing
 epoch (docs/cluster.md) would be one more column of `hearing_states` and `audit_checkpoints`,
 compared in the `WHERE` of their upserts, as the checkpoint's `seq` is.
 """
@@ -27,7 +28,13 @@ from hearing import Hearing
 from security import Checkpoint, checkpoint_from_line
 from signaling.errors import StoreUnusable
 from signaling.sqlite_schema import migrate
-from signaling.store import hearing_from_record, hearing_record
+from signaling.store import (
+    IssuedLink,
+    hearing_from_record,
+    hearing_record,
+    link_from_record,
+    link_record,
+)
 
 FILE_NAME = "ecourt.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -134,6 +141,35 @@ class SqliteHearingStore:
             return db.execute("SELECT record FROM hearings ORDER BY scheduled_at, rowid").fetchall()
 
         return [hearing_from_record(json.loads(row[0])) for row in await self._db.run(select)]
+
+
+class SqliteIssuedLinks:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add(self, link: IssuedLink) -> None:
+        p = link.participant
+        values = (p.hearing_id, p.id, json.dumps(link_record(link)))
+
+        def insert(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "INSERT INTO issued_links (hearing_id, participant_id, record) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                values,
+            )
+            return cursor.rowcount == 1
+
+        if not await self._db.run(insert):
+            raise KeyError(f"participant {p.id} has a link")
+
+    async def of_hearing(self, hearing_id: str) -> list[IssuedLink]:
+        def select(db: sqlite3.Connection) -> list[Any]:
+            return db.execute(
+                "SELECT record FROM issued_links WHERE hearing_id = ? ORDER BY rowid",
+                (hearing_id,),
+            ).fetchall()
+
+        return [link_from_record(json.loads(row[0])) for row in await self._db.run(select)]
 
 
 class SqliteRevokedTokens:

@@ -7,10 +7,11 @@ tests). One contract test runs against all three (`tests/test_stores.py`).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from hearing import Hearing
+from hearing import Hearing, Participant, Role
 from hearing.categories import CaseCategory
 from hearing.model import HearingType, Instance, Jurisdiction
 
@@ -72,6 +73,73 @@ class MemoryHearingStore:
 
     async def all(self) -> list[Hearing]:
         return sorted(self._hearings.values(), key=lambda h: h.scheduled_at)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    """A participant the court's system issued a join link for, and the link's id (never the
+    link itself: `security.token_id`)."""
+
+    participant: Participant
+    token_id: str
+    issued_at: int
+    expires_at: int
+
+    def __post_init__(self) -> None:
+        if not self.token_id or self.expires_at <= self.issued_at:
+            raise ValueError("an issued link has an id and expires after it was issued")
+
+
+def link_record(link: IssuedLink) -> dict[str, Any]:
+    p = link.participant
+    return {
+        "participant_id": p.id,
+        "hearing_id": p.hearing_id,
+        "role": p.role.value,
+        "display_name": p.display_name,
+        "token_id": link.token_id,
+        "issued_at": link.issued_at,
+        "expires_at": link.expires_at,
+    }
+
+
+def link_from_record(record: dict[str, Any]) -> IssuedLink:
+    """The link a record describes; the model checks every field again."""
+    participant = Participant(
+        id=str(record["participant_id"]),
+        hearing_id=str(record["hearing_id"]),
+        role=Role(record["role"]),
+        display_name=str(record["display_name"]),
+    )
+    return IssuedLink(
+        participant, str(record["token_id"]), int(record["issued_at"]), int(record["expires_at"])
+    )
+
+
+class IssuedLinks(Protocol):
+    """The participants of each hearing whose links were issued (by the REST API)."""
+
+    async def add(self, link: IssuedLink) -> None:
+        """Keep it (`KeyError` if its participant has a link already)."""
+        ...
+
+    async def of_hearing(self, hearing_id: str) -> list[IssuedLink]:
+        """In the order they were kept."""
+        ...
+
+
+class MemoryIssuedLinks:
+    def __init__(self) -> None:
+        self._links: dict[str, dict[str, IssuedLink]] = {}
+
+    async def add(self, link: IssuedLink) -> None:
+        links = self._links.setdefault(link.participant.hearing_id, {})
+        if link.participant.id in links:
+            raise KeyError(f"participant {link.participant.id} has a link")
+        links[link.participant.id] = link
+
+    async def of_hearing(self, hearing_id: str) -> list[IssuedLink]:
+        return list(self._links.get(hearing_id, {}).values())
 
 
 class RevokedTokens(Protocol):

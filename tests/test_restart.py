@@ -1,7 +1,7 @@
 """The embedded default keeps its records over a restart: a hearing scheduled on a real
 `ecourt serve` (no Redis: SQLite in the data dir), the process stopped or killed, then started
-again on the same data dir, is held with the links issued before; a link revoked before stays
-revoked."""
+again on the same data dir, is held with the links issued before; the participants issued
+links are listed as before, and a link revoked before stays revoked."""
 
 from __future__ import annotations
 
@@ -56,6 +56,15 @@ async def test_a_hearing_scheduled_before_a_restart_is_held_with_the_links_issue
             http.get(f"{node.url}/api/hearings/{hid}", headers=HEADERS) as r,
         ):
             assert r.status == 200 and await r.json() == before
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{node.url}/api/hearings/{hid}/participants", headers=HEADERS) as r,
+        ):
+            listed = (await r.json())["participants"]
+        issued = (judge_link, party_link, revoked)
+        assert [(p["participant_id"], p["token_id"], p["revoked"]) for p in listed] == [
+            (i["participant_id"], i["token_id"], i is revoked) for i in issued
+        ]
         judge = HearingClient(node.url, judge_link["token"])
         party = HearingClient(node.url, party_link["token"])
         clients += [judge, party]

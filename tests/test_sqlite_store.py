@@ -16,7 +16,7 @@ from signaling.sqlite_schema import SCHEMA_VERSION, schema_version
 from signaling.sqlite_store import FILE_NAME, Database, SqliteAuditCheckpoints
 from signaling.store import hearing_record
 from tests.test_redis_persistence import serve
-from tests.test_stores import KEY, checkpoints, hearing, sqlite_stores
+from tests.test_stores import KEY, checkpoints, hearing, link, sqlite_stores
 
 # The schema as version 1 of ecourt wrote it, by hand: hearings and revoked links only.
 VERSION_1 = (
@@ -38,6 +38,8 @@ async def test_every_record_is_there_after_the_file_is_opened_again(tmp_path: Pa
     await stores.revoked.revoke(scheduled.id, revoked)
     await stores.state.save(scheduled.id, {"court": {"phase": "in_session"}})
     await stores.checkpoints.put(signed)
+    issued = link(scheduled.id)
+    await stores.links.add(issued)
     await database.close()
 
     again = Database.in_data_dir(tmp_path)
@@ -47,6 +49,7 @@ async def test_every_record_is_there_after_the_file_is_opened_again(tmp_path: Pa
         assert await stores.revoked.is_revoked(scheduled.id, revoked)
         assert await stores.state.load(scheduled.id) == {"court": {"phase": "in_session"}}
         assert await stores.checkpoints.latest(scheduled.id, KEY.key_id) == signed
+        assert await stores.links.of_hearing(scheduled.id) == [issued]
     finally:
         await again.close()
 
@@ -68,7 +71,7 @@ async def test_the_file_keeps_a_write_ahead_log_and_syncs_every_commit(tmp_path:
 async def test_a_data_dir_of_schema_version_1_is_migrated_and_keeps_its_records(
     tmp_path: Path,
 ) -> None:
-    old, revoked = hearing(), new_participant_id()
+    old, revoked = hearing(), new_participant_id()  # what version 1 held
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
         for statement in VERSION_1:
             db.execute(statement)
@@ -90,6 +93,9 @@ async def test_a_data_dir_of_schema_version_1_is_migrated_and_keeps_its_records(
         signed = checkpoints(old.id)[0]
         await stores.checkpoints.put(signed)
         assert await stores.checkpoints.latest(old.id, KEY.key_id) == signed
+        issued = link(old.id)  # and what version 3 added
+        await stores.links.add(issued)
+        assert await stores.links.of_hearing(old.id) == [issued]
     finally:
         await database.close()
 

@@ -209,7 +209,7 @@ async def _open_demo(app: web.Application, *, settings: Settings) -> None:
         lines.append(f"  {'API key:':<17} {key}  (generated; set ECOURT_API_KEY to choose one)")
     lines.append(f"  {'hearing:':<17} {hearing.id}  {hearing.case_number}  {hearing.title}")
     for label, role, name in DEMO_CAST:
-        issued = api.issue_token(app, hearing, {"role": role.value, "display_name": name})
+        issued = await api.issue_token(app, hearing, {"role": role.value, "display_name": name})
         lines.append(f"  {label + ':':<17} {issued.join_url}")
     lines.append(f"  {'public stream:':<17} {settings.base_url}/watch/{hearing.id}")
     lines.append(f"  {'public docket:':<17} {settings.base_url}/docket")

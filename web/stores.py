@@ -17,6 +17,7 @@ from signaling.redis_store import (
     RedisAuditCheckpoints,
     RedisHearingStateStore,
     RedisHearingStore,
+    RedisIssuedLinks,
     RedisRevokedTokens,
     redis_persistence,
 )
@@ -25,13 +26,16 @@ from signaling.sqlite_store import (
     SqliteAuditCheckpoints,
     SqliteHearingStateStore,
     SqliteHearingStore,
+    SqliteIssuedLinks,
     SqliteRevokedTokens,
 )
 from signaling.store import (
     HearingStateStore,
     HearingStore,
+    IssuedLinks,
     MemoryHearingStateStore,
     MemoryHearingStore,
+    MemoryIssuedLinks,
     MemoryRevokedTokens,
     RevokedTokens,
 )
@@ -48,6 +52,8 @@ class Stores:
     states: HearingStateStore
     """The court's state of each hearing in session, its livestream's state included."""
     audit_checkpoints: AuditCheckpointStore = field(default_factory=MemoryAuditCheckpoints)
+    links: IssuedLinks = field(default_factory=MemoryIssuedLinks)
+    """The participants whose links the REST API issued, with the links' ids."""
     placement: Placement = field(default_factory=MemoryPlacement)
     bus: ClusterBus = field(default_factory=MemoryBus)
     client_manager: socketio.AsyncManager | None = None
@@ -68,6 +74,7 @@ class Stores:
                 SqliteRevokedTokens(database),
                 SqliteHearingStateStore(database),
                 audit_checkpoints=SqliteAuditCheckpoints(database),
+                links=SqliteIssuedLinks(database),
                 database=database,
             )
         redis = Redis.from_url(
@@ -80,6 +87,7 @@ class Stores:
             RedisRevokedTokens(redis, prefix),
             RedisHearingStateStore(redis, prefix),
             audit_checkpoints=RedisAuditCheckpoints(redis, prefix),
+            links=RedisIssuedLinks(redis, prefix),
             placement=RedisPlacement(redis, prefix),
             # blocks on listen: no timeout
             bus=RedisBus(Redis.from_url(settings.redis_url), prefix),
