@@ -137,12 +137,13 @@ def start_node(name: str, data_dir: Path, redis_port: int, prefix: str, **env: s
 
 
 def start_embedded_node(name: str, data_dir: Path, port: int, **env: str) -> Node:
-    """`ecourt serve` without Redis: the records in SQLite in `data_dir`. A restart on the same
-    data dir and port is the same node again, as an operator's service manager would do it."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ECOURT_REDIS")}
+    """`ecourt serve` without Redis, as `make run` starts it: the records in SQLite and the
+    token key in `data_dir`. A restart on the same data dir and port is the same node again,
+    as an operator's service manager would do it."""
+    leave_out = ("ECOURT_REDIS", "ECOURT_TOKEN_KEY")  # the node keeps its own token key
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(leave_out)}
     environment |= dict(
         ECOURT_API_KEY=API_KEY,
-        ECOURT_TOKEN_KEY=TOKEN_KEY,
         ECOURT_DATA_DIR=str(data_dir),
         ECOURT_KEYRING=str(data_dir.parent / "keyring.json"),
         ECOURT_NODE_ID=name,

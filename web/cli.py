@@ -153,10 +153,13 @@ def _port(text: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
     from web.stores import check_redis_persists
+    from web.token_key import kept_token_key
 
     given = {"host": args.host, "port": args.port}
     settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
     check_redis_persists(settings)
+    if settings.token_key_generated:  # links issued before a restart still open after it
+        settings = replace(settings, token_key=kept_token_key(settings.data_dir))
     workers = default_workers(settings) if args.workers is None else args.workers
     if workers < 1:
         raise CliError("--workers must be at least 1")

@@ -118,6 +118,8 @@ class Settings:
     api_key: Secret = field(default_factory=lambda: Secret(secrets.token_urlsafe(24).encode()))
     api_key_generated: bool = True
     token_key: Secret = field(default_factory=lambda: Secret(secrets.token_bytes(32)))
+    token_key_generated: bool = True
+    """No ECOURT_TOKEN_KEY: `ecourt serve` keeps one in the data dir (`web/token_key.py`)."""
     data_dir: Path = Path(".data")
     redis_url: str | None = None
     redis_prefix: str = "ecourt:"
@@ -209,7 +211,9 @@ class Settings:
         if api_key is not None:
             settings = replace(settings, api_key=Secret(api_key.encode()), api_key_generated=False)
         if token_key is not None:
-            settings = replace(settings, token_key=Secret(token_key.encode()))
+            settings = replace(
+                settings, token_key=Secret(token_key.encode()), token_key_generated=False
+            )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check_keyring_outside_data()
         return settings
