@@ -110,6 +110,25 @@ def _open(path: Path) -> sqlite3.Connection:
     return connection
 
 
+def read_checkpoint(path: Path, hearing_id: str, key_id: str) -> Checkpoint | None:
+    """The latest audit checkpoint kept in the records file at `path`, read without writing
+    (for `ecourt audit verify --against-store`, beside a running server, which is the writer)."""
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StoreUnusable(f"cannot open the records at {path}: {exc}") from exc
+    try:
+        row = connection.execute(
+            "SELECT line FROM audit_checkpoints WHERE hearing_id = ? AND key_id = ?",
+            (hearing_id, key_id),
+        ).fetchone()
+    except sqlite3.Error as exc:
+        raise StoreUnusable(f"cannot read the records at {path}: {exc}") from exc
+    finally:
+        connection.close()
+    return None if row is None else checkpoint_from_line(bytes(row[0]))
+
+
 class SqliteHearingStore:
     def __init__(self, database: Database) -> None:
         self._db = database

@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--against-store",
         action="store_true",
-        help="also compare with the latest checkpoint kept in Redis (ECOURT_REDIS_URL): "
-        "finds a log cut back or rewritten with the key from the disk",
+        help="also compare with the latest checkpoint kept in Redis (ECOURT_REDIS_URL), else "
+        "in the records of ECOURT_DATA_DIR: finds a log cut back or rewritten",
     )
     check.set_defaults(run=_audit_verify)
     cli_recording.add_commands(commands)
@@ -130,7 +130,7 @@ async def _stored_checkpoint(hearing_id: str, key: str) -> Checkpoint | None:
 
     settings = Settings.from_env()
     if settings.redis_url is None:
-        raise CliError("--against-store needs ECOURT_REDIS_URL")
+        return _stored_checkpoint_in_data_dir(settings, hearing_id, key)
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
     try:
         stored = await RedisAuditCheckpoints(redis, settings.redis_prefix).latest(hearing_id, key)
@@ -138,6 +138,23 @@ async def _stored_checkpoint(hearing_id: str, key: str) -> Checkpoint | None:
         raise CliError(f"the checkpoint store did not answer: {exc}") from exc
     finally:
         await redis.aclose()
+    if stored is None:
+        print(f"note: the store holds no checkpoint of {hearing_id} signed by key {key}")
+    return stored
+
+
+def _stored_checkpoint_in_data_dir(
+    settings: Settings, hearing_id: str, key: str
+) -> Checkpoint | None:
+    from signaling.sqlite_store import FILE_NAME, read_checkpoint
+
+    records = settings.data_dir / FILE_NAME
+    if not records.is_file():
+        raise CliError(
+            f"--against-store needs ECOURT_REDIS_URL, or the records of ECOURT_DATA_DIR"
+            f" ({records} does not exist)"
+        )
+    stored = read_checkpoint(records, hearing_id, key)
     if stored is None:
         print(f"note: the store holds no checkpoint of {hearing_id} signed by key {key}")
     return stored
