@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ async def test_every_record_is_there_after_the_file_is_opened_again(tmp_path: Pa
 async def test_the_file_keeps_a_write_ahead_log_and_syncs_every_commit(tmp_path: Path) -> None:
     database = Database.in_data_dir(tmp_path)
     try:
+        await database.run(lambda db: db.execute("DELETE FROM revoked"))  # the log exists
+        for name in (FILE_NAME, f"{FILE_NAME}-wal", f"{FILE_NAME}-shm"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name  # names inside
         modes = await database.run(
             lambda db: (
                 db.execute("PRAGMA journal_mode").fetchone()[0],
