@@ -82,13 +82,6 @@ class Database:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._connection.close)
         self._thread.shutdown()
 
-    def close_now(self) -> None:
-        """`close` for a caller outside an event loop (an app built and never started)."""
-        if not self._closed:
-            self._closed = True
-            self._thread.submit(self._connection.close).result()
-            self._thread.shutdown()
-
 
 def _open(path: Path) -> sqlite3.Connection:
     try:

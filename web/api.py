@@ -32,7 +32,7 @@ from hearing import (
 from hearing.model import check_display_name, check_id
 from hearing.profiles import check_online
 from security import Grant, token_id
-from signaling.store import IssuedLink
+from signaling.store import IssuedLink, hearing_record
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
 from web.keys import HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER, STORES
@@ -220,18 +220,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def hearing_json(hearing: Hearing) -> Json:
-    return {
-        "id": hearing.id,
-        "type": hearing.type.value,
-        "case_number": hearing.case_number,
-        "title": hearing.title,
-        "scheduled_at": hearing.scheduled_at.isoformat(),
-        "public": hearing.public,
-        "profile": hearing.profile,
-        "case_category": hearing.case_category.value,
-        "jurisdiction": hearing.jurisdiction.value if hearing.jurisdiction else None,
-        "instance": hearing.instance.value if hearing.instance else None,
-    }
+    """Every field, as the records keep it."""
+    return hearing_record(hearing)
 
 
 def token_json(issued: IssuedToken) -> Json:
