@@ -3,20 +3,22 @@
 and audit checkpoints survive a restart or a crash of the process.
 
 One connection, used by one thread of its own: the only writer, and the event loop never
-waits on the disk (every call runs there and is awaited). The file is in WAL mode with
+waits on the disk (every call runs there and is awaited). One process at a time: it holds a
+lock on `ecourt.sqlite3.lock` while the file is open, and a second node started on the same
+data dir is refused (both would host the same hearings). The file is in WAL mode with
 `synchronous=FULL`: a write has reached the disk when its call returns, so an order is
 acknowledged only once it would survive a power cut. The schema is versioned
 (`signaling/sqlite_schema.py`).
 
 Tables (version 3): `hearings`, `revoked`, `hearing_states`, `audit_checkpoints`,
-`issued_links`. A fencing
-epoch (docs/cluster.md) would be one more column of `hearing_states` and `audit_checkpoints`,
-compared in the `WHERE` of their upserts, as the checkpoint's `seq` is.
+`issued_links`. A fencing epoch (docs/cluster.md) would be one more column of `hearing_states`
+and `audit_checkpoints`, compared in the `WHERE` of their upserts, as the checkpoint's `seq` is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import sqlite3
@@ -47,11 +49,13 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = _only_writer(path)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ecourt-sqlite")
         try:
             self._connection = self._thread.submit(_open, path).result()
         except BaseException:
             self._thread.shutdown()
+            os.close(self._lock)
             raise
         self._closed = False
 
@@ -81,6 +85,26 @@ class Database:
         self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._thread, self._connection.close)
         self._thread.shutdown()
+        os.close(self._lock)  # the lock goes with it
+
+
+def _only_writer(path: Path) -> int:
+    """An exclusive lock on `<file>.lock`, held while the records are open (the kernel lets it
+    go when the process ends, however it ends)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreUnusable(f"cannot open the records at {path}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(lock)
+        raise StoreUnusable(
+            f"another ecourt process keeps its records in {path.parent}: one node per data dir"
+            " (many nodes share ECOURT_REDIS_URL)"
+        ) from exc
+    return lock
 
 
 def _open(path: Path) -> sqlite3.Connection:

@@ -168,3 +168,17 @@ def test_ecourt_serve_on_records_it_cannot_use_exits_with_one_line(tmp_path: Pat
     refused = serve(tmp_path, "--port", "0")
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert refused.stderr.startswith("ecourt: error: the records are at schema version")
+
+
+async def test_a_second_process_on_the_same_data_dir_is_refused_until_the_first_closes(
+    tmp_path: Path,
+) -> None:
+    first = Database.in_data_dir(tmp_path / "data")  # where serve() keeps its records
+    try:
+        second = serve(tmp_path, "--port", "0")
+        assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr
+        assert "another ecourt process keeps its records" in second.stderr
+    finally:
+        await first.close()
+    again = Database.in_data_dir(tmp_path / "data")  # the lock went with the first
+    await again.close()
