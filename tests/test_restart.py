@@ -1,12 +1,16 @@
 """The embedded default keeps its records over a restart: a hearing scheduled on a real
 `ecourt serve` (no Redis: SQLite in the data dir), the process stopped or killed, then started
 again on the same data dir, is held with the links issued before; the participants issued
-links are listed as before, and a link revoked before stays revoked."""
+links are listed as before, and a link revoked before stays revoked. A data dir of an older
+schema is migrated at start."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +18,13 @@ import aiohttp
 import pytest
 
 from signaling.client import HearingClient, JoinRefused
+from signaling.sqlite_schema import SCHEMA_VERSION
+from signaling.sqlite_store import FILE_NAME
+from signaling.store import hearing_record
 from tests.cluster_support import HEADERS, schedule, start_embedded_node, wait_ready
 from tests.conftest import free_port
+from tests.test_sqlite_store import VERSION_1
+from tests.test_stores import hearing
 
 
 async def issue(http: aiohttp.ClientSession, url: str, hid: str, role: str, name: str) -> Any:
@@ -84,3 +93,35 @@ async def test_a_hearing_scheduled_before_a_restart_is_held_with_the_links_issue
             await client.close()
         if node.process.poll() is None:
             assert await asyncio.to_thread(node.stop) == 0
+
+
+async def test_ecourt_serve_on_a_data_dir_of_schema_version_1_migrates_it_and_serves_its_hearings(
+    tmp_path: Path,
+) -> None:
+    data, port = tmp_path / "data", free_port()
+    data.mkdir()
+    old = hearing()
+    with closing(sqlite3.connect(data / FILE_NAME)) as db, db:
+        for statement in VERSION_1:
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO hearings VALUES (?, ?, ?)",
+            (old.id, old.scheduled_at.timestamp(), json.dumps(hearing_record(old))),
+        )
+    node = start_embedded_node("node", data, port, ECOURT_MAX_TOKEN_TTL=str(7 * 24 * 3600))
+    try:
+        await wait_ready(node.url)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{node.url}/api/hearings/{old.id}", headers=HEADERS) as r:
+                assert r.status == 200 and (await r.json())["title"] == old.title
+            judge = await issue(http, node.url, old.id, "presiding_judge", "Judge Le")  # v3
+            async with http.get(
+                f"{node.url}/api/hearings/{old.id}/participants", headers=HEADERS
+            ) as r:
+                assert [p["token_id"] for p in (await r.json())["participants"]] == [
+                    judge["token_id"]
+                ]
+    finally:
+        assert await asyncio.to_thread(node.stop) == 0
+    with closing(sqlite3.connect(data / FILE_NAME)) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION,)

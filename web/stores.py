@@ -33,10 +33,7 @@ from signaling.store import (
     HearingStateStore,
     HearingStore,
     IssuedLinks,
-    MemoryHearingStateStore,
-    MemoryHearingStore,
     MemoryIssuedLinks,
-    MemoryRevokedTokens,
     RevokedTokens,
 )
 from web.settings import Settings
@@ -59,11 +56,6 @@ class Stores:
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
     database: Database | None = None
-
-    @classmethod
-    def in_memory(cls) -> Stores:
-        """Nothing kept beyond this process: for tests."""
-        return cls(MemoryHearingStore(), MemoryRevokedTokens(), MemoryHearingStateStore())
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Stores:
