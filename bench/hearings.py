@@ -138,7 +138,10 @@ class Bench:
                 ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", ""],
                 stdout=subprocess.DEVNULL,
             )
-            env |= {"ECOURT_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
+            env |= {  # a throwaway Redis without persistence: said so, or ecourt refuses it
+                "ECOURT_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                "ECOURT_REDIS_VOLATILE": "1",
+            }
         argv = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1"]
         argv += ["--port", str(self.port), "--workers", str(workers)]
         self.server = ServerProcess(argv, env, workdir / "ecourt.log")

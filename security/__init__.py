@@ -63,7 +63,7 @@ from security.sealing import (
     verify_sealed,
 )
 from security.secret import Secret
-from security.tokens import Grant, TokenSigner
+from security.tokens import Grant, TokenSigner, token_id
 
 __all__ = [
     "ANCHOR_PROBLEMS",
@@ -119,6 +119,7 @@ __all__ = [
     "checkpoint_from_line",
     "key_path_outside",
     "open_sealed",
+    "token_id",
     "verify",
     "verify_file",
     "verify_sealed",

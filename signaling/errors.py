@@ -42,6 +42,13 @@ class Refused(SignalingError):
         self.code = code
 
 
+class StoreUnusable(SignalingError):
+    """The records cannot be kept safely: the embedded store's file cannot be opened or is
+    newer than this code, or Redis does not persist. The server refuses to start."""
+
+    code = "store_unusable"
+
+
 class WrongNode(Refused):
     """The hearing lives on another node; the client goes there (`node_url`)."""
 

@@ -3,6 +3,8 @@
 Keys (all under one prefix, `ecourt:` by default):
 - `hearing:<id>`: the hearing as JSON; `hearings`: a sorted set of ids by scheduled time;
 - `revoked:<hearing id>`: a set of participant ids whose tokens were revoked;
+- `links:<hearing id>`: a hash from participant id to the link issued for them (its id, never
+  the token), and `link-order:<hearing id>`: their ids in the order they were kept;
 - `state:<hearing id>`: the court's state of the hearing in session, as JSON (its
   `livestream` part is the livestream's state: `docs/cluster.md`);
 - `audit:<hearing id>`: a hash from signing key id to the latest checkpoint of the hearing's
@@ -12,49 +14,45 @@ Keys (all under one prefix, `ecourt:` by default):
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
+from redis import Redis as BlockingRedis
 from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
 
 from hearing import Hearing
-from hearing.categories import CaseCategory
-from hearing.model import HearingType, Instance, Jurisdiction
 from security import Checkpoint, checkpoint_from_line
+from signaling.store import (
+    IssuedLink,
+    hearing_from_record,
+    hearing_record,
+    link_from_record,
+    link_record,
+)
 
 DEFAULT_PREFIX = "ecourt:"
 
 
-def hearing_record(hearing: Hearing) -> dict[str, Any]:
-    return {
-        "id": hearing.id,
-        "type": hearing.type.value,
-        "case_number": hearing.case_number,
-        "title": hearing.title,
-        "scheduled_at": hearing.scheduled_at.isoformat(),
-        "public": hearing.public,
-        "profile": hearing.profile,
-        "case_category": hearing.case_category.value,
-        "jurisdiction": None if hearing.jurisdiction is None else hearing.jurisdiction.value,
-        "instance": None if hearing.instance is None else hearing.instance.value,
-    }
-
-
-def hearing_from_record(record: dict[str, Any]) -> Hearing:
-    """The hearing a record describes; the model checks every field again."""
-    return Hearing(
-        id=str(record["id"]),
-        type=HearingType(record["type"]),
-        case_number=str(record["case_number"]),
-        title=str(record["title"]),
-        scheduled_at=datetime.fromisoformat(record["scheduled_at"]),
-        public=bool(record["public"]),
-        profile=str(record["profile"]),
-        case_category=CaseCategory(record["case_category"]),
-        jurisdiction=None
-        if record["jurisdiction"] is None
-        else Jurisdiction(record["jurisdiction"]),
-        instance=None if record["instance"] is None else Instance(record["instance"]),
+def redis_persistence(url: str, *, timeout: float) -> str | None:
+    """None when the Redis at `url` keeps its data over its own restart (an append-only file,
+    or an RDB save rule); else why it would not, in one line. Asked once, at start, before any
+    event loop runs. The URL is never part of the answer (it may hold a password)."""
+    client = BlockingRedis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        if str(client.info("persistence").get("aof_enabled", "0")) == "1":
+            return None
+        rules = str(client.config_get("save").get("save", ""))
+    except ResponseError as exc:  # CONFIG renamed or forbidden: we cannot know
+        return f"cannot tell whether Redis (ECOURT_REDIS_URL) persists: {exc}"
+    except (RedisError, OSError) as exc:
+        return f"cannot check that Redis (ECOURT_REDIS_URL) persists: {type(exc).__name__}"
+    finally:
+        client.close()
+    if rules.strip():
+        return None
+    return (
+        "Redis (ECOURT_REDIS_URL) keeps no append-only file and no RDB save rule:"
+        " its restart would lose every hearing"
     )
 
 
@@ -81,6 +79,26 @@ class RedisHearingStore:
             return []
         keys = [f"{self._prefix}hearing:{i.decode() if isinstance(i, bytes) else i}" for i in ids]
         return [hearing_from_record(json.loads(d)) for d in await self._redis.mget(keys) if d]
+
+
+class RedisIssuedLinks:
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def add(self, link: IssuedLink) -> None:
+        hearing_id, participant_id = link.participant.hearing_id, link.participant.id
+        links = f"{self._prefix}links:{hearing_id}"
+        if not await self._redis.hsetnx(links, participant_id, json.dumps(link_record(link))):
+            raise KeyError(f"participant {participant_id} has a link")
+        await self._redis.rpush(f"{self._prefix}link-order:{hearing_id}", participant_id)
+
+    async def of_hearing(self, hearing_id: str) -> list[IssuedLink]:
+        ids = await self._redis.lrange(f"{self._prefix}link-order:{hearing_id}", 0, -1)
+        if not ids:
+            return []
+        records = await self._redis.hmget(f"{self._prefix}links:{hearing_id}", ids)
+        return [link_from_record(json.loads(r)) for r in records if r is not None]
 
 
 class RedisRevokedTokens:

@@ -355,9 +355,11 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, Enforcement):
             await self.leave(member, LeaveReason.HEARING_ENDED)
 
     async def _announce_state(self, reason: Mapping[str, str] | None = None) -> Applied:
-        """Forwarding changes first (at once), then everybody is told; returns what the
-        re-evaluation did, for the order's audit entry."""
+        """Forwarding changes first (at once), then the court's state reaches its store (an
+        order is acknowledged only once it would survive a crash), then everybody is told;
+        returns what the re-evaluation did, for the order's audit entry."""
         applied = await self._reconcile()
+        await self._state.stored()
         state: dict[str, Any] = {"phase": self.court.phase.value, "recording": self.recording.state}
         state |= {"livestream": self.livestream.json(), **(reason or {})}
         for member in self._admitted():

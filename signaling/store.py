@@ -1,14 +1,52 @@
 """Where hearings and their state are kept. Declared here, where they are used, each with an
-in-memory twin (the embedded default) and a Redis twin (`signaling/redis_store.py`, when
-`ECOURT_REDIS_URL` is set). One contract test runs against both (`tests/test_stores.py`).
+SQLite twin (`signaling/sqlite_store.py`: the embedded default, in the data directory), a Redis
+twin (`signaling/redis_store.py`, when `ECOURT_REDIS_URL` is set) and an in-memory twin (for
+tests). One contract test runs against all three (`tests/test_stores.py`).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from hearing import Hearing
+from hearing import Hearing, Participant, Role
+from hearing.categories import CaseCategory
+from hearing.model import HearingType, Instance, Jurisdiction
+
+
+def hearing_record(hearing: Hearing) -> dict[str, Any]:
+    return {
+        "id": hearing.id,
+        "type": hearing.type.value,
+        "case_number": hearing.case_number,
+        "title": hearing.title,
+        "scheduled_at": hearing.scheduled_at.isoformat(),
+        "public": hearing.public,
+        "profile": hearing.profile,
+        "case_category": hearing.case_category.value,
+        "jurisdiction": None if hearing.jurisdiction is None else hearing.jurisdiction.value,
+        "instance": None if hearing.instance is None else hearing.instance.value,
+    }
+
+
+def hearing_from_record(record: dict[str, Any]) -> Hearing:
+    """The hearing a record describes; the model checks every field again."""
+    return Hearing(
+        id=str(record["id"]),
+        type=HearingType(record["type"]),
+        case_number=str(record["case_number"]),
+        title=str(record["title"]),
+        scheduled_at=datetime.fromisoformat(record["scheduled_at"]),
+        public=bool(record["public"]),
+        profile=str(record["profile"]),
+        case_category=CaseCategory(record["case_category"]),
+        jurisdiction=None
+        if record["jurisdiction"] is None
+        else Jurisdiction(record["jurisdiction"]),
+        instance=None if record["instance"] is None else Instance(record["instance"]),
+    )
 
 
 class HearingStore(Protocol):
@@ -20,7 +58,7 @@ class HearingStore(Protocol):
 
 
 class MemoryHearingStore:
-    """The embedded default: hearings live in this process."""
+    """Hearings kept in this process only (tests)."""
 
     def __init__(self) -> None:
         self._hearings: dict[str, Hearing] = {}
@@ -35,6 +73,73 @@ class MemoryHearingStore:
 
     async def all(self) -> list[Hearing]:
         return sorted(self._hearings.values(), key=lambda h: h.scheduled_at)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    """A participant the court's system issued a join link for, and the link's id (never the
+    link itself: `security.token_id`)."""
+
+    participant: Participant
+    token_id: str
+    issued_at: int
+    expires_at: int
+
+    def __post_init__(self) -> None:
+        if not self.token_id or self.expires_at <= self.issued_at:
+            raise ValueError("an issued link has an id and expires after it was issued")
+
+
+def link_record(link: IssuedLink) -> dict[str, Any]:
+    p = link.participant
+    return {
+        "participant_id": p.id,
+        "hearing_id": p.hearing_id,
+        "role": p.role.value,
+        "display_name": p.display_name,
+        "token_id": link.token_id,
+        "issued_at": link.issued_at,
+        "expires_at": link.expires_at,
+    }
+
+
+def link_from_record(record: dict[str, Any]) -> IssuedLink:
+    """The link a record describes; the model checks every field again."""
+    participant = Participant(
+        id=str(record["participant_id"]),
+        hearing_id=str(record["hearing_id"]),
+        role=Role(record["role"]),
+        display_name=str(record["display_name"]),
+    )
+    return IssuedLink(
+        participant, str(record["token_id"]), int(record["issued_at"]), int(record["expires_at"])
+    )
+
+
+class IssuedLinks(Protocol):
+    """The participants of each hearing whose links were issued (by the REST API)."""
+
+    async def add(self, link: IssuedLink) -> None:
+        """Keep it (`KeyError` if its participant has a link already)."""
+        ...
+
+    async def of_hearing(self, hearing_id: str) -> list[IssuedLink]:
+        """In the order they were kept."""
+        ...
+
+
+class MemoryIssuedLinks:
+    def __init__(self) -> None:
+        self._links: dict[str, dict[str, IssuedLink]] = {}
+
+    async def add(self, link: IssuedLink) -> None:
+        links = self._links.setdefault(link.participant.hearing_id, {})
+        if link.participant.id in links:
+            raise KeyError(f"participant {link.participant.id} has a link")
+        links[link.participant.id] = link
+
+    async def of_hearing(self, hearing_id: str) -> list[IssuedLink]:
+        return list(self._links.get(hearing_id, {}).values())
 
 
 class RevokedTokens(Protocol):

@@ -45,22 +45,18 @@ def redis_process(port: int | None = None) -> Iterator[RedisProcess]:
 _RUNNING: dict[int, subprocess.Popen[bytes]] = {}
 
 
+NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
+
+
 @contextmanager
-def redis_server(port: int | None = None) -> Iterator[int]:
-    """A throwaway redis-server on 127.0.0.1; stopped (and its data dropped) afterwards."""
+def redis_server(
+    port: int | None = None, persistence: tuple[str, ...] = NO_PERSISTENCE
+) -> Iterator[int]:
+    """A throwaway redis-server on 127.0.0.1; stopped (and its data dropped) afterwards.
+    Without persistence by default: ecourt nodes on it run with ECOURT_REDIS_VOLATILE=1."""
     port = port or free_port()
     process = subprocess.Popen(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), *persistence],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -124,6 +120,7 @@ def start_node(name: str, data_dir: Path, redis_port: int, prefix: str, **env: s
         ECOURT_KEYRING=str(data_dir.parent / "keyring.json"),
         ECOURT_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
         ECOURT_REDIS_PREFIX=prefix,
+        ECOURT_REDIS_VOLATILE="1",  # the tests' Redis keeps nothing on disk
         ECOURT_NODE_ID=name,
         ECOURT_PORT=str(port),
         PYTHONPATH=str(REPO),
@@ -135,6 +132,31 @@ def start_node(name: str, data_dir: Path, redis_port: int, prefix: str, **env: s
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=open(data_dir.parent / f"{name}.log", "wb"),  # noqa: SIM115
+    )
+    return Node(name, port, process)
+
+
+def start_embedded_node(name: str, data_dir: Path, port: int, **env: str) -> Node:
+    """`ecourt serve` without Redis, as `make run` starts it: the records in SQLite and the
+    token key in `data_dir`. A restart on the same data dir and port is the same node again,
+    as an operator's service manager would do it."""
+    leave_out = ("ECOURT_REDIS", "ECOURT_TOKEN_KEY")  # the node keeps its own token key
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(leave_out)}
+    environment |= dict(
+        ECOURT_API_KEY=API_KEY,
+        ECOURT_DATA_DIR=str(data_dir),
+        ECOURT_KEYRING=str(data_dir.parent / "keyring.json"),
+        ECOURT_NODE_ID=name,
+        ECOURT_PORT=str(port),
+        PYTHONPATH=str(REPO),
+        **env,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "serve"],
+        env=environment,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=open(data_dir.parent / f"{name}.log", "ab"),  # noqa: SIM115
     )
     return Node(name, port, process)
 

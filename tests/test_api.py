@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from hearing import HearingError, NotPermitted, Role
-from security import Secret, TokenRefusal, TokenRefused, TokenSigner
+from security import Secret, TokenRefusal, TokenRefused, TokenSigner, token_id
 from web import api, connection_check, errors, metrics, public_keys
 from web.app import create_app
 from web.settings import Settings
@@ -41,8 +43,9 @@ Client = TestClient[web.Request, web.Application]
 
 
 @pytest_asyncio.fixture
-async def client() -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(SETTINGS))) as client:
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
+    settings = replace(SETTINGS, data_dir=tmp_path / "data")
+    async with TestClient(TestServer(create_app(settings))) as client:
         yield client
 
 
@@ -287,6 +290,7 @@ async def test_an_issued_token_verifies_for_its_hearing_role_and_name(client: Cl
         "participant_id": grant.participant.id,
         "role": "plaintiff",
         "display_name": "Maria Rivera",
+        "token_id": token_id(issued["token"]),
     }
 
 
@@ -448,9 +452,50 @@ async def test_responses_match_their_documented_schemas(client: Client) -> None:
         headers=AUTH,
     )
     error = await (await client.get("/api/hearings/h_nosuchhearing", headers=AUTH)).json()
+    listed = await (
+        await client.get(f"/api/hearings/{hearing['id']}/participants", headers=AUTH)
+    ).json()
     for name, body in (("Hearing", hearing), ("Token", await response.json()), ("Error", error)):
         schema = schemas[name]
         assert set(schema["required"]) <= set(body) <= set(schema["properties"]), name
+    item = schemas["Participants"]["properties"]["participants"]["items"]
+    assert set(listed) == {"participants"} and len(listed["participants"]) == 1
+    assert set(item["required"]) == set(listed["participants"][0]) == set(item["properties"])
+
+
+async def test_the_participants_issued_links_are_listed_with_ids_never_tokens(
+    client: Client,
+) -> None:
+    hearing = await schedule(client)
+    url = f"/api/hearings/{hearing['id']}/tokens"
+    people = [("presiding_judge", "Judge Le"), ("witness", "Ana Lopez")]
+    issued = [
+        await (await client.post(url, json={"role": r, "display_name": n}, headers=AUTH)).json()
+        for r, n in people
+    ]
+    revoke = f"{url}/{issued[1]['participant_id']}/revoke"
+    assert (await client.post(revoke, headers=AUTH)).status == 204
+    response = await client.get(f"/api/hearings/{hearing['id']}/participants", headers=AUTH)
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+    listed = (await response.json())["participants"]
+    assert [(p["participant_id"], p["role"], p["display_name"]) for p in listed] == [
+        (i["participant_id"], i["role"], i["display_name"]) for i in issued
+    ]
+    assert [p["token_id"] for p in listed] == [token_id(i["token"]) for i in issued]
+    assert [p["expires_at"] for p in listed] == [i["expires_at"] for i in issued]
+    assert [p["revoked"] for p in listed] == [False, True]
+    text = await response.text()
+    assert all(i["token"] not in text for i in issued)
+
+
+async def test_participants_of_an_unknown_hearing_or_without_the_key_are_refused(
+    client: Client,
+) -> None:
+    unknown = await client.get("/api/hearings/h_nosuchhearing/participants", headers=AUTH)
+    assert (await error_of(unknown, 404))["code"] == "unknown_hearing"
+    hearing = await schedule(client)
+    anonymous = await client.get(f"/api/hearings/{hearing['id']}/participants")
+    assert (await error_of(anonymous, 401))["code"] == "unauthorized"
 
 
 async def test_every_documented_required_field_is_required(client: Client) -> None:

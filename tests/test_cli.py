@@ -19,6 +19,7 @@ import pytest
 
 from hearing import Role
 from security import AuditLog, FileAuditSink, Secret, SigningKey, TokenSigner
+from web.audit import AuditLogs
 from web.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,6 +253,40 @@ def test_audit_verify_refuses_a_bad_key_or_a_missing_file(
     assert code == 2 and "cannot read" in err
 
 
+async def write_two_checkpoints(logs: AuditLogs, hid: str) -> None:
+    """A log of a hearing still open, with two checkpoints, both in the store."""
+    log = await logs.open(hid)
+    for _ in range(2):
+        log.record("p_judge001", "admit", target="p_witness1")
+        log.checkpoint()
+    log.release()
+    assert await logs.flush()
+
+
+async def test_audit_verify_against_the_embedded_records_finds_a_log_cut_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hearing.model import new_hearing_id
+    from signaling.sqlite_store import Database, SqliteAuditCheckpoints
+
+    database = Database.in_data_dir(tmp_path)  # as the server keeps them, while it runs
+    try:
+        logs, hid = AuditLogs(tmp_path, SqliteAuditCheckpoints(database)), new_hearing_id()
+        await write_two_checkpoints(logs, hid)
+        monkeypatch.delenv("ECOURT_REDIS_URL", raising=False)
+        monkeypatch.setenv("ECOURT_DATA_DIR", str(tmp_path))
+        path, public = logs.path(hid), logs.key.public_key.hex()
+        verify = ("audit", "verify", str(path), "--public-key", public, "--open")
+        code, out, _ = await asyncio.to_thread(run_cli, capsys, *verify, "--against-store")
+        assert code == 0, out
+        path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:2]))
+        code, out, _ = await asyncio.to_thread(run_cli, capsys, *verify, "--against-store")
+        assert code == 1 and "audit_rolled_back" in out
+    finally:
+        await logs.close()
+        await database.close()
+
+
 async def test_audit_verify_against_the_store_finds_a_log_cut_back_that_verifies_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,18 +294,12 @@ async def test_audit_verify_against_the_store_finds_a_log_cut_back_that_verifies
 
     from hearing.model import new_hearing_id
     from signaling.redis_store import RedisAuditCheckpoints
-    from web.audit import AuditLogs
 
     prefix = f"ecourt-test-{secrets.token_hex(6)}:"
     redis = Redis.from_url(REDIS_URL)
     try:
         logs, hid = AuditLogs(tmp_path, RedisAuditCheckpoints(redis, prefix)), new_hearing_id()
-        log = await logs.open(hid)
-        for _ in range(2):
-            log.record("p_judge001", "admit", target="p_witness1")
-            log.checkpoint()
-        log.release()
-        assert await logs.flush()
+        await write_two_checkpoints(logs, hid)
         monkeypatch.setenv("ECOURT_REDIS_URL", REDIS_URL)
         monkeypatch.setenv("ECOURT_REDIS_PREFIX", prefix)
         path, public = logs.path(hid), logs.key.public_key.hex()
@@ -285,8 +314,9 @@ async def test_audit_verify_against_the_store_finds_a_log_cut_back_that_verifies
         assert code == 1 and "audit_rolled_back" in out
 
         monkeypatch.delenv("ECOURT_REDIS_URL")
+        monkeypatch.setenv("ECOURT_DATA_DIR", str(tmp_path / "no-records"))
         code, _, err = await asyncio.to_thread(run_cli, capsys, *verify, "--against-store")
-        assert code == 2 and "ECOURT_REDIS_URL" in err
+        assert code == 2 and "ECOURT_REDIS_URL" in err and "ECOURT_DATA_DIR" in err
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
         if keys:

@@ -69,11 +69,24 @@ def test_command_line_overrides_win_over_the_environment() -> None:
         ({"ECOURT_PORT": "http"}, "ECOURT_PORT"),
         ({"ECOURT_PORT": "65536"}, "ECOURT_PORT"),
         ({"ECOURT_TOKEN_TTL": "59"}, "ECOURT_TOKEN_TTL"),
+        ({"ECOURT_REDIS_VOLATILE": "yes"}, "ECOURT_REDIS_VOLATILE"),
     ],
 )
 def test_an_unusable_value_is_refused_naming_the_variable(env: dict[str, str], name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(env)
+
+
+def test_a_volatile_redis_is_accepted_only_when_set_to_1() -> None:
+    assert Settings.from_env({}).redis_volatile is False
+    assert Settings.from_env({"ECOURT_REDIS_VOLATILE": "0"}).redis_volatile is False
+    assert Settings.from_env({"ECOURT_REDIS_VOLATILE": "1"}).redis_volatile is True
+
+
+def test_a_token_key_from_the_environment_is_not_replaced_by_a_kept_one() -> None:
+    assert Settings.from_env({}).token_key_generated is True
+    chosen = Settings.from_env({"ECOURT_TOKEN_KEY": TOKEN_KEY})
+    assert chosen.token_key_generated is False and chosen.token_key.value == TOKEN_KEY.encode()
 
 
 def test_a_refused_key_is_not_echoed() -> None:

@@ -1,5 +1,6 @@
-"""One contract for every store, run against the in-memory twin and the real Redis on
-127.0.0.1:6379 (under a prefix of its own, removed afterwards)."""
+"""One contract for every store, run against the in-memory twin, the SQLite twin (a file of the
+test's own) and the real Redis on 127.0.0.1:6379 (under a prefix of its own, removed
+afterwards)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,13 +32,25 @@ from signaling.redis_store import (
     RedisAuditCheckpoints,
     RedisHearingStateStore,
     RedisHearingStore,
+    RedisIssuedLinks,
     RedisRevokedTokens,
+)
+from signaling.sqlite_store import (
+    Database,
+    SqliteAuditCheckpoints,
+    SqliteHearingStateStore,
+    SqliteHearingStore,
+    SqliteIssuedLinks,
+    SqliteRevokedTokens,
 )
 from signaling.store import (
     HearingStateStore,
     HearingStore,
+    IssuedLink,
+    IssuedLinks,
     MemoryHearingStateStore,
     MemoryHearingStore,
+    MemoryIssuedLinks,
     MemoryRevokedTokens,
     RevokedTokens,
 )
@@ -53,17 +67,26 @@ class Stores:
     state: HearingStateStore
     """The court's state of a hearing, the livestream's state in it."""
     checkpoints: AuditCheckpointStore
+    links: IssuedLinks
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
     if request.param == "memory":
         yield Stores(
             MemoryHearingStore(),
             MemoryRevokedTokens(),
             MemoryHearingStateStore(),
             MemoryAuditCheckpoints(),
+            MemoryIssuedLinks(),
         )
+        return
+    if request.param == "sqlite":
+        database = Database.in_data_dir(tmp_path / "data")
+        try:
+            yield sqlite_stores(database)
+        finally:
+            await database.close()
         return
     redis = Redis.from_url(REDIS_URL)
     prefix = f"ecourt-test-{secrets.token_hex(6)}:"
@@ -73,12 +96,23 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
             RedisRevokedTokens(redis, prefix),
             RedisHearingStateStore(redis, prefix),
             RedisAuditCheckpoints(redis, prefix),
+            RedisIssuedLinks(redis, prefix),
         )
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+def sqlite_stores(database: Database) -> Stores:
+    return Stores(
+        SqliteHearingStore(database),
+        SqliteRevokedTokens(database),
+        SqliteHearingStateStore(database),
+        SqliteAuditCheckpoints(database),
+        SqliteIssuedLinks(database),
+    )
 
 
 def hearing(hours: int = 0, **overrides: Any) -> Hearing:
@@ -129,6 +163,30 @@ async def test_a_revoked_token_stays_revoked_for_its_hearing_only(stores: Stores
     await stores.revoked.revoke(first, participant)
     assert await stores.revoked.is_revoked(first, participant)
     assert not await stores.revoked.is_revoked(second, participant)
+
+
+def link(hearing_id: str, role: Role = Role.WITNESS, name: str = "Ms Lopez") -> IssuedLink:
+    participant = Participant(new_participant_id(), hearing_id, role, name)
+    return IssuedLink(participant, secrets.token_urlsafe(12), 1_800_000_000, 1_800_003_600)
+
+
+async def test_issued_links_read_back_in_the_order_they_were_kept(stores: Stores) -> None:
+    first, second = new_hearing_id(), new_hearing_id()
+    kept = [link(first, Role.PRESIDING_JUDGE, "Judge Le"), link(first), link(first, name="Mr Do")]
+    for issued in [kept[0], link(second), *kept[1:]]:
+        await stores.links.add(issued)
+    assert await stores.links.of_hearing(first) == kept
+    assert len(await stores.links.of_hearing(second)) == 1
+    assert await stores.links.of_hearing(new_hearing_id()) == []
+
+
+async def test_a_participant_has_one_issued_link(stores: Stores) -> None:
+    issued = link(new_hearing_id())
+    await stores.links.add(issued)
+    again = IssuedLink(issued.participant, "another-id", 1_800_000_001, 1_800_003_601)
+    with pytest.raises(KeyError):
+        await stores.links.add(again)
+    assert await stores.links.of_hearing(issued.participant.hearing_id) == [issued]
 
 
 async def test_the_courts_state_survives_a_round_trip_through_the_store(stores: Stores) -> None:

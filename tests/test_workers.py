@@ -41,6 +41,7 @@ async def test_two_workers_share_the_hearings_and_stop_together(tmp_path: Path) 
         os.environ,
         ECOURT_REDIS_URL=REDIS_URL,
         ECOURT_REDIS_PREFIX=prefix,
+        ECOURT_REDIS_VOLATILE="1",  # the host's test Redis keeps nothing on disk
         ECOURT_API_KEY=HEADERS["Authorization"].removeprefix("Bearer "),
         ECOURT_DATA_DIR=str(tmp_path / "data"),
         ECOURT_KEYRING=str(tmp_path / "keyring.json"),

@@ -31,7 +31,8 @@ from hearing import (
 )
 from hearing.model import check_display_name, check_id
 from hearing.profiles import check_category_online, check_online
-from security import Grant
+from security import Grant, token_id
+from signaling.store import IssuedLink, hearing_record
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
 from web.keys import HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER, STORES
@@ -52,6 +53,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(
         "/api/hearings/{id}/tokens/{participant_id}/revoke", _with_api_key(revoke_token)
     )
+    app.router.add_get("/api/hearings/{id}/participants", _with_api_key(list_participants))
     app.router.add_get("/api/hearings/{id}/recordings", _with_api_key(list_recordings))
     app.router.add_get(
         "/api/hearings/{id}/recordings/{recording_id}/export", _with_api_key(export_recording)
@@ -100,8 +102,11 @@ async def schedule_hearing(app: web.Application, body: Mapping[str, object]) -> 
     return hearing
 
 
-def issue_token(app: web.Application, hearing: Hearing, body: Mapping[str, object]) -> IssuedToken:
-    """Validate a token request body and sign a join token for a new participant."""
+async def issue_token(
+    app: web.Application, hearing: Hearing, body: Mapping[str, object]
+) -> IssuedToken:
+    """Validate a token request body, sign a join token for a new participant and keep the
+    participant and the link's id (never the token) in the records before it is handed out."""
     values = parse(body, TOKEN_FIELDS)
     settings = app[SETTINGS]
     ttl = values.get("ttl_seconds", int, min(settings.default_token_ttl, settings.max_token_ttl))
@@ -117,6 +122,8 @@ def issue_token(app: web.Application, hearing: Hearing, body: Mapping[str, objec
         display_name=check_display_name(values.get("display_name", str)),
     )
     token, grant = app[SIGNER].issue(participant, ttl)
+    link = IssuedLink(participant, token_id(token), grant.issued_at, grant.expires_at)
+    await app[STORES].links.add(link)
     join_url = f"{settings.base_url}/join/{hearing.id}#token={token}"
     return IssuedToken(token=token, join_url=join_url, grant=grant)
 
@@ -144,7 +151,7 @@ async def get_hearing(request: web.Request) -> web.Response:
 
 async def create_token(request: web.Request) -> web.Response:
     hearing = await find_hearing(request.app, request.match_info["id"])
-    issued = issue_token(request.app, hearing, await read_object(request))
+    issued = await issue_token(request.app, hearing, await read_object(request))
     return web.json_response(token_json(issued), status=201, headers={"Cache-Control": "no-store"})
 
 
@@ -158,6 +165,18 @@ async def revoke_token(request: web.Request) -> web.Response:
         raise UnknownParticipant("no such participant") from None
     await request.app[SIGNALING].revoke(hearing.id, participant_id)
     return web.Response(status=204)
+
+
+async def list_participants(request: web.Request) -> web.Response:
+    """Whose links were issued through this API, with the links' ids (never the tokens) and
+    whether they were revoked."""
+    hearing = await find_hearing(request.app, request.match_info["id"])
+    stores = request.app[STORES]
+    participants = [
+        link_json(link, await stores.revoked.is_revoked(hearing.id, link.participant.id))
+        for link in await stores.links.of_hearing(hearing.id)
+    ]
+    return web.json_response({"participants": participants}, headers={"Cache-Control": "no-store"})
 
 
 async def list_recordings(request: web.Request) -> web.Response:
@@ -217,18 +236,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def hearing_json(hearing: Hearing) -> Json:
-    return {
-        "id": hearing.id,
-        "type": hearing.type.value,
-        "case_number": hearing.case_number,
-        "title": hearing.title,
-        "scheduled_at": hearing.scheduled_at.isoformat(),
-        "public": hearing.public,
-        "profile": hearing.profile,
-        "case_category": hearing.case_category.value,
-        "jurisdiction": hearing.jurisdiction.value if hearing.jurisdiction else None,
-        "instance": hearing.instance.value if hearing.instance else None,
-    }
+    """Every field, as the records keep it."""
+    return hearing_record(hearing)
 
 
 def token_json(issued: IssuedToken) -> Json:
@@ -240,6 +249,20 @@ def token_json(issued: IssuedToken) -> Json:
         "role": participant.role.value,
         "display_name": participant.display_name,
         "expires_at": datetime.fromtimestamp(issued.grant.expires_at, UTC).isoformat(),
+        "token_id": token_id(issued.token),
+    }
+
+
+def link_json(link: IssuedLink, revoked: bool) -> Json:
+    participant = link.participant
+    return {
+        "participant_id": participant.id,
+        "role": participant.role.value,
+        "display_name": participant.display_name,
+        "token_id": link.token_id,
+        "issued_at": datetime.fromtimestamp(link.issued_at, UTC).isoformat(),
+        "expires_at": datetime.fromtimestamp(link.expires_at, UTC).isoformat(),
+        "revoked": revoked,
     }
 
 

@@ -20,6 +20,7 @@ from hearing.model import check_display_name
 from recording.errors import RecordingError
 from security import Checkpoint, SecurityError, TokenSigner, verify_file
 from security.ed25519 import key_id
+from signaling.errors import SignalingError
 from web import cli_recording
 from web.logs import configure_logging
 from web.openapi import MIN_TOKEN_TTL
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         SecurityError,
         RecordingError,
         UntestedVersion,
+        SignalingError,
     ) as exc:
         reason = getattr(exc, "code", None)
         prefix = f"{reason}: " if isinstance(reason, str) and reason not in str(exc) else ""
@@ -96,8 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--against-store",
         action="store_true",
-        help="also compare with the latest checkpoint kept in Redis (ECOURT_REDIS_URL): "
-        "finds a log cut back or rewritten with the key from the disk",
+        help="also compare with the latest checkpoint kept in Redis (ECOURT_REDIS_URL), else "
+        "in the records of ECOURT_DATA_DIR: finds a log cut back or rewritten",
     )
     check.set_defaults(run=_audit_verify)
     cli_recording.add_commands(commands)
@@ -132,7 +134,7 @@ async def _stored_checkpoint(hearing_id: str, key: str) -> Checkpoint | None:
 
     settings = Settings.from_env()
     if settings.redis_url is None:
-        raise CliError("--against-store needs ECOURT_REDIS_URL")
+        return _stored_checkpoint_in_data_dir(settings, hearing_id, key)
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
     try:
         stored = await RedisAuditCheckpoints(redis, settings.redis_prefix).latest(hearing_id, key)
@@ -140,6 +142,23 @@ async def _stored_checkpoint(hearing_id: str, key: str) -> Checkpoint | None:
         raise CliError(f"the checkpoint store did not answer: {exc}") from exc
     finally:
         await redis.aclose()
+    if stored is None:
+        print(f"note: the store holds no checkpoint of {hearing_id} signed by key {key}")
+    return stored
+
+
+def _stored_checkpoint_in_data_dir(
+    settings: Settings, hearing_id: str, key: str
+) -> Checkpoint | None:
+    from signaling.sqlite_store import FILE_NAME, read_checkpoint
+
+    records = settings.data_dir / FILE_NAME
+    if not records.is_file():
+        raise CliError(
+            f"--against-store needs ECOURT_REDIS_URL, or the records of ECOURT_DATA_DIR"
+            f" ({records} does not exist)"
+        )
+    stored = read_checkpoint(records, hearing_id, key)
     if stored is None:
         print(f"note: the store holds no checkpoint of {hearing_id} signed by key {key}")
     return stored
@@ -155,9 +174,14 @@ def _port(text: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     check_tested_versions()
     from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
+    from web.stores import check_redis_persists
+    from web.token_key import kept_token_key
 
     given = {"host": args.host, "port": args.port}
     settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
+    check_redis_persists(settings)
+    if settings.token_key_generated:  # links issued before a restart still open after it
+        settings = replace(settings, token_key=kept_token_key(settings.data_dir))
     workers = default_workers(settings) if args.workers is None else args.workers
     if workers < 1:
         raise CliError("--workers must be at least 1")
@@ -210,7 +234,7 @@ async def _open_demo(app: web.Application, *, settings: Settings) -> None:
         lines.append(f"  {'API key:':<17} {key}  (generated; set ECOURT_API_KEY to choose one)")
     lines.append(f"  {'hearing:':<17} {hearing.id}  {hearing.case_number}  {hearing.title}")
     for label, role, name in DEMO_CAST:
-        issued = api.issue_token(app, hearing, {"role": role.value, "display_name": name})
+        issued = await api.issue_token(app, hearing, {"role": role.value, "display_name": name})
         lines.append(f"  {label + ':':<17} {issued.join_url}")
     lines.append(f"  {'public stream:':<17} {settings.base_url}/watch/{hearing.id}")
     lines.append(f"  {'public docket:':<17} {settings.base_url}/docket")

@@ -128,6 +128,11 @@ def _closed(properties: dict[str, Json]) -> Json:
 
 
 _STRING: Final[Json] = {"type": "string"}
+_TOKEN_ID: Final[Json] = {
+    "type": "string",
+    "description": "the link's id in the records: base64url of the first 12 bytes of the"
+    " token's SHA-256; it names the link without being it",
+}
 SCHEMAS: Final[dict[str, Json]] = {
     "HearingRequest": object_schema(HEARING_FIELDS),
     "Hearing": _closed(
@@ -145,6 +150,26 @@ SCHEMAS: Final[dict[str, Json]] = {
             "role": {"type": "string", "enum": list(_ROLES)},
             "display_name": _STRING,
             "expires_at": {"type": "string", "format": "date-time"},
+            "token_id": _TOKEN_ID,
+        }
+    ),
+    "Participants": _closed(
+        {
+            "participants": {
+                "type": "array",
+                "description": "in the order their links were issued",
+                "items": _closed(
+                    {
+                        "participant_id": _STRING,
+                        "role": {"type": "string", "enum": list(_ROLES)},
+                        "display_name": _STRING,
+                        "token_id": _TOKEN_ID,
+                        "issued_at": {"type": "string", "format": "date-time"},
+                        "expires_at": {"type": "string", "format": "date-time"},
+                        "revoked": {"type": "boolean"},
+                    }
+                ),
+            }
         }
     ),
     "ConnectionCheckRequest": object_schema(CHECK_FIELDS),
@@ -419,6 +444,14 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     (201, "Token", "the token and the participant's join link"),
                     (*written, 404),
                     body="TokenRequest",
+                ),
+            },
+            "/api/hearings/{id}/participants": {
+                "parameters": [_HEARING_ID],
+                "get": _operation(
+                    "List the participants whose links were issued (ids, never tokens)",
+                    (200, "Participants", "the participants, revoked or not"),
+                    (401, 404),
                 ),
             },
             "/api/hearings/{id}/tokens/{participant_id}/revoke": {

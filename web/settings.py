@@ -32,6 +32,13 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "")
+    if raw not in ("", "0", "1"):
+        raise SettingsError(f"{name} is 1 or 0")
+    return raw == "1"
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
@@ -128,9 +135,14 @@ class Settings:
     api_key: Secret = field(default_factory=lambda: Secret(secrets.token_urlsafe(24).encode()))
     api_key_generated: bool = True
     token_key: Secret = field(default_factory=lambda: Secret(secrets.token_bytes(32)))
+    token_key_generated: bool = True
+    """No ECOURT_TOKEN_KEY: `ecourt serve` keeps one in the data dir (`web/token_key.py`)."""
     data_dir: Path = Path(".data")
     redis_url: str | None = None
     redis_prefix: str = "ecourt:"
+    redis_volatile: bool = False
+    """ECOURT_REDIS_VOLATILE=1: start on a Redis that does not persist (tests, demos); else
+    `ecourt serve` refuses one that would lose the records on its restart."""
     node_id: str = field(default_factory=lambda: f"n-{secrets.token_hex(4)}")
     """This node's name among many (ECOURT_NODE_ID); random if unset."""
     """Every Redis key and channel of this deployment starts with it (several may share one)."""
@@ -190,6 +202,7 @@ class Settings:
             data_dir=Path(env.get("ECOURT_DATA_DIR", ".data")),
             redis_url=env.get("ECOURT_REDIS_URL") or None,
             redis_prefix=env.get("ECOURT_REDIS_PREFIX", "ecourt:"),
+            redis_volatile=_flag(env, "ECOURT_REDIS_VOLATILE"),
             node_id=env.get("ECOURT_NODE_ID") or f"n-{secrets.token_hex(4)}",
             public_url=env.get("ECOURT_PUBLIC_URL", ""),
             default_token_ttl=_int(env, "ECOURT_TOKEN_TTL", 4 * 3600, 60, 7 * 24 * 3600),
@@ -226,7 +239,9 @@ class Settings:
         if api_key is not None:
             settings = replace(settings, api_key=Secret(api_key.encode()), api_key_generated=False)
         if token_key is not None:
-            settings = replace(settings, token_key=Secret(token_key.encode()))
+            settings = replace(
+                settings, token_key=Secret(token_key.encode()), token_key_generated=False
+            )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check_keyring_outside_data()
         return settings

@@ -1,6 +1,6 @@
-"""The stores of this process: in memory (the embedded default) or on Redis when
-`ECOURT_REDIS_URL` is set, with socket.io's Redis manager so that many nodes share one
-signalling bus."""
+"""The stores of this process: SQLite in the data directory (the embedded default), or Redis
+when `ECOURT_REDIS_URL` is set, with socket.io's Redis manager so that many nodes share one
+signalling bus. The in-memory twins are for tests."""
 
 from __future__ import annotations
 
@@ -11,24 +11,35 @@ from redis.asyncio import Redis
 
 from security import AuditCheckpointStore, MemoryAuditCheckpoints
 from signaling.bus import ClusterBus, MemoryBus, RedisBus
+from signaling.errors import StoreUnusable
 from signaling.placement import MemoryPlacement, Placement, RedisPlacement
 from signaling.redis_store import (
     RedisAuditCheckpoints,
     RedisHearingStateStore,
     RedisHearingStore,
+    RedisIssuedLinks,
     RedisRevokedTokens,
+    redis_persistence,
+)
+from signaling.sqlite_store import (
+    Database,
+    SqliteAuditCheckpoints,
+    SqliteHearingStateStore,
+    SqliteHearingStore,
+    SqliteIssuedLinks,
+    SqliteRevokedTokens,
 )
 from signaling.store import (
     HearingStateStore,
     HearingStore,
-    MemoryHearingStateStore,
-    MemoryHearingStore,
-    MemoryRevokedTokens,
+    IssuedLinks,
+    MemoryIssuedLinks,
     RevokedTokens,
 )
 from web.settings import Settings
 
 PING_TIMEOUT = 1.0
+PERSISTENCE_CHECK_TIMEOUT = 5.0
 
 
 @dataclass
@@ -38,15 +49,26 @@ class Stores:
     states: HearingStateStore
     """The court's state of each hearing in session, its livestream's state included."""
     audit_checkpoints: AuditCheckpointStore = field(default_factory=MemoryAuditCheckpoints)
+    links: IssuedLinks = field(default_factory=MemoryIssuedLinks)
+    """The participants whose links the REST API issued, with the links' ids."""
     placement: Placement = field(default_factory=MemoryPlacement)
     bus: ClusterBus = field(default_factory=MemoryBus)
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
+    database: Database | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Stores:
         if settings.redis_url is None:
-            return cls(MemoryHearingStore(), MemoryRevokedTokens(), MemoryHearingStateStore())
+            database = Database.in_data_dir(settings.data_dir)
+            return cls(
+                SqliteHearingStore(database),
+                SqliteRevokedTokens(database),
+                SqliteHearingStateStore(database),
+                audit_checkpoints=SqliteAuditCheckpoints(database),
+                links=SqliteIssuedLinks(database),
+                database=database,
+            )
         redis = Redis.from_url(
             settings.redis_url, socket_timeout=PING_TIMEOUT, socket_connect_timeout=PING_TIMEOUT
         )
@@ -57,6 +79,7 @@ class Stores:
             RedisRevokedTokens(redis, prefix),
             RedisHearingStateStore(redis, prefix),
             audit_checkpoints=RedisAuditCheckpoints(redis, prefix),
+            links=RedisIssuedLinks(redis, prefix),
             placement=RedisPlacement(redis, prefix),
             # blocks on listen: no timeout
             bus=RedisBus(Redis.from_url(settings.redis_url), prefix),
@@ -74,5 +97,18 @@ class Stores:
             return False
 
     async def close(self) -> None:
+        if self.database is not None:
+            await self.database.close()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def check_redis_persists(settings: Settings) -> None:
+    """Refuse (`StoreUnusable`) a Redis that would lose the records on a restart: one without
+    an append-only file or an RDB save rule, unless `ECOURT_REDIS_VOLATILE=1` says the
+    operator knows. A Redis that does not answer cannot be checked, and is refused too."""
+    if settings.redis_url is None or settings.redis_volatile:
+        return
+    problem = redis_persistence(settings.redis_url, timeout=PERSISTENCE_CHECK_TIMEOUT)
+    if problem is not None:
+        raise StoreUnusable(f"{problem}; see the README (or set ECOURT_REDIS_VOLATILE=1)")

@@ -55,7 +55,7 @@ def run_workers(settings: Settings, count: int, demo: bool) -> int:
         )
     if settings.port == 0 or settings.port + count - 1 > 65535:
         raise SettingsError("--workers needs a fixed --port with room for one port per worker")
-    keys = shared_keys(os.environ)
+    keys = shared_keys(os.environ) | {"ECOURT_TOKEN_KEY": settings.token_key.value.decode()}
     if not os.environ.get("ECOURT_API_KEY"):
         print(f"ecourt: API key {keys['ECOURT_API_KEY']}  (generated; set ECOURT_API_KEY)")
     children = [
