@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from media import MediaEngine, PublishPeer, SubscribePeer
@@ -35,6 +35,9 @@ class _Session(Protocol):
 
     @property
     def hearing_id(self) -> str: ...
+
+    @property
+    def _count_incident(self) -> Callable[[str], None] | None: ...
 
     def record(
         self,
@@ -112,6 +115,8 @@ class LegKeeper:
             incident.publisher,
             incident.reason,
         )
+        if self._count_incident is not None:
+            self._count_incident(incident.reason)
         details = {"publisher": incident.publisher, "kind": incident.kind}
         self.record(
             "system", "monitor_cut", target=incident.viewer, result=incident.reason, details=details

@@ -36,6 +36,8 @@ class SignalingCounters:
     """Answer times, by request name (`unknown` for a name the protocol does not have)."""
     refusals: Counter[str] = field(default_factory=Counter)
     """Refused requests and connections, by wire code."""
+    monitor_incidents: Counter[str] = field(default_factory=Counter)
+    """Pairs the reference monitor cut, by reason (`denied`, `leaked`), in every hearing."""
 
     def answered(self, request: str, seconds: float, refused: str | None = None) -> None:
         histogram = self.requests.get(request)
@@ -47,6 +49,9 @@ class SignalingCounters:
 
     def connection_refused(self, code: str) -> None:
         self.refusals[code] += 1
+
+    def monitor_cut(self, reason: str) -> None:
+        self.monitor_incidents[reason] += 1
 
 
 @dataclass(frozen=True, slots=True)

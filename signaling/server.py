@@ -440,6 +440,7 @@ class SignalingServer:
             audit,
             grace=self._grace,
             leg_silence=self._leg_silence,
+            on_incident=self.counters.monitor_cut,
             recorder=recorder,
             livestream=stream,
             states=self._states,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from hearing import Admission, Hearing, HearingError, Lobby, Participant, UnknownParticipant
@@ -67,10 +67,12 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, Enforcement):
         livestream: HearingLivestream | None = None,
         states: HearingStateStore | None = None,
         leg_silence: float = CONSENT_SECONDS,
+        on_incident: Callable[[str], None] | None = None,
     ) -> None:
         self.hearing = hearing
         self.hearing_id = hearing.id
         self._leg_silence = leg_silence
+        self._count_incident = on_incident
         self._leg_watch: asyncio.Task[None] | None = None
         self._presence = PresenceWatch(grace)
         self._watchdog: asyncio.Task[None] | None = None

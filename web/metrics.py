@@ -94,9 +94,11 @@ class EcourtCollector(Collector):
         self._audit = audit
         self._streams = streams
         self._lag = lag
-        self.reference_monitor_incidents: IncidentSource | None = None
-        """The hook for the reference monitor (issue 15): a function giving its incidents by
-        kind; exported as `ecourt_reference_monitor_incidents_total`, zero until it is set."""
+        self.reference_monitor_incidents: IncidentSource | None = lambda: dict(
+            signaling.counters.monitor_incidents
+        )
+        """The reference monitor's cuts in every hearing of this node, by reason (`denied`,
+        `leaked`; `docs/court-rules.md`); `ecourt_reference_monitor_incidents_total`."""
 
     def collect(self) -> Iterator[Metric]:
         yield from self._media()

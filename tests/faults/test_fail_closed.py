@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from hearing.phases import Phase
+from security import Secret
 from signaling.client import HearingClient
 from tests.conftest import RunningServer, running_server
 from tests.faults.court import (
@@ -31,6 +32,7 @@ from tests.faults.court import (
     resumed,
     run_case,
 )
+from tests.metrics_support import METRICS_KEY, scrape
 from web.keys import AUDIT
 
 pytestmark = pytest.mark.media
@@ -67,7 +69,10 @@ def cases() -> list[tuple[str, str, str]]:
 async def court_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     # no recess of its own while a party's media is down: the orders under test decide
     async with running_server(
-        tmp_path / "data", leg_silence=LEG_SILENCE, due_process_grace=3600.0
+        tmp_path / "data",
+        leg_silence=LEG_SILENCE,
+        due_process_grace=3600.0,
+        metrics_key=Secret(METRICS_KEY.encode()),
     ) as running:
         yield running
 
@@ -119,6 +124,8 @@ async def test_the_monitor_cuts_a_pair_the_rules_deny_within_a_second(
     await asyncio.sleep(1.5)
     assert flows(court, before, counts(court))["observer"] == set()
     assert session.monitor.incidents >= 1
+    metrics = await scrape(court.server)
+    assert metrics['ecourt_reference_monitor_incidents_total{kind="denied"}'] >= 1
     entries = court.server.app[AUDIT].path(court.hearing_id).read_text()
     assert '"monitor_cut"' in entries
 
