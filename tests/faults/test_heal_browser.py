@@ -1,0 +1,93 @@
+"""A browser whose own connections die: Chromium closes its receiving connection, then its
+sending one. The server closes each dead leg, says `media_lost`, and the page rebuilds it
+without a reload; the media comes back both ways."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiortc.mediastreams import AudioStreamTrack
+from playwright.async_api import async_playwright
+
+from signaling.client import HearingClient
+from tests.browser_support import (
+    BROWSER_TEST,
+    chromium,
+    eventually,
+    first_page,
+    frames_decoded,
+    join_hearing,
+    media_stats,
+    wait_for_decoded_video,
+    wait_for_state,
+)
+from tests.conftest import RunningServer
+from tests.faults.court import SmallVideo
+from tests.test_hearing_media import decodes
+from web.keys import AUDIT, SIGNALING
+
+pytestmark = BROWSER_TEST
+
+
+async def test_a_page_rebuilds_the_legs_the_server_closed_as_dead(
+    tmp_path: Path, server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge_token = await server.issue_token(hid, "presiding_judge", "Judge Le")
+    party_token = await server.issue_token(hid, "plaintiff", "Ms Nguyen")
+    judge_id, party_id = judge_token["participant_id"], party_token["participant_id"]
+    judge = HearingClient(server.base_url, judge_token["token"])
+    clients.append(judge)
+    await judge.connect()
+    await judge.request("phase", {"phase": "in_session"})
+    await judge.publish(SmallVideo(), AudioStreamTrack())
+    async with (
+        async_playwright() as playwright,
+        chromium(playwright, tmp_path / "party-profile") as browser,
+    ):
+        party = await first_page(browser)
+        await join_hearing(party, party_token["join_url"])
+        await judge.wait_for_waiting(party_id)
+        await judge.admit(party_id)
+        await wait_for_state(party, "courtroom", "party")
+        await wait_for_decoded_video(party, "party", judge_id, at_least=5, within=30)
+        await decodes(await judge.wait_for_track(party_id, "video", timeout=30))
+        session = server.app[SIGNALING].session(hid)
+        assert session is not None
+        first_subscribe = session.members[party_id].subscribe
+
+        # the page closes its own receiving connection, as a crashed tab's would close
+        await party.evaluate("() => window.ecourt.pcs.subscribe.close()")
+
+        async def rebuilt() -> tuple[bool, object]:
+            member = session.members.get(party_id)
+            leg = None if member is None else member.subscribe
+            fresh = leg is not None and leg is not first_subscribe and bool(leg.forwarding())
+            return fresh, leg
+
+        await eventually(rebuilt, "a new subscribe leg forwarding to the page", 30)
+        stats = await wait_for_decoded_video(party, "party", judge_id, at_least=5, within=30)
+        assert frames_decoded(stats, judge_id) >= 5
+
+        # then its sending connection: the judge gets the party's camera back
+        first_publish = session.members[party_id].publish
+        await party.evaluate("() => window.ecourt.pcs.publish.close()")
+
+        async def republished() -> tuple[bool, object]:
+            member = session.members.get(party_id)
+            leg = None if member is None else member.publish
+            return leg is not None and leg is not first_publish and bool(leg.tracks), leg
+
+        await eventually(republished, "the page publishing again on a new leg", 30)
+        await decodes(await judge.wait_for_track(party_id, "video", timeout=30), frames=10)
+        assert (await media_stats(party))["subscribe"] is not None
+
+    lost = [
+        json.loads(line)
+        for line in server.app[AUDIT].path(hid).read_text().splitlines()
+        if '"media_lost"' in line
+    ]
+    legs = [(e["target"] or e["actor"], e["details"]["leg"]) for e in lost]
+    assert (party_id, "subscribe") in legs and (party_id, "publish") in legs, legs
