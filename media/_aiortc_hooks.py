@@ -525,6 +525,41 @@ def local_ports(pc: RTCPeerConnection) -> list[int]:
     return sorted(set(ports))
 
 
+class Heard:
+    """When a leg last heard anything from its other end (`at`), and last heard media
+    (`media_at`: RTP or RTCP, RFC 7983's 128-191); monotonic seconds, None before the first."""
+
+    __slots__ = ("at", "media_at")
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.media_at: float | None = None
+
+
+def note_datagrams(pc: RTCPeerConnection) -> Heard:
+    """Stamp every datagram that reaches the ICE sockets of `pc` (after it has gathered), before
+    aioice sees it; for a client watching its own legs. Nothing is dropped or changed."""
+    heard = Heard()
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        connection: Any = None if dtls is None else dtls.transport._connection
+        for protocol in [] if connection is None else connection._protocols:
+            if id(protocol) in seen:
+                continue
+            seen.add(id(protocol))
+            receive = protocol.datagram_received
+
+            def noted(data: bytes, addr: tuple[Any, ...], _receive: Any = receive) -> None:
+                heard.at = monotonic()
+                if data and 127 < data[0] < 192:
+                    heard.media_at = heard.at
+                _receive(data, addr)
+
+            protocol.datagram_received = noted
+    return heard
+
+
 def bind_in_port_range(pc: RTCPeerConnection, ports: tuple[int, int]) -> None:
     """Make the ICE agents of `pc` bind their host sockets to ports within `ports` (inclusive),
     so that a firewall or a container needs to open only that range. Call it before

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,8 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 
-from media._aiortc_hooks import count_incoming_rtp, local_ports
+from media._aiortc_hooks import bind_in_port_range, count_incoming_rtp, local_ports
+from signaling.client_watch import WATCH, LegWatch, WatchRules
 
 NAMESPACE = "/hearing"
 
@@ -128,13 +129,23 @@ class HearingClient:
         other_nodes: Sequence[str] = (),
         resume: str | None = None,
         heal_media: bool = True,
+        watch: WatchRules | None = WATCH,
+        leg_ports: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         """With `rejoin_within`, a dropped connection is followed by attempts to come back
         (here, then at `other_nodes`) for that many seconds, publishing the same tracks again:
         what a browser does after a network change or a node failure. `resume` is this
         client's key for its connection: shown again, it replaces a connection of its own
         that the server has not yet noticed is gone. With `heal_media` (the default), a leg the
-        server closed as dead (`media_lost`) is rebuilt at once, as the pages do."""
+        server closed as dead (`media_lost`) is rebuilt at once, as the pages do. With `watch`
+        (the default), the client also watches both legs itself and rebuilds one that failed,
+        closed or went silent, with a growing pause between attempts (`client_watch.py`);
+        None leaves it to the server. `leg_ports` binds a leg's ICE sockets (`"publish"`,
+        `"subscribe"`) within a range of UDP ports (a client behind a firewall)."""
+        self._leg_ports = dict(leg_ports or {})
+        self.watch = None if watch is None else LegWatch(watch, self._rebuild)
+        """The client's own watch over its legs; `watch.rebuilds` lists what it rebuilt."""
+        self._watching: asyncio.Task[None] | None = None
         self._resume = resume
         self.heal_media = heal_media
         self.media_lost: list[dict[str, Any]] = []
@@ -231,6 +242,9 @@ class HearingClient:
         """Connect with the token and join; return the welcome (participant, hearing, admission).
         A node that does not host the hearing names the one that does, and the client goes
         there (at most a few times)."""
+        if self.watch is not None and self._watching is None:
+            self._watching = asyncio.get_running_loop().create_task(self.watch.run())
+            self._tasks.add(self._watching)
         return await self._connect_once_following()
 
     async def _connect_once_following(self) -> dict[str, Any]:
@@ -340,7 +354,10 @@ class HearingClient:
             if screen
             else None
         )
+        self._bind_ports("publish", pc)
         await pc.setLocalDescription(await pc.createOffer())
+        if self.watch is not None:
+            self.watch.watch("publish", pc)
         offer: dict[str, Any] = {"sdp": pc.localDescription.sdp, "type": "offer"}
         if shared is not None:
             offer["screen_mid"] = shared.mid
@@ -352,9 +369,16 @@ class HearingClient:
         """Close the publish leg, as a client whose network or device failed would stop (and
         not publish again by itself)."""
         self._published = None
+        if self.watch is not None:
+            self.watch.forget("publish")
         if self._publish_pc is not None:
             await self._publish_pc.close()
             self._publish_pc = None
+
+    def _bind_ports(self, leg: str, pc: RTCPeerConnection) -> None:
+        ports = self._leg_ports.get(leg)
+        if ports is not None:
+            bind_in_port_range(pc, ports)
 
     async def close_publish_leg(self) -> None:
         """Close the publish leg as a crashed camera or a dead network would; unlike
@@ -474,8 +498,11 @@ class HearingClient:
             if fresh:
                 transport = pc.getTransceivers()[0].receiver.transport
                 self._rtp_counts.append(count_incoming_rtp(transport))
+                self._bind_ports("subscribe", pc)
             self._ssrc_owners = _owners(payload["sdp"], self._mid_info)
             await pc.setLocalDescription(await pc.createAnswer())
+            if fresh and self.watch is not None:
+                self.watch.watch("subscribe", pc, lambda: bool(self._mid_info))
             answer = self.shape_answer(pc.localDescription.sdp)
             try:
                 await self.request(
@@ -553,10 +580,18 @@ class HearingClient:
     async def _on_media_lost(self, payload: dict[str, Any]) -> None:
         """The server closed one of our legs as dead: rebuild it, as a page would."""
         await self._set(media_lost=[*self.media_lost, dict(payload)])
+        leg = str(payload.get("leg"))
+        if self.watch is not None and not self.watch.lost(leg):
+            return  # the watch rebuilt it a moment ago
         if self.heal_media and not self._closing:
             task = asyncio.get_running_loop().create_task(self._heal(str(payload.get("leg"))))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _rebuild(self, leg: str, _reason: str) -> None:
+        """The watch found one of our legs dead: rebuild it, if we are in the courtroom."""
+        if self.connected and self.admission == "admitted" and not self._closing:
+            await self._heal(leg)
 
     async def _heal(self, leg: str) -> None:
         with contextlib.suppress(ClientError, TimeoutError):
@@ -606,6 +641,9 @@ class HearingClient:
             await asyncio.sleep(REJOIN_PAUSE)
 
     async def _drop_media(self) -> None:
+        if self.watch is not None:
+            for leg in ("publish", "subscribe"):
+                self.watch.forget(leg)
         for pc in (self._publish_pc, self._subscribe_pc):
             if pc is not None:
                 await pc.close()

@@ -88,7 +88,8 @@ class Court:
 
 async def seat(court: Court, role: str, name: str) -> HearingClient:
     issued = await court.server.issue_token(court.hearing_id, role, name)
-    client = HearingClient(court.server.base_url, issued["token"])
+    # the server's watch alone: these faults test what the server does with a dead leg
+    client = HearingClient(court.server.base_url, issued["token"], watch=None)
     court.clients.append(client)
     await client.connect()
     judge = court.people.get("presiding_judge")
@@ -226,10 +227,14 @@ class Firewall:
         self._run(f"add table inet {self.TABLE}")
         self._run(f"add chain inet {self.TABLE} out {{ type filter hook output priority 0 ; }}")
 
-    def silence(self, ports: list[int]) -> None:
+    def silence(self, ports: list[int] | list[str]) -> None:
         listed = ", ".join(str(p) for p in ports)
         self._run(f"add rule inet {self.TABLE} out udp sport {{ {listed} }} drop")
         self._run(f"add rule inet {self.TABLE} out udp dport {{ {listed} }} drop")
+
+    def silence_range(self, low: int, high: int) -> None:
+        """Every UDP port from `low` to `high`: a client's network gone, new legs included."""
+        self.silence([f"{low}-{high}"])
 
     def close(self) -> None:
         subprocess.run(["nft", "delete", "table", "inet", self.TABLE], check=False)
