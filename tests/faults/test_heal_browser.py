@@ -4,9 +4,11 @@ without a reload; the media comes back both ways."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from aiortc.mediastreams import AudioStreamTrack
 from playwright.async_api import async_playwright
 
@@ -23,7 +25,8 @@ from tests.browser_support import (
     wait_for_state,
 )
 from tests.conftest import RunningServer
-from tests.faults.court import SmallVideo
+from tests.faults.court import Firewall, SmallVideo
+from tests.faults.test_heal_client import carries, flowing
 from tests.test_hearing_media import decodes
 from web.keys import AUDIT, SIGNALING
 
@@ -91,3 +94,59 @@ async def test_a_page_rebuilds_the_legs_the_server_closed_as_dead(
     ]
     legs = [(e["target"] or e["actor"], e["details"]["leg"]) for e in lost]
     assert (party_id, "subscribe") in legs and (party_id, "publish") in legs, legs
+
+
+PAGE_PORTS = """(leg) => window.ecourt.pcs[leg].getStats().then((stats) => {
+  const ports = [];
+  stats.forEach((entry) => { if (entry.type === "local-candidate") ports.push(entry.port); });
+  return ports;
+})"""
+
+
+@pytest.mark.parametrize("leg", ["publish", "subscribe"])
+async def test_a_page_whose_leg_dies_under_a_network_change_rebuilds_it_before_the_server_notices(
+    tmp_path: Path, server: RunningServer, clients: list[HearingClient], leg: str
+) -> None:
+    """Wi-Fi to 4G under one of the page's legs: its sockets never hear again, its connection
+    still looks open. The page's own watch rebuilds it within 15 s; the server alone would
+    wait its 30 s consent period (the page's sending connection was never rebuilt before)."""
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge_token = await server.issue_token(hid, "presiding_judge", "Judge Le")
+    party_token = await server.issue_token(hid, "plaintiff", "Ms Nguyen")
+    judge_id, party_id = judge_token["participant_id"], party_token["participant_id"]
+    judge = HearingClient(server.base_url, judge_token["token"])
+    clients.append(judge)
+    await judge.connect()
+    await judge.request("phase", {"phase": "in_session"})
+    await judge.publish(SmallVideo(), AudioStreamTrack())
+    async with (
+        async_playwright() as playwright,
+        chromium(playwright, tmp_path / "party-profile") as browser,
+    ):
+        party = await first_page(browser)
+        await join_hearing(party, party_token["join_url"])
+        await judge.wait_for_waiting(party_id)
+        await judge.admit(party_id)
+        await wait_for_state(party, "courtroom", "party")
+        await wait_for_decoded_video(party, "party", judge_id, at_least=5, within=30)
+        await decodes(await judge.wait_for_track(party_id, "video", timeout=30))
+        ports = await party.evaluate(PAGE_PORTS, leg)
+        assert ports
+        firewall = Firewall()
+        try:
+            firewall.silence(ports)
+            if leg == "publish":
+                await asyncio.sleep(1.0)
+                assert not await carries(judge, party_id)
+                await flowing(judge, party_id, within=15)
+            else:
+                before = frames_decoded(await media_stats(party), judge_id)
+                await wait_for_decoded_video(
+                    party, "party", judge_id, at_least=before + 5, within=15
+                )
+        finally:
+            firewall.close()
+        rebuilt = await party.evaluate("() => window.ecourt.legWatch.rebuilds.map((r) => r[0])")
+        assert leg in rebuilt, rebuilt
+    assert judge.media_lost == []

@@ -74,9 +74,9 @@ async def court_of_two(
     return judge, party
 
 
-async def carries(viewer: HearingClient, publisher: HearingClient) -> bool:
+async def carries(viewer: HearingClient, publisher: HearingClient | str) -> bool:
     """Do the publisher's video packets reach the viewer now (over 0.7 s)?"""
-    pid = publisher.participant["id"]
+    pid = publisher if isinstance(publisher, str) else publisher.participant["id"]
 
     def video() -> int:
         return sum(
@@ -90,13 +90,14 @@ async def carries(viewer: HearingClient, publisher: HearingClient) -> bool:
     return video() > before
 
 
-async def flowing(viewer: HearingClient, publisher: HearingClient, within: float) -> float:
+async def flowing(viewer: HearingClient, publisher: HearingClient | str, within: float) -> float:
     """Wait until the publisher's video reaches the viewer; return how long it took."""
     started = time.monotonic()
     while time.monotonic() - started < within:
         if await carries(viewer, publisher):
             return time.monotonic() - started
-    raise AssertionError(f"no video from {publisher.participant['role']} within {within}s")
+    who = publisher if isinstance(publisher, str) else publisher.participant["role"]
+    raise AssertionError(f"no video from {who} within {within}s")
 
 
 async def cut_and_restore(firewall: Firewall, ranges: list[tuple[int, int]]) -> None:

@@ -7,6 +7,7 @@ import { publish, Subscriber } from "./rtc.js";
 import { Tiles, renderQueue, roleName, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
 import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
+import { LegWatch } from "./legwatch.js";
 
 const MODERATORS = new Set(["presiding_judge", "clerk"]);
 const REQUEST_TIMEOUT_MS = 15000;
@@ -44,6 +45,9 @@ let tiles = null;
 let audit = null;
 let token = "";
 let peersGeneration = 0; // bumped whenever both legs are closed
+// Both legs watched: one that failed, closed or went silent is rebuilt (docs/protocol.md).
+const legWatch = new LegWatch((leg) => healMedia(leg));
+ecourt.legWatch = legWatch;
 let enteredGeneration = -1;
 let lastStatus = null; // [key, vars], re-rendered when the language changes
 // This page's own key for its connection: when it reconnects after a drop the server has not
@@ -261,7 +265,7 @@ function connect() {
   socket.on("unmute_requested", (data) => {
     status(data?.kind === "video" ? "status.camera_unmute_asked" : "status.mic_unmute_asked");
   });
-  socket.on("media_lost", (data) => healMedia(data?.leg));
+  socket.on("media_lost", (data) => legWatch.lost(data?.leg) && healMedia(data?.leg));
   socket.on("subscribe_offer", (data) => {
     if (ecourt.state === "left") return;
     if (subscriber && data?.leg !== undefined && data.leg !== subscriber.leg) {
@@ -504,6 +508,8 @@ function ensureSubscriber() {
     });
     ecourt.pcs.subscribe = subscriber.pc;
     const pc = subscriber.pc;
+    const leg = subscriber;
+    legWatch.watch("subscribe", pc, () => leg.tracks.size > 0);
     pc.addEventListener("iceconnectionstatechange", () => {
       if (pc.iceConnectionState === "failed") restartMedia();
     });
@@ -523,7 +529,7 @@ async function restartMedia() {
     ecourt.pcs.publish?.close();
     ecourt.pcs.publish = null;
     if (localStream && localStream.getTracks().length) {
-      ecourt.pcs.publish = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
+      setPublishing(await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen }));
     }
     status("status.in_courtroom");
   } catch (err) {
@@ -544,12 +550,17 @@ async function healMedia(leg) {
   republishing = true;
   try {
     ecourt.pcs.publish?.close();
-    ecourt.pcs.publish = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
+    setPublishing(await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen }));
   } catch (err) {
     showError(err);
   } finally {
     republishing = false;
   }
+}
+
+function setPublishing(pc) {
+  ecourt.pcs.publish = pc;
+  legWatch.watch("publish", pc);
 }
 
 async function enterCourtroom() {
@@ -558,6 +569,7 @@ async function enterCourtroom() {
   enteredGeneration = generation;
   setState("courtroom");
   status("status.in_courtroom");
+  legWatch.start();
   tiles.setSelf(ecourt.participant, localStream);
   tiles.updateRoster(ecourt.roster);
   renderConsole();
@@ -570,7 +582,7 @@ async function enterCourtroom() {
       pc.close(); // the connection changed (or the participant left) meanwhile
       return;
     }
-    ecourt.pcs.publish = pc;
+    setPublishing(pc);
     for (const track of localStream.getTracks()) {
       if (!track.enabled) await request("mute", { kind: track.kind, muted: true });
     }
@@ -597,7 +609,7 @@ async function toggleScreen() {
     }
     const pc = await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen });
     ecourt.pcs.publish?.close();
-    ecourt.pcs.publish = pc;
+    setPublishing(pc);
   } catch (err) {
     if (!stopping) previous?.stop();
     sharedScreen = stopping ? null : previous;
@@ -694,6 +706,8 @@ function closePeers() {
   subscriber = null;
   ecourt.pcs.publish?.close();
   ecourt.pcs = { publish: null, subscribe: null };
+  legWatch.forget("publish");
+  legWatch.forget("subscribe");
   ecourt.tracks = [];
   tiles?.clear();
 }
@@ -714,6 +728,7 @@ function finish(reason) {
   if (ecourt.state === "left") return;
   ecourt.leaveReason = reason;
   closePeers();
+  legWatch.close();
   for (const track of localStream?.getTracks() || []) track.stop();
   devices?.handOver()?.getTracks().forEach((track) => track.stop());
   ecourt.socket?.disconnect();
