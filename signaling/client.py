@@ -561,6 +561,14 @@ class HearingClient:
     async def _on_lobby(self, payload: dict[str, Any]) -> None:
         await self._set(lobby=list(payload.get("waiting", [])))
 
+    def health_of(self, participant_id: str) -> dict[str, str]:
+        """How the server measures that person's `audio` and `video` reaching the court
+        (`live`, `weak`, `frozen`, `no_media`, `reconnecting`), from the latest roster; empty
+        unless we are the judge, the clerk, or that person."""
+        entry = next((p for p in self.roster if p.get("id") == participant_id), None)
+        health = None if entry is None else entry.get("health")
+        return dict(health) if isinstance(health, dict) else {}
+
     async def _on_roster(self, payload: dict[str, Any]) -> None:
         await self._set(roster=list(payload.get("participants", [])))
 

@@ -53,6 +53,8 @@ class _Session(Protocol):
 
     async def _track_changed(self) -> None: ...
 
+    async def _check_health(self) -> None: ...
+
     async def _lose_leg(
         self, member: Member, leg: SubscribePeer | PublishPeer, reason: str
     ) -> None: ...
@@ -78,6 +80,7 @@ class LegKeeper:
                         reason = None if leg is None else leg.failure(now, self._leg_silence)
                         if leg is not None and reason is not None:
                             await self._lose_leg(member, leg, reason)
+                await self._check_health()
             except Exception:
                 log.exception("checking the legs of %s failed once", self.hearing_id)
 
@@ -99,7 +102,7 @@ class LegKeeper:
         else:
             if member.publish is not leg:
                 return
-            which, member.publish = "publish", None
+            which, member.publish, member.publish_lost = "publish", None, reason
         await self._engine.release(leg)
         details = {"leg": which, "reason": reason}
         self.record(member.participant.id, "media_lost", result=reason, details=details)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hearing import Hearing, Participant
+from hearing import MODERATORS, Hearing, Participant
 from hearing.privacy import shown_name
 from hearing.seats import Seat
 from media import PublishedTrack, PublishPeer, SubscribePeer
@@ -37,6 +37,10 @@ class Member:
     subscribe_lost: str | None = None
     """Why the server closed this member's subscribe leg (`media_lost`); while set, no new leg
     is built until the client asks for one (`restart_media`)."""
+    publish_lost: str | None = None
+    """Why the server closed this member's publish leg, until a new one is accepted."""
+    health: dict[str, str] = field(default_factory=dict)
+    """How their camera and microphone reach the court (`hearing.media_health`), by kind."""
     negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
     resume: str | None = None
     """The page's own key for this connection: the same page reconnecting shows it again."""
@@ -92,5 +96,15 @@ def roster_entry(member: Member, seat: Seat | None, court: Courtroom) -> dict[st
     entry = participant_json(member.participant) | {
         "muted": dict(member.muted),
         "publishing": sorted({t.label for t in member.tracks}),
+        "health": dict(member.health),
     }
     return entry if seat is None else entry | court.roster_fields(seat)
+
+
+def roster_for(entry: dict[str, Any], member: Member, viewer: Member) -> dict[str, Any]:
+    """`member`'s roster entry as `viewer` may see it: a protected witness's name only if
+    cleared; the media health only to the bench (judge, clerk) and to the person it is about."""
+    shown = entry | {"display_name": shown_name(member.participant, viewer.participant)}
+    if viewer.participant.role not in MODERATORS and viewer is not member:
+        shown.pop("health", None)
+    return shown

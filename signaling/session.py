@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -17,7 +18,6 @@ from hearing import Admission, Hearing, HearingError, Lobby, Participant, Unknow
 from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING
 from hearing.permissions import Action, check
 from hearing.phases import Phase
-from hearing.privacy import shown_name
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
 from media.liveness import CONSENT_SECONDS
@@ -29,6 +29,7 @@ from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.enforcement import Applied, Enforcement
 from signaling.errors import LeaveReason, NotAdmitted, Refused
+from signaling.health import HealthKeeper, Sample
 from signaling.legs import LegKeeper
 from signaling.livestream_control import LivestreamControl
 from signaling.lobby_news import LobbyNews
@@ -39,6 +40,7 @@ from signaling.member import (
     offer_json,
     participant_json,
     roster_entry,
+    roster_for,
 )
 from signaling.monitor import ReferenceMonitor
 from signaling.orders import CourtOrders
@@ -54,7 +56,7 @@ ROSTER_INTERVAL = 0.02
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
-class HearingSession(CourtOrders, LobbyNews, LegKeeper, Enforcement):
+class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcement):
     def __init__(
         self,
         hearing: Hearing,
@@ -75,6 +77,7 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, Enforcement):
         self._count_incident = on_incident
         self._leg_watch: asyncio.Task[None] | None = None
         self._presence = PresenceWatch(grace)
+        self._track_samples: dict[str, deque[Sample]] = {}
         self._watchdog: asyncio.Task[None] | None = None
         self._speaker_task: asyncio.Task[None] | None = None
         self._speakers = SpeakerWatch(self._voices, self._listeners, outbox.send)
@@ -225,7 +228,7 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, Enforcement):
         except Exception:
             await self._engine.release(peer)
             raise
-        old, member.publish = member.publish, peer
+        old, member.publish, member.publish_lost = member.publish, peer, None
         if old is not None:
             await self._engine.release(old)
             await self._track_changed()
@@ -412,10 +415,7 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, Enforcement):
         admitted = self._admitted()
         roster = [self._roster_entry(m) for m in admitted]
         for viewer in admitted:  # a protected witness's name only for those cleared
-            entries = [
-                e | {"display_name": shown_name(m.participant, viewer.participant)}
-                for e, m in zip(roster, admitted, strict=True)
-            ]
+            entries = [roster_for(e, m, viewer) for e, m in zip(roster, admitted, strict=True)]
             await self._outbox.send(viewer.sid, "roster", {"participants": entries})
 
     def _roster_entry(self, member: Member) -> dict[str, Any]:

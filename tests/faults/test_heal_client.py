@@ -8,45 +8,33 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiortc.mediastreams import AudioStreamTrack
 
 from media._aiortc_hooks import local_ports
-from security import Secret
 from signaling.client import HearingClient
 from signaling.client_watch import WatchRules
-from tests.conftest import RunningServer, running_server
+from tests.conftest import RunningServer
+from tests.faults.conftest import SERVER_SILENCE
 from tests.faults.court import Firewall, SmallVideo
-from tests.metrics_support import METRICS_KEY
 
 pytestmark = pytest.mark.media
 
 PUBLISH_PORTS = (42000, 42049)
 SUBSCRIBE_PORTS = (42050, 42099)
-SERVER_SILENCE = 30.0
-"""The server's consent period, as deployed: the client must not wait for it."""
+
 BACK_WITHIN = 15.0
 """After the network returns (or moves), each leg carries media again within this: the
 client's silence limit (4 s) plus a pause and an ICE and DTLS handshake on a loaded machine."""
 CUT = 8.0
 
 
-@pytest.fixture
-async def heal_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    async with running_server(
-        tmp_path / "data",
-        leg_silence=SERVER_SILENCE,
-        due_process_grace=3600.0,
-        metrics_key=Secret(METRICS_KEY.encode()),
-    ) as running:
-        yield running
-
-
 async def court_of_two(
-    server: RunningServer, clients: list[HearingClient], watch: WatchRules | None
+    server: RunningServer,
+    clients: list[HearingClient],
+    watch: WatchRules | None,
+    party_kinds: tuple[str, ...] = ("video", "audio"),
 ) -> tuple[HearingClient, HearingClient]:
     """A judge and a party in session, each publishing a camera and a microphone, each
     receiving the other; the party's legs bound in their own port ranges."""
@@ -68,8 +56,11 @@ async def court_of_two(
     await judge.admit(party.participant["id"])
     await party.wait_admitted()
     await judge.publish(SmallVideo(), AudioStreamTrack())
-    await party.publish(SmallVideo(), AudioStreamTrack())
-    await flowing(judge, party, within=30)
+    await party.publish(
+        *(SmallVideo() if k == "video" else AudioStreamTrack() for k in party_kinds)
+    )
+    if "video" in party_kinds:
+        await flowing(judge, party, within=30)
     await flowing(party, judge, within=30)
     return judge, party
 

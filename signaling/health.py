@@ -1,0 +1,85 @@
+"""Media health, measured: what the server received of each person's camera and microphone
+over the last two seconds (`hearing.media_health` judges it). Looked at with the legs (every
+0.5 s); a change goes out in the roster, to the bench and to the person it is about.
+Mixed into `HearingSession`."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Protocol
+
+from hearing.media_health import WINDOW_SECONDS, MediaHealth, TrackWindow, media_health
+from media import PublishedTrack
+from signaling.member import Member
+
+KINDS = ("audio", "video")
+Sample = tuple[float, int, int]
+"""(when, packets received, extended highest sequence number) of one track."""
+
+
+class _Session(Protocol):
+    members: dict[str, Member]
+    _track_samples: dict[str, deque[Sample]]
+
+    async def _announce_roster(self) -> None: ...
+
+
+def _leg(member: Member) -> str:
+    if member.publish is None:
+        return "none" if member.publish_lost is None else "lost"
+    state = member.publish.connection_state
+    if state == "connected":
+        return "connected"
+    return "lost" if state in ("failed", "closed") else "connecting"
+
+
+def _window(samples: deque[Sample], track: PublishedTrack, now: float) -> tuple[int, int, float]:
+    """(packets, expected, span) from the oldest sample within the window to now."""
+    received, highest = track.stats.received, track.stats.extended_highest
+    samples.append((now, received, highest))
+    while len(samples) > 1 and samples[1][0] <= now - WINDOW_SECONDS:
+        samples.popleft()
+    when, first_received, first_highest = samples[0]
+    return received - first_received, max(0, highest - first_highest), now - when
+
+
+def track_windows(
+    member: Member, samples: dict[str, deque[Sample]], now: float
+) -> dict[str, TrackWindow]:
+    """Each kind's window for `member` (its camera and microphone; a shared screen is not
+    judged), sampling its tracks' counters into `samples`."""
+    leg = _leg(member)
+    windows = {}
+    for kind in KINDS:
+        track = next((t for t in member.tracks if t.kind == kind and t.label == kind), None)
+        if track is None:
+            windows[kind] = TrackWindow(kind, False, None, 0, 0, 0.0, leg)
+            continue
+        packets, expected, span = _window(samples.setdefault(track.id, deque()), track, now)
+        last = track.last_packet_at
+        silent_for = None if last is None else max(0.0, now - last)
+        windows[kind] = TrackWindow(kind, True, silent_for, packets, expected, span, leg)
+    return windows
+
+
+class HealthKeeper:
+    async def _check_health(self: _Session) -> None:
+        """Judge every person's media; announce the roster if anyone's changed."""
+        now = time.monotonic()
+        live_tracks: set[str] = set()
+        changed = False
+        for member in list(self.members.values()):
+            live_tracks.update(t.id for t in member.tracks)
+            windows = track_windows(member, self._track_samples, now)
+            health = {kind: media_health(w).value for kind, w in windows.items()}
+            if health != member.health:
+                member.health = health
+                changed = True
+        for gone in set(self._track_samples) - live_tracks:
+            del self._track_samples[gone]
+        if changed:
+            await self._announce_roster()
+
+
+__all__ = ["HealthKeeper", "MediaHealth"]
