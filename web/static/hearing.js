@@ -8,6 +8,7 @@ import { Tiles, renderQueue, roleName, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
 import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
 import { LegWatch } from "./legwatch.js";
+import { showHealth, showOwnHealth } from "./health.js";
 
 const MODERATORS = new Set(["presiding_judge", "clerk"]);
 const REQUEST_TIMEOUT_MS = 15000;
@@ -240,6 +241,7 @@ function connect() {
     tiles?.updateRoster(ecourt.roster);
     audit?.learnNames(ecourt.roster);
     renderConsole();
+    showMediaHealth();
   });
   socket.on("audit", (data) => {
     if (Array.isArray(data?.entries)) audit?.add(data.entries);
@@ -679,6 +681,15 @@ function renderConsole() {
   });
 }
 
+// How each person's media reaches the court: on the bench's roster and tiles, and one's own.
+function showMediaHealth() {
+  const own = ecourt.roster.find((p) => p.id === ecourt.participant?.id);
+  showOwnHealth($("own-health"), ecourt.state === "courtroom" ? own?.health : null);
+  if (!ecourt.participant || !MODERATORS.has(ecourt.participant.role)) return;
+  showHealth($("roster"), ecourt.roster);
+  showHealth($("tiles"), ecourt.roster);
+}
+
 async function order(event, payload, entry, control, dangerous) {
   if (dangerous) {
     const asked = await confirmAction(t("confirm.order", { order: dangerous, name: entry.display_name }), dangerous);
@@ -764,6 +775,7 @@ function relabel() {
   tiles?.relabel();
   audit?.render();
   renderConsole();
+  showMediaHealth();
   showEnded();
   if (ecourt.connection === "reconnecting") showConnection("reconnecting");
   if (devices) devices.note.textContent = t(devices.error ? "devices.failed" : "devices.ready", { error: devices.error });

@@ -1,0 +1,131 @@
+"""The judge's console shows each person's media health (a dot and a word on the roster and
+the tile), measured by the server: live, weak, frozen, no media and reconnecting, each made
+for real by aiortc parties (a thin camera, a refused camera, a network gone, a leg closed);
+and the judge's own page tells them when it is their own connection. Screenshots of it in
+both languages go to docs/screenshots/console-health-*.png and own-health-*.png."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from playwright.async_api import Page, async_playwright, expect
+
+from media._aiortc_hooks import local_ports
+from signaling.client import HearingClient
+from tests.browser_support import BROWSER_TEST, chromium, first_page, join_hearing, wait_for_state
+from tests.conftest import RunningServer
+from tests.faults.court import Firewall, SmallVideo
+from tests.page_checks import save_screenshots
+
+pytestmark = BROWSER_TEST
+
+SHOWN_WITHIN = 2.0
+"""The console shows a state within this of the server's being able to tell it."""
+
+
+class ThinVideo(VideoStreamTrack):
+    """A camera at 2 frames a second: it arrives, but too thin to follow (`weak`)."""
+
+    async def recv(self) -> av.VideoFrame:
+        await asyncio.sleep(0.5)
+        frame = av.VideoFrame.from_ndarray(numpy.zeros((120, 160, 3), numpy.uint8), "bgr24")
+        self._count = getattr(self, "_count", 0) + 1
+        frame.pts, frame.time_base = self._count * 45000, Fraction(1, 90000)
+        return frame
+
+
+BADGE_JS = """(id) => {
+  const badge = document.querySelector(`#roster [data-participant-id="${id}"] .health`);
+  return badge ? badge.dataset.health : null;
+}"""
+
+
+async def badge_shows(page: Page, participant_id: str, state: str, within: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if await page.evaluate(BADGE_JS, participant_id) == state:
+            return time.monotonic() - started
+        await asyncio.sleep(0.1)
+    seen = await page.evaluate(BADGE_JS, participant_id)
+    raise AssertionError(f"the console never showed {state} for {participant_id} (shows {seen})")
+
+
+async def test_the_console_shows_every_media_health_state_and_the_judge_their_own(
+    tmp_path: Path, heal_server: RunningServer, clients: list[HearingClient]
+) -> None:
+    server = heal_server
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge_token = await server.issue_token(hid, "presiding_judge", "Judge Le")
+    clerk_token = await server.issue_token(hid, "clerk", "Clerk Pham")
+    clerk = HearingClient(server.base_url, clerk_token["token"], watch=None)
+    clients.append(clerk)
+    await clerk.connect()
+
+    async def party(role: str, name: str, *tracks: object, **options: object) -> HearingClient:
+        issued = await server.issue_token(hid, role, name)
+        client = HearingClient(server.base_url, issued["token"], watch=None, **options)  # type: ignore[arg-type]
+        clients.append(client)
+        await client.connect()
+        await clerk.wait_for_waiting(client.participant["id"])
+        await clerk.admit(client.participant["id"])
+        await client.wait_admitted()
+        await client.publish(*tracks)  # type: ignore[arg-type]
+        return client
+
+    profile = tmp_path / "judge-profile"
+    async with async_playwright() as playwright, chromium(playwright, profile) as browser:
+        judge = await first_page(browser)
+        await join_hearing(judge, judge_token["join_url"])
+        await wait_for_state(judge, "courtroom", "judge")
+        await judge.locator('#phase-controls button[data-phase="in_session"]').click()
+        await clerk.wait_until(lambda: clerk.state.get("phase") == "in_session", 10, "session")
+
+        live = await party("plaintiff", "Ms Nguyen", SmallVideo(), AudioStreamTrack())
+        published_at = time.monotonic()
+        refused = await party("respondent", "Mr Tran", AudioStreamTrack())  # no camera
+        thin = await party("expert", "Dr Vo", ThinVideo(), AudioStreamTrack())
+        gone = await party("party_lawyer", "Ms Do", SmallVideo(), AudioStreamTrack())
+        closed = await party(
+            "interpreter", "Mr Ly", SmallVideo(), AudioStreamTrack(), heal_media=False
+        )
+        await badge_shows(judge, refused.participant["id"], "no_media", 10)
+        assert time.monotonic() - published_at < 10
+        await badge_shows(judge, live.participant["id"], "live", 10)
+        await badge_shows(judge, thin.participant["id"], "weak", 10)
+        await badge_shows(judge, gone.participant["id"], "live", 10)
+        await badge_shows(judge, closed.participant["id"], "live", 10)
+
+        firewall = Firewall()
+        try:
+            assert gone._publish_pc is not None
+            firewall.silence(local_ports(gone._publish_pc))
+            cut_at = time.monotonic()
+            await badge_shows(judge, gone.participant["id"], "frozen", 10)
+            assert time.monotonic() - cut_at <= 2.0 + SHOWN_WITHIN
+            await closed.close_publish_leg()  # the server closes its half: reconnecting
+            await badge_shows(judge, closed.participant["id"], "reconnecting", 5)
+            await save_screenshots(judge, "console-health")
+
+            # the judge's own sending connection goes (the page's watch is off: it stays so)
+            await judge.evaluate("() => window.ecourt.legWatch.close()")
+            ports = await judge.evaluate(
+                """() => window.ecourt.pcs.publish.getStats().then((stats) => {
+                  const ports = [];
+                  stats.forEach((e) => { if (e.type === "local-candidate") ports.push(e.port); });
+                  return ports;
+                })"""
+            )
+            firewall.silence(ports)
+            banner = judge.locator("#own-health")
+            await expect(banner).to_have_attribute("data-health", "frozen", timeout=10_000)
+            await expect(banner).to_be_visible()
+            await save_screenshots(judge, "own-health")
+        finally:
+            firewall.close()
