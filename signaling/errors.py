@@ -34,6 +34,13 @@ class NotAdmitted(SignalingError):
     code = "not_admitted"
 
 
+class WitnessWithoutMedia(SignalingError):
+    """A witness whose camera does not reach the court is called only if the judge confirms
+    they testify by audio only."""
+
+    code = "witness_without_media"
+
+
 class Refused(SignalingError):
     """A connection that may not proceed (unknown hearing, denied, already connected)."""
 

@@ -9,7 +9,13 @@ import time
 from collections import deque
 from typing import Protocol
 
-from hearing.media_health import WINDOW_SECONDS, MediaHealth, TrackWindow, media_health
+from hearing.media_health import (
+    WINDOW_SECONDS,
+    MediaHealth,
+    TrackWindow,
+    has_media,
+    media_health,
+)
 from media import PublishedTrack
 from signaling.member import Member
 
@@ -63,6 +69,11 @@ def track_windows(
     return windows
 
 
+def seen_or_heard(member: Member) -> bool:
+    """Does the court see or hear this member now (a camera or microphone live or weak)?"""
+    return has_media({kind: MediaHealth(state) for kind, state in member.health.items()})
+
+
 class HealthKeeper:
     async def _check_health(self: _Session) -> None:
         """Judge every person's media; announce the roster if anyone's changed."""
@@ -82,4 +93,4 @@ class HealthKeeper:
             await self._announce_roster()
 
 
-__all__ = ["HealthKeeper", "MediaHealth"]
+__all__ = ["HealthKeeper", "MediaHealth", "seen_or_heard"]

@@ -58,6 +58,23 @@ class ParticipantRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class CallWitnessRequest:
+    """`call_witness`: `audio_only` confirms calling a witness whose camera does not reach
+    the court (they testify by audio only)."""
+
+    participant_id: str
+    audio_only: bool = False
+
+    @classmethod
+    def parse(cls, payload: Any) -> CallWitnessRequest:
+        body = _object(payload, {"participant_id", "audio_only"})
+        audio_only = body.get("audio_only", False)
+        if not isinstance(audio_only, bool):
+            raise BadRequest("audio_only must be true or false", field="audio_only")
+        return cls(_str(body, "participant_id", 64), audio_only)
+
+
+@dataclass(frozen=True, slots=True)
 class Publish:
     sdp: str
     screen_mid: str | None = None

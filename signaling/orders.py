@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from hearing import Lobby
+from hearing.media_health import MediaHealth
 from hearing.permissions import Action, check
 from hearing.rooms import Room
 from hearing.seats import Seat
 from signaling.courtroom import Courtroom
 from signaling.enforcement import Applied
-from signaling.errors import LeaveReason
+from signaling.errors import LeaveReason, WitnessWithoutMedia
 from signaling.member import Member, Outbox
 
 
@@ -56,13 +57,27 @@ class CourtOrders:
         self.record(actor.participant.id, "move", target=participant_id, details=details)
 
     async def call_witness(
-        self: _Session, actor: Member, participant_id: str, called: bool
+        self: _Session, actor: Member, participant_id: str, called: bool, audio_only: bool = False
     ) -> None:
+        """Call or release a witness. One whose camera does not reach the court (its media
+        health is not live or weak) is called only with `audio_only`, which is audited."""
         action = Action.CALL_WITNESS if called else Action.RELEASE_WITNESS
         check(actor.participant.role, action)
-        self.court.call_witness(self._target(participant_id), called)
+        seat = self._target(participant_id)
+        witness = self.members.get(participant_id)
+        camera = (witness.health if witness else {}).get("video", MediaHealth.NO_MEDIA.value)
+        seen = camera in (MediaHealth.LIVE.value, MediaHealth.WEAK.value)
+        if called and not seen and not audio_only:
+            raise WitnessWithoutMedia(
+                f"the witness's camera does not reach the court ({camera}); confirm to hear "
+                "them by audio only",
+                field="audio_only",
+            )
+        self.court.call_witness(seat, called)
         applied = await self._announce_state()
         details = applied.details()
+        if called and not seen:
+            details |= {"audio_only": True, "camera": camera}
         self.record(actor.participant.id, action.value, target=participant_id, details=details)
 
     async def give_floor(self: _Session, actor: Member, participant_id: str, granted: bool) -> None:

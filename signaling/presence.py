@@ -1,5 +1,6 @@
-"""Who has had media lately, and whether someone the court cannot sit without has been
-silent for longer than the grace period (the rule itself is `hearing.due_process`)."""
+"""Who the court can see or hear now, and whether someone it cannot sit without has been
+absent (gone, or without media that reaches it) for longer than the grace period (the rule
+itself is `hearing.due_process`; what counts as media, `hearing.media_health`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ from collections.abc import Iterable
 from hearing.due_process import must_be_present
 from hearing.phases import Phase
 from hearing.seats import Seat
-from media import PublishedTrack
 
 
 class PresenceWatch:
     def __init__(self, grace: float) -> None:
         self.grace = grace
-        self._last_media: dict[str, float] = {}
+        self._absent_since: dict[str, float] = {}
         self._sitting_since = time.monotonic()
 
     def court_sits(self) -> None:
@@ -23,19 +23,20 @@ class PresenceWatch:
         self._sitting_since = time.monotonic()
 
     def overdue(
-        self, people: Iterable[tuple[str, Seat | None, list[PublishedTrack]]], phase: Phase
+        self, people: Iterable[tuple[str, Seat | None, bool]], phase: Phase
     ) -> tuple[str, float] | None:
-        """The first required participant (id, seconds without media) past the grace period.
-        Only people who have sent media are watched."""
+        """The first required participant (id, seconds absent) past the grace period. Each
+        person comes with their seat and whether the court sees or hears them now (connected,
+        with a camera or microphone live or weak); absence counts from when it began, or from
+        when the court started sitting."""
         now = time.monotonic()
-        for participant_id, seat, tracks in people:
-            seen = [t.last_packet_at for t in tracks if t.last_packet_at is not None]
-            if seen:
-                self._last_media[participant_id] = max(seen)
-            last = self._last_media.get(participant_id)
-            if last is None or seat is None or not must_be_present(seat, phase):
+        found = None
+        for participant_id, seat, present in people:
+            if present or seat is None or not must_be_present(seat, phase):
+                self._absent_since.pop(participant_id, None)
                 continue
-            gap = now - max(last, self._sitting_since)
-            if gap > self.grace:
-                return participant_id, gap
-        return None
+            since = self._absent_since.setdefault(participant_id, now)
+            gap = now - max(since, self._sitting_since)
+            if gap > self.grace and found is None:
+                found = participant_id, gap
+        return found

@@ -32,6 +32,7 @@ from signaling.logs import ENGINEIO_LOG, LOG_CONTEXT
 from signaling.member import Member
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
+    CallWitnessRequest,
     Empty,
     FloorRequest,
     HandRequest,
@@ -524,8 +525,10 @@ class SignalingServer:
         await session.move(member, request.participant_id, request.room)
 
     async def _call_witness(self, session: HearingSession, member: Member, payload: Any) -> None:
-        request = ParticipantRequest.parse(payload)
-        await session.call_witness(member, request.participant_id, called=True)
+        request = CallWitnessRequest.parse(payload)
+        await session.call_witness(
+            member, request.participant_id, called=True, audio_only=request.audio_only
+        )
 
     async def _release_witness(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = ParticipantRequest.parse(payload)

@@ -29,7 +29,7 @@ from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.enforcement import Applied, Enforcement
 from signaling.errors import LeaveReason, NotAdmitted, Refused
-from signaling.health import HealthKeeper, Sample
+from signaling.health import HealthKeeper, Sample, seen_or_heard
 from signaling.legs import LegKeeper
 from signaling.livestream_control import LivestreamControl
 from signaling.lobby_news import LobbyNews
@@ -321,8 +321,8 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         return self.livestream.json()
 
     async def _guard_due_process(self) -> None:
-        """Recess the hearing when someone it cannot go on without has had no media for
-        longer than the grace period (only people who have sent media are watched)."""
+        """Recess the hearing when someone it cannot go on without has been gone, or without
+        media that reaches the court, for longer than the grace period."""
         while True:
             await asyncio.sleep(min(1.0, self._presence.grace / 4))
             try:
@@ -332,7 +332,7 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
 
     async def _check_presence(self) -> None:
         people = (
-            (pid, self.seat_of(p), self.members[pid].tracks if pid in self.members else [])
+            (pid, self.seat_of(p), pid in self.members and seen_or_heard(self.members[pid]))
             for pid, p in self._known.items()
         )
         overdue = self._presence.overdue(people, self.court.phase)

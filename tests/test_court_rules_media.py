@@ -77,7 +77,9 @@ async def test_the_accused_and_the_public_never_receive_the_child_witness(
     child = await seat(server, clients, hid, judge, "child_witness", "Child A")
     support = await seat(server, clients, hid, judge, "support_person", "Ms Support")
     await judge.request("phase", {"phase": "in_session"})
-    await judge.request("call_witness", {"participant_id": child.participant["id"]})
+    await judge.request(
+        "call_witness", {"participant_id": child.participant["id"], "audio_only": True}
+    )
     await child.publish(VideoStreamTrack(), AudioStreamTrack())
     await judge.publish(VideoStreamTrack())
 
@@ -122,7 +124,9 @@ async def test_a_sequestered_witness_receives_nothing_until_called(
     await asyncio.sleep(1.0)  # every chance for the server to (wrongly) forward something
     assert witness.offers_received == 0 and witness.remote_tracks == []
 
-    await judge.request("call_witness", {"participant_id": witness.participant["id"]})
+    await judge.request(
+        "call_witness", {"participant_id": witness.participant["id"], "audio_only": True}
+    )
     await decodes(await witness.wait_for_track(judge.participant["id"], "video"))
     await judge.request("release_witness", {"participant_id": witness.participant["id"]})
     await witness.wait_until(lambda: witness.remote_tracks == [], 10, "the witness cut off")

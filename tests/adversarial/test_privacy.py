@@ -82,7 +82,7 @@ async def test_the_accused_and_the_public_never_learn_the_protected_witness_name
         for event, payload in [
             ("phase", {"phase": "in_session"}),
             ("move", {"participant_id": cid, "room": {"kind": "witness_room", "id": "child"}}),
-            ("call_witness", {"participant_id": cid}),
+            ("call_witness", {"participant_id": cid, "audio_only": True}),
             ("force_mute", {"participant_id": cid, "kind": "audio"}),
             ("ask_unmute", {"participant_id": cid, "kind": "audio"}),
             ("grant_screen", {"participant_id": cid, "granted": True}),

@@ -145,7 +145,7 @@ async def test_nothing_the_accused_and_the_public_receive_identifies_the_child_w
     await judge.request("phase", {"phase": "in_session"})
     room = {"kind": "witness_room", "id": "child"}
     await judge.request("move", {"participant_id": cid, "room": room})
-    await judge.request("call_witness", {"participant_id": cid})
+    await judge.request("call_witness", {"participant_id": cid, "audio_only": True})
     await judge.publish(AudioStreamTrack())
     await accused.publish(VideoStreamTrack())  # the child sees the accused under us-3509
     await child.publish(VideoStreamTrack(), AudioStreamTrack())

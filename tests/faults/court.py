@@ -134,7 +134,9 @@ async def open_court(server: RunningServer, clients: list[HearingClient], profil
         await seat(court, role, role.replace("_", " ").title())
     await court.judge.request("phase", {"phase": "in_session"})
     if not conciliation:
-        await court.judge.request("call_witness", {"participant_id": court.pid("child_witness")})
+        # called before their camera is up: the judge confirms hearing them by audio meanwhile
+        called = {"participant_id": court.pid("child_witness"), "audio_only": True}
+        await court.judge.request("call_witness", called)
     for role, kinds in people.items():
         tracks = [AudioStreamTrack() if k == "audio" else SmallVideo() for k in kinds]
         if tracks:
@@ -359,7 +361,7 @@ TRIAL_ORDERS: dict[str, Order] = {
     "recess": _phase("recess"),
     "deliberation": _phase("deliberation"),
     "move": _about("move", "accused", room={"kind": "consultation", "id": "c1"}),
-    "call_witness": _about("call_witness", "witness"),
+    "call_witness": _about("call_witness", "witness", audio_only=True),  # no camera
     "release_witness": _about("release_witness", "child_witness"),
     "eject": _eject,
     "floor": _about("floor", "prosecutor", granted=True),

@@ -7,6 +7,7 @@ both languages go to docs/screenshots/console-health-*.png and own-health-*.png.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -18,10 +19,18 @@ from playwright.async_api import Page, async_playwright, expect
 
 from media._aiortc_hooks import local_ports
 from signaling.client import HearingClient
-from tests.browser_support import BROWSER_TEST, chromium, first_page, join_hearing, wait_for_state
+from tests.browser_support import (
+    BROWSER_TEST,
+    chromium,
+    confirm,
+    first_page,
+    join_hearing,
+    wait_for_state,
+)
 from tests.conftest import RunningServer
 from tests.faults.court import Firewall, SmallVideo
 from tests.page_checks import save_screenshots
+from web.keys import AUDIT
 
 pytestmark = BROWSER_TEST
 
@@ -129,3 +138,36 @@ async def test_the_console_shows_every_media_health_state_and_the_judge_their_ow
             await save_screenshots(judge, "own-health")
         finally:
             firewall.close()
+
+
+async def test_the_judge_calls_a_witness_without_a_camera_only_after_confirming_audio_only(
+    tmp_path: Path, heal_server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await heal_server.create_hearing()
+    hid = hearing["id"]
+    judge_token = await heal_server.issue_token(hid, "presiding_judge", "Judge Le")
+    witness_token = await heal_server.issue_token(hid, "witness", "Mr Lam")
+    witness = HearingClient(heal_server.base_url, witness_token["token"])
+    clients.append(witness)
+    wid = witness_token["participant_id"]
+    async with (
+        async_playwright() as playwright,
+        chromium(playwright, tmp_path / "judge-profile") as browser,
+    ):
+        judge = await first_page(browser)
+        await join_hearing(judge, judge_token["join_url"])
+        await wait_for_state(judge, "courtroom", "judge")
+        await witness.connect()
+        item = judge.locator(f'#roster [data-participant-id="{wid}"]')
+        await judge.locator(f'#queue [data-participant-id="{wid}"] button.admit').click()
+        await witness.wait_admitted()
+        await witness.publish(AudioStreamTrack())  # the camera refused
+        await badge_shows(judge, wid, "no_media", 10)
+        await item.get_by_role("button", name="Call").click()
+        await confirm(judge, "Mr Lam")  # "testify by audio only?"
+        await expect(item.get_by_role("button", name="Release")).to_be_visible(timeout=10_000)
+    entries = heal_server.app[AUDIT].path(hid).read_text().splitlines()
+    called = [e for e in map(json.loads, entries) if e.get("action") == "call_witness"]
+    assert [e["details"]["audio_only"] for e in called] == [True]
+    refused = [json.loads(e) for e in entries if '"witness_without_media"' in e]
+    assert len(refused) == 1 and refused[0]["action"] == "refused"

@@ -696,7 +696,16 @@ async function order(event, payload, entry, control, dangerous) {
     if (!asked) return;
   }
   control.disabled = true;
-  await consoleRequest(event, payload);
+  try {
+    await request(event, payload);
+  } catch (err) {
+    // a witness whose camera does not reach the court: called only if the judge confirms
+    // they testify by audio only (docs/protocol.md, `witness_without_media`)
+    if (err?.code !== "witness_without_media") showError(err, $("console-error"));
+    else if (await confirmAction(t("confirm.audio_only", { name: entry.display_name }), t("console.audio_only"))) {
+      await consoleRequest(event, { ...payload, audio_only: true });
+    }
+  }
   control.disabled = false;
 }
 
