@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiortc
 import pylibsrtp
-from aioice import Candidate, Connection, turn
+from aioice import Candidate, Connection, ice, stun, turn
 from aioice.candidate import candidate_foundation, candidate_priority
 from aioice.ice import CandidatePair, StunProtocol
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
@@ -57,6 +57,8 @@ _SIGNATURES: list[tuple[Any, str, list[str]]] = [
     (Connection, "data_received", ["self", "data", "component"]),
     (Connection, "check_incoming", ["self", "message", "addr", "protocol"]),
     (Connection, "get_component_candidates", ["self", "component", "addresses", "timeout"]),
+    (Connection, "query_consent", ["self"]),
+    (Connection, "build_request", ["self", "pair", "nominate"]),
     (StunProtocol, "datagram_received", ["self", "data", "addr"]),
     (RTCRtpSender, "send", ["self", "parameters"]),
     (RTCRtpSender, "_run_rtp", ["self", "codec"]),
@@ -280,6 +282,43 @@ def guard_datagrams(
 
         private._handle_rtp_data = no_rtp
     return counts
+
+
+CONSENT_RETRANSMISSIONS = 3
+"""A consent check is sent again after 0.5, 1 and 2 s: a response up to 3.5 s late counts."""
+
+
+def keep_consent(transport: RTCDtlsTransport) -> None:
+    """Check consent (RFC 7675) without letting a loaded machine end the leg.
+
+    aioice 0.13 sends each consent check once and waits 0.5 s for its response; six misses in
+    a row close the connection. Under CPU contention every leg loses consent together: a
+    server loop stalled for half a second (uvloop runs due timers before it reads the sockets,
+    so the timeout wins over a response already waiting) or a browser starved of CPU answering
+    late is a miss, and with every leg's checks in the same stalls, every leg misses six in a
+    row within 30 s. Here the checks go out as aioice sends them (every 4-6 s, to each
+    nominated pair) with retransmissions, and a missed one closes nothing: the leg watch
+    closes a leg that has heard nothing at all from its peer for the consent period
+    (`signaling/legs.py`, `ECOURT_LEG_SILENCE_SECONDS`). Call it with `guard_datagrams`,
+    before ICE connects (aioice starts its consent task when it has)."""
+    private: Any = transport
+    connection: Any = private.transport._connection
+
+    async def query_consent() -> None:
+        while True:
+            await asyncio.sleep(ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))
+            key = connection.remote_password.encode("utf8")
+            for pair in list(connection._nominated.values()):
+                request = connection.build_request(pair, nominate=False)
+                with contextlib.suppress(stun.TransactionError):
+                    await pair.protocol.request(
+                        request,
+                        pair.remote_addr,
+                        integrity_key=key,
+                        retransmissions=CONSENT_RETRANSMISSIONS,
+                    )
+
+    connection.query_consent = query_consent
 
 
 def _harden_rtcp(transport: Any, counts: DropCounts) -> None:

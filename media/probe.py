@@ -88,6 +88,7 @@ class ProbePeer:
                 hooks.bind_in_port_range(self._pc, self._udp_ports)
             await self._pc.setLocalDescription(await self._pc.createAnswer())
             self.drops = hooks.guard_datagrams(sctp.transport)
+            hooks.keep_consent(sctp.transport)
         except MediaError:
             raise
         except Exception as exc:

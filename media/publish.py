@@ -118,6 +118,7 @@ class PublishPeer:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
             self.drops = hooks.guard_datagrams(transport, self._on_plain_rtp)
+            hooks.keep_consent(transport)
         except MediaError:
             raise
         except Exception as exc:

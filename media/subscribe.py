@@ -213,7 +213,9 @@ class SubscribePeer:
             hooks.bind_in_port_range(self._pc, self._udp_ports)
         await self._pc.setLocalDescription(await self._pc.createOffer())
         if not self._guarded:  # ICE has gathered; the candidates are not out yet
-            self.drops = hooks.guard_datagrams(self._pc.getTransceivers()[0].sender.transport)
+            transport = self._pc.getTransceivers()[0].sender.transport
+            self.drops = hooks.guard_datagrams(transport)
+            hooks.keep_consent(transport)
             self._guarded = True
         self._version += 1
         self._awaiting = self._version

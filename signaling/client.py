@@ -33,7 +33,7 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 
-from media._aiortc_hooks import bind_in_port_range, count_incoming_rtp, local_ports
+from media._aiortc_hooks import bind_in_port_range, count_incoming_rtp, keep_consent, local_ports
 from signaling.client_watch import WATCH, LegWatch, WatchRules
 
 NAMESPACE = "/hearing"
@@ -356,6 +356,7 @@ class HearingClient:
         )
         self._bind_ports("publish", pc)
         await pc.setLocalDescription(await pc.createOffer())
+        keep_consent(pc.getTransceivers()[0].sender.transport)  # a busy laptop keeps its legs
         if self.watch is not None:
             self.watch.watch("publish", pc)
         offer: dict[str, Any] = {"sdp": pc.localDescription.sdp, "type": "offer"}
@@ -501,6 +502,8 @@ class HearingClient:
                 self._bind_ports("subscribe", pc)
             self._ssrc_owners = _owners(payload["sdp"], self._mid_info)
             await pc.setLocalDescription(await pc.createAnswer())
+            if fresh:
+                keep_consent(pc.getTransceivers()[0].receiver.transport)
             if fresh and self.watch is not None:
                 self.watch.watch("subscribe", pc, lambda: bool(self._mid_info))
             answer = self.shape_answer(pc.localDescription.sdp)

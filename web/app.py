@@ -28,6 +28,7 @@ from web.livestreams import Livestreams
 from web.metrics import Metrics
 from web.recordings import Recordings
 from web.settings import Settings
+from web.stalls import LoopStallWatch
 from web.stores import Stores
 
 MAX_BODY = 64 * 1024
@@ -94,10 +95,14 @@ def create_app(settings: Settings) -> web.Application:
     public_keys.add_routes(app)
     app[METRICS].attach(app)
 
+    stalls = LoopStallWatch()
+
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        stalls.start()
         await engine.start()
         await signaling.start()
         yield
+        await stalls.close()
         await signaling.close()
         await streams.close()
         await engine.close()
