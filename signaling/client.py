@@ -341,6 +341,8 @@ class HearingClient:
         self, tracks: tuple[MediaStreamTrack, ...], screen: MediaStreamTrack | None
     ) -> None:
         self._published = (tracks, screen)
+        if self.watch is not None:
+            self.watch.replacing("publish")
         if self._publish_pc is not None:  # publishing again replaces the publish leg
             await self._publish_pc.close()
         pc = _peer_connection(self.ice_servers)
@@ -474,6 +476,8 @@ class HearingClient:
 
     async def restart_media(self) -> None:
         """After a network change: a new subscribe leg (fresh ICE) and a new publish leg."""
+        if self.watch is not None:
+            self.watch.replacing("subscribe")
         await self.request("restart_media", {})
         if self._published is not None:
             tracks, screen = self._published
@@ -485,6 +489,8 @@ class HearingClient:
                 return
             leg = payload.get("leg", 1)
             if leg != self._subscribe_leg and self._subscribe_pc is not None:
+                if self.watch is not None:
+                    self.watch.replacing("subscribe")
                 await self._subscribe_pc.close()  # the server replaced the leg: start afresh
                 self._subscribe_pc = None
                 self.remote_tracks = []
@@ -607,6 +613,8 @@ class HearingClient:
     async def _heal(self, leg: str) -> None:
         with contextlib.suppress(ClientError, TimeoutError):
             if leg == "subscribe":
+                if self.watch is not None:
+                    self.watch.replacing("subscribe")
                 await self.request("restart_media", {})
             elif leg == "publish" and self._published is not None:
                 tracks, screen = self._published

@@ -100,6 +100,9 @@ class LegWatch:
         self._rebuild = rebuild
         self._clock = clock
         self._legs: dict[str, _Watched] = {}
+        self._awaiting: dict[str, float] = {}
+        """Legs being replaced by the client itself, since when: no connection is judged
+        until the new one comes; none within `quiet_silence`, and it is rebuilt."""
         self._delay = dict.fromkeys(LEGS, rules.first_retry)
         self._not_before = dict.fromkeys(LEGS, 0.0)
         self.rebuilds: list[tuple[str, str]] = []
@@ -108,11 +111,20 @@ class LegWatch:
     def watch(
         self, leg: str, pc: RTCPeerConnection, carries: Callable[[], bool] = lambda: True
     ) -> None:
+        self._awaiting.pop(leg, None)
         self._legs[leg] = _Watched(pc, note_datagrams(pc), self._clock(), carries)
 
     def forget(self, leg: str) -> None:
         """The client closed this leg on purpose (it stopped publishing): not rebuilt."""
         self._legs.pop(leg, None)
+        self._awaiting.pop(leg, None)
+
+    def replacing(self, leg: str) -> None:
+        """The client is replacing this leg itself (a restart, a new publication): its old
+        connection, about to close, is no longer judged; the new one is, once `watch`ed."""
+        self._legs.pop(leg, None)
+        if leg in LEGS:
+            self._awaiting.setdefault(leg, self._clock())
 
     def watching(self, leg: str) -> RTCPeerConnection | None:
         watched = self._legs.get(leg)
@@ -140,6 +152,10 @@ class LegWatch:
             )
             if reason is not None and now >= self._not_before[leg]:
                 due.append((leg, reason))
+        for leg, asked_at in list(self._awaiting.items()):
+            if now - asked_at > self.rules.quiet_silence and now >= self._not_before[leg]:
+                self._awaiting[leg] = now
+                due.append((leg, "not_replaced"))
         for leg, _reason in due:
             self._put_off(leg, now)
         return due

@@ -97,3 +97,23 @@ def test_the_rules_refuse_times_that_make_no_sense() -> None:
         WatchRules(media_silence=0.0)
     with pytest.raises(ValueError):
         WatchRules(first_retry=10.0, longest_retry=5.0)
+
+
+def test_a_leg_the_client_replaces_itself_is_not_judged_until_its_successor_is_late() -> None:
+    now = [0.0]
+    watch = LegWatch(RULES, never, clock=lambda: now[0])
+    watch.watch("subscribe", FakePc("connected"))  # type: ignore[arg-type]
+    watch.replacing("subscribe")  # a restart: the old connection closes under the watch
+    now[0] = 11.5
+    assert watch.due(now[0]) == []
+    watch.watch("subscribe", FakePc("connected"))  # type: ignore[arg-type]
+    now[0] = 12.5
+    assert watch.due(now[0]) == []  # the new one is judged afresh
+
+
+def test_a_replacement_that_never_comes_is_asked_for_again() -> None:
+    now = [0.0]
+    watch = LegWatch(RULES, never, clock=lambda: now[0])
+    watch.replacing("publish")
+    now[0] = 12.5
+    assert watch.due(now[0]) == [("publish", "not_replaced")]

@@ -36,11 +36,14 @@ LEG_SILENCE = 3.0
 class SmallVideo(VideoStreamTrack):
     """A camera of 160x120 at 10 fps: enough to be forwarded, cheap to encode and decode."""
 
+    interval = 0.1
+    """Seconds between frames."""
+
     async def recv(self) -> av.VideoFrame:
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(self.interval)
         frame = av.VideoFrame.from_ndarray(numpy.zeros((120, 160, 3), numpy.uint8), "bgr24")
         self._count = getattr(self, "_count", 0) + 1
-        frame.pts, frame.time_base = self._count * 9000, Fraction(1, 90000)
+        frame.pts, frame.time_base = self._count * int(90000 * self.interval), Fraction(1, 90000)
         return frame
 
 

@@ -271,6 +271,7 @@ function connect() {
   socket.on("subscribe_offer", (data) => {
     if (ecourt.state === "left") return;
     if (subscriber && data?.leg !== undefined && data.leg !== subscriber.leg) {
+      legWatch.replacing("subscribe");
       subscriber.pc.close(); // the server built a new leg (a media restart): start afresh
       subscriber = null;
     }
@@ -527,7 +528,9 @@ async function restartMedia() {
   lastRestart = Date.now();
   status("status.media_restarting");
   try {
+    legWatch.replacing("subscribe");
     await request("restart_media", {});
+    legWatch.replacing("publish");
     ecourt.pcs.publish?.close();
     ecourt.pcs.publish = null;
     if (localStream && localStream.getTracks().length) {
@@ -545,12 +548,14 @@ let republishing = false;
 async function healMedia(leg) {
   if (ecourt.state !== "courtroom") return;
   if (leg === "subscribe") {
+    legWatch.replacing("subscribe");
     request("restart_media", {}).catch(showError);
     return;
   }
   if (leg !== "publish" || republishing || !localStream || !localStream.getTracks().length) return;
   republishing = true;
   try {
+    legWatch.replacing("publish");
     ecourt.pcs.publish?.close();
     setPublishing(await publish(localStream, { iceServers: iceServers(), request, screen: sharedScreen }));
   } catch (err) {

@@ -36,6 +36,7 @@ export class LegWatch {
     this.legs = new Map(); // leg -> {pc, since, carries, heard, heardAt, mediaAt}
     this.delay = { publish: rules.firstRetryMs, subscribe: rules.firstRetryMs };
     this.notBefore = { publish: 0, subscribe: 0 };
+    this.awaiting = new Map(); // leg -> since when the page replaces it itself
     this.rebuilds = []; // [leg, reason] of every rebuild asked for (tests read it)
     this.timer = null;
     this.looking = false;
@@ -54,11 +55,21 @@ export class LegWatch {
   // A new connection for `leg`; `carries()` says whether it should carry media now.
   watch(leg, pc, carries = () => true) {
     const now = performance.now();
+    this.awaiting.delete(leg);
     this.legs.set(leg, { pc, since: now, carries, heard: null, heardAt: null, mediaAt: null, carriesFrom: null });
   }
 
   forget(leg) {
     this.legs.delete(leg);
+    this.awaiting.delete(leg);
+  }
+
+  // The page replaces this leg itself (a restart, a new publication): its old connection,
+  // about to close, is no longer judged; if no new one comes within the quiet silence, the
+  // leg is rebuilt.
+  replacing(leg) {
+    this.legs.delete(leg);
+    if (leg in this.notBefore && !this.awaiting.has(leg)) this.awaiting.set(leg, performance.now());
   }
 
   // The server closed this leg (`media_lost`): true if it should be rebuilt now.
@@ -91,6 +102,14 @@ export class LegWatch {
     if (this.looking) return;
     this.looking = true;
     try {
+      for (const [leg, since] of [...this.awaiting]) {
+        const now = performance.now();
+        if (now - since <= this.rules.quietSilenceMs || now < this.notBefore[leg]) continue;
+        this.awaiting.set(leg, now);
+        this.putOff(leg, now);
+        this.rebuilds.push([leg, "not_replaced"]);
+        await this.rebuild(leg, "not_replaced");
+      }
       for (const [leg, watched] of [...this.legs]) {
         const now = performance.now();
         try {
