@@ -88,16 +88,14 @@ async def test_the_console_shows_every_media_health_state_and_the_judge_their_ow
         await judge.locator('#phase-controls button[data-phase="in_session"]').click()
         await clerk.wait_until(lambda: clerk.state.get("phase") == "in_session", 10, "session")
 
-        live = await party("plaintiff", "Ms Nguyen", SmallVideo(), AudioStreamTrack())
-        published_at = time.monotonic()
         refused = await party("respondent", "Mr Tran", AudioStreamTrack())  # no camera
+        await badge_shows(judge, refused.participant["id"], "no_media", 10)  # generous bound
+        live = await party("plaintiff", "Ms Nguyen", SmallVideo(), AudioStreamTrack())
         thin = await party("expert", "Dr Vo", ThinVideo(), AudioStreamTrack())
         gone = await party("party_lawyer", "Ms Do", SmallVideo(), AudioStreamTrack())
         closed = await party(
             "interpreter", "Mr Ly", SmallVideo(), AudioStreamTrack(), heal_media=False
         )
-        await badge_shows(judge, refused.participant["id"], "no_media", 10)
-        assert time.monotonic() - published_at < 10
         await badge_shows(judge, live.participant["id"], "live", 10)
         await badge_shows(judge, thin.participant["id"], "weak", 10)
         await badge_shows(judge, gone.participant["id"], "live", 10)
