@@ -79,7 +79,10 @@ class WrongNodeRefusal(ClientError):
 
 MAX_REDIRECTS = 3
 REJOIN_PAUSE = 0.25
-RETRYABLE = frozenset({"connection_failed", "wrong_node", "unknown_hearing", "already_connected"})
+RETRYABLE = frozenset(
+    {"connection_failed", "wrong_node", "unknown_hearing", "already_connected"}
+    | {"service_unavailable"}
+)
 """Refusals worth trying again while a node fails over (the old connection may linger)."""
 
 
@@ -441,7 +444,7 @@ class HearingClient:
 
     async def _on_left(self, payload: dict[str, Any]) -> None:
         reason = str(payload.get("reason"))
-        if reason == "node_draining" and self._rejoin_within > 0:
+        if reason in ("node_draining", "node_lost") and self._rejoin_within > 0:
             return  # the hearing goes on elsewhere: the disconnect that follows rejoins
         await self._set(left_reason=reason)
 

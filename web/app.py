@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> web.Application:
         states=stores.states,
         client_manager=stores.client_manager,
         placement=stores.placement,
+        leases=stores.leases,
         bus=stores.bus,
         node=NodeInfo(settings.node_id, settings.base_url),
         recorder_for=recordings.recorder_for,

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from security import AuditCheckpointStore, MemoryAuditCheckpoints
 from signaling.bus import ClusterBus, MemoryBus, RedisBus
+from signaling.lease import HearingLeases, MemoryLeases, RedisLeases
 from signaling.placement import MemoryPlacement, Placement, RedisPlacement
 from signaling.redis_store import (
     RedisAuditCheckpoints,
@@ -39,6 +40,8 @@ class Stores:
     """The court's state of each hearing in session, its livestream's state included."""
     audit_checkpoints: AuditCheckpointStore = field(default_factory=MemoryAuditCheckpoints)
     placement: Placement = field(default_factory=MemoryPlacement)
+    leases: HearingLeases = field(default_factory=MemoryLeases)
+    """Who hosts each hearing, under which epoch (`signaling/lease.py`)."""
     bus: ClusterBus = field(default_factory=MemoryBus)
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
@@ -58,6 +61,7 @@ class Stores:
             RedisHearingStateStore(redis, prefix),
             audit_checkpoints=RedisAuditCheckpoints(redis, prefix),
             placement=RedisPlacement(redis, prefix),
+            leases=RedisLeases(redis, prefix),
             # blocks on listen: no timeout
             bus=RedisBus(Redis.from_url(settings.redis_url), prefix),
             client_manager=manager,
