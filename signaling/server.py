@@ -67,8 +67,9 @@ from signaling.store import (
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/hearing"
-DRAIN_DEADLINE = 10.0
-"""Seconds a stopping node takes at most to hand its hearings over."""
+DRAIN_DEADLINE = 6.0
+"""Seconds a stopping node takes at most to hand its hearings over (the whole stop is
+bounded by `web/shutdown.py:STOP_DEADLINE`)."""
 RESUME_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 """A page's own key for its connection (`auth.resume`), shown again when it reconnects."""
 AUTH_TIMEOUT = 5.0

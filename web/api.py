@@ -32,6 +32,8 @@ from hearing import (
 from hearing.model import check_display_name, check_id
 from hearing.profiles import check_online
 from security import Grant
+from signaling.errors import ServiceUnavailable
+from signaling.outage import STORE_ERRORS
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
 from web.keys import HEARINGS, RECORDINGS, SETTINGS, SIGNALING, SIGNER, STORES
@@ -42,7 +44,24 @@ Json = dict[str, object]
 
 
 def middlewares() -> list[Middleware]:
-    return [error_middleware]
+    return [error_middleware, store_guard]
+
+
+@web.middleware
+async def store_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The API needs the cluster's store: while it is seen away, answer 503 at once (with
+    `Retry-After`) rather than let every request wait for its own time-out; a request that
+    finds it away tells the others."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    watch = request.app[SIGNALING].hosting.watch
+    if watch.down():
+        raise ServiceUnavailable("the cluster's store does not answer", watch.retry_after())
+    try:
+        return await handler(request)
+    except STORE_ERRORS:
+        watch.failed()
+        raise ServiceUnavailable("the cluster's store does not answer") from None
 
 
 def add_routes(app: web.Application) -> None:

@@ -144,6 +144,8 @@ def _port(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
+    from web.keys import SIGNALING
+    from web.shutdown import Shutdown
 
     given = {"host": args.host, "port": args.port}
     settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
@@ -165,8 +167,13 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(functools.partial(_open_demo, settings=settings))
+    stop = Shutdown(app[SIGNALING])  # SIGTERM drains within a bound; a second exits at once
+    app.on_startup.append(stop.install)
     loop = new_event_loop(settings.event_loop)
-    web.run_app(app, sock=listener, loop=loop)
+    try:
+        web.run_app(app, sock=listener, loop=loop, handle_signals=False)
+    finally:
+        stop.cancel()
     return 0
 
 
