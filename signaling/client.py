@@ -220,13 +220,20 @@ class HearingClient:
 
     async def _connect_once(self) -> dict[str, Any]:
         try:
-            await self._sio.connect(
-                self.base_url,
-                namespaces=[NAMESPACE],
-                auth=self._auth(),
-                transports=["websocket"],
-                wait_timeout=self._timeout,
-            )
+            # bounded as a whole: a node that accepts the TCP connection but never answers
+            # (stopped, or stalled) must not hold a rejoin for ever
+            async with asyncio.timeout(self._timeout):
+                await self._sio.connect(
+                    self.base_url,
+                    namespaces=[NAMESPACE],
+                    auth=self._auth(),
+                    transports=["websocket"],
+                    wait_timeout=self._timeout,
+                )
+        except TimeoutError:
+            with contextlib.suppress(Exception):
+                await self._sio.disconnect()
+            raise JoinRefused("connection_failed", f"{self.base_url} did not answer") from None
         except socketio.exceptions.ConnectionError as exc:
             data = (self._refusal or {}).get("data") or {}
             if isinstance(data, dict) and data.get("code") == "wrong_node":

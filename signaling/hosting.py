@@ -16,8 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from media.ratelimit import RateLimitedLog
-from signaling.errors import ServiceUnavailable
-from signaling.lease import RENEW_SECONDS, HearingLeases, HostLease
+from signaling.errors import ServiceUnavailable, WrongNode
+from signaling.lease import RENEW_SECONDS, HearingLeases, HostLease, Lease
 from signaling.outage import STORE_ERRORS, StoreWatch
 from signaling.placement import NodeInfo, Placement
 
@@ -132,11 +132,23 @@ class Hosting:
         except STORE_ERRORS:
             self.watch.failed()
             raise ServiceUnavailable("the cluster's store does not answer") from None
+        if lease.node_id != node.node_id and lease.epoch > 0 and await self._beats(lease):
+            raise WrongNode(lease.url)  # the lease decides, whatever the placement said
         if lease.epoch == 0 or lease.node_id != node.node_id:
             raise ServiceUnavailable("another node still holds this hearing", RENEW_SECONDS * 2)
         host = HostLease(lease, sent)
         self._held[hearing_id] = host
         return host
+
+    async def _beats(self, lease: Lease) -> bool:
+        """Whether the lease's holder is live and not draining: clients can go there. (A
+        stalled holder is not sent anyone: its lease lapses within one lease.)"""
+        try:
+            async with asyncio.timeout(STORE_CALL_TIMEOUT):
+                nodes = await self._placement.live_nodes()
+        except STORE_ERRORS:
+            return False
+        return any(n.node_id == lease.node_id and not n.draining for n in nodes)
 
     async def give_back(self, hearing_id: str) -> None:
         """Release the hearing's lease and placement (after its audit chain was closed), so

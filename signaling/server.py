@@ -450,6 +450,8 @@ class SignalingServer:
         """The hearing in session on this node, carrying on from its stored state."""
         hearing = await self._hearings.get(hearing_id)
         if hearing is None:
+            if self.hosting.watch.settling():  # its host writes it again within one lease
+                raise ServiceUnavailable("the cluster's store is recovering")
             raise Refused("unknown_hearing", "this hearing does not exist")
         lease = await self.hosting.take(hearing_id)
         try:

@@ -51,7 +51,8 @@ def middlewares() -> list[Middleware]:
 async def store_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The API needs the cluster's store: while it is seen away, answer 503 at once (with
     `Retry-After`) rather than let every request wait for its own time-out; a request that
-    finds it away tells the others."""
+    finds it away tells the others. Just after it came back, a hearing not found is 503 too:
+    its host writes it again within one lease (a Redis restarted without persistence)."""
     if not request.path.startswith("/api/"):
         return await handler(request)
     watch = request.app[SIGNALING].hosting.watch
@@ -62,6 +63,12 @@ async def store_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     except STORE_ERRORS:
         watch.failed()
         raise ServiceUnavailable("the cluster's store does not answer") from None
+    except UnknownHearing:
+        if watch.settling():  # a Redis back from a restart may not hold it again yet
+            raise ServiceUnavailable(
+                "the cluster's store is recovering", watch.retry_after()
+            ) from None
+        raise
 
 
 def add_routes(app: web.Application) -> None:
