@@ -156,9 +156,13 @@ class Hosting:
         host = self._held.pop(hearing_id, None)
         if host is None:
             return
+        if self.watch.down():
+            log.warning("the store is away: the lease of %s lapses", hearing_id)
+            return
         try:
             async with asyncio.timeout(STORE_CALL_TIMEOUT):
                 await self._leases.release(host.lease)
                 await self._placement.release(hearing_id, host.lease.node_id)
         except STORE_ERRORS:
+            self.watch.failed()
             log.warning("the lease of %s could not be released: it lapses", hearing_id)

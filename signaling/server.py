@@ -274,7 +274,9 @@ class SignalingServer:
         """Drain within DRAIN_DEADLINE, whatever the store does: take no new hearing, hand
         every hearing in session over (its audit chain closed with this node's epoch, then its
         lease released, so the next node opens the log only after this one is done), and stop.
-        Every wait is bounded."""
+        Every wait is bounded, and a store seen away is not waited for at all. Idempotent."""
+        if self.node.draining:
+            return
         self.node = replace(self.node, draining=True)
         try:
             async with asyncio.timeout(DRAIN_DEADLINE):
@@ -291,7 +293,7 @@ class SignalingServer:
                 await self.sio.shutdown()
 
     async def _drain(self) -> None:
-        with contextlib.suppress(*STORE_ERRORS):
+        if not self.hosting.watch.down():
             await self.hosting.beat()  # no new hearing comes here while the others are handed over
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -303,8 +305,9 @@ class SignalingServer:
             await self.hosting.give_back(hearing_id)
         await self.hosting.close()
         with contextlib.suppress(*STORE_ERRORS):
-            async with asyncio.timeout(STORE_CALL_TIMEOUT):
-                await self._placement.leave(self.node.node_id)
+            if not self.hosting.watch.down():
+                async with asyncio.timeout(STORE_CALL_TIMEOUT):
+                    await self._placement.leave(self.node.node_id)
         with contextlib.suppress(*STORE_ERRORS):
             async with asyncio.timeout(STOP_TIMEOUT):
                 await self._bus.close()

@@ -486,9 +486,9 @@ class HearingSession(CourtOrders, LobbyNews):
         if self.court.phase is Phase.ADJOURNED:
             await self.close()
             return
-        self.record("system", "handed_over")
         self.recording.hand_over()
         await self._shut(LeaveReason.NODE_DRAINING)
+        self.record("system", "handed_over")  # the last entry of this node's chain
         self._audit.release()
 
     async def lose(self) -> None:

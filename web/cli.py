@@ -143,7 +143,7 @@ def _port(text: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
+    from web.app import SHUTDOWN_TIMEOUT, create_app  # the server; `ecourt token` needs none
     from web.keys import SIGNALING
     from web.shutdown import Shutdown
 
@@ -171,7 +171,13 @@ def _serve(args: argparse.Namespace) -> int:
     app.on_startup.append(stop.install)
     loop = new_event_loop(settings.event_loop)
     try:
-        web.run_app(app, sock=listener, loop=loop, handle_signals=False)
+        web.run_app(
+            app,
+            sock=listener,
+            loop=loop,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
     finally:
         stop.cancel()
     return 0
