@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from av import VideoFrame
 
 from bench.forwarding import die_with_parent, free_port, loopback_only
 from signaling.client import HearingClient
@@ -57,6 +58,20 @@ CAST = [
 BACK_WITHIN = 30.0
 
 
+class SmallVideo(VideoStreamTrack):
+    """A 160x120 blank picture: the clients' own encoders stay cheap, so the load is the busy
+    loops' and the nodes', not six 640x480 VP8 encoders in the bench's process."""
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = VideoFrame(width=160, height=120)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.pts = pts
+        frame.time_base = time_base
+        return frame
+
+
 @dataclass
 class Node:
     name: str
@@ -68,8 +83,9 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_node(name: str, data: Path, redis_port: int, prefix: str) -> Node:
-    port = free_port()
+def start_node(name: str, data: Path, redis_port: int, prefix: str, port: int = 0) -> Node:
+    """A node process; `port` again when it is restarted (clients know the nodes' URLs)."""
+    port = port or free_port()
     env = dict(
         os.environ,
         ECOURT_API_KEY=API_KEY,
@@ -187,8 +203,11 @@ async def run(kills: int, busy: int, warm_up: float) -> dict[str, object]:
                     "case_number": "09/2026/DS-ST",
                     "title": "Nguyen v. Tran",
                     "scheduled_at": "2026-11-29T09:00:00+07:00",
+                    "public": False,
+                    "profile": "default",
                 }
                 async with http.post(f"{a.url}/api/hearings", json=body, headers=HEADERS) as r:
+                    assert r.status == 201, await r.text()
                     hid = (await r.json())["id"]
                 links = []
                 for role, name in CAST:
@@ -196,6 +215,7 @@ async def run(kills: int, busy: int, warm_up: float) -> dict[str, object]:
                     async with http.post(
                         f"{a.url}/api/hearings/{hid}/tokens", json=grant, headers=HEADERS
                     ) as r:
+                        assert r.status == 201, await r.text()
                         links.append((await r.json())["token"])
             for n, link in enumerate(links):
                 entry, other = (a.url, b.url) if n % 2 == 0 else (b.url, a.url)
@@ -209,7 +229,7 @@ async def run(kills: int, busy: int, warm_up: float) -> dict[str, object]:
                 await party.wait_admitted()
             await judge.request("phase", {"phase": "in_session"})
             for client in clients:
-                await client.publish(VideoStreamTrack(), AudioStreamTrack())
+                await client.publish(SmallVideo(), AudioStreamTrack())
             for client in clients:
                 await client.wait_until(lambda c=client: bool(c.remote_tracks), 60, "tracks")
             for _ in range(int(warm_up)):  # let the load build, up to `warm_up` seconds
@@ -229,14 +249,17 @@ async def run(kills: int, busy: int, warm_up: float) -> dict[str, object]:
                     *(back_after(c, r, killed) for c, r in zip(clients, rejoins, strict=True))
                 )
                 samples += delays
+                noticed = [(c.dropped_at or killed) - killed for c in clients]
+                rejoined = [(c.rejoined_at or killed) - killed for c in clients]
                 rounds.append({"kill": kill + 1, "load_1min": round(load, 1), "delays": delays})
                 print(
                     f"kill {kill + 1}: load {load:.1f}, back after "
                     + ", ".join(f"{d:.2f}" for d in sorted(delays))
-                    + " s",
+                    + f" s (median: dropped {percentile(noticed, 0.5):.2f} s, "
+                    f"rejoined {percentile(rejoined, 0.5):.2f} s)",
                     flush=True,
                 )
-                nodes[host.name] = start_node(host.name, data, redis_port, prefix)
+                nodes[host.name] = start_node(host.name, data, redis_port, prefix, host.port)
                 await wait_ready(nodes[host.name].url)
         finally:
             for client in clients:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -39,7 +40,9 @@ class Hosting:
         here: Callable[[], NodeInfo],
         on_lost: Callable[[str], Awaitable[None]],
         on_back: Callable[[], Awaitable[None]],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._placement = placement
         self._leases = leases
         self._here = here
@@ -93,8 +96,20 @@ class Hosting:
                 log.exception("asserting the hearings again failed; next heartbeat tries again")
                 self._failing = True
 
+    async def confirm(self, hearing_id: str) -> bool:
+        """Whether this node may act for the hearing now. Past the lease's local deadline
+        (this node's loop was starved, or stopped) it renews at once and answers after: a
+        renewal that succeeds proves nobody took the hearing meanwhile (compare-and-set on the
+        epoch), so a node that was merely slow carries on instead of refusing the court."""
+        host = self._held.get(hearing_id)
+        if host is None or host.lost:
+            return False
+        if not host.serving():
+            await self._renew(host)
+        return host.serving()
+
     async def _renew(self, host: HostLease) -> None:
-        sent = time.monotonic()
+        sent = self._clock()
         try:
             async with asyncio.timeout(STORE_CALL_TIMEOUT):
                 kept = await self._leases.renew(host.lease)
@@ -125,7 +140,7 @@ class Hosting:
         if self.watch.down() or self.watch.settling():
             raise ServiceUnavailable("the cluster's store is recovering", self.watch.retry_after())
         node = self._here()
-        sent = time.monotonic()
+        sent = self._clock()
         try:
             async with asyncio.timeout(STORE_CALL_TIMEOUT):
                 lease = await self._leases.acquire(hearing_id, node.node_id, node.url)
@@ -136,7 +151,9 @@ class Hosting:
             raise WrongNode(lease.url)  # the lease decides, whatever the placement said
         if lease.epoch == 0 or lease.node_id != node.node_id:
             raise ServiceUnavailable("another node still holds this hearing", RENEW_SECONDS * 2)
-        host = HostLease(lease, sent)
+        # a lease nobody else can take (one process) has no deadline to keep: a stalled loop
+        # there must not refuse the court's orders
+        host = HostLease(lease, sent if self._leases.shared else math.inf, self._clock)
         self._held[hearing_id] = host
         return host
 

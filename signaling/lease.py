@@ -49,6 +49,10 @@ class Lease:
 
 
 class HearingLeases(Protocol):
+    shared: bool
+    """Whether other processes can take these leases (Redis): only then does a lease's local
+    deadline matter. An in-process lease cannot be taken by anyone else."""
+
     async def acquire(self, hearing_id: str, node_id: str, url: str) -> Lease:
         """Take the lease with a new epoch, or return the lease another node holds."""
         ...
@@ -67,6 +71,8 @@ class HearingLeases(Protocol):
 
 class MemoryLeases:
     """One process: the leases of this node's hearings, with the same epochs as Redis's."""
+
+    shared = False
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -180,6 +186,8 @@ class RedisLeases:
     """Keys: `lease:<hearing>` (the lease, expiring), `epoch:<hearing>` (the counter, kept),
     `host:<hearing>` (the last holder, kept until it releases), `generation` (a random name
     of Redis's data set, made by the first node that finds none)."""
+
+    shared = True
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis

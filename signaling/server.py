@@ -513,7 +513,9 @@ class SignalingServer:
                 raise RateLimited("too many messages; slow down")
             if entry is None:
                 raise BadRequest("not connected to a hearing")
-            if not entry[0].lease.serving():  # stalled past the lease: obey nothing now
+            held = entry[0]
+            if not held.lease.serving() and not await self.hosting.confirm(held.hearing.id):
+                # stalled past the lease and not renewed: obey nothing now
                 raise ServiceUnavailable("this node cannot confirm it still holds the hearing")
             handler = self._handlers.get(event)
             if handler is None:

@@ -21,6 +21,7 @@ from security import (
     SigningKey,
 )
 from signaling.errors import StaleEpoch
+from signaling.hosting import Hosting
 from signaling.lease import (
     LEASE_SECONDS,
     SAFETY_MARGIN,
@@ -30,6 +31,7 @@ from signaling.lease import (
     MemoryLeases,
     RedisLeases,
 )
+from signaling.placement import NodeInfo, RedisPlacement
 from signaling.redis_store import RedisAuditCheckpoints, RedisHearingStateStore
 from signaling.store import HearingStateStore, MemoryHearingStateStore
 
@@ -220,3 +222,41 @@ def test_a_host_whose_store_fails_keeps_serving_and_a_lost_one_never_does() -> N
     host.renewed(clock.now)
     host.lost = True
     assert not host.serving()
+
+
+async def test_a_host_late_for_its_deadline_renews_before_acting_and_acts_if_it_still_holds() -> (
+    None
+):
+    redis = Redis.from_url(REDIS_URL)
+    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
+    clock = Clock()
+    lost: list[str] = []
+
+    async def on_lost(hearing_id: str) -> None:
+        lost.append(hearing_id)
+
+    async def on_back() -> None:
+        return None
+
+    def hosting(node: str, leases: RedisLeases) -> Hosting:
+        here = NodeInfo(node, f"http://{node}")
+        return Hosting(RedisPlacement(redis, prefix), leases, lambda: here, on_lost, on_back, clock)
+
+    a = hosting("node-a", RedisLeases(redis, prefix))
+    b_leases = RedisLeases(redis, prefix)
+    try:
+        held = await a.take("h_fence11")
+        clock.now += 10  # node a's loop was starved: no renewal ran, the deadline passed
+        assert not held.serving()
+        assert await a.confirm("h_fence11")  # nobody took it: renewed, and it carries on
+        assert held.serving() and not lost
+        await b_leases.release(held.lease)  # the lease goes (as if it had lapsed) ...
+        await b_leases.acquire("h_fence11", "node-b", "http://node-b")  # ... node b takes it
+        clock.now += 10
+        assert not await a.confirm("h_fence11")  # node a learns it lost the hearing
+        assert lost == ["h_fence11"]
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
