@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -68,15 +69,27 @@ class Fenced:
             await self.redis.delete(f"{self.prefix}lease:{hearing_id}")
 
 
+@asynccontextmanager
+async def own_keys() -> AsyncIterator[tuple[Redis, str]]:
+    """The real Redis and a key prefix of this test's own, its keys deleted afterwards."""
+    redis = Redis.from_url(REDIS_URL)
+    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
+    try:
+        yield redis, prefix
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
 @pytest.fixture(params=["memory", "redis"])
 async def fenced(request: pytest.FixtureRequest) -> AsyncIterator[Fenced]:
     if request.param == "memory":
         leases = MemoryLeases()
         yield Fenced(leases, leases, MemoryHearingStateStore(), MemoryAuditCheckpoints())
         return
-    redis = Redis.from_url(REDIS_URL)
-    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
-    try:
+    async with own_keys() as (redis, prefix):
         yield Fenced(
             RedisLeases(redis, prefix),
             RedisLeases(redis, prefix),
@@ -85,11 +98,6 @@ async def fenced(request: pytest.FixtureRequest) -> AsyncIterator[Fenced]:
             redis,
             prefix,
         )
-    finally:
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
 
 
 async def test_the_first_node_takes_a_hearing_and_another_is_told_who_holds_it(
@@ -163,10 +171,8 @@ async def test_the_checkpoint_store_refuses_a_checkpoint_of_an_older_epoch(
 
 
 async def test_after_redis_loses_its_data_no_other_node_takes_a_hearing_for_one_lease() -> None:
-    redis = Redis.from_url(REDIS_URL)
-    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
-    a, b = RedisLeases(redis, prefix), RedisLeases(redis, prefix)
-    try:
+    async with own_keys() as (redis, prefix):
+        a, b = RedisLeases(redis, prefix), RedisLeases(redis, prefix)
         lease = await a.acquire("h_fence07", "node-a", "http://a")
         await b.acquire("h_other1", "node-b", "http://b")  # node b knows the data set too
         await redis.delete(*[k async for k in redis.scan_iter(match=f"{prefix}*")])  # restart
@@ -174,18 +180,11 @@ async def test_after_redis_loses_its_data_no_other_node_takes_a_hearing_for_one_
         assert refused.epoch == 0  # wait: the holder takes its lease back first
         assert await a.renew(lease)  # node a asserts its hearing again, with its epoch
         assert await a.holder("h_fence07") == lease
-    finally:
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
 
 
 async def test_a_hearing_whose_last_holder_still_beats_is_not_taken() -> None:
-    redis = Redis.from_url(REDIS_URL)
-    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
-    a, b = RedisLeases(redis, prefix), RedisLeases(redis, prefix)
-    try:
+    async with own_keys() as (redis, prefix):
+        a, b = RedisLeases(redis, prefix), RedisLeases(redis, prefix)
         await a.acquire("h_fence08", "node-a", "http://a")
         await redis.set(f"{prefix}node:node-a", "{}", px=2000)  # node a's heartbeat
         await redis.delete(f"{prefix}lease:h_fence08")  # its lease lapsed (a Redis pause)
@@ -193,11 +192,6 @@ async def test_a_hearing_whose_last_holder_still_beats_is_not_taken() -> None:
         await redis.delete(f"{prefix}node:node-a")  # node a is dead after all
         taken = await b.acquire("h_fence08", "node-b", "http://b")
         assert (taken.node_id, taken.epoch) == ("node-b", 2)
-    finally:
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
 
 
 def test_a_host_stops_serving_at_its_local_deadline_before_the_lease_can_lapse() -> None:
@@ -227,24 +221,24 @@ def test_a_host_whose_store_fails_keeps_serving_and_a_lost_one_never_does() -> N
 async def test_a_host_late_for_its_deadline_renews_before_acting_and_acts_if_it_still_holds() -> (
     None
 ):
-    redis = Redis.from_url(REDIS_URL)
-    prefix = f"ecourt-test-{secrets.token_hex(6)}:"
-    clock = Clock()
-    lost: list[str] = []
+    async with own_keys() as (redis, prefix):
+        clock = Clock()
+        lost: list[str] = []
 
-    async def on_lost(hearing_id: str) -> None:
-        lost.append(hearing_id)
+        async def on_lost(hearing_id: str) -> None:
+            lost.append(hearing_id)
 
-    async def on_back() -> None:
-        return None
+        async def on_back() -> None:
+            return None
 
-    def hosting(node: str, leases: RedisLeases) -> Hosting:
-        here = NodeInfo(node, f"http://{node}")
-        return Hosting(RedisPlacement(redis, prefix), leases, lambda: here, on_lost, on_back, clock)
+        def hosting(node: str, leases: RedisLeases) -> Hosting:
+            here = NodeInfo(node, f"http://{node}")
+            return Hosting(
+                RedisPlacement(redis, prefix), leases, lambda: here, on_lost, on_back, clock
+            )
 
-    a = hosting("node-a", RedisLeases(redis, prefix))
-    b_leases = RedisLeases(redis, prefix)
-    try:
+        a = hosting("node-a", RedisLeases(redis, prefix))
+        b_leases = RedisLeases(redis, prefix)
         held = await a.take("h_fence11")
         clock.now += 10  # node a's loop was starved: no renewal ran, the deadline passed
         assert not held.serving()
@@ -255,8 +249,3 @@ async def test_a_host_late_for_its_deadline_renews_before_acting_and_acts_if_it_
         clock.now += 10
         assert not await a.confirm("h_fence11")  # node a learns it lost the hearing
         assert lost == ["h_fence11"]
-    finally:
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
