@@ -20,6 +20,7 @@ from security import (
     verify_file,
 )
 from security.audit_record import parse_line
+from web.cli import main
 
 KEY = SigningKey.from_secret(Secret(bytes(range(32))))
 HEARING = "h_epochs1"
@@ -108,3 +109,20 @@ def test_a_write_by_a_node_that_lost_the_hearing_is_found(tmp_path: Path) -> Non
     old.record("p_judge001", "phase")
     report = verify_file(path, KEY.public_key)
     assert AuditProblem.STALE_EPOCH in report.problems, report.summary()
+
+
+def test_ecourt_audit_verify_reports_a_takeover_and_passes_a_closed_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "log.jsonl"
+    old = AuditLog(HEARING, FileAuditSink(path), KEY)
+    old.hold(1, lambda: True)
+    old.record("system", "phase")
+    new = reopen(path)  # the old node died without closing its chain
+    new.hold(2, lambda: True)
+    new.record("p_judge001", "end_hearing")
+    new.close()
+    code = main(["audit", "verify", str(path), "--public-key", KEY.public_key.hex()])
+    printed = capsys.readouterr().out
+    assert code == 0, printed  # closed: verifies without --open
+    assert "note: takeover: epoch 1 to 2 at entry 2" in printed
