@@ -253,6 +253,14 @@ class AuditLog:
         self._tell(signed)
         return signed
 
+    def abandon(self) -> None:
+        """Close the sink and write nothing: the log was opened by a node that then did not
+        get to hold the hearing. Idempotent."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._sink.close()
+
     def release(self) -> Checkpoint | None:
         """Sign what is unsigned and close the sink, without closing the log for good: a
         later writer continues the chain (a custody log, written one operation at a time).

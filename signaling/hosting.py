@@ -132,7 +132,7 @@ class Hosting:
         except Exception:
             log.exception("closing lost hearing %s failed", hearing_id)
 
-    async def take(self, hearing_id: str) -> HostLease:
+    async def take(self, hearing_id: str, floor: int = 0) -> HostLease:
         """The lease of a hearing this node is to host, with a new epoch. Refused
         (`ServiceUnavailable`) while the store is away or settling after an outage, or while
         another node holds the hearing (it is handing it over, or it is stalled and its lease
@@ -143,7 +143,7 @@ class Hosting:
         sent = self._clock()
         try:
             async with asyncio.timeout(STORE_CALL_TIMEOUT):
-                lease = await self._leases.acquire(hearing_id, node.node_id, node.url)
+                lease = await self._leases.acquire(hearing_id, node.node_id, node.url, floor)
         except STORE_ERRORS:
             self.watch.failed()
             raise ServiceUnavailable("the cluster's store does not answer") from None

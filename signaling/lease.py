@@ -53,8 +53,10 @@ class HearingLeases(Protocol):
     """Whether other processes can take these leases (Redis): only then does a lease's local
     deadline matter. An in-process lease cannot be taken by anyone else."""
 
-    async def acquire(self, hearing_id: str, node_id: str, url: str) -> Lease:
-        """Take the lease with a new epoch, or return the lease another node holds."""
+    async def acquire(self, hearing_id: str, node_id: str, url: str, floor: int = 0) -> Lease:
+        """Take the lease with a new epoch (at least `floor`: the hearing's audit log may have
+        seen epochs a store that lost its data, or a restarted process, has forgotten), or
+        return the lease another node holds."""
         ...
 
     async def renew(self, lease: Lease) -> bool:
@@ -79,11 +81,11 @@ class MemoryLeases:
         self._held: dict[str, tuple[Lease, float]] = {}
         self._epochs: dict[str, int] = {}
 
-    async def acquire(self, hearing_id: str, node_id: str, url: str) -> Lease:
+    async def acquire(self, hearing_id: str, node_id: str, url: str, floor: int = 0) -> Lease:
         held = await self.holder(hearing_id)
         if held is not None and held.node_id != node_id:
             return held
-        epoch = self._epochs.get(hearing_id, 0) + 1
+        epoch = max(self._epochs.get(hearing_id, 0) + 1, floor)
         self._epochs[hearing_id] = epoch
         lease = Lease(hearing_id, node_id, url, epoch)
         self._held[hearing_id] = (lease, self._clock() + LEASE_SECONDS)
@@ -111,7 +113,7 @@ class MemoryLeases:
 
 
 # KEYS: lease, epoch counter, last holder, generation; ARGV: node, url, ttl ms, heartbeat key
-# prefix, the generation the node knows, a new generation in case there is none.
+# prefix, the generation the node knows, a new generation in case there is none, the floor.
 # A generation that is not the node's: Redis lost its data (a restart without persistence)
 # or the node is new; it learns the generation, and waits before taking anything if it knew
 # another. The last holder's heartbeat still beating means it is alive and will renew (after
@@ -133,6 +135,10 @@ if last and last ~= ARGV[1] and redis.call('EXISTS', ARGV[4] .. last) == 1 then
   return ''
 end
 local epoch = redis.call('INCR', KEYS[2])
+if epoch < tonumber(ARGV[7]) then
+  epoch = tonumber(ARGV[7])
+  redis.call('SET', KEYS[2], epoch)
+end
 local lease = cjson.encode({node = ARGV[1], url = ARGV[2], epoch = epoch})
 redis.call('SET', KEYS[1], lease, 'PX', ARGV[3])
 redis.call('SET', KEYS[3], ARGV[1])
@@ -203,7 +209,7 @@ class RedisLeases:
         p = self._prefix
         return [lease_key(p, hearing_id), f"{p}epoch:{hearing_id}", f"{p}host:{hearing_id}"]
 
-    async def acquire(self, hearing_id: str, node_id: str, url: str) -> Lease:
+    async def acquire(self, hearing_id: str, node_id: str, url: str, floor: int = 0) -> Lease:
         """As the Protocol says; a lease of epoch 0 means "nobody may take it now" (the last
         holder lives, or Redis lost its data and holders are given time to take theirs back):
         the caller refuses and the client tries again."""
@@ -215,7 +221,7 @@ class RedisLeases:
         for _ in range(2):
             args: list[str | int] = [node_id, url, self._ttl_ms, f"{self._prefix}node:"]
             args += [self._generation]
-            raw = await self._acquire(keys=keys, args=[*args, secrets.token_hex(8)])
+            raw = await self._acquire(keys=keys, args=[*args, secrets.token_hex(8), floor])
             text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
             if not text.startswith("generation:"):
                 break

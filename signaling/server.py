@@ -456,15 +456,20 @@ class SignalingServer:
             if self.hosting.watch.settling():  # its host writes it again within one lease
                 raise ServiceUnavailable("the cluster's store is recovering")
             raise Refused("unknown_hearing", "this hearing does not exist")
-        lease = await self.hosting.take(hearing_id)
         try:
-            audit = await self._audit_log(hearing_id)
-            audit.hold(lease.epoch, lease.serving)  # the first entry says if it was a takeover
+            audit = await self._audit_log(hearing_id)  # read only until the lease is held
         except AuditError as refused:  # the log was cut back or rewritten: people must look
-            await self.hosting.give_back(hearing_id)
             log.error("the audit log of %s cannot be continued: %s", hearing_id, refused)
             raise Refused(refused.code, "this hearing's audit log cannot be continued") from None
+        try:  # an epoch above every one the log has seen (a store or process may forget)
+            lease = await self.hosting.take(hearing_id, floor=audit.head.epoch + 1)
         except BaseException:
+            audit.abandon()
+            raise
+        try:
+            audit.hold(lease.epoch, lease.serving)  # the first entry says if it was a takeover
+        except BaseException:
+            audit.abandon()
             await self.hosting.give_back(hearing_id)
             raise
         recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -21,6 +22,8 @@ from security import (
     Secret,
     SigningKey,
 )
+from security.audit_record import parse_line
+from signaling.client import HearingClient
 from signaling.errors import StaleEpoch
 from signaling.hosting import Hosting
 from signaling.lease import (
@@ -35,6 +38,7 @@ from signaling.lease import (
 from signaling.placement import NodeInfo, RedisPlacement
 from signaling.redis_store import RedisAuditCheckpoints, RedisHearingStateStore
 from signaling.store import HearingStateStore, MemoryHearingStateStore
+from tests.conftest import running_server
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 KEY = SigningKey.from_secret(Secret(bytes(range(32))))
@@ -249,3 +253,25 @@ async def test_a_host_late_for_its_deadline_renews_before_acting_and_acts_if_it_
         clock.now += 10
         assert not await a.confirm("h_fence11")  # node a learns it lost the hearing
         assert lost == ["h_fence11"]
+
+
+async def test_a_hearing_reopened_after_its_epoch_counter_was_lost_gets_a_higher_epoch(
+    tmp_path: Path,
+) -> None:
+    async with own_keys() as (redis, prefix):
+        settings = {"redis_url": REDIS_URL, "redis_prefix": prefix}
+        async with running_server(tmp_path / "data", **settings) as node:
+            hearing = await node.create_hearing()
+            hid = hearing["id"]
+            link = (await node.issue_token(hid, "presiding_judge", "Judge Le"))["token"]
+            judge = HearingClient(node.base_url, link)
+            await judge.connect()
+            await judge.close()
+        await redis.delete(f"{prefix}epoch:{hid}")  # Redis forgot it (a restart, an old dump)
+        async with running_server(tmp_path / "data", **settings) as node:
+            judge = HearingClient(node.base_url, link)
+            await judge.connect()
+            await judge.close()
+    lines = (tmp_path / "data" / "audit" / f"{hid}.jsonl").read_bytes().splitlines()
+    epochs = [parse_line(line).epoch for line in lines]
+    assert max(epochs) == 2 and epochs[-1] == 2, epochs  # never a second writer of epoch 1
