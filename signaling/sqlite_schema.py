@@ -38,6 +38,10 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         "CREATE TABLE issued_links (hearing_id TEXT NOT NULL, participant_id TEXT NOT NULL,"
         " record TEXT NOT NULL, PRIMARY KEY (hearing_id, participant_id))",
     ),
+    (  # 4: the fencing epoch of the court state's writer (docs/cluster.md#leases)
+        "ALTER TABLE hearing_states ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE audit_checkpoints ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

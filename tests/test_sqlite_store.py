@@ -140,7 +140,7 @@ async def test_a_stored_audit_checkpoint_that_is_not_one_is_refused_when_read(
     try:
         await database.run(
             lambda db: db.execute(
-                "INSERT INTO audit_checkpoints VALUES (?, ?, 1, ?)",
+                "INSERT INTO audit_checkpoints (hearing_id, key_id, seq, line) VALUES (?, ?, 1, ?)",
                 (hid, KEY.key_id, b'{"type":"checkpoint","v":1}'),
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -31,6 +33,9 @@ from web.settings import Settings
 from web.stores import Stores
 
 MAX_BODY = 64 * 1024
+STORES_CLOSE_TIMEOUT = 1.0
+SHUTDOWN_TIMEOUT = 2.0
+"""Seconds aiohttp waits for open requests once the hearings are handed over (`web.run_app`)."""
 
 
 def media_settings(settings: Settings) -> MediaSettings:
@@ -66,6 +71,7 @@ def create_app(settings: Settings) -> web.Application:
         states=stores.states,
         client_manager=stores.client_manager,
         placement=stores.placement,
+        leases=stores.leases,
         bus=stores.bus,
         node=NodeInfo(settings.node_id, settings.base_url),
         recorder_for=recordings.recorder_for,
@@ -105,7 +111,9 @@ def create_app(settings: Settings) -> web.Application:
         # that is away does not hold the exit up for long: the files are ahead of it, not behind)
         await audit.flush(timeout=2.0)
         await audit.close()
-        await stores.close()
+        with contextlib.suppress(TimeoutError):  # a Redis that hangs does not hold the exit
+            async with asyncio.timeout(STORES_CLOSE_TIMEOUT):
+                await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
 

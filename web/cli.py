@@ -173,7 +173,9 @@ def _port(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     check_tested_versions()
-    from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
+    from web.app import SHUTDOWN_TIMEOUT, create_app  # the server; `ecourt token` needs none
+    from web.keys import SIGNALING
+    from web.shutdown import Shutdown
     from web.stores import check_redis_persists
     from web.token_key import kept_token_key
 
@@ -200,8 +202,19 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(functools.partial(_open_demo, settings=settings))
+    stop = Shutdown(app[SIGNALING])  # SIGTERM drains within a bound; a second exits at once
+    app.on_startup.append(stop.install)
     loop = new_event_loop(settings.event_loop)
-    web.run_app(app, sock=listener, loop=loop)
+    try:
+        web.run_app(
+            app,
+            sock=listener,
+            loop=loop,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
+    finally:
+        stop.cancel()
     return 0
 
 

@@ -256,6 +256,16 @@ _ERRORS: Final = {
     500: "internal: the server failed",
     503: "not_ready: a store this node needs (Redis) does not answer",
 }
+_UNAVAILABLE: Final = (
+    "service_unavailable: the cluster's store (Redis) does not answer; try again after"
+    " `Retry-After` seconds (answered at once while the store is seen away)"
+)
+
+
+def _unavailable() -> Json:
+    response = _json("Error", _UNAVAILABLE)
+    response["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return response
 
 
 def _ref(name: str) -> Json:
@@ -277,6 +287,8 @@ def _operation(
     responses: Json = {str(status): _json(schema, description)}
     for code in (*errors, 500):
         responses[str(code)] = _json("Error", _ERRORS[code])
+    if secured:  # every /api/ operation needs the cluster's store
+        responses["503"] = _unavailable()
     operation: Json = {"summary": summary, "responses": responses}
     if body is not None:
         operation["requestBody"] = {
@@ -291,6 +303,7 @@ def _revoke_operation() -> Json:
     responses: Json = {"204": {"description": "revoked; a live connection was closed"}}
     for code in (401, 404, 500):
         responses[str(code)] = _json("Error", _ERRORS[code])
+    responses["503"] = _unavailable()
     responses["404"] = _json(
         "Error",
         "unknown_hearing: no such hearing; unknown_participant: no participant can have that id,"

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from security import AuditCheckpointStore, MemoryAuditCheckpoints
 from signaling.bus import ClusterBus, MemoryBus, RedisBus
 from signaling.errors import StoreUnusable
+from signaling.lease import HearingLeases, MemoryLeases, RedisLeases
 from signaling.placement import MemoryPlacement, Placement, RedisPlacement
 from signaling.redis_store import (
     RedisAuditCheckpoints,
@@ -52,6 +53,8 @@ class Stores:
     links: IssuedLinks = field(default_factory=MemoryIssuedLinks)
     """The participants whose links the REST API issued, with the links' ids."""
     placement: Placement = field(default_factory=MemoryPlacement)
+    leases: HearingLeases = field(default_factory=MemoryLeases)
+    """Who hosts each hearing, under which epoch (`signaling/lease.py`)."""
     bus: ClusterBus = field(default_factory=MemoryBus)
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
@@ -81,6 +84,7 @@ class Stores:
             audit_checkpoints=RedisAuditCheckpoints(redis, prefix),
             links=RedisIssuedLinks(redis, prefix),
             placement=RedisPlacement(redis, prefix),
+            leases=RedisLeases(redis, prefix),
             # blocks on listen: no timeout
             bus=RedisBus(Redis.from_url(settings.redis_url), prefix),
             client_manager=manager,
