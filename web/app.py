@@ -10,7 +10,8 @@ from media import IceServer, MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
-from web import api, connection_check, livestreams, pages, public_keys
+from signaling.webhooks import WebhookDispatcher
+from web import api, connection_check, livestreams, pages, public_keys, webhooks_api
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
@@ -23,6 +24,7 @@ from web.keys import (
     SIGNALING,
     SIGNER,
     STORES,
+    WEBHOOKS,
 )
 from web.livestreams import Livestreams
 from web.metrics import Metrics
@@ -54,6 +56,8 @@ def create_app(settings: Settings) -> web.Application:
     signer = TokenSigner(settings.token_key)
     engine = MediaEngine(media_settings(settings))
     audit = AuditLogs(settings.data_dir, stores.audit_checkpoints)
+    webhooks = WebhookDispatcher(stores.webhooks)
+    audit.watch(webhooks.observe)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)
     streams = Livestreams(settings)
@@ -85,9 +89,11 @@ def create_app(settings: Settings) -> web.Application:
     app[RECORDINGS] = recordings
     app[LIVESTREAMS] = streams
     app[STORES] = stores
+    app[WEBHOOKS] = webhooks
     app[METRICS] = Metrics(settings, engine, signaling, audit, streams)
     signaling.attach(app)
     api.add_routes(app)
+    webhooks_api.add_routes(app)
     connection_check.add_routes(app)
     pages.add_routes(app)
     livestreams.add_routes(app, streams)
@@ -96,11 +102,13 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await engine.start()
+        await webhooks.start()
         await signaling.start()
         yield
         await signaling.close()
         await streams.close()
         await engine.close()
+        await webhooks.close()  # what the hearings' last entries said reaches the outbox
         # the checkpoints of the logs handed over reach the store before Redis goes (a store
         # that is away does not hold the exit up for long: the files are ahead of it, not behind)
         await audit.flush(timeout=2.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from security import (
@@ -43,6 +44,12 @@ class AuditLogs:
         self._mirror: CheckpointMirror | None = None
         self.writes: Counter[str] = Counter()
         """Entries written to every log opened here, by action (web/metrics.py reads it)."""
+        self._watchers: list[Callable[[AuditEntry], None]] = []
+
+    def watch(self, watcher: Callable[[AuditEntry], None]) -> None:
+        """Call `watcher` with every entry of every hearing's log opened from now on (the
+        webhooks read their events there), in the writer's thread: it must not wait."""
+        self._watchers.append(watcher)
 
     @property
     def key(self) -> SigningKey:
@@ -89,6 +96,8 @@ class AuditLogs:
             self._mirror = CheckpointMirror(self.checkpoints, asyncio.get_running_loop())
         log.watch_checkpoints(self._mirror.put)
         log.watch(self._count)
+        for watcher in self._watchers:
+            log.watch(watcher)
         return log
 
     def _count(self, entry: AuditEntry) -> None:

@@ -63,6 +63,10 @@ class UnknownHearing(ApiError):
     code = "unknown_hearing"
 
 
+class UnknownWebhook(ApiError):
+    code = "unknown_webhook"
+
+
 class MethodNotAllowed(ApiError):
     code = "method_not_allowed"
 
@@ -87,6 +91,7 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     Unauthorized.code: (401, Unauthorized.code),
     NotFound.code: (404, NotFound.code),
     UnknownHearing.code: (404, UnknownHearing.code),
+    UnknownWebhook.code: (404, UnknownWebhook.code),
     MethodNotAllowed.code: (405, MethodNotAllowed.code),
     TooLarge.code: (413, TooLarge.code),
     MetricsDisabled.code: (403, MetricsDisabled.code),

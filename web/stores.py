@@ -21,6 +21,7 @@ from signaling.redis_store import (
     RedisRevokedTokens,
     redis_persistence,
 )
+from signaling.redis_webhooks import RedisWebhookStore
 from signaling.sqlite_store import (
     Database,
     SqliteAuditCheckpoints,
@@ -29,6 +30,7 @@ from signaling.sqlite_store import (
     SqliteIssuedLinks,
     SqliteRevokedTokens,
 )
+from signaling.sqlite_webhooks import SqliteWebhookStore
 from signaling.store import (
     HearingStateStore,
     HearingStore,
@@ -36,6 +38,7 @@ from signaling.store import (
     MemoryIssuedLinks,
     RevokedTokens,
 )
+from signaling.webhook_store import MemoryWebhookStore, WebhookStore
 from web.settings import Settings
 
 PING_TIMEOUT = 1.0
@@ -53,6 +56,8 @@ class Stores:
     """The participants whose links the REST API issued, with the links' ids."""
     placement: Placement = field(default_factory=MemoryPlacement)
     bus: ClusterBus = field(default_factory=MemoryBus)
+    webhooks: WebhookStore = field(default_factory=MemoryWebhookStore)
+    """The webhook endpoints and the outbox of their deliveries."""
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
     database: Database | None = None
@@ -67,6 +72,7 @@ class Stores:
                 SqliteHearingStateStore(database),
                 audit_checkpoints=SqliteAuditCheckpoints(database),
                 links=SqliteIssuedLinks(database),
+                webhooks=SqliteWebhookStore(database),
                 database=database,
             )
         redis = Redis.from_url(
@@ -83,6 +89,7 @@ class Stores:
             placement=RedisPlacement(redis, prefix),
             # blocks on listen: no timeout
             bus=RedisBus(Redis.from_url(settings.redis_url), prefix),
+            webhooks=RedisWebhookStore(redis, prefix),
             client_manager=manager,
             redis=redis,
         )
