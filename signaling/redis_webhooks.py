@@ -63,17 +63,19 @@ local m = e..'/'..h
 local q = p..'webhook-q:'..m
 local removed = redis.call('ZREM', q, id)
 redis.call('HDEL', p..'webhook-d:'..e, id)
-if redis.call('ZCARD', q) > 0 then
-  redis.call('ZADD', p..'webhook-due', ARGV[5], m)
+local following = redis.call('ZRANGE', q, 0, 0)[1]
+local record = following and redis.call('HGET', p..'webhook-d:'..e, following)
+if record then  -- the next head is due when it says
+  redis.call('ZADD', p..'webhook-due', tostring(cjson.decode(record)['next_at']), m)
 else
   redis.call('ZREM', p..'webhook-due', m)
   redis.call('SREM', p..'webhook-queues:'..e, h)
 end
 if redis.call('HEXISTS', p..'webhook-endpoints', e) == 1 then
-  if ARGV[6] == '1' and removed == 1 then
+  if ARGV[5] == '1' and removed == 1 then
     redis.call('HINCRBY', p..'webhook-stats:'..e, 'abandoned', 1)
   end
-  if ARGV[7] ~= '' then redis.call('HSET', p..'webhook-stats:'..e, 'last_error', ARGV[7]) end
+  if ARGV[6] ~= '' then redis.call('HSET', p..'webhook-stats:'..e, 'last_error', ARGV[6]) end
 end
 return removed
 """
@@ -195,7 +197,7 @@ class RedisWebhookStore:
         return [_delivery(data) for data in found]
 
     async def delivered(self, delivery: Delivery) -> None:
-        await self._finish(args=[*self._ids(delivery), repr(delivery.next_at), "0", ""])
+        await self._finish(args=[*self._ids(delivery), "0", ""])
 
     async def retry(self, delivery: Delivery) -> None:
         error = delivery.last_error or ""
@@ -204,7 +206,7 @@ class RedisWebhookStore:
 
     async def abandon(self, delivery: Delivery) -> None:
         error = delivery.last_error or ""
-        await self._finish(args=[*self._ids(delivery), repr(delivery.next_at), "1", error])
+        await self._finish(args=[*self._ids(delivery), "1", error])
 
     def _ids(self, d: Delivery) -> list[str]:
         return [self._p, d.endpoint_id, d.hearing_id, d.event_id]

@@ -69,8 +69,9 @@ class WebhookEvent:
 
 
 def event_for(entry: AuditEntry) -> WebhookEvent | None:
-    """The event an audit entry tells the case-management system, if any. Refusals (a
-    result other than `ok`) tell it nothing, except a departure, whose result is its reason."""
+    """The event an audit entry tells the case-management system, if any. The first entry of
+    a hearing's log (whatever it says) opens it; refusals (a result other than `ok`) tell
+    nothing, except a departure, whose result is its reason."""
     found = _classify(entry)
     if found is None:
         return None
@@ -89,10 +90,10 @@ def _classify(entry: AuditEntry) -> tuple[WebhookEventType, Data] | None:
             "participant_id": entry.actor,
             "reason": entry.result,
         }
-    if entry.result != "ok":
-        return None
     if entry.seq == 1:  # the first entry of the hearing's log: its session opened somewhere
         return WebhookEventType.HEARING_OPENED, {}
+    if entry.result != "ok":
+        return None
     if action == "phase":
         phase = details.get("phase")
         if phase == "adjourned":

@@ -124,7 +124,9 @@ class WebhookStore(Protocol):
         ...
 
     async def enqueue(self, deliveries: list[Delivery]) -> None:
-        """Queue each one not queued already (same endpoint and event id)."""
+        """Queue each one not waiting already (same endpoint and event id, or same place in
+        its queue), for an endpoint that exists. A settled delivery is forgotten: the
+        receiver's own check of the event id is what makes a second copy harmless."""
         ...
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Delivery]:
@@ -208,6 +210,7 @@ class MemoryWebhookStore:
             return False
         del queue.deliveries[delivery.seq]
         queue.seqs.remove(delivery.seq)
+        self._ids.discard((delivery.endpoint_id, delivery.event_id))
         if not queue.seqs:
             del self._queues[(delivery.endpoint_id, delivery.hearing_id)]
         return True

@@ -89,7 +89,7 @@ class WebhookDispatcher:
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self.attempts = 0
-        """Requests made (for metrics and tests)."""
+        """Attempts made whose outcome is in the outbox (for metrics and tests)."""
 
     # -- start and close ---------------------------------------------------------------------
 
@@ -205,6 +205,7 @@ class WebhookDispatcher:
         error = await self.post(endpoint, delivery)
         if error is None:
             await self.store.delivered(delivery)
+            self.attempts += 1
             return
         now = self._clock()
         failed = delivery.failed(now + self.policy.backoff(delivery.attempts + 1), error)
@@ -213,6 +214,7 @@ class WebhookDispatcher:
             await self.store.abandon(failed)
         else:
             await self.store.retry(failed)
+        self.attempts += 1
 
     async def post(self, endpoint: WebhookEndpoint, delivery: Delivery) -> str | None:
         """One attempt: None when the endpoint took it (2xx), else why not, in a few words."""
@@ -225,7 +227,6 @@ class WebhookDispatcher:
             "Ecourt-Event-Type": delivery.event_type,
             "Ecourt-Delivery-Attempt": str(delivery.attempts + 1),
         }
-        self.attempts += 1
         try:
             async with self._session.post(
                 endpoint.url, data=body, headers=headers, allow_redirects=False
