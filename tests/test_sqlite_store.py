@@ -167,9 +167,7 @@ def test_ecourt_serve_on_records_it_cannot_use_exits_with_one_line(tmp_path: Pat
     db.close()
     refused = serve(tmp_path, "--port", "0")
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
-    assert refused.stderr.startswith(
-        "ecourt: error: store_unusable: the records are at schema version"
-    )
+    assert refused.stderr.startswith("ecourt: error: store_unusable: the records are at schema version")
 
 
 async def test_a_second_process_on_the_same_data_dir_is_refused_until_the_first_closes(

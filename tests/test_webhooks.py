@@ -213,13 +213,17 @@ async def test_a_dead_endpoint_is_retried_with_backoff_for_a_day_then_abandoned_
             return (backlog.last_error or "").startswith("unreachable")
 
         await wait_until(failure_recorded, "the failure recorded")
+
+        def attempts_made(count: int) -> Callable[[], bool]:
+            return lambda: dispatcher.attempts == count
+
         # backoff: 60 s, then doubling; nothing is tried before its time
         for attempt, wait in ((2, 60.0), (3, 120.0), (4, 240.0)):
             clock.now += wait - 1
             await asyncio.sleep(0.1)
             assert dispatcher.attempts == attempt - 1, "tried before its time"
             clock.now += 1
-            await wait_until(lambda n=attempt: dispatcher.attempts == n, f"attempt {attempt}")
+            await wait_until(attempts_made(attempt), f"attempt {attempt}")
         clock.now += 25 * 3600  # a day later, and more: the first event is given up once
         # tried again; the next one goes then (it is as old: tried once, and given up too)
         await wait_until(lambda: dispatcher.attempts == 6, "the last attempts")

@@ -11,6 +11,7 @@ from typing import Final, Literal
 
 from hearing import CaseCategory, HearingType, Instance, Jurisdiction, Role
 from hearing.model import MAX_DISPLAY_NAME, MAX_PROFILE, MAX_TITLE
+from web import openapi_webhooks
 
 Kind = Literal["string", "boolean", "integer", "date-time"]
 Json = dict[str, object]
@@ -421,7 +422,8 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
         "info": {
             "title": "ecourt",
             "version": version,
-            "description": "Schedule hearings and issue signed join links.",
+            "description": "Schedule hearings, issue signed join links, and register"
+            " webhooks (docs/webhooks.md).",
         },
         "servers": [{"url": base_url}],
         "paths": {
@@ -525,6 +527,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
             "/readyz": {
                 "get": _operation("Readiness", (200, "Status", "ready"), (503,), secured=False),
             },
+            **openapi_webhooks.paths(),
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -534,7 +537,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
             },
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | openapi_webhooks.SCHEMAS,
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",
