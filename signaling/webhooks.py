@@ -5,7 +5,8 @@ A hearing never waits for an endpoint: the audit log's watcher only hands the en
 loop (`observe`, from any thread); writing to the outbox and sending happen in the
 dispatcher's own tasks. At most `concurrency` requests are in flight, each bounded by
 `timeout`; only the head of each endpoint's queue for a hearing is sent, so a hearing's events
-arrive in order. A failed attempt is retried with exponential backoff (from `first_retry`,
+arrive in order; at most `per_endpoint` go to one endpoint at once, so one that hangs does not
+hold up the others. A failed attempt is retried with exponential backoff (from `first_retry`,
 doubling up to `max_retry`) until `give_up_after` (24 h) has passed since the event, then it is
 abandoned (counted, and the next event of that hearing goes). A delivery succeeds on any 2xx.
 Receivers deduplicate by the event id: after a crash between a success and its record, the
@@ -19,8 +20,9 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 
@@ -38,6 +40,8 @@ class WebhookPolicy:
     timeout: float = 10.0
     """Seconds one request may take, connecting included."""
     concurrency: int = 16
+    per_endpoint: int = 4
+    """Requests in flight to one endpoint: one that hangs cannot hold every slot."""
     first_retry: float = 5.0
     max_retry: float = 3600.0
     give_up_after: float = 24 * 3600.0
@@ -47,7 +51,9 @@ class WebhookPolicy:
     """How long to wait before writing to an outbox that failed (the entry is kept)."""
 
     def __post_init__(self) -> None:
-        if not (self.timeout > 0 and self.concurrency >= 1 and self.first_retry > 0):
+        if not (self.timeout > 0 and self.concurrency >= self.per_endpoint >= 1):
+            raise ValueError("a webhook policy needs a timeout and requests in flight")
+        if self.first_retry <= 0:
             raise ValueError("a webhook policy needs a timeout, a concurrency and a first retry")
         if self.max_retry < self.first_retry or self.give_up_after <= 0 or self.poll <= 0:
             raise ValueError("a webhook policy's retries must grow and end")
@@ -85,7 +91,8 @@ class WebhookDispatcher:
         self._entries: asyncio.Queue[AuditEntry] | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._sending: set[asyncio.Task[None]] = set()
+        self._sending: dict[asyncio.Task[None], str] = {}
+        """The requests in flight, and the endpoint each goes to."""
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self.attempts = 0
@@ -186,17 +193,22 @@ class WebhookDispatcher:
         if not claimed:
             return
         endpoints = {e.id: e for e in await self.store.endpoints()}
+        busy = Counter(self._sending.values())
         assert self._loop is not None
         for delivery in claimed:
             endpoint = endpoints.get(delivery.endpoint_id)
             if endpoint is None:
                 continue  # removed meanwhile, with its queue
+            if busy[endpoint.id] >= self.policy.per_endpoint:  # back, untouched, for later
+                await self.store.retry(replace(delivery, next_at=self._clock() + self.policy.poll))
+                continue
+            busy[endpoint.id] += 1
             task = self._loop.create_task(self._send(endpoint, delivery))
-            self._sending.add(task)
+            self._sending[task] = endpoint.id
             task.add_done_callback(self._sent)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
-        self._sending.discard(task)
+        self._sending.pop(task, None)
         self._wake.set()  # a slot is free, and the queue's next head may be due
         if not task.cancelled() and task.exception() is not None:
             log.error("a webhook delivery failed", exc_info=task.exception())

@@ -237,3 +237,32 @@ async def test_a_dead_endpoint_is_retried_with_backoff_for_a_day_then_abandoned_
         assert (backlog.last_error or "").startswith("unreachable")
     finally:
         await dispatcher.close()
+
+
+async def test_an_endpoint_that_never_answers_does_not_hold_up_another_endpoints_deliveries(
+    receiver: Receiver,
+) -> None:
+    async def hold(_reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(60)  # accepts, never answers
+
+    hanging = await asyncio.start_server(hold, "127.0.0.1", 0)
+    hanging_url = f"http://127.0.0.1:{hanging.sockets[0].getsockname()[1]}/hooks"
+    store = MemoryWebhookStore()
+    for url in (hanging_url, receiver.url):  # the hanging one first: its heads are due first
+        await store.add_endpoint(
+            WebhookEndpoint(new_endpoint_id(), url, Secret(b"s" * 32), frozenset(), 0)
+        )
+    policy = WebhookPolicy(timeout=30.0, concurrency=4, per_endpoint=2, poll=0.05)
+    dispatcher = WebhookDispatcher(store, policy)
+    key = SigningKey.from_secret(Secret(bytes(32)))
+    await dispatcher.start()
+    try:
+        for n in range(8):  # eight hearings: eight queues per endpoint, all due at once
+            log = AuditLog(f"h_webhookhang{n}", MemoryAuditSink(), key)
+            event = event_for(log.record("system", "arrive"))
+            assert event is not None
+            await dispatcher.queue(event)
+        await receiver.wait_for("hearing.opened", 8, timeout=15)
+    finally:
+        await dispatcher.close()
+        hanging.close()
