@@ -154,8 +154,8 @@ class WebhookDispatcher:
                     try:
                         await self.queue(event)
                         break
-                    except Exception:
-                        log.exception("the webhook outbox refused an event; trying again")
+                    except Exception as exc:  # a store away (Redis): the entry waits here
+                        log.warning("the webhook outbox refused an event (%s); trying again", exc)
                         await asyncio.sleep(self.policy.store_retry)
             finally:
                 self._entries.task_done()
@@ -183,8 +183,8 @@ class WebhookDispatcher:
             if free > 0:
                 try:
                     await self._send_due(free)
-                except Exception:
-                    log.exception("the webhook outbox could not be read; trying again")
+                except Exception as exc:
+                    log.warning("the webhook outbox could not be read (%s)", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.policy.poll)
 
