@@ -8,7 +8,8 @@ Keys (under the store's prefix):
 - `webhook-due`: a sorted set of queues (`<endpoint>/<hearing>`) by when their head is due;
   a claimed head's queue is moved a lease ahead, so no other node sends it meanwhile;
 - `webhook-queues:<endpoint>`: the hearings with a queue for the endpoint;
-- `webhook-stats:<endpoint>`: `abandoned` (a count) and `last_error`.
+- `webhook-stats:<endpoint>`: `abandoned` (a count) and `last_error`;
+- `webhook-queued`: a hash from hearing id to the highest seq of its log whose event was queued.
 
 Each operation is one Lua script, so it is atomic across nodes. The scripts build their keys
 from the prefix (one Redis, not Redis Cluster, as the rest of the stores).
@@ -27,6 +28,8 @@ from signaling.webhook_store import Backlog, Delivery, WebhookEndpoint
 
 _ENQUEUE = """
 local p, e, id, h, seq = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local through = tonumber(redis.call('HGET', p..'webhook-queued', h) or '0')
+if tonumber(seq) > through then redis.call('HSET', p..'webhook-queued', h, seq) end
 if redis.call('HEXISTS', p..'webhook-endpoints', e) == 0 then return 0 end
 local q = p..'webhook-q:'..e..'/'..h
 if redis.call('ZCOUNT', q, seq, seq) > 0 then return 0 end
@@ -191,6 +194,10 @@ class RedisWebhookStore:
         for d in deliveries:
             ids = [self._p, d.endpoint_id, d.event_id, d.hearing_id, str(d.seq)]
             await self._enqueue(args=[*ids, _delivery_json(d), repr(d.next_at)])
+
+    async def queued_through(self, hearing_id: str) -> int:
+        found = await self._redis.hget(f"{self._p}webhook-queued", hearing_id)
+        return 0 if found is None else int(found)
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Delivery]:
         found = await self._claim(args=[self._p, repr(now), repr(now + lease), limit])

@@ -48,6 +48,7 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         " body TEXT NOT NULL, first_at REAL NOT NULL, next_at REAL NOT NULL,"
         " attempts INTEGER NOT NULL, last_error TEXT, PRIMARY KEY (endpoint_id, event_id))",
         "CREATE UNIQUE INDEX webhook_queues ON webhook_outbox (endpoint_id, hearing_id, seq)",
+        "CREATE TABLE webhook_queued (hearing_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,7 +4,8 @@ of the data directory (`signaling/sqlite_store.py`), schema version 4:
 - `webhook_endpoints`: one row per endpoint, its secret, and per endpoint the count of
   deliveries given up and the latest failure;
 - `webhook_outbox`: one row per delivery waiting (endpoint, event id); a queue is the rows of
-  one endpoint and hearing, by `seq` (`webhook_queues`, unique: one event per place).
+  one endpoint and hearing, by `seq` (`webhook_queues`, unique: one event per place);
+- `webhook_queued`: per hearing, the highest seq of its audit log whose event was queued.
 
 Delivered and abandoned rows are deleted: the outbox holds only what is still owed.
 """
@@ -111,8 +112,22 @@ class SqliteWebhookStore:
                 " ON CONFLICT DO NOTHING",
                 rows,
             )
+            db.executemany(
+                "INSERT INTO webhook_queued (hearing_id, seq) VALUES (?, ?) ON CONFLICT"
+                " (hearing_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                [(d.hearing_id, d.seq) for d in deliveries],
+            )
 
         await self._db.run(insert)
+
+    async def queued_through(self, hearing_id: str) -> int:
+        def select(db: sqlite3.Connection) -> Any:
+            return db.execute(
+                "SELECT seq FROM webhook_queued WHERE hearing_id = ?", (hearing_id,)
+            ).fetchone()
+
+        row = await self._db.run(select)
+        return 0 if row is None else int(row[0])
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Delivery]:
         def take(db: sqlite3.Connection) -> list[Delivery]:

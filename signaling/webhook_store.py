@@ -126,7 +126,13 @@ class WebhookStore(Protocol):
     async def enqueue(self, deliveries: list[Delivery]) -> None:
         """Queue each one not waiting already (same endpoint and event id, or same place in
         its queue), for an endpoint that exists. A settled delivery is forgotten: the
-        receiver's own check of the event id is what makes a second copy harmless."""
+        receiver's own check of the event id is what makes a second copy harmless. In the
+        same write, each hearing's `queued_through` moves up to its deliveries' highest seq."""
+        ...
+
+    async def queued_through(self, hearing_id: str) -> int:
+        """The highest seq of the hearing's audit log whose event was queued (0: none), so
+        that a node starting again queues what its log holds after it (`catch_up`)."""
         ...
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Delivery]:
@@ -162,6 +168,7 @@ class MemoryWebhookStore:
         self._ids: set[tuple[str, str]] = set()
         self._abandoned: dict[str, int] = {}
         self._errors: dict[str, str] = {}
+        self._through: dict[str, int] = {}
 
     async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
         if endpoint.id in self._endpoints:
@@ -183,6 +190,7 @@ class MemoryWebhookStore:
 
     async def enqueue(self, deliveries: list[Delivery]) -> None:
         for d in deliveries:
+            self._through[d.hearing_id] = max(self._through.get(d.hearing_id, 0), d.seq)
             if (d.endpoint_id, d.event_id) in self._ids or d.endpoint_id not in self._endpoints:
                 continue
             queue = self._queues.setdefault((d.endpoint_id, d.hearing_id), _Queue())
@@ -191,6 +199,9 @@ class MemoryWebhookStore:
             self._ids.add((d.endpoint_id, d.event_id))
             bisect.insort(queue.seqs, d.seq)
             queue.deliveries[d.seq] = d
+
+    async def queued_through(self, hearing_id: str) -> int:
+        return self._through.get(hearing_id, 0)
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Delivery]:
         heads = [q.deliveries[q.seqs[0]] for q in self._queues.values() if q.seqs]

@@ -21,7 +21,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import aiohttp
@@ -173,6 +173,22 @@ class WebhookDispatcher:
             await self.store.enqueue(deliveries)
             self._wake.set()
         return len(deliveries)
+
+    async def catch_up(self, hearing_id: str, entries: Iterable[AuditEntry]) -> int:
+        """Queue the events of a hearing's log (read from its file at start) that come after
+        what the outbox has queued of it, and are not older than `give_up_after`: those a
+        process that stopped, or crashed, had written but not yet queued. Returns how many."""
+        through = await self.store.queued_through(hearing_id)
+        oldest_ms = (self._clock() - self.policy.give_up_after) * 1000
+        count = 0
+        for entry in entries:
+            if entry.seq <= through or entry.time_ms < oldest_ms:
+                continue
+            event = event_for(entry)
+            if event is not None:
+                await self.queue(event)
+                count += 1
+        return count
 
     # -- delivery -----------------------------------------------------------------------------
 

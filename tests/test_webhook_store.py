@@ -183,3 +183,15 @@ def test_an_endpoint_with_a_url_that_is_not_one_cannot_exist(url: str) -> None:
     with pytest.raises(InvalidWebhook) as refused:
         endpoint(url)
     assert refused.value.field == "url"
+
+
+async def test_what_was_queued_of_each_hearings_log_is_remembered(store: WebhookStore) -> None:
+    target = endpoint()
+    await store.add_endpoint(target)
+    assert await store.queued_through("h1") == 0
+    await store.enqueue([delivery(target.id, "h1", 4), delivery(target.id, "h2", 9)])
+    await store.enqueue([delivery(target.id, "h1", 2)])  # a lower one does not take it back
+    assert (await store.queued_through("h1"), await store.queued_through("h2")) == (4, 9)
+    (head,) = [d for d in await store.claim(100.0, LEASE, 10) if d.hearing_id == "h1"]
+    await store.delivered(head)
+    assert await store.queued_through("h1") == 4

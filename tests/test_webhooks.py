@@ -8,6 +8,7 @@ import inspect
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -26,9 +27,10 @@ from signaling.client import HearingClient
 from signaling.webhook_events import event_for
 from signaling.webhook_store import MemoryWebhookStore, WebhookEndpoint
 from signaling.webhooks import WebhookDispatcher, WebhookPolicy, new_endpoint_id
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, running_server
 from tests.test_lobby_news import enter_as
 from tests.webhook_support import Receiver
+from web.audit import AuditLogs
 from web.keys import AUDIT, WEBHOOKS
 
 FAST = WebhookPolicy(timeout=5.0, first_retry=0.1, max_retry=0.4, poll=0.1)
@@ -266,3 +268,29 @@ async def test_an_endpoint_that_never_answers_does_not_hold_up_another_endpoints
     finally:
         await dispatcher.close()
         hanging.close()
+
+
+async def test_events_a_stopped_node_had_logged_but_not_queued_are_sent_when_it_starts_again(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    data_dir = tmp_path / "data"
+    async with running_server(data_dir) as first:
+        registered = await register(first, receiver.url)
+        hearing = await first.create_hearing()
+    # the gap a crash leaves: entries on disk that no outbox has seen
+    audit = AuditLogs(data_dir)
+    log = await audit.open(hearing["id"])
+    log.record("p_judge0001", "arrive", result="admitted")
+    log.record("p_judge0001", "phase", details={"phase": "in_session"})
+    log.record("p_judge0001", "end_hearing")
+    log.close()
+    await audit.close()
+    async with running_server(data_dir) as second:
+        second.app[WEBHOOKS].policy = FAST
+        await receiver.wait_for("hearing.ended", 1)
+        types = [r.event_type for r in receiver.verified(registered["secret"])]
+        assert types == ["hearing.opened", "hearing.phase_changed", "hearing.ended"]
+        assert [r.event_id for r in receiver.accepted()] == logged_events(second, hearing["id"])
+    async with running_server(data_dir):  # and once only: a third start queues nothing
+        await asyncio.sleep(0.5)
+    assert len(receiver.received) == 3

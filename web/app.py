@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -103,6 +104,9 @@ def create_app(settings: Settings) -> web.Application:
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await engine.start()
         await webhooks.start()
+        # what the logs hold and the outbox does not (a stop or a crash in between)
+        for hearing_id, entries in audit.recent(time.time() - webhooks.policy.give_up_after):
+            await webhooks.catch_up(hearing_id, entries)
         await signaling.start()
         yield
         await signaling.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from security import (
@@ -30,6 +30,7 @@ from security import (
     verify,
     verify_file,
 )
+from security.audit_record import parse_line
 
 AUDIT_KEY_FILE = "audit-signing.key"
 """The node's checkpoint key, in the data directory."""
@@ -99,6 +100,25 @@ class AuditLogs:
         for watcher in self._watchers:
             log.watch(watcher)
         return log
+
+    def recent(self, since: float) -> Iterator[tuple[str, list[AuditEntry]]]:
+        """Each hearing's log written to since `since` (a Unix time), with its entries, as
+        the file holds them (a malformed line ends what is read of that file)."""
+        if not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob("*.jsonl")):
+            if path.name.endswith(".custody.jsonl") or path.stat().st_mtime < since:
+                continue
+            entries = []
+            with path.open("rb") as lines:
+                for line in lines:
+                    try:
+                        record = parse_line(line.rstrip(b"\n"))
+                    except MalformedAuditLine:
+                        break
+                    if isinstance(record, AuditEntry):
+                        entries.append(record)
+            yield path.name.removesuffix(".jsonl"), entries
 
     def _count(self, entry: AuditEntry) -> None:
         self.writes[entry.action] += 1
