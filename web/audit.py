@@ -32,6 +32,8 @@ from security import (
 )
 from security.audit_record import parse_line
 
+COURT_LOG = "court-supervision"
+"""The id of the court's own log, beside the hearings' ones."""
 AUDIT_KEY_FILE = "audit-signing.key"
 """The node's checkpoint key, in the data directory."""
 
@@ -78,6 +80,13 @@ class AuditLogs:
         log.watch(self._count)
         return log
 
+    def open_court(self) -> AuditLog:
+        """The court's own log (`court-supervision.court.jsonl`): who logged in to the
+        supervision board, and every report made. Written one operation at a time: release
+        it after each."""
+        path = self.directory / f"{COURT_LOG}.court.jsonl"
+        return AuditLog(COURT_LOG, FileAuditSink(path), self.key, head=_head(path, self.key))
+
     async def open(self, hearing_id: str) -> AuditLog:
         """The hearing's log, continuing its chain if a node wrote it before. Refused
         (`AuditBehindStore`) when the file is shorter than, or disagrees with, the checkpoint
@@ -103,11 +112,12 @@ class AuditLogs:
 
     def recent(self, since: float) -> Iterator[tuple[str, list[AuditEntry]]]:
         """Each hearing's log written to since `since` (a Unix time), with its entries, as
-        the file holds them (a malformed line ends what is read of that file)."""
+        the file holds them (a malformed line ends what is read of that file). Custody and
+        court logs (`<id>.custody.jsonl`, `<id>.court.jsonl`) are not hearings' logs."""
         if not self.directory.is_dir():
             return
         for path in sorted(self.directory.glob("*.jsonl")):
-            if path.name.endswith(".custody.jsonl") or path.stat().st_mtime < since:
+            if "." in path.name.removesuffix(".jsonl") or path.stat().st_mtime < since:
                 continue
             entries = []
             with path.open("rb") as lines:

@@ -63,6 +63,10 @@ class UnknownHearing(ApiError):
     code = "unknown_hearing"
 
 
+class BoardDisabled(ApiError):
+    code = "board_disabled"
+
+
 class UnknownWebhook(ApiError):
     code = "unknown_webhook"
 
@@ -95,6 +99,7 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     MethodNotAllowed.code: (405, MethodNotAllowed.code),
     TooLarge.code: (413, TooLarge.code),
     MetricsDisabled.code: (403, MetricsDisabled.code),
+    BoardDisabled.code: (403, BoardDisabled.code),
     # hearing/: a value object refusing its input is the client's bad request.
     InvalidHearing.code: (400, BadRequest.code),
     NotPermitted.code: (403, NotPermitted.code),
