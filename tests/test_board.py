@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from security import Secret
+from security import AuditEntry, Secret
 from security.audit_record import parse_line
 from signaling.client import HearingClient
 from tests.conftest import RunningServer, running_server
@@ -50,7 +50,7 @@ async def read_board(server: RunningServer, cookie: str | None) -> tuple[int, An
 def court_log(server: RunningServer) -> list[tuple[str, str]]:
     path = server.app[AUDIT].directory / f"{COURT_LOG}.court.jsonl"
     records = [parse_line(line) for line in path.read_bytes().splitlines()]
-    return [(r.action, r.result) for r in records if hasattr(r, "action")]
+    return [(r.action, r.result) for r in records if isinstance(r, AuditEntry)]
 
 
 async def test_the_board_is_off_without_a_court_administrators_key(server: RunningServer) -> None:
