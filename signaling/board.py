@@ -7,10 +7,11 @@ the parties, so it is not shown).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from hearing.due_process import SITTING
 from signaling.session import HearingSession
@@ -21,6 +22,8 @@ class BoardAlert(StrEnum):
     """The reference monitor cut forwarding that the matrix did not allow (an incident)."""
     RECORDING_STOPPED = "recording_stopped"
     """The court sits and its recording is stopped (a recorder that failed, or was stopped)."""
+    NODE_LOST = "node_lost"
+    """The node hosting it stopped publishing (killed, or cut off) and no node hosts it yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +85,52 @@ def board_row(session: HearingSession, node: str) -> BoardRow:
         monitor_incidents=session.monitor.incidents,
         alerts=tuple(alerts),
     )
+
+
+class BoardStore(Protocol):
+    """Each node's rows, as it last published them, so that any node's board shows every
+    node's hearings. A node that stops publishing (killed) stays, marked by its age, until
+    `forget` (a clean stop) or until it is older than the reader cares for."""
+
+    async def publish(self, node: str, at: float, rows: list[dict[str, Any]]) -> None: ...
+
+    async def forget(self, node: str) -> None: ...
+
+    async def nodes(self) -> dict[str, tuple[float, list[dict[str, Any]]]]:
+        """Node id: (when it published, its rows)."""
+        ...
+
+
+class MemoryBoardStore:
+    """This process's node only: the embedded default (one node) and tests."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+
+    async def publish(self, node: str, at: float, rows: list[dict[str, Any]]) -> None:
+        self._nodes[node] = (at, json.loads(json.dumps(rows)))
+
+    async def forget(self, node: str) -> None:
+        self._nodes.pop(node, None)
+
+    async def nodes(self) -> dict[str, tuple[float, list[dict[str, Any]]]]:
+        return dict(self._nodes)
+
+
+def court_board(
+    nodes: dict[str, tuple[float, list[dict[str, Any]]]], now: float, stale_after: float
+) -> list[dict[str, Any]]:
+    """Every node's rows in one list. A node silent for more than `stale_after` seconds is
+    lost: its rows carry the `node_lost` alert, unless a live node now hosts that hearing (it
+    moved), in which case only the live row is shown."""
+    live = {n for n, (at, _) in nodes.items() if now - at <= stale_after}
+    hosted = {row["hearing_id"] for n in live for row in nodes[n][1]}
+    board = []
+    for node, (_at, rows) in sorted(nodes.items()):
+        for row in rows:
+            if node in live:
+                board.append(row)
+            elif row["hearing_id"] not in hosted:
+                alerts = [*row.get("alerts", []), BoardAlert.NODE_LOST.value]
+                board.append({**row, "alerts": alerts})
+    return sorted(board, key=lambda r: (str(r["case_number"]), str(r["hearing_id"])))

@@ -90,6 +90,7 @@ def create_app(settings: Settings) -> web.Application:
     app[RECORDINGS] = recordings
     app[LIVESTREAMS] = streams
     app[STORES] = stores
+    publisher = board.BoardPublisher(signaling, stores.board)
     app[WEBHOOKS] = webhooks
     app[METRICS] = Metrics(settings, engine, signaling, audit, streams)
     signaling.attach(app)
@@ -109,7 +110,9 @@ def create_app(settings: Settings) -> web.Application:
         for hearing_id, entries in audit.recent(time.time() - webhooks.policy.give_up_after):
             await webhooks.catch_up(hearing_id, entries)
         await signaling.start()
+        await publisher.start()
         yield
+        await publisher.close()
         await signaling.close()
         await streams.close()
         await engine.close()

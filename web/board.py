@@ -1,4 +1,4 @@
-"""The court's supervision board (`/court`): every hearing in session on this node, its phase,
+"""The court's supervision board (`/court`): every hearing in session on every node, its phase,
 rooms, lobby, recording, livestream and alerts, and the webhook deliveries owed, refreshed
 every 2 s. For the court administrator only, with a key of their own
 (`ECOURT_COURT_ADMIN_KEY`), apart from the API key and the join links: `POST /court/login`
@@ -9,8 +9,10 @@ never a name, never media; a court administrator holds no join link and can join
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import time
 from pathlib import Path
 from typing import Final
@@ -18,15 +20,60 @@ from typing import Final
 from aiohttp import web
 
 from security import Secret
-from signaling.board import board_row
+from signaling.board import BoardStore, board_row, court_board
+from signaling.server import SignalingServer
 from web.api import read_object
 from web.errors import BadRequest, BoardDisabled, Unauthorized
-from web.keys import AUDIT, SETTINGS, SIGNALING, WEBHOOKS
+from web.keys import AUDIT, SETTINGS, SIGNALING, STORES, WEBHOOKS
+
+log = logging.getLogger(__name__)
 
 COOKIE: Final = "ecourt_court"
 SESSION_SECONDS: Final = 8 * 3600
 PAGE: Final = Path(__file__).parent / "static" / "court.html"
 ACTOR: Final = "court_admin"
+PUBLISH_SECONDS: Final = 1.0
+STALE_AFTER: Final = 4.0
+"""A node silent this long (twice the heartbeat's lifetime) is lost."""
+FORGET_AFTER: Final = 3600.0
+
+
+class BoardPublisher:
+    """Writes this node's rows to the board store every second, so that every node's board
+    shows them; a clean close takes them out. Started and closed with the app."""
+
+    def __init__(self, signaling: SignalingServer, store: BoardStore) -> None:
+        self._signaling = signaling
+        self._store = store
+        self._task: asyncio.Task[None] | None = None
+
+    def rows(self) -> list[dict[str, object]]:
+        node = self._signaling.node.node_id
+        return [board_row(session, node).json() for session in self._signaling.hearings()]
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="board")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._store.publish(self._signaling.node.node_id, time.time(), self.rows())
+            except Exception as exc:  # a store away: the next second tries again
+                log.warning("the board store refused this node's rows (%s)", type(exc).__name__)
+            await asyncio.sleep(PUBLISH_SECONDS)
+
+    async def close(self) -> None:
+        """Idempotent; this node's rows leave the board (a killed node's stay, and age)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        try:
+            await asyncio.wait_for(self._store.forget(self._signaling.node.node_id), 2.0)
+        except Exception as exc:
+            log.warning("this node's board rows could not be removed (%s)", type(exc).__name__)
 
 
 def add_routes(app: web.Application) -> None:
@@ -112,7 +159,12 @@ async def board(request: web.Request) -> web.Response:
         raise Unauthorized("log in to the supervision board first")
     signaling = request.app[SIGNALING]
     node = signaling.node.node_id
-    rows = [board_row(session, node).json() for session in signaling.hearings()]
+    now = time.time()
+    nodes = await request.app[STORES].board.nodes()
+    for old in [n for n, (at, _) in nodes.items() if now - at > FORGET_AFTER]:
+        del nodes[old]
+    nodes[node] = (now, [board_row(session, node).json() for session in signaling.hearings()])
+    rows = court_board(nodes, now, STALE_AFTER)
     webhooks = request.app[WEBHOOKS].store
     endpoints = {e.id: e.url for e in await webhooks.endpoints()}
     deliveries = [
@@ -125,5 +177,5 @@ async def board(request: web.Request) -> web.Response:
         }
         for b in await webhooks.backlog()
     ]
-    body = {"node": node, "time": int(time.time()), "hearings": rows, "webhooks": deliveries}
+    body = {"node": node, "time": int(now), "hearings": rows, "webhooks": deliveries}
     return web.json_response(body, headers={"Cache-Control": "no-store"})

@@ -10,9 +10,11 @@ import socketio
 from redis.asyncio import Redis
 
 from security import AuditCheckpointStore, MemoryAuditCheckpoints
+from signaling.board import BoardStore, MemoryBoardStore
 from signaling.bus import ClusterBus, MemoryBus, RedisBus
 from signaling.errors import StoreUnusable
 from signaling.placement import MemoryPlacement, Placement, RedisPlacement
+from signaling.redis_board import RedisBoardStore
 from signaling.redis_store import (
     RedisAuditCheckpoints,
     RedisHearingStateStore,
@@ -58,6 +60,8 @@ class Stores:
     bus: ClusterBus = field(default_factory=MemoryBus)
     webhooks: WebhookStore = field(default_factory=MemoryWebhookStore)
     """The webhook endpoints and the outbox of their deliveries."""
+    board: BoardStore = field(default_factory=MemoryBoardStore)
+    """Each node's rows of the supervision board (one node: this process's memory)."""
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
     database: Database | None = None
@@ -90,6 +94,7 @@ class Stores:
             # blocks on listen: no timeout
             bus=RedisBus(Redis.from_url(settings.redis_url), prefix),
             webhooks=RedisWebhookStore(redis, prefix),
+            board=RedisBoardStore(redis, prefix),
             client_manager=manager,
             redis=redis,
         )

@@ -30,6 +30,7 @@ const ROOMS = {
 const ALERTS = {
   reference_monitor: () => t("court.alert.reference_monitor"),
   recording_stopped: () => t("court.alert.recording_stopped"),
+  node_lost: () => t("court.alert.node_lost"),
 };
 const RECORDING = {
   off: () => t("court.recording.off"),
