@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Final
 
 from signaling.webhook_events import EVENT_TYPES
+from web.openapi import Json, _closed
 
-Json = dict[str, object]
 
 _STRING: Final[Json] = {"type": "string"}
 _EVENTS: Final[Json] = {
@@ -30,15 +30,6 @@ _ENDPOINT: Final[dict[str, Json]] = {
         " unreachable: <reason>",
     },
 }
-
-
-def _closed(properties: dict[str, Json]) -> Json:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": list(properties),
-        "properties": properties,
-    }
 
 
 SCHEMAS: Final[dict[str, Json]] = {
