@@ -9,7 +9,6 @@ from typing import Final
 from signaling.webhook_events import EVENT_TYPES
 from web.openapi import Json, _closed
 
-
 _STRING: Final[Json] = {"type": "string"}
 _EVENTS: Final[Json] = {
     "type": "array",
