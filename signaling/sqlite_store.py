@@ -10,9 +10,10 @@ data dir is refused (both would host the same hearings). The file is in WAL mode
 acknowledged only once it would survive a power cut. The schema is versioned
 (`signaling/sqlite_schema.py`).
 
-Tables (version 3): `hearings`, `revoked`, `hearing_states`, `audit_checkpoints`,
-`issued_links`. A fencing epoch (docs/cluster.md) would be one more column of `hearing_states`
-and `audit_checkpoints`, compared in the `WHERE` of their upserts, as the checkpoint's `seq` is.
+Tables (version 4): `hearings`, `revoked`, `hearing_states`, `audit_checkpoints`,
+`issued_links`; and `webhook_endpoints`, `webhook_outbox` (`signaling/sqlite_webhooks.py`).
+A fencing epoch (docs/cluster.md) would be one more column of `hearing_states` and
+`audit_checkpoints`, compared in the `WHERE` of their upserts, as the checkpoint's `seq` is.
 """
 
 from __future__ import annotations

@@ -307,6 +307,10 @@ def _with_api_key(handler: Handler) -> Handler:
     return checked
 
 
+with_api_key = _with_api_key
+"""For the other modules' routes behind the API key (web/webhooks_api.py)."""
+
+
 async def read_object(request: web.Request) -> Mapping[str, object]:
     """The body as a JSON object. Over `client_max_size`, aiohttp raises its 413 here."""
     raw = await request.read()

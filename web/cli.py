@@ -21,7 +21,8 @@ from recording.errors import RecordingError
 from security import Checkpoint, SecurityError, TokenSigner, verify_file
 from security.ed25519 import key_id
 from signaling.errors import SignalingError
-from web import cli_recording
+from web import cli_recording, cli_report
+from web.cli_errors import CliError
 from web.logs import configure_logging
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
@@ -34,10 +35,6 @@ DEMO_CAST = (
     ("plaintiff", Role.PLAINTIFF, "Maria Rivera"),
     ("respondent", Role.RESPONDENT, "Daniel Okafor"),
 )
-
-
-class CliError(Exception):
-    """A command that cannot run as asked."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_audit_verify)
     cli_recording.add_commands(commands)
+    cli_report.add_commands(commands)
     return parser
 
 

@@ -64,6 +64,14 @@ class UnknownHearing(ApiError):
     code = "unknown_hearing"
 
 
+class BoardDisabled(ApiError):
+    code = "board_disabled"
+
+
+class UnknownWebhook(ApiError):
+    code = "unknown_webhook"
+
+
 class MethodNotAllowed(ApiError):
     code = "method_not_allowed"
 
@@ -89,9 +97,11 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     Unauthorized.code: (401, Unauthorized.code),
     NotFound.code: (404, NotFound.code),
     UnknownHearing.code: (404, UnknownHearing.code),
+    UnknownWebhook.code: (404, UnknownWebhook.code),
     MethodNotAllowed.code: (405, MethodNotAllowed.code),
     TooLarge.code: (413, TooLarge.code),
     MetricsDisabled.code: (403, MetricsDisabled.code),
+    BoardDisabled.code: (403, BoardDisabled.code),
     # hearing/: a value object refusing its input is the client's bad request.
     InvalidHearing.code: (400, BadRequest.code),
     NotPermitted.code: (403, NotPermitted.code),

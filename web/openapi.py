@@ -428,13 +428,16 @@ _HEARING_ID: Final[Json] = {
 
 def document(base_url: str, version: str = "0.1.0") -> Json:
     """The OpenAPI 3.1 document for every route `web.api` serves."""
+    from web import openapi_webhooks  # it builds on this module's schemas
+
     written = 400, 401, 413
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "ecourt",
             "version": version,
-            "description": "Schedule hearings and issue signed join links.",
+            "description": "Schedule hearings, issue signed join links, and register"
+            " webhooks (docs/webhooks.md).",
         },
         "servers": [{"url": base_url}],
         "paths": {
@@ -538,6 +541,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
             "/readyz": {
                 "get": _operation("Readiness", (200, "Status", "ready"), (503,), secured=False),
             },
+            **openapi_webhooks.paths(),
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -547,7 +551,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
             },
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | openapi_webhooks.SCHEMAS,
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",

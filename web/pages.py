@@ -36,7 +36,7 @@ from web.keys import HEARINGS, LIVESTREAMS, SETTINGS, SIGNALING
 
 STATIC_DIR = Path(__file__).parent / "static"
 JOIN_PAGE = STATIC_DIR / "hearing.html"
-PAGE_PREFIXES = ("/join/", "/docket", "/static/", "/watch/")
+PAGE_PREFIXES = ("/join/", "/docket", "/static/", "/watch/", "/court")
 _HEARING_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
 
 CSP = "; ".join(

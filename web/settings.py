@@ -119,6 +119,14 @@ def _metrics_key(raw: str | None) -> Secret | None:
     return Secret(raw.encode())
 
 
+def _court_admin_key(raw: str | None) -> Secret | None:
+    if not raw:
+        return None
+    if len(raw) < 16:
+        raise SettingsError("ECOURT_COURT_ADMIN_KEY must be at least 16 characters")
+    return Secret(raw.encode())
+
+
 LOG_FORMATS = ("text", "json")
 
 
@@ -176,6 +184,9 @@ class Settings:
     """STUN and TURN servers handed to the clients (the server itself uses none)."""
     metrics_key: Secret | None = None
     """The bearer key of `GET /metrics` (ECOURT_METRICS_KEY); metrics are off without it."""
+    court_admin_key: Secret | None = None
+    """The court administrator's key to the supervision board (ECOURT_COURT_ADMIN_KEY), apart
+    from the API key and the join links; the board is off without it."""
     log_format: str = "text"
     """`text` (one readable line per event) or `json` (one JSON object per line;
     ECOURT_LOG_FORMAT)."""
@@ -225,6 +236,7 @@ class Settings:
             turn_username=env.get("ECOURT_TURN_USERNAME") or None,
             event_loop=_event_loop(env.get("ECOURT_EVENT_LOOP") or "uvloop"),
             metrics_key=_metrics_key(env.get("ECOURT_METRICS_KEY")),
+            court_admin_key=_court_admin_key(env.get("ECOURT_COURT_ADMIN_KEY")),
             log_format=_log_format(env.get("ECOURT_LOG_FORMAT") or "text"),
         )
         turn_credential = env.get("ECOURT_TURN_CREDENTIAL") or None
