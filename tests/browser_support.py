@@ -232,3 +232,12 @@ async def confirm(page: Page, expected: str | None = None) -> None:
         await expect(dialog.locator("#confirm-text")).to_contain_text(expected)
     await dialog.locator("#confirm-yes").click()
     await expect(dialog).to_be_hidden()
+
+
+async def open_orders(page: Page, name: str) -> None:
+    """Open the console's menu of orders on `name`'s roster row (once; it stays open)."""
+    toggle = page.get_by_role("button", name=f"Orders for {name}")
+    await expect(toggle).to_be_visible(timeout=15_000)
+    if await toggle.get_attribute("aria-expanded") != "true":
+        await toggle.click()
+    await expect(toggle).to_have_attribute("aria-expanded", "true")

@@ -22,6 +22,7 @@ from tests.browser_support import (
     frames_decoded,
     join_hearing,
     media_stats,
+    open_orders,
     tile_video,
     wait_for_decoded_video,
     wait_for_state,
@@ -168,11 +169,17 @@ async def test_judge_admits_party_and_both_see_each_other(
             await party.get_by_role("button", name="Raise hand").click()
             roster_entry = judge.locator(f'#roster [data-participant-id="{party_id}"]')
             await expect(roster_entry.locator(".muted-flag")).to_contain_text("Hand raised")
+            await open_orders(judge, PARTY[1])
             await judge.get_by_role("button", name=f"Mute: {PARTY[1]}").click()
             await expect(party.locator("#status")).to_contain_text("The court has muted")
             await expect(roster_entry.locator(".muted-flag")).to_contain_text("Muted by the court")
+            # The party's own button follows the court's order: the court unmutes, not them.
+            await expect(party.locator("#mic")).to_have_text("Microphone muted by the court")
+            await expect(party.locator("#mic")).to_be_disabled()
             await judge.get_by_role("button", name=f"Ask to unmute: {PARTY[1]}").click()
             await expect(party.locator("#status")).to_contain_text("asks you to unmute")
+            await expect(party.locator("#mic")).to_have_text("Unmute microphone")
+            await expect(party.locator("#mic")).to_be_enabled()
 
             # Leaving: the party sees so, and the judge's page drops the party's tile.
             await party.get_by_role("button", name="Leave hearing").click()

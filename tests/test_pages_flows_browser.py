@@ -19,6 +19,7 @@ from tests.browser_support import (
     eventually,
     first_page,
     join_hearing,
+    open_orders,
     pass_device_check,
     wait_for_state,
 )
@@ -155,18 +156,25 @@ async def test_the_judge_moves_a_party_into_a_consultation_room_and_back(
         judge_tile = party.locator(f'.tile[data-participant-id="{judge_id}"]')
         await expect(judge_tile).to_have_count(1)
 
+        await judge.get_by_role("button", name="Open session").click()
+        recorded = party.locator("#recording-state")
+        await expect(recorded).to_have_text("● Recorded")
+        await open_orders(judge, "Hoa Le")
         move = judge.get_by_role("combobox", name="Move Hoa Le to")
         await move.select_option(label="Consultation room 1")
         await expect(party.locator("#room")).to_have_text("You are in: Consultation room 1")
+        await expect(recorded).to_be_hidden()  # a consultation is never recorded
         group = judge.locator('#roster .room-group[data-room="consultation:c1"]')
         await expect(group.locator("h4")).to_have_text("Consultation room 1 (1)")
         await expect(group.get_by_text("Hoa Le")).to_be_visible()
         # Private: the judge's media does not follow the party into the consultation room.
         await expect(judge_tile).to_have_count(0, timeout=10_000)
 
+        await open_orders(judge, "Hoa Le")
         move = judge.get_by_role("combobox", name="Move Hoa Le to")
         await move.select_option(label="Courtroom")
         await expect(party.locator("#room")).to_have_text("You are in: Courtroom")
+        await expect(recorded).to_have_text("● Recorded")
         await expect(judge_tile).to_have_count(1, timeout=10_000)
         courtroom = judge.locator('#roster .room-group[data-room="courtroom:courtroom"]')
         await expect(courtroom.locator("h4")).to_have_text("Courtroom (2)")
@@ -206,8 +214,9 @@ async def test_every_page_shows_the_phase_the_judge_sets(
             for page in pages:
                 await expect(page.locator("#phase")).to_have_text(shown)
             await expect(judge.get_by_role("button", name=button, exact=True)).to_be_disabled()
-        # The clerk may not change the phase: the buttons are there but disabled.
-        await expect(pages[1].get_by_role("button", name="Recess", exact=True)).to_be_disabled()
+        # The clerk may not change the phase: the clerk's console has no phase buttons.
+        await expect(pages[1].locator("#console-phase")).to_have_text("Adjourned")
+        await expect(pages[1].get_by_role("button", name="Recess", exact=True)).to_be_hidden()
 
 
 async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
@@ -215,6 +224,7 @@ async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
 ) -> None:
     court = seated_court(tmp_path, server, "plaintiff", "Minh Tran", "Plaintiff")
     async with court as (judge, party, _judge_id):
+        await open_orders(judge, "Minh Tran")
         eject = judge.get_by_role("button", name="Eject: Minh Tran")
         await eject.click()
         dialog = judge.locator("dialog#confirm")
@@ -244,6 +254,7 @@ async def test_a_party_whose_network_drops_comes_back_into_the_same_room(
 ) -> None:
     court = seated_court(tmp_path, server, "respondent", "Hoa Le", "Respondent")
     async with court as (judge, party, _judge_id):
+        await open_orders(judge, "Hoa Le")
         await judge.get_by_role("combobox", name="Move Hoa Le to").select_option(
             label="Consultation room 2"
         )

@@ -433,6 +433,27 @@ async def test_a_raised_hand_shows_in_the_roster_until_lowered(
     await judge.wait_until(lambda: not hand(), 5, "the lowered hand")
 
 
+async def test_giving_the_floor_lowers_the_hand_it_answers(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = await server.create_hearing()
+    hid = hearing["id"]
+    judge = await enter(server, clients, hid, "presiding_judge")
+    party = await enter(server, clients, hid, "plaintiff")
+    await judge.wait_for_waiting(party.participant["id"])
+    await judge.admit(party.participant["id"])
+    await party.wait_admitted()
+
+    def entry() -> dict[str, object]:
+        return next((p for p in judge.roster if p["id"] == party.participant["id"]), {})
+
+    await party.request("raise_hand", {"raised": True})
+    await judge.wait_until(lambda: bool(entry().get("hand")), 5, "the raised hand")
+    await judge.request("floor", {"participant_id": party.participant["id"], "granted": True})
+    await judge.wait_until(lambda: bool(entry().get("floor")), 5, "the floor given")
+    assert entry().get("hand") is False
+
+
 async def test_an_ejected_participant_is_put_out_and_cannot_come_back(
     server: RunningServer, clients: list[HearingClient]
 ) -> None:

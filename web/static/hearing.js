@@ -7,12 +7,14 @@ import { publish, Subscriber } from "./rtc.js";
 import { Tiles, renderQueue, roleName, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
 import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
+import {
+  Hands, labelShortcuts, setupDrawer, setupSessionControls, setupShortcuts, showBenchRole,
+  showLivestream, showPhase, showRecording,
+} from "./bench.js";
 
 const MODERATORS = new Set(["presiding_judge", "clerk"]);
 const REQUEST_TIMEOUT_MS = 15000;
 const STEPS = ["prejoin", "rules", "lobby", "courtroom"];
-const PHASES = ["scheduled", "in_session", "recess", "in_camera", "deliberation", "adjourned"];
-const RECORDING = ["recording", "paused", "stopped"];
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,6 +44,7 @@ let localStream = null;
 let subscriber = null;
 let tiles = null;
 let audit = null;
+let hands = null;
 let token = "";
 let peersGeneration = 0; // bumped whenever both legs are closed
 let enteredGeneration = -1;
@@ -80,7 +83,18 @@ function setState(state) {
   document.querySelector(".steps").hidden = state === "left" || state === "refused";
 }
 
-function status(key, vars = {}) {
+// The status line. A fleeting one (the answer to an order) goes after FLEETING_MS, back to
+// what the line said before, so that no stale news stays on the bench.
+const FLEETING_MS = 8000;
+let fleetingTimer = null;
+let steadyStatus = null;
+function status(key, vars = {}, { fleeting = false } = {}) {
+  clearTimeout(fleetingTimer);
+  if (fleeting) {
+    fleetingTimer = setTimeout(() => status(...(steadyStatus || [null])), FLEETING_MS);
+  } else {
+    steadyStatus = key ? [key, vars] : null;
+  }
   lastStatus = key ? [key, vars] : null;
   $("status").textContent = key ? t(key, vars) : "";
 }
@@ -236,14 +250,15 @@ function connect() {
     tiles?.updateRoster(ecourt.roster);
     audit?.learnNames(ecourt.roster);
     renderConsole();
+    if (ecourt.state === "courtroom") updateButtons();
   });
   socket.on("audit", (data) => {
     if (Array.isArray(data?.entries)) audit?.add(data.entries);
   });
   socket.on("hearing_state", (data) => {
-    showPhase(data?.phase);
-    showRecording(data?.recording);
-    showLivestream(data?.livestream);
+    showSession(data?.phase);
+    showRecording(ecourt, data?.recording);
+    showLivestream(ecourt, data?.livestream);
     if (data?.reason === "due_process") status("status.due_process_recess");
   });
   socket.on("active_speaker", (data) => {
@@ -350,59 +365,12 @@ function showLobbyPosition(data) {
   $("lobby-position").textContent = t("lobby.position", { position, waiting });
 }
 
-const DANGEROUS_PHASES = new Set(["adjourned", "in_camera"]);
-
-function showPhase(phase) {
-  if (!PHASES.includes(phase)) return;
-  ecourt.phase = phase;
-  $("phase").textContent = t(`phase.${phase}`);
-  $("phase").dataset.phase = phase;
-  const judge = ecourt.participant?.role === "presiding_judge";
-  $("end-hearing").disabled = !judge;
-  for (const button of document.querySelectorAll("#phase-controls button[data-phase]")) {
-    const current = button.dataset.phase === phase;
-    button.setAttribute("aria-pressed", String(current));
-    button.disabled = current || !judge;
-  }
-  if (ecourt.livestream) showLivestream(ecourt.livestream);
-}
-
-function showRecording(state) {
-  if (typeof state !== "string") return;
-  ecourt.recording = state;
-  const line = $("recording-state");
-  const shown = RECORDING.includes(state);
-  line.hidden = !shown;
-  line.textContent = shown ? t(`recording.${state}`) : "";
-  line.dataset.state = state;
-  $("console-recording").textContent = t(`console.recording_${shown ? state : "off"}`);
-  const moderator = MODERATORS.has(ecourt.participant?.role);
-  $("recording-start").disabled = !moderator || state === "off" || state === "recording";
-  $("recording-pause").disabled = !moderator || state !== "recording";
-}
-
-// The public stream: every page says when the hearing is live; only the presiding judge opens,
-// closes and cuts it.
-function showLivestream(stream) {
-  if (!stream || typeof stream.state !== "string") return;
-  ecourt.livestream = stream;
-  const line = $("livestream-state");
-  const delay = Math.round(Number(stream.delay) || 0);
-  const text = stream.state === "live" ? t("livestream.live", { delay })
-    : stream.state === "cut" ? t("livestream.cut") : "";
-  line.hidden = !text;
-  line.textContent = text;
-  line.dataset.state = stream.state;
-  const known = ["off", "closed", "live", "cut"].includes(stream.state) ? stream.state : "off";
-  $("console-livestream").textContent = t(`console.stream_${known}`, { delay });
-  if (stream.state === "live") ecourt.livestreamOpened = true;
-  const judge = ecourt.participant?.role === "presiding_judge";
-  const available = stream.state !== "off" && ecourt.hearing?.public;
-  const sitting = ecourt.phase === "in_session";
-  $("livestream-open").disabled = !judge || !available || !sitting || stream.state === "live";
-  $("livestream-close").disabled = !judge || stream.state !== "live";
-  // after a close the delay line may still hold what the court wants dropped
-  $("livestream-cut").disabled = !judge || !ecourt.livestreamOpened || stream.state === "cut";
+// The phase, and what follows from it: the livestream's buttons and the buttons of your own
+// that a phase changes.
+function showSession(phase) {
+  if (!showPhase(ecourt, phase)) return;
+  if (ecourt.livestream) showLivestream(ecourt, ecourt.livestream);
+  updateButtons();
 }
 
 // Which room you are in, from your own roster entry.
@@ -412,6 +380,7 @@ function showRoom() {
   const badge = $("room");
   badge.textContent = ecourt.room ? t("court.you_are_in", { room: roomName(ecourt.room) }) : "";
   badge.dataset.room = ecourt.room ? ecourt.room.kind : "";
+  if (ecourt.recording) showRecording(ecourt, ecourt.recording);
 }
 
 async function consoleRequest(event, payload) {
@@ -424,40 +393,6 @@ async function consoleRequest(event, payload) {
   }
 }
 
-function setupConsole() {
-  for (const [id, action] of [
-    ["livestream-open", "open"],
-    ["livestream-close", "close"],
-    ["livestream-cut", "cut"],
-  ]) {
-    $(id).addEventListener("click", async () => {
-      if (action === "cut" && !(await confirmAction(t("confirm.cut"), t("console.livestream_cut")))) return;
-      const ack = await consoleRequest("livestream", { action });
-      if (ack) showLivestream(ack.livestream);
-    });
-  }
-  for (const [id, action] of [["recording-start", "start"], ["recording-pause", "pause"]]) {
-    $(id).addEventListener("click", async () => {
-      const ack = await consoleRequest("recording", { action });
-      if (ack) showRecording(ack.recording);
-    });
-  }
-  $("end-hearing").addEventListener("click", async () => {
-    if (!(await confirmAction(t("confirm.end_hearing"), t("console.end_hearing")))) return;
-    await consoleRequest("end_hearing", {});
-  });
-  for (const button of document.querySelectorAll("#phase-controls button[data-phase]")) {
-    button.addEventListener("click", async () => {
-      const phase = button.dataset.phase;
-      if (DANGEROUS_PHASES.has(phase)) {
-        const asked = await confirmAction(t(`confirm.phase_${phase}`), button.textContent);
-        if (!asked) return;
-      }
-      await consoleRequest("phase", { phase });
-    });
-  }
-}
-
 function onWelcome(welcome) {
   const { participant, hearing, admission, phase, recording, livestream } = welcome;
   ecourt.welcomes += 1;
@@ -467,10 +402,13 @@ function onWelcome(welcome) {
   ecourt.admission = admission;
   showConnection("connected");
   showHearing();
-  $("console").hidden = !MODERATORS.has(participant.role);
-  showPhase(phase);
-  showRecording(recording);
-  showLivestream(livestream);
+  const moderator = MODERATORS.has(participant.role);
+  $("console").hidden = !moderator;
+  $("console-open").hidden = !moderator;
+  showBenchRole(ecourt);
+  showSession(phase);
+  showRecording(ecourt, recording);
+  showLivestream(ecourt, livestream);
   if (admission === "admitted") {
     enterCourtroom();
   } else {
@@ -620,6 +558,14 @@ function updateButtons() {
   $("mic").setAttribute("aria-pressed", String(micOff));
   $("cam").setAttribute("aria-pressed", String(camOff));
   $("mic").textContent = t(micOff ? "court.unmute" : "court.mute");
+  // Muted by the court: the court, not the person, turns the microphone back on.
+  const me = ecourt.roster.find((p) => p.id === ecourt.participant?.id);
+  if ((me?.muted_by_court || []).includes("audio")) {
+    $("mic").disabled = true;
+    $("mic").textContent = t("court.muted_by_court_button");
+  }
+  // The floor answers a raised hand: the server lowers it, the button follows the roster.
+  if (me) $("hand").setAttribute("aria-pressed", String(Boolean(me.hand)));
   $("cam").textContent = t(camOff ? "court.camera_on" : "court.camera_off_button");
   const raised = $("hand").getAttribute("aria-pressed") === "true";
   $("hand").textContent = t(raised ? "court.lower_hand" : "court.raise_hand");
@@ -665,6 +611,11 @@ function renderConsole() {
     actorRole: ecourt.participant.role,
     onOrder: order,
   });
+  hands.update(ecourt.roster);
+  hands.render({
+    judge: ecourt.participant.role === "presiding_judge",
+    onFloor: (entry, button) => order("floor", { participant_id: entry.id, granted: true }, entry, button, null),
+  });
 }
 
 async function order(event, payload, entry, control, dangerous) {
@@ -680,7 +631,8 @@ async function order(event, payload, entry, control, dangerous) {
 async function moderate(event, participant, buttons) {
   for (const button of buttons) button.disabled = true;
   if (await consoleRequest(event, { participant_id: participant.id })) {
-    status(event === "admit" ? "status.admitted_who" : "status.denied_who", { name: participant.display_name });
+    const key = event === "admit" ? "status.admitted_who" : "status.denied_who";
+    status(key, { name: participant.display_name }, { fleeting: true });
   } else {
     for (const button of buttons) button.disabled = false;
   }
@@ -726,7 +678,8 @@ function finish(reason) {
 function showEnded() {
   const reason = ecourt.leaveReason;
   if (!reason) return;
-  $("ended-heading").textContent = t(reason === "left" ? "ended.left_heading" : "ended.closed_heading");
+  const heading = { left: "ended.left_heading", hearing_ended: "ended.ended_heading" }[reason];
+  $("ended-heading").textContent = t(heading || "ended.closed_heading");
   const key = `leave.${reason}`;
   $("ended-text").textContent = t(has(key) ? key : "leave.disconnected");
 }
@@ -738,9 +691,10 @@ function relabel() {
   translate(document);
   if (lastStatus) status(...lastStatus);
   showHearing();
-  if (ecourt.phase) showPhase(ecourt.phase);
-  if (ecourt.recording) showRecording(ecourt.recording);
-  if (ecourt.livestream) showLivestream(ecourt.livestream);
+  if (ecourt.phase) showSession(ecourt.phase);
+  if (ecourt.recording) showRecording(ecourt, ecourt.recording);
+  if (ecourt.livestream) showLivestream(ecourt, ecourt.livestream);
+  labelShortcuts();
   if (ecourt.lobbyPosition) showLobbyPosition(ecourt.lobbyPosition);
   showConnectionCheck();
   if (token) showGreeting();
@@ -771,7 +725,15 @@ async function main() {
   $("mic").addEventListener("click", () => toggle("audio"));
   $("cam").addEventListener("click", () => toggle("video"));
   $("leave").addEventListener("click", leave);
-  setupConsole();
+  setupSessionControls(ecourt, consoleRequest);
+  hands = new Hands($("hands"), $("hands-empty"));
+  const drawer = setupDrawer();
+  setupShortcuts({
+    A: () => document.querySelector("#queue button.admit")?.click(),
+    F: () => document.querySelector("#hands button")?.click(),
+    K: () => drawer.toggle(),
+  });
+  labelShortcuts();
   $("hand").addEventListener("click", toggleHand);
   $("screen").addEventListener("click", toggleScreen);
   $("lobby-leave").addEventListener("click", leave);
