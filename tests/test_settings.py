@@ -129,6 +129,7 @@ def test_the_livestream_defaults_to_30_s_behind_at_720p30() -> None:
     assert settings.livestream_delay == 30.0
     assert (settings.livestream_size, settings.livestream_fps) == ((1280, 720), 30)
     assert settings.livestream_preset == "veryfast"
+    assert settings.court_language == "vi"
 
 
 def test_the_environment_sets_the_livestream() -> None:
@@ -138,11 +139,13 @@ def test_the_environment_sets_the_livestream() -> None:
             "ECOURT_LIVESTREAM_SIZE": "854x480",
             "ECOURT_LIVESTREAM_FPS": "25",
             "ECOURT_LIVESTREAM_PRESET": "ultrafast",
+            "ECOURT_LANGUAGE": "en",
         }
     )
     assert settings.livestream_delay == 70.0
     assert (settings.livestream_size, settings.livestream_fps) == ((854, 480), 25)
     assert settings.livestream_preset == "ultrafast"
+    assert settings.court_language == "en"
 
 
 @pytest.mark.parametrize(
@@ -155,6 +158,7 @@ def test_the_environment_sets_the_livestream() -> None:
         ("ECOURT_LIVESTREAM_SIZE", "99999x720"),
         ("ECOURT_LIVESTREAM_FPS", "0"),
         ("ECOURT_LIVESTREAM_PRESET", "placebo"),
+        ("ECOURT_LANGUAGE", "fr"),
     ],
 )
 def test_a_livestream_setting_that_cannot_be_used_is_refused(name: str, value: str) -> None:

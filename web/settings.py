@@ -128,6 +128,15 @@ def _log_format(value: str) -> str:
     return value
 
 
+COURT_LANGUAGES = ("vi", "en")
+
+
+def _court_language(value: str) -> str:
+    if value not in COURT_LANGUAGES:
+        raise SettingsError(f"ECOURT_LANGUAGE is one of {', '.join(COURT_LANGUAGES)}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -165,6 +174,9 @@ class Settings:
     livestream_fps: int = 30
     livestream_preset: str = "veryfast"
     """x264's speed preset for the livestream's one encode."""
+    court_language: str = "vi"
+    """The language the court broadcasts in (ECOURT_LANGUAGE, `vi` or `en`): the role titles
+    and the slates of the public livestream."""
     udp_ports: tuple[int, int] | None = None
     """The UDP ports media sockets bind to (inclusive); any free port if None."""
     announced_ip: str | None = None
@@ -218,6 +230,7 @@ class Settings:
             livestream_size=_size(env.get("ECOURT_LIVESTREAM_SIZE") or "1280x720"),
             livestream_fps=_int(env, "ECOURT_LIVESTREAM_FPS", 30, 1, 60),
             livestream_preset=_preset(env.get("ECOURT_LIVESTREAM_PRESET") or "veryfast"),
+            court_language=_court_language(env.get("ECOURT_LANGUAGE") or "vi"),
             udp_ports=_port_range(env.get("ECOURT_UDP_PORTS", "")),
             announced_ip=_address(env.get("ECOURT_ANNOUNCED_IP", "")),
             stun_urls=_urls(env, "ECOURT_STUN_URLS", ("stun:", "stuns:")),
