@@ -176,6 +176,21 @@ async def test_the_judge_runs_a_hearing_of_eight_from_one_view(
         await expect(judge.locator("#phase")).to_have_text("In session")
         await expect_enabled_phases(judge, ["recess", "in_camera", "deliberation", "adjourned"])
 
+        # The audit pane in words: names and roles, never an id; the phase named; results
+        # translated.
+        log = judge.locator("#audit")
+        await expect(log).to_contain_text(
+            "Thu Nguyễn (Presiding judge): changed the phase: In session"
+        )
+        await expect(log).to_contain_text(
+            "Thu Nguyễn (Presiding judge): admitted → Văn Lê (Accused)"
+        )
+        await expect(log).to_contain_text("Anh Vũ (Interpreter): arrived")
+        shown = await log.inner_text()
+        ids = [p.participant["id"] for p in people.values()] + [judge_token["participant_id"]]
+        assert not [i for i in ids if i in shown], shown
+        assert "(waiting)" not in shown and "(admitted)" not in shown, shown
+
         # The shortcuts for the frequent orders: admit the first waiting, give the floor to
         # the first raised hand (which lowers it).
         await judge.keyboard.press("Alt+Shift+KeyA")

@@ -240,13 +240,15 @@ function orderControls(entry, actorRole, onOrder) {
   return actions;
 }
 
-// The audit tail: newest first, at most AUDIT_KEPT, ids shown as the roster's names.
+// The audit tail: newest first, at most AUDIT_KEPT, in words: people by name and role (the
+// roster's and the lobby's, which carry a pseudonym where an anonymity order says so; never
+// an id), the phase a phase entry went to, and every result.
 export class AuditTail {
   constructor(list, emptyNote) {
     this.list = list;
     this.emptyNote = emptyNote;
     this.entries = [];
-    this.names = new Map();
+    this.people = new Map(); // participant id -> { name, role }, kept after they leave
   }
 
   add(entries) {
@@ -257,15 +259,32 @@ export class AuditTail {
     this.render();
   }
 
-  learnNames(roster) {
-    for (const p of roster) this.names.set(p.id, p.display_name);
+  learnNames(people) {
+    for (const p of people) this.people.set(p.id, { name: p.display_name, role: p.role });
     this.render();
   }
 
   who(id) {
     if (!id) return "";
-    if (id === "system") return t("console.audit_system");
-    return this.names.get(id) || id;
+    if (id === "system" || id === "recorder" || id === "livestream") return t("console.audit_system");
+    const person = this.people.get(id);
+    if (!person) return t("common.someone");
+    return t("audit.who_role", { name: person.name, role: roleName(person.role) });
+  }
+
+  action(entry) {
+    if (entry.phase && has(`phase.${entry.phase}`)) {
+      return t("audit.phase_to", { phase: t(`phase.${entry.phase}`) });
+    }
+    return has(`audit.${entry.action}`) ? t(`audit.${entry.action}`) : t("result.other");
+  }
+
+  result(entry) {
+    if (!entry.result || entry.result === "ok") return "";
+    if (entry.action === "arrive" && entry.result === "waiting") return "";
+    const key = has(`result.${entry.result}`) ? `result.${entry.result}`
+      : has(`refusal.${entry.result}`) ? `refusal.${entry.result}` : "result.other";
+    return ` (${t(key)})`;
   }
 
   render() {
@@ -275,10 +294,8 @@ export class AuditTail {
         const item = el("li", { "data-seq": String(entry.seq), "data-action": entry.action });
         const at = new Date(entry.at);
         const time = el("time", { datetime: entry.at }, Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString(LOCALES[language()] || undefined));
-        const action = has(`audit.${entry.action}`) ? t(`audit.${entry.action}`) : entry.action;
         const target = entry.target ? ` → ${this.who(entry.target)}` : "";
-        const result = entry.result && entry.result !== "ok" ? ` (${entry.result})` : "";
-        item.append(time, el("span", { class: "what" }, ` ${this.who(entry.actor)}: ${action}${target}${result}`));
+        item.append(time, el("span", { class: "what" }, ` ${this.who(entry.actor)}: ${this.action(entry)}${target}${this.result(entry)}`));
         return item;
       }),
     );

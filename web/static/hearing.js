@@ -242,6 +242,7 @@ function connect() {
   socket.on("waiting", (data) => showLobbyPosition(data));
   socket.on("lobby", (data) => {
     ecourt.lobby = Array.isArray(data?.waiting) ? data.waiting : [];
+    audit?.learnNames(ecourt.lobby);
     renderConsole();
   });
   socket.on("roster", (data) => {
