@@ -32,8 +32,8 @@ async function playlist() {
   try {
     const response = await fetch(url, { cache: "no-store" });
     return response.ok ? await response.text() : null;
-  } catch (err) {
-    return null;
+  } catch {
+    return null; // the network: try again on the next poll
   }
 }
 
