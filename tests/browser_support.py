@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, Page, Playwright, expect
+from playwright.async_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
 HAS_CHROMIUM = Path(CHROMIUM).exists()
@@ -90,13 +91,22 @@ def console_tail(page: Page, n: int = 5) -> list[str]:
 
 
 async def page_state(page: Page) -> str:
-    state: str = await page.evaluate("() => (window.ecourt ? window.ecourt.state : 'no ecourt')")
+    try:
+        state: str = await page.evaluate(
+            "() => (window.ecourt ? window.ecourt.state : 'no ecourt')"
+        )
+    except PlaywrightError as err:  # the page is loading again (a new link reloads it)
+        if "context was destroyed" not in str(err):
+            raise
+        return "navigating"
     return state
 
 
 async def wait_for_state(page: Page, state: str, who: str, within: float = 20.0) -> None:
     async def probe() -> tuple[bool, object]:
         current = await page_state(page)
+        if current == "navigating":
+            return False, {"state": current}
         errors = await page.evaluate("() => (window.ecourt ? window.ecourt.errors : [])")
         return current == state, {
             "state": current,

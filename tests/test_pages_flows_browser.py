@@ -23,7 +23,8 @@ from tests.browser_support import (
     pass_device_check,
     wait_for_state,
 )
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, running_server
+from tests.page_checks import save_screenshots, switch_language
 
 pytestmark = BROWSER_TEST
 CASE = {"case_number": "CV-2026/0077", "title": "Tran v. Okafor", "public": True}
@@ -135,6 +136,10 @@ async def test_a_party_checks_devices_accepts_the_rules_waits_and_is_admitted(
         await wait_for_state(party, "lobby", "party")
         await expect(party.locator("#lobby-position")).to_have_text(
             "You are number 1 of 1 waiting."
+        )
+        # the time it is scheduled for (09:00 +07:00), at the court's time (Asia/Ho_Chi_Minh)
+        await expect(party.locator("#lobby-scheduled")).to_have_text(
+            "The hearing is scheduled for 29 November 2026 at 09:00, the court's time."
         )
         await expect(party.locator(".steps [aria-current=step]")).to_have_text("Lobby")
 
@@ -328,3 +333,29 @@ async def test_joining_and_admitting_work_with_the_keyboard_alone(
         await expect(party.locator("#hand")).to_have_attribute("aria-pressed", "true")
         entry = judge.locator('#roster li:has(.name:text-is("Minh Tran"))')
         await expect(entry.locator(".muted-flag")).to_contain_text("Hand raised")
+
+
+async def test_a_bad_link_is_refused_on_the_first_page_with_the_courts_contact(
+    tmp_path: Path,
+) -> None:
+    contact = "Tòa án nhân dân TP. Hồ Chí Minh, 028 3829 0000"
+    async with running_server(tmp_path / "data", court_contact=contact) as server:
+        hearing = await server.create_hearing(**CASE)
+        token = await server.issue_token(hearing["id"], "witness", "Dan Webb")
+        forged = token["join_url"][:-4] + "AAAA"
+        async with (
+            async_playwright() as playwright,
+            chromium(playwright, tmp_path / "p") as browser,
+        ):
+            page = await first_page(browser)
+            await page.goto(forged)
+            await wait_for_state(page, "link_refused", "the page of a forged link")
+            refused = page.locator("#link-refused")
+            await expect(refused).to_contain_text("This join link is not valid.")
+            await expect(refused).to_contain_text(f"please contact the court: {contact}")
+            await expect(page.locator("#prejoin")).to_be_hidden()  # no device check
+            assert await page.evaluate("() => document.querySelector('#preview').srcObject") is None
+            await save_screenshots(page, "link-refused")
+            await switch_language(page, "vi")
+            await expect(refused).to_contain_text("Đường liên kết tham gia không hợp lệ.")
+            await expect(refused).to_contain_text(f"đề nghị liên hệ Tòa án: {contact}")

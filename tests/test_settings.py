@@ -142,6 +142,7 @@ def test_the_environment_sets_the_livestream() -> None:
             "ECOURT_LIVESTREAM_PRESET": "ultrafast",
             "ECOURT_LANGUAGE": "en",
             "ECOURT_TIME_ZONE": "Europe/Paris",
+            "ECOURT_COURT_CONTACT": " TAND TP. Hồ Chí Minh, 028 3829 0000 ",
         }
     )
     assert settings.livestream_delay == 70.0
@@ -149,6 +150,7 @@ def test_the_environment_sets_the_livestream() -> None:
     assert settings.livestream_preset == "ultrafast"
     assert settings.court_language == "en"
     assert settings.time_zone == "Europe/Paris"
+    assert settings.court_contact == "TAND TP. Hồ Chí Minh, 028 3829 0000"
 
 
 @pytest.mark.parametrize(
@@ -164,6 +166,8 @@ def test_the_environment_sets_the_livestream() -> None:
         ("ECOURT_LANGUAGE", "fr"),
         ("ECOURT_TIME_ZONE", "Saigon/Nowhere"),
         ("ECOURT_TIME_ZONE", "../etc/passwd"),
+        ("ECOURT_COURT_CONTACT", "two\nlines"),
+        ("ECOURT_COURT_CONTACT", "x" * 201),
     ],
 )
 def test_a_livestream_setting_that_cannot_be_used_is_refused(name: str, value: str) -> None:

@@ -68,7 +68,19 @@ DOCKET_CHOSEN_CACHE = "private, max-age=2"
 
 
 def add_routes(app: web.Application) -> None:
-    join_html = JOIN_PAGE.read_text(encoding="utf-8")
+    contact = html.escape(app[SETTINGS].court_contact, quote=True)
+    zone = html.escape(app[SETTINGS].time_zone, quote=True)
+    join_html = (
+        JOIN_PAGE.read_text(encoding="utf-8")
+        .replace(
+            '<meta name="court-contact" content="">',
+            f'<meta name="court-contact" content="{contact}">',
+        )
+        .replace(
+            '<meta name="court-time-zone" content="">',
+            f'<meta name="court-time-zone" content="{zone}">',
+        )
+    )
 
     async def join(request: web.Request) -> web.Response:
         if not _HEARING_ID.match(request.match_info["hearing_id"]):

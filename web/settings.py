@@ -138,6 +138,13 @@ def _court_language(value: str) -> str:
     return value
 
 
+def _court_contact(value: str) -> str:
+    value = value.strip()
+    if len(value) > 200 or not value.isprintable():
+        raise SettingsError("ECOURT_COURT_CONTACT is one printable line of at most 200 characters")
+    return value
+
+
 def _time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -188,6 +195,9 @@ class Settings:
     time_zone: str = "Asia/Ho_Chi_Minh"
     """The court's time zone (ECOURT_TIME_ZONE, IANA): the docket and the lobby show the
     scheduled time in it."""
+    court_contact: str = ""
+    """How a person reaches the court (ECOURT_COURT_CONTACT: a phone, an address, at most 200
+    characters, one line): the join page names it when it refuses a link."""
     court_language: str = "vi"
     """The language the court broadcasts in (ECOURT_LANGUAGE, `vi` or `en`): the role titles
     and the slates of the public livestream."""
@@ -248,6 +258,7 @@ class Settings:
             livestream_size=_size(env.get("ECOURT_LIVESTREAM_SIZE") or "1280x720"),
             livestream_fps=_int(env, "ECOURT_LIVESTREAM_FPS", 30, 1, 60),
             livestream_preset=_preset(env.get("ECOURT_LIVESTREAM_PRESET") or "veryfast"),
+            court_contact=_court_contact(env.get("ECOURT_COURT_CONTACT", "")),
             court_language=_court_language(env.get("ECOURT_LANGUAGE") or "vi"),
             time_zone=_time_zone(env.get("ECOURT_TIME_ZONE") or "Asia/Ho_Chi_Minh"),
             udp_ports=_port_range(env.get("ECOURT_UDP_PORTS", "")),

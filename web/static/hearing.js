@@ -2,7 +2,7 @@
 // clerk's console. Speaks docs/protocol.md over socket.io (namespace /hearing). The join token
 // is read from the URL fragment (#token=...), which browsers never send to the server.
 
-import { has, t, translate, useLanguage, languageSwitcher } from "./i18n.js";
+import { has, language, t, translate, useLanguage, languageSwitcher } from "./i18n.js";
 import { publish, Subscriber } from "./rtc.js";
 import { Tiles, renderQueue, roleName, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
@@ -69,6 +69,7 @@ function setState(state) {
   ecourt.state = state;
   document.body.dataset.state = state;
   $("prejoin").hidden = !["prejoin", "refused"].includes(state);
+  $("link-refused").hidden = state !== "link_refused";
   $("rules").hidden = !["rules", "connecting"].includes(state);
   $("lobby").hidden = state !== "lobby";
   $("courtroom").hidden = state !== "courtroom";
@@ -80,7 +81,7 @@ function setState(state) {
     if (here) item.setAttribute("aria-current", "step");
     else item.removeAttribute("aria-current");
   }
-  document.querySelector(".steps").hidden = state === "left" || state === "refused";
+  document.querySelector(".steps").hidden = ["left", "refused", "link_refused"].includes(state);
 }
 
 // The status line. A fleeting one (the answer to an order) goes after FLEETING_MS, back to
@@ -110,7 +111,35 @@ function showError(err, target = $("notice")) {
   const known = has(key);
   const message = known ? t(key) : err?.message || String(err);
   ecourt.errors.push({ code, message, event: err?.event });
-  notify(`${message} (${code})`, target);
+  notify(message, target); // the words only: the code is for the log and the tests
+  target.dataset.code = code;
+}
+
+// A link the court will not take (forged, expired, revoked, for another hearing, denied, a
+// hearing that ended) is refused on the first page, before any camera opens: the reason in
+// plain words and how to reach the court (ECOURT_COURT_CONTACT, in the page's <meta>).
+const LINK_REFUSALS = new Set([
+  "token_missing", "token_malformed", "token_forged", "token_expired", "token_revoked",
+  "token_wrong_hearing", "unknown_hearing", "hearing_ended", "denied",
+]);
+let linkRefusal = null;
+
+function refuseLink(code) {
+  linkRefusal = code;
+  ecourt.errors.push({ code, message: t(`refusal.${code}`) });
+  setState("link_refused");
+  status(null);
+  showLinkRefusal();
+  $("link-refused-heading").focus();
+}
+
+function showLinkRefusal() {
+  if (!linkRefusal) return;
+  $("link-refused").dataset.code = linkRefusal;
+  $("link-refused-reason").textContent = t(`refusal.${linkRefusal}`);
+  const contact = document.querySelector('meta[name="court-contact"]')?.content.trim();
+  $("link-refused-contact").textContent = contact
+    ? t("link.contact", { contact }) : t("link.contact_unknown");
 }
 
 async function request(event, payload, timeoutMs = REQUEST_TIMEOUT_MS) {
@@ -248,10 +277,10 @@ function connect() {
   socket.on("roster", (data) => {
     ecourt.roster = Array.isArray(data?.participants) ? data.participants : [];
     showRoom();
+    if (ecourt.state === "courtroom") updateButtons(); // your own buttons follow the court
     tiles?.updateRoster(ecourt.roster);
     audit?.learnNames(ecourt.roster);
     renderConsole();
-    if (ecourt.state === "courtroom") updateButtons();
   });
   socket.on("audit", (data) => {
     if (Array.isArray(data?.entries)) audit?.add(data.entries);
@@ -337,6 +366,11 @@ function refuse(err) {
   closePeers();
   for (const track of localStream?.getTracks() || []) track.stop();
   localStream = null;
+  if (LINK_REFUSALS.has(err?.code)) {
+    devices?.handOver()?.getTracks().forEach((track) => track.stop());
+    refuseLink(err.code);
+    return;
+  }
   setState("refused");
   status(null);
   showError(err);
@@ -356,6 +390,24 @@ function followNode(nodeUrl) {
   status("status.moving_node");
   location.replace(target.href);
   return true;
+}
+
+// When the hearing is scheduled, at the court's time (ECOURT_TIME_ZONE, in the page's <meta>).
+function showScheduled() {
+  const line = $("lobby-scheduled");
+  const at = new Date(ecourt.hearing?.scheduled_at || "");
+  line.hidden = Number.isNaN(at.getTime());
+  if (line.hidden) return;
+  const timeZone = document.querySelector('meta[name="court-time-zone"]')?.content || undefined;
+  let when;
+  try {
+    when = new Intl.DateTimeFormat(language() === "vi" ? "vi-VN" : "en-GB", {
+      dateStyle: "long", timeStyle: "short", timeZone,
+    }).format(at);
+  } catch {
+    when = at.toLocaleString(); // an unknown zone: the browser's own
+  }
+  line.textContent = t("lobby.scheduled", { when });
 }
 
 function showLobbyPosition(data) {
@@ -381,6 +433,10 @@ function showRoom() {
   const badge = $("room");
   badge.textContent = ecourt.room ? t("court.you_are_in", { room: roomName(ecourt.room) }) : "";
   badge.dataset.room = ecourt.room ? ecourt.room.kind : "";
+  // What the room means for the person in it (a witness waiting to be called, or released).
+  const noteKey = ecourt.room ? `court.note_${ecourt.room.kind}` : "";
+  $("room-note").hidden = !has(noteKey);
+  $("room-note").textContent = has(noteKey) ? t(noteKey) : "";
   if (ecourt.recording) showRecording(ecourt, ecourt.recording);
 }
 
@@ -415,6 +471,7 @@ function onWelcome(welcome) {
   } else {
     setState("lobby");
     status("status.in_lobby");
+    showScheduled();
     if (welcome.lobby) showLobbyPosition(welcome.lobby);
     $("lobby-heading").focus?.();
   }
@@ -697,6 +754,7 @@ function relabel() {
   if (ecourt.livestream) showLivestream(ecourt, ecourt.livestream);
   labelShortcuts();
   if (ecourt.lobbyPosition) showLobbyPosition(ecourt.lobbyPosition);
+  if (ecourt.state === "lobby") showScheduled();
   showConnectionCheck();
   if (token) showGreeting();
   showRoom();
@@ -705,6 +763,7 @@ function relabel() {
   audit?.render();
   renderConsole();
   showEnded();
+  showLinkRefusal();
   if (ecourt.connection === "reconnecting") showConnection("reconnecting");
   if (devices) devices.note.textContent = t(devices.error ? "devices.failed" : "devices.ready", { error: devices.error });
 }
@@ -740,8 +799,12 @@ async function main() {
   $("lobby-leave").addEventListener("click", leave);
   token = readToken();
   if (!token) {
-    setState("refused");
-    showError({ code: "token_missing" });
+    refuseLink("token_missing");
+    return;
+  }
+  const before = await beforeJoining(hearingIdFromUrl(), token);
+  if (before.state === "refused" && LINK_REFUSALS.has(before.code)) {
+    refuseLink(before.code);
     return;
   }
   showGreeting();
