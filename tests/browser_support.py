@@ -90,24 +90,31 @@ def console_tail(page: Page, n: int = 5) -> list[str]:
     return _CONSOLE.get(page, [])[-n:]
 
 
-async def page_state(page: Page) -> str:
+PAGE_STATE_JS = (
+    "() => window.ecourt ? [window.ecourt.state, window.ecourt.errors] : ['no ecourt', []]"
+)
+
+
+async def page_state_and_errors(page: Page) -> tuple[str, object]:
+    """The page's state and errors; ("navigating", []) while it loads again (a new link's
+    fragment reloads the page, which destroys the context a read is made in)."""
     try:
-        state: str = await page.evaluate(
-            "() => (window.ecourt ? window.ecourt.state : 'no ecourt')"
-        )
-    except PlaywrightError as err:  # the page is loading again (a new link reloads it)
-        if "context was destroyed" not in str(err):
+        state, errors = await page.evaluate(PAGE_STATE_JS)
+    except PlaywrightError as err:
+        if "context was destroyed" not in str(err) and "navigat" not in str(err):
             raise
-        return "navigating"
+        return "navigating", []
+    return str(state), errors
+
+
+async def page_state(page: Page) -> str:
+    state, _ = await page_state_and_errors(page)
     return state
 
 
 async def wait_for_state(page: Page, state: str, who: str, within: float = 20.0) -> None:
     async def probe() -> tuple[bool, object]:
-        current = await page_state(page)
-        if current == "navigating":
-            return False, {"state": current}
-        errors = await page.evaluate("() => (window.ecourt ? window.ecourt.errors : [])")
+        current, errors = await page_state_and_errors(page)
         return current == state, {
             "state": current,
             "errors": errors,

@@ -58,6 +58,7 @@ async def in_view(page: Page, locator: Locator, what: str) -> None:
     scrolled = await page.evaluate("() => [window.scrollX, window.scrollY]")
     assert scrolled == [0, 0], f"the page was scrolled to {scrolled}"
     inside = box["y"] >= 0 and box["y"] + box["height"] <= size["height"]
+    print(f"{what}: {box['y']:.0f}-{box['y'] + box['height']:.0f} px of {size['height']}")
     assert inside, f"{what} is outside the {size['width']}x{size['height']} view: {box}"
 
 

@@ -19,8 +19,9 @@ from media import picture
 from media.composite import CompositeCore, CompositeSettings, Tile, plate_height
 from media.layout import inset, tile_rects
 from media.picture import Planes, card, font_file, plate, to_frame
-from recording.livestream.encoder import EncodedSegment, EncoderSettings, HlsEncoder
+from recording.livestream.encoder import EncoderSettings, HlsEncoder
 from tests.livestream_support import decode_segment
+from tests.test_livestream_composite import Sink
 
 BASE_LETTERS = "aăâbcdđeêghiklmnoôơpqrstuưvxy" + "fjwz"  # and the four of foreign names
 VOWELS = "aăâeêioôơuưy"
@@ -98,17 +99,6 @@ def test_without_the_font_the_pictures_are_still_drawn_and_the_log_says_why(
         picture._font.cache_clear()
         picture.plate.cache_clear()
     assert picture.font_file() is not None
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.segments: list[EncodedSegment] = []
-
-    def segment(self, segment: EncodedSegment) -> None:
-        self.segments.append(segment)
-
-    def ended(self) -> None:
-        return None
 
 
 def plate_in_frame(frame: NDArray[np.uint8], settings: CompositeSettings) -> NDArray[np.int32]:

@@ -2,11 +2,14 @@
 // clerk's console. Speaks docs/protocol.md over socket.io (namespace /hearing). The join token
 // is read from the URL fragment (#token=...), which browsers never send to the server.
 
-import { has, language, t, translate, useLanguage, languageSwitcher } from "./i18n.js";
+import { has, t, translate, useLanguage, languageSwitcher } from "./i18n.js";
 import { publish, Subscriber } from "./rtc.js";
-import { Tiles, renderQueue, roleName, roomName } from "./view.js";
+import { Tiles, renderQueue, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
 import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
+import {
+  LINK_REFUSALS, showConnectionCheck, showGreeting, showLinkRefusal, showLobbyPosition, showScheduled,
+} from "./door.js";
 import {
   Hands, labelShortcuts, setupDrawer, setupSessionControls, setupShortcuts, showBenchRole,
   showLivestream, showPhase, showRecording,
@@ -115,13 +118,6 @@ function showError(err, target = $("notice")) {
   target.dataset.code = code;
 }
 
-// A link the court will not take (forged, expired, revoked, for another hearing, denied, a
-// hearing that ended) is refused on the first page, before any camera opens: the reason in
-// plain words and how to reach the court (ECOURT_COURT_CONTACT, in the page's <meta>).
-const LINK_REFUSALS = new Set([
-  "token_missing", "token_malformed", "token_forged", "token_expired", "token_revoked",
-  "token_wrong_hearing", "unknown_hearing", "hearing_ended", "denied",
-]);
 let linkRefusal = null;
 
 function refuseLink(code) {
@@ -129,17 +125,8 @@ function refuseLink(code) {
   ecourt.errors.push({ code, message: t(`refusal.${code}`) });
   setState("link_refused");
   status(null);
-  showLinkRefusal();
+  showLinkRefusal(code);
   $("link-refused-heading").focus();
-}
-
-function showLinkRefusal() {
-  if (!linkRefusal) return;
-  $("link-refused").dataset.code = linkRefusal;
-  $("link-refused-reason").textContent = t(`refusal.${linkRefusal}`);
-  const contact = document.querySelector('meta[name="court-contact"]')?.content.trim();
-  $("link-refused-contact").textContent = contact
-    ? t("link.contact", { contact }) : t("link.contact_unknown");
 }
 
 async function request(event, payload, timeoutMs = REQUEST_TIMEOUT_MS) {
@@ -161,24 +148,6 @@ function readToken() {
   return new URLSearchParams(location.hash.slice(1)).get("token") || "";
 }
 
-// Who the link is for, read from the token's payload only to greet: the server decides.
-function tokenHolder() {
-  try {
-    const part = token.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
-    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
-    const claims = JSON.parse(new TextDecoder().decode(bytes));
-    return typeof claims.n === "string" && typeof claims.r === "string" ? claims : null;
-  } catch {
-    return null;
-  }
-}
-
-function showGreeting() {
-  const holder = tokenHolder();
-  $("greeting").hidden = !holder;
-  if (holder) $("greeting").textContent = t("devices.greeting", { name: holder.n, role: roleName(holder.r) });
-}
-
 function hearingIdFromUrl() {
   return decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 }
@@ -189,7 +158,7 @@ async function runConnectionCheck() {
   const line = $("connection-result");
   $("connection-test").disabled = true;
   ecourt.connectionCheck = { state: "pending", rtt: null, code: null };
-  showConnectionCheck();
+  showConnectionCheck(ecourt.connectionCheck);
   const before = await beforeJoining(hearingIdFromUrl(), token);
   if (before.hearing) {
     ecourt.hearing = ecourt.hearing || before.hearing; // the welcome's, once joined
@@ -197,22 +166,9 @@ async function runConnectionCheck() {
   }
   ecourt.connectionCheck = before.state ? before
     : await checkConnection(hearingIdFromUrl(), token, before.iceServers);
-  showConnectionCheck();
+  showConnectionCheck(ecourt.connectionCheck);
   $("connection-test").disabled = false;
   line.dataset.result = ecourt.connectionCheck.state;
-}
-
-function showConnectionCheck() {
-  const { state, rtt, code } = ecourt.connectionCheck;
-  const line = $("connection-result");
-  line.dataset.result = state;
-  if (state === "pending") line.textContent = t("devices.checking");
-  else if (state === "reachable") {
-    line.textContent = t(rtt > 300 ? "devices.reachable_slow" : "devices.reachable", { rtt });
-  } else if (state === "refused") {
-    const key = `refusal.${code}`;
-    line.textContent = t("devices.refused", { reason: has(key) ? t(key) : code });
-  } else line.textContent = t("devices.unreachable");
 }
 
 // --- the connection -----------------------------------------------------------------------
@@ -268,7 +224,9 @@ function connect() {
     }
     finish(data?.reason || "left");
   });
-  socket.on("waiting", (data) => showLobbyPosition(data));
+  socket.on("waiting", (data) => {
+    ecourt.lobbyPosition = showLobbyPosition(data) || ecourt.lobbyPosition;
+  });
   socket.on("lobby", (data) => {
     ecourt.lobby = Array.isArray(data?.waiting) ? data.waiting : [];
     audit?.learnNames(ecourt.lobby);
@@ -392,32 +350,6 @@ function followNode(nodeUrl) {
   return true;
 }
 
-// When the hearing is scheduled, at the court's time (ECOURT_TIME_ZONE, in the page's <meta>).
-function showScheduled() {
-  const line = $("lobby-scheduled");
-  const at = new Date(ecourt.hearing?.scheduled_at || "");
-  line.hidden = Number.isNaN(at.getTime());
-  if (line.hidden) return;
-  const timeZone = document.querySelector('meta[name="court-time-zone"]')?.content || undefined;
-  let when;
-  try {
-    when = new Intl.DateTimeFormat(language() === "vi" ? "vi-VN" : "en-GB", {
-      dateStyle: "long", timeStyle: "short", timeZone,
-    }).format(at);
-  } catch {
-    when = at.toLocaleString(); // an unknown zone: the browser's own
-  }
-  line.textContent = t("lobby.scheduled", { when });
-}
-
-function showLobbyPosition(data) {
-  const position = Number(data?.position);
-  const waiting = Number(data?.waiting);
-  if (!Number.isInteger(position) || position < 1) return;
-  ecourt.lobbyPosition = { position, waiting };
-  $("lobby-position").textContent = t("lobby.position", { position, waiting });
-}
-
 // The phase, and what follows from it: the livestream's buttons and the buttons of your own
 // that a phase changes.
 function showSession(phase) {
@@ -471,8 +403,8 @@ function onWelcome(welcome) {
   } else {
     setState("lobby");
     status("status.in_lobby");
-    showScheduled();
-    if (welcome.lobby) showLobbyPosition(welcome.lobby);
+    showScheduled(ecourt.hearing);
+    if (welcome.lobby) ecourt.lobbyPosition = showLobbyPosition(welcome.lobby) || ecourt.lobbyPosition;
     $("lobby-heading").focus?.();
   }
 }
@@ -754,16 +686,16 @@ function relabel() {
   if (ecourt.livestream) showLivestream(ecourt, ecourt.livestream);
   labelShortcuts();
   if (ecourt.lobbyPosition) showLobbyPosition(ecourt.lobbyPosition);
-  if (ecourt.state === "lobby") showScheduled();
-  showConnectionCheck();
-  if (token) showGreeting();
+  if (ecourt.state === "lobby") showScheduled(ecourt.hearing);
+  showConnectionCheck(ecourt.connectionCheck);
+  if (token) showGreeting(token);
   showRoom();
   updateButtons();
   tiles?.relabel();
   audit?.render();
   renderConsole();
   showEnded();
-  showLinkRefusal();
+  showLinkRefusal(linkRefusal);
   if (ecourt.connection === "reconnecting") showConnection("reconnecting");
   if (devices) devices.note.textContent = t(devices.error ? "devices.failed" : "devices.ready", { error: devices.error });
 }
@@ -807,7 +739,7 @@ async function main() {
     refuseLink(before.code);
     return;
   }
-  showGreeting();
+  showGreeting(token);
   devices = new DeviceCheck({
     preview: $("preview"),
     camera: $("camera"),
