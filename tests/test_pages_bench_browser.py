@@ -236,3 +236,6 @@ async def test_the_judge_runs_a_hearing_of_eight_from_one_view(
         await expect(judge.locator("#phase")).to_have_text("Adjourned")
         await expect_enabled_phases(judge, [])
         assert await enabled_phases(judge) == []
+        # and the buttons follow: no hand to raise, no exhibit to show
+        await expect(judge.locator("#hand")).to_be_disabled()
+        await expect(judge.locator("#screen")).to_be_disabled()

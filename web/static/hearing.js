@@ -562,6 +562,10 @@ function updateButtons() {
   $("screen").setAttribute("aria-pressed", String(Boolean(sharedScreen)));
   $("screen").textContent = t(sharedScreen ? "court.stop_sharing" : "court.share_screen");
   $("hand").hidden = $("screen").hidden = ecourt.participant?.role === "observer";
+  // Adjourned: nobody asks for the floor or shows an exhibit any more.
+  const adjourned = ecourt.phase === "adjourned";
+  $("hand").disabled = adjourned;
+  $("screen").disabled = adjourned && !sharedScreen;
 }
 
 async function toggle(kind) {
