@@ -171,7 +171,8 @@ class HearingClient:
         self.waiting: dict[str, Any] | None = None
         """Our own place in the lobby's queue while we wait: `{"position", "waiting"}`."""
         self.audit: list[dict[str, Any]] = []
-        """Entries of the hearing's audit log received so far (the bench's live tail)."""
+        """Entries of the hearing's audit log received so far (the bench's live tail):
+        `AuditTailEntry` of docs/protocol.md, with `phase` on the entries that name one."""
         self.events: list[tuple[str, Any]] = []
         """Every event the server sent, in order (name, payload)."""
         self.roster: list[dict[str, Any]] = []

@@ -35,6 +35,15 @@ DEMO_CAST = (
     ("plaintiff", Role.PLAINTIFF, "Maria Rivera"),
     ("respondent", Role.RESPONDENT, "Daniel Okafor"),
 )
+DEMO_TITLE = "Rivera v. Okafor (breach of contract) - demo"
+DEMO_CAST_VI = (
+    ("presiding judge", Role.PRESIDING_JUDGE, "Lê Minh Tâm"),
+    ("clerk", Role.CLERK, "Hồ Thị Lan"),
+    ("plaintiff", Role.PLAINTIFF, "Nguyễn Thị Hoa"),
+    ("respondent", Role.RESPONDENT, "Trần Quốc Bảo"),
+)
+DEMO_TITLE_VI = "Nguyễn Thị Hoa kiện Trần Quốc Bảo (tranh chấp hợp đồng mua bán) - thử nghiệm"
+"""The demo in the court's language (ECOURT_LANGUAGE): names the pages and the stream write."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,12 +238,15 @@ async def _open_demo(app: web.Application, *, settings: Settings) -> None:
     """Schedule a demo trial through the REST API's own code path and print how to join."""
     from web import api
 
+    vietnamese = settings.court_language == "vi"
+    cast = DEMO_CAST_VI if vietnamese else DEMO_CAST
+    year = datetime.now(UTC).year
     hearing = await api.schedule_hearing(
         app,
         {
             "type": "trial",
-            "case_number": f"CIV-{datetime.now(UTC).year}-0042",
-            "title": "Rivera v. Okafor (breach of contract) - demo",
+            "case_number": f"42/{year}/DS-ST" if vietnamese else f"CIV-{year}-0042",
+            "title": DEMO_TITLE_VI if vietnamese else DEMO_TITLE,
             "scheduled_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "public": True,
         },
@@ -244,14 +256,14 @@ async def _open_demo(app: web.Application, *, settings: Settings) -> None:
         key = settings.api_key.value.decode()
         lines.append(f"  {'API key:':<17} {key}  (generated; set ECOURT_API_KEY to choose one)")
     lines.append(f"  {'hearing:':<17} {hearing.id}  {hearing.case_number}  {hearing.title}")
-    for label, role, name in DEMO_CAST:
+    for label, role, name in cast:
         issued = await api.issue_token(app, hearing, {"role": role.value, "display_name": name})
         lines.append(f"  {label + ':':<17} {issued.join_url}")
     lines.append(f"  {'public stream:':<17} {settings.base_url}/watch/{hearing.id}")
     lines.append(f"  {'public docket:':<17} {settings.base_url}/docket")
     lines.append(
         "  Open the judge's link, admit the others from the console, then press Open session"
-        " (and Open livestream to stream it, 30 s behind)."
+        f" (and Open livestream to stream it, {settings.livestream_delay:g} s behind)."
     )
     print("\n".join([*lines, ""]), flush=True)
 

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from security import Secret
 
@@ -136,6 +137,32 @@ def _log_format(value: str) -> str:
     return value
 
 
+COURT_LANGUAGES = ("vi", "en")
+
+
+def _court_language(value: str) -> str:
+    if value not in COURT_LANGUAGES:
+        raise SettingsError(f"ECOURT_LANGUAGE is one of {', '.join(COURT_LANGUAGES)}")
+    return value
+
+
+def _court_contact(value: str) -> str:
+    value = value.strip()
+    if len(value) > 200 or not value.isprintable():
+        raise SettingsError("ECOURT_COURT_CONTACT is one printable line of at most 200 characters")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"ECOURT_TIME_ZONE is an IANA time zone such as Asia/Ho_Chi_Minh, not {value!r}"
+        ) from None
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -173,6 +200,15 @@ class Settings:
     livestream_fps: int = 30
     livestream_preset: str = "veryfast"
     """x264's speed preset for the livestream's one encode."""
+    time_zone: str = "Asia/Ho_Chi_Minh"
+    """The court's time zone (ECOURT_TIME_ZONE, IANA): the docket and the lobby show the
+    scheduled time in it."""
+    court_contact: str = ""
+    """How a person reaches the court (ECOURT_COURT_CONTACT: a phone, an address, at most 200
+    characters, one line): the join page names it when it refuses a link."""
+    court_language: str = "vi"
+    """The language the court broadcasts in (ECOURT_LANGUAGE, `vi` or `en`): the role titles
+    and the slates of the public livestream."""
     udp_ports: tuple[int, int] | None = None
     """The UDP ports media sockets bind to (inclusive); any free port if None."""
     announced_ip: str | None = None
@@ -193,6 +229,10 @@ class Settings:
     event_loop: str = "uvloop"
     """`uvloop` (libuv's loop: the media path's datagrams and timers cost less) or `asyncio`
     (the standard library's); ECOURT_EVENT_LOOP."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @property
     def base_url(self) -> str:
@@ -229,6 +269,9 @@ class Settings:
             livestream_size=_size(env.get("ECOURT_LIVESTREAM_SIZE") or "1280x720"),
             livestream_fps=_int(env, "ECOURT_LIVESTREAM_FPS", 30, 1, 60),
             livestream_preset=_preset(env.get("ECOURT_LIVESTREAM_PRESET") or "veryfast"),
+            court_contact=_court_contact(env.get("ECOURT_COURT_CONTACT", "")),
+            court_language=_court_language(env.get("ECOURT_LANGUAGE") or "vi"),
+            time_zone=_time_zone(env.get("ECOURT_TIME_ZONE") or "Asia/Ho_Chi_Minh"),
             udp_ports=_port_range(env.get("ECOURT_UDP_PORTS", "")),
             announced_ip=_address(env.get("ECOURT_ANNOUNCED_IP", "")),
             stun_urls=_urls(env, "ECOURT_STUN_URLS", ("stun:", "stuns:")),
