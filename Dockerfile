@@ -33,6 +33,11 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ECOURT_HOST=0.0.0.0 ECOURT_PORT=8080 \
     ECOURT_DATA_DIR=/var/lib/ecourt ECOURT_LOG_FORMAT=json
 RUN useradd --system --uid 10001 --create-home --home-dir /var/lib/ecourt ecourt
+# the name plates' font, which writes Vietnamese with every tone mark (media/picture.py), and
+# the time zones (ECOURT_TIME_ZONE)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core tzdata \
+ && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock /tmp/
 RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock && rm /tmp/requirements.lock
 COPY --from=wheel /dist /tmp/dist

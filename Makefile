@@ -50,11 +50,12 @@ lock: venv
 deps:
 	bash tools/install-test-deps
 
-lint: venv
+lint: venv assets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	node_modules/.bin/eslint --max-warnings 0 web/static
 
 bench: venv
 	bash tools/in-netns $(BIN)/python bench/forwarding.py

@@ -2,19 +2,36 @@
 a canvas without any colour conversion; and the few pictures drawn here (name plates, slates,
 the card shown for a tile without video), drawn once with Pillow and converted once.
 
-Text comes from the caller as plain strings; nothing here knows who is speaking or why.
+Text comes from the caller as plain strings; nothing here knows who is speaking or why. It is
+drawn with the first font of `FONT_FILES` that is installed (Debian's fonts-dejavu-core or
+fonts-noto-core, which cover Vietnamese with every tone mark), after NFC normalisation, so
+that a name typed with combining marks is drawn from the font's precomposed letters. Without
+any of them, Pillow's own font is used and a warning says that letters outside Latin-1 may be
+missing (`font_file()`).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
+from typing import Final
 
 import av
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
+
+log = logging.getLogger(__name__)
+
+FONT_FILES: Final = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),  # fonts-dejavu-core
+    Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"),  # fonts-noto-core
+)
+"""Fonts that cover the Vietnamese alphabet with every tone mark, the first one found wins."""
 
 Plane = NDArray[np.uint8]
 RGB = tuple[int, int, int]
@@ -100,9 +117,35 @@ def from_image(image: Image.Image) -> Planes:
     return planes_of(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"))
 
 
+@functools.cache
+def font_file() -> Path | None:
+    """The font the pictures are drawn with, or None (Pillow's own, which lacks most
+    Vietnamese letters: said once in the log, and the pictures are drawn anyway)."""
+    for path in FONT_FILES:
+        if path.is_file():
+            return path
+    log.warning(
+        "no font covering Vietnamese found (%s): name plates and slates use Pillow's font "
+        "and may show boxes for letters outside Latin-1; install fonts-dejavu-core",
+        ", ".join(str(p) for p in FONT_FILES),
+    )
+    return None
+
+
 @functools.lru_cache(maxsize=64)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    path = font_file()
+    if path is not None:
+        try:
+            return ImageFont.truetype(str(path), max(6, size))
+        except OSError:
+            log.warning("the font %s could not be read; using Pillow's own", path)
     return ImageFont.load_default(size=max(6, size))
+
+
+def _text(text: str) -> str:
+    """Composed letters (NFC): "ệ" as one code point, which the font draws as one glyph."""
+    return unicodedata.normalize("NFC", text)
 
 
 def _fitted(draw: ImageDraw.ImageDraw, text: str, size: int, room: int) -> str:
@@ -118,6 +161,7 @@ def _fitted(draw: ImageDraw.ImageDraw, text: str, size: int, room: int) -> str:
 @functools.lru_cache(maxsize=256)
 def plate(name: str, caption: str, width: int, height: int) -> Planes:
     """A name plate: the name, and under it (or after it, when the plate is low) the caption."""
+    name, caption = _text(name), _text(caption)
     image = Image.new("RGB", (width, height), PLATE_BACKGROUND)
     draw = ImageDraw.Draw(image)
     pad = max(2, height // 8)
@@ -141,6 +185,7 @@ def plate(name: str, caption: str, width: int, height: int) -> Planes:
 @functools.lru_cache(maxsize=64)
 def card(text: str, width: int, height: int, background: RGB = CARD_BACKGROUND) -> Planes:
     """A plain card with centred lines of text (a tile without video, a slate)."""
+    text = _text(text)
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)
     lines = text.split("\n")

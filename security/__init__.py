@@ -14,7 +14,9 @@ from security.audit_errors import (
     AuditBehindStore,
     AuditEntryRefused,
     AuditError,
+    AuditFenced,
     AuditLogClosed,
+    AuditStaleEpoch,
     AuditStoreUnavailable,
     AuditTampered,
     MalformedAuditLine,
@@ -64,6 +66,11 @@ from security.sealing import (
 )
 from security.secret import Secret
 from security.tokens import Grant, TokenSigner, token_id
+from security.webhook_signature import (
+    WebhookSignatureInvalid,
+    sign_delivery,
+    verify_delivery,
+)
 
 __all__ = [
     "ANCHOR_PROBLEMS",
@@ -73,10 +80,12 @@ __all__ = [
     "AuditEntry",
     "AuditEntryRefused",
     "AuditError",
+    "AuditFenced",
     "AuditLog",
     "AuditLogClosed",
     "AuditProblem",
     "AuditSink",
+    "AuditStaleEpoch",
     "AuditStoreUnavailable",
     "AuditTampered",
     "ChainHead",
@@ -115,12 +124,15 @@ __all__ = [
     "TokenRefused",
     "TokenSigner",
     "VerifyReport",
+    "WebhookSignatureInvalid",
     "WrappedKey",
     "checkpoint_from_line",
     "key_path_outside",
     "open_sealed",
+    "sign_delivery",
     "token_id",
     "verify",
+    "verify_delivery",
     "verify_file",
     "verify_sealed",
 ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from security.audit_errors import AuditError, AuditLogClosed
+from security.audit_errors import AuditError, AuditFenced, AuditLogClosed
 from security.audit_record import (
     GENESIS,
     AuditEntry,
@@ -99,6 +99,20 @@ class ChainHead:
     seq: int = 0
     hash: str = GENESIS
     checkpointed_seq: int = 0
+    epoch: int = 0
+    """The epoch of the last entry (0: none, or written without one)."""
+    handed_over: bool = False
+    """The last entry is a `handed_over` and a checkpoint signs it: its writer closed its
+    chain, so the next one continues it without a takeover."""
+
+
+TAKEOVER = "takeover"
+"""The first entry of a node that took a hearing over from one that did not hand it over."""
+HANDED_OVER = "handed_over"
+
+
+def _always() -> bool:
+    return True
 
 
 class AuditLog:
@@ -124,6 +138,8 @@ class AuditLog:
         self._clock = clock
         self._every = checkpoint_every
         self._head = head or ChainHead()
+        self._epoch = 0
+        self._serving: Callable[[], bool] = _always
         self._closed = False
         self._lock = threading.Lock()
         self._watchers: list[Callable[[AuditEntry], None]] = []
@@ -138,6 +154,31 @@ class AuditLog:
         """Call `watcher` with every checkpoint from now on, once it is durable in the sink
         (outside the log's lock). A watcher's failure never undoes the checkpoint."""
         self._checkpoint_watchers.append(watcher)
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def hold(self, epoch: int, serving: Callable[[], bool]) -> None:
+        """From now on this log is written under `epoch` (the hearing's lease) and only while
+        `serving()` holds: once it does not (the lease's local deadline passed), every write
+        is refused `AuditFenced` and closing writes no checkpoint. If the chain's last writer
+        did not hand it over (it died, or was stopped), the first entry under the new epoch
+        records the takeover: the epochs and the last checkpoint this writer saw."""
+        if epoch < 1:
+            raise ValueError("an epoch is at least 1")
+        with self._lock:
+            if epoch < self._head.epoch:
+                raise AuditFenced(f"epoch {epoch} is older than the log's {self._head.epoch}")
+            self._epoch, self._serving = epoch, serving
+            taken = self._head.seq > 0 and self._head.epoch != epoch and not self._head.handed_over
+        if taken:
+            details = {
+                "epoch": epoch,
+                "previous_epoch": self._head.epoch,
+                "checkpoint_seq": self._head.checkpointed_seq,
+            }
+            self.record("system", TAKEOVER, details=details)
 
     @property
     def head(self) -> ChainHead:
@@ -160,6 +201,8 @@ class AuditLog:
         with self._lock:
             if self._closed:
                 raise AuditLogClosed("the audit log is closed")
+            if not self._serving():
+                raise AuditFenced("this node no longer holds the hearing")
             body = AuditEntry(
                 seq=self._head.seq + 1,
                 time_ms=self._now_ms(),
@@ -171,10 +214,13 @@ class AuditLog:
                 details=check_details(details),
                 prev=self._head.hash,
                 hash=GENESIS,
+                epoch=self._epoch,
             )
             entry = replace(body, hash=body.computed_hash())
             self._sink.append(entry)
-            self._head = ChainHead(entry.seq, entry.hash, self._head.checkpointed_seq)
+            self._head = ChainHead(
+                entry.seq, entry.hash, self._head.checkpointed_seq, entry.epoch, False
+            )
             signed = None
             if entry.seq - self._head.checkpointed_seq >= self._every:
                 signed = self._checkpoint(final=False)
@@ -201,9 +247,19 @@ class AuditLog:
         with self._lock:
             if self._closed:
                 raise AuditLogClosed("the audit log is closed")
+            if not self._serving():
+                raise AuditFenced("this node no longer holds the hearing")
             signed = self._checkpoint(final=False)
         self._tell(signed)
         return signed
+
+    def abandon(self) -> None:
+        """Close the sink and write nothing: the log was opened by a node that then did not
+        get to hold the hearing. Idempotent."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._sink.close()
 
     def release(self) -> Checkpoint | None:
         """Sign what is unsigned and close the sink, without closing the log for good: a
@@ -215,7 +271,7 @@ class AuditLog:
             self._closed = True
             try:
                 signed = None
-                if self._head.seq > self._head.checkpointed_seq:
+                if self._head.seq > self._head.checkpointed_seq and self._serving():
                     signed = self._checkpoint(final=False)
             finally:
                 self._sink.close()
@@ -228,7 +284,7 @@ class AuditLog:
                 return None
             self._closed = True
             try:
-                signed = self._checkpoint(final=True)
+                signed = self._checkpoint(final=True) if self._serving() else None
             finally:
                 self._sink.close()
         return self._tell(signed)
@@ -242,10 +298,11 @@ class AuditLog:
             final=final,
             key_id=self._key.key_id,
             sig="0" * 128,
+            epoch=self._epoch,
         )
         signed = replace(unsigned, sig=self._key.sign(unsigned.signed_message()).hex())
         self._sink.append(signed)
-        self._head = ChainHead(self._head.seq, self._head.hash, self._head.seq)
+        self._head = replace(self._head, checkpointed_seq=self._head.seq)
         return signed
 
     def _now_ms(self) -> int:

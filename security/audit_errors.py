@@ -36,6 +36,20 @@ class AuditLogClosed(AuditError):
     code = "audit_log_closed"
 
 
+class AuditFenced(AuditLogClosed):
+    """This node no longer holds the hearing (its lease's local deadline passed, or another
+    node took it with a newer epoch): it writes nothing more to the hearing's log."""
+
+    code = "audit_fenced"
+
+
+class AuditStaleEpoch(AuditError):
+    """A store refused a write from an older epoch than one it already took: the writer had
+    lost the hearing to another node (`docs/cluster.md`)."""
+
+    code = "audit_stale_epoch"
+
+
 class MalformedAuditLine(AuditError):
     """A line that is not a well-formed, canonical audit record."""
 

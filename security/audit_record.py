@@ -50,6 +50,10 @@ _ENTRY_KEYS = frozenset(
     | {"details", "prev", "hash"}
 )
 _CHECKPOINT_KEYS = frozenset({"type", "v", "hearing", "seq", "hash", "time_ms", "final", "key"})
+EPOCH = "epoch"
+"""Optional on entries and checkpoints: the fencing token of the node that wrote the record
+(`docs/cluster.md`). Absent (not 0) on records written without one, so older lines still
+parse and hash as they did."""
 
 
 def canonical(value: Mapping[str, Any]) -> bytes:
@@ -135,9 +139,12 @@ class AuditEntry:
     details: Details
     prev: str
     hash: str
+    epoch: int = 0
+    """The writer's fencing token; 0: written without one (the field is left out)."""
 
     def __post_init__(self) -> None:
         _check_int(self.seq, "seq", 1)
+        _check_int(self.epoch, "epoch", 0)
         _check_int(self.time_ms, "time_ms", 0)
         check_pseudonym(self.hearing_id, "hearing")
         check_pseudonym(self.actor, "actor", allow_system=True)
@@ -164,7 +171,7 @@ class AuditEntry:
             "result": self.result,
             "details": dict(self.details),
             "prev": self.prev,
-        }
+        } | ({EPOCH: self.epoch} if self.epoch else {})
 
     def computed_hash(self) -> str:
         return sha256_hex(canonical(self.body()))
@@ -184,9 +191,12 @@ class Checkpoint:
     final: bool
     key_id: str
     sig: str
+    epoch: int = 0
+    """The writer's fencing token (signed with the rest); 0: none, the field is left out."""
 
     def __post_init__(self) -> None:
         check_pseudonym(self.hearing_id, "hearing")
+        _check_int(self.epoch, "epoch", 0)
         _check_int(self.seq, "seq", 0)
         _check_str(self.hash, _HEX64, "hash", "64 lowercase hex digits")
         _check_int(self.time_ms, "time_ms", 0)
@@ -205,7 +215,7 @@ class Checkpoint:
             "time_ms": self.time_ms,
             "final": self.final,
             "key": self.key_id,
-        }
+        } | ({EPOCH: self.epoch} if self.epoch else {})
 
     def signed_message(self) -> bytes:
         return CHECKPOINT_DOMAIN + canonical(self.body())
@@ -254,7 +264,7 @@ def parse_line(line: bytes) -> AuditRecord:
 def _record(raw: dict[str, Any]) -> AuditRecord:
     kind = raw.get("type")
     if kind == "entry":
-        if set(raw) != _ENTRY_KEYS:
+        if set(raw) - {EPOCH} != _ENTRY_KEYS:
             raise MalformedAuditLine("an entry must have exactly the entry fields")
         if not isinstance(raw["details"], dict):
             raise MalformedAuditLine("details must be an object")
@@ -269,9 +279,10 @@ def _record(raw: dict[str, Any]) -> AuditRecord:
             details=tuple(sorted(raw["details"].items())),
             prev=raw["prev"],
             hash=raw["hash"],
+            epoch=raw.get(EPOCH, 0),
         )
     if kind == "checkpoint":
-        if set(raw) != _CHECKPOINT_KEYS | {"sig"}:
+        if set(raw) - {EPOCH} != _CHECKPOINT_KEYS | {"sig"}:
             raise MalformedAuditLine("a checkpoint must have exactly the checkpoint fields")
         return Checkpoint(
             hearing_id=raw["hearing"],
@@ -281,5 +292,6 @@ def _record(raw: dict[str, Any]) -> AuditRecord:
             final=raw["final"],
             key_id=raw["key"],
             sig=raw["sig"],
+            epoch=raw.get(EPOCH, 0),
         )
     raise MalformedAuditLine("the record type is neither entry nor checkpoint")

@@ -8,7 +8,9 @@ checkpoint (`verify_file(..., anchor=...)`) and refuses one that is behind it or
 
 Checkpoints are kept per (hearing, signing key): each key signs one chain, so nodes with data
 directories of their own keep one stored checkpoint each. A later put never goes back: one
-with a lower seq than the stored one is ignored. The Redis twin is
+with a lower seq than the stored one is ignored, and one of an older epoch (the fencing token
+of the node that wrote it, `docs/cluster.md`) than the stored one is refused
+(`AuditStaleEpoch`). The Redis twin is
 `signaling/redis_store.py:RedisAuditCheckpoints`; one contract test runs against both.
 """
 
@@ -18,7 +20,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from security.audit_errors import MalformedAuditLine
+from security.audit_errors import AuditStaleEpoch, MalformedAuditLine
 from security.audit_record import Checkpoint, parse_line
 
 RETRY_SECONDS = 1.0
@@ -27,7 +29,8 @@ log = logging.getLogger(__name__)
 
 class AuditCheckpointStore(Protocol):
     async def put(self, checkpoint: Checkpoint) -> None:
-        """Keep it as the latest of its hearing and key, unless a later one is kept."""
+        """Keep it as the latest of its hearing and key, unless a later one is kept; refuse
+        it (`AuditStaleEpoch`) if the kept one has a higher epoch."""
         ...
 
     async def latest(self, hearing_id: str, key_id: str) -> Checkpoint | None:
@@ -50,8 +53,13 @@ class MemoryAuditCheckpoints:
 
     async def put(self, checkpoint: Checkpoint) -> None:
         key = (checkpoint.hearing_id, checkpoint.key_id)
-        kept = self._latest.get(key)
-        if kept is None or checkpoint_from_line(kept).seq <= checkpoint.seq:
+        kept = None if key not in self._latest else checkpoint_from_line(self._latest[key])
+        if kept is not None and kept.epoch > checkpoint.epoch:
+            raise AuditStaleEpoch(
+                f"checkpoint {checkpoint.seq} of {checkpoint.hearing_id} is of epoch "
+                f"{checkpoint.epoch}; the store holds epoch {kept.epoch}"
+            )
+        if kept is None or kept.seq <= checkpoint.seq:
             self._latest[key] = checkpoint.to_line()
 
     async def latest(self, hearing_id: str, key_id: str) -> Checkpoint | None:
@@ -102,6 +110,10 @@ class CheckpointMirror:
             checkpoint = self._pending.pop(key)
             try:
                 await self._store.put(checkpoint)
+            except AuditStaleEpoch:
+                log.warning(
+                    "checkpoint %d of %s refused: another node holds it", *_name(checkpoint)
+                )
             except Exception:
                 self.failures += 1
                 log.warning("checkpoint %d of %s not stored yet", *_name(checkpoint))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import BinaryIO
 
-from security.audit import ChainHead
+from security.audit import HANDED_OVER, TAKEOVER, ChainHead
 from security.audit_errors import AuditTampered, MalformedAuditLine
 from security.audit_record import (
     GENESIS,
@@ -52,6 +52,9 @@ class AuditProblem(StrEnum):
     """The file's entry at the stored checkpoint's seq is not the one that was signed."""
     ANCHOR_INVALID = "audit_anchor_invalid"
     """The checkpoint kept in the store is not this log's, or its signature is bad."""
+    STALE_EPOCH = "audit_stale_epoch"
+    """A record written under an older epoch after one of a newer epoch: a node wrote after
+    it had lost the hearing to another (`docs/cluster.md`)."""
 
 
 ANCHOR_PROBLEMS = frozenset(
@@ -86,6 +89,12 @@ class VerifyReport:
     signed_seq: int
     unsigned_tail: int
     closed: bool
+    epoch: int = 0
+    """The last entry's epoch (0: written without one)."""
+    handed_over: bool = False
+    """The last entry is a signed `handed_over`: its writer closed its chain."""
+    writers: tuple[str, ...] = ()
+    """Every change of writer (epoch), in order: a handover or a takeover, and where."""
 
     @property
     def ok(self) -> bool:
@@ -94,11 +103,13 @@ class VerifyReport:
     @property
     def head(self) -> ChainHead:
         """Where the chain stands, to resume an unclosed log after a crash."""
-        return ChainHead(self.last_seq, self.last_hash, self.signed_seq)
+        return ChainHead(
+            self.last_seq, self.last_hash, self.signed_seq, self.epoch, self.handed_over
+        )
 
     @property
     def notes(self) -> tuple[str, ...]:
-        notes = []
+        notes = list(self.writers)
         if self.unsigned_tail:
             notes.append(f"unsigned tail: {self.unsigned_tail} entries")
         if not self.closed:
@@ -188,6 +199,7 @@ class _Seen:
     checkpoint: Checkpoint
     max_seq_before: int
     signs_an_earlier_line: bool
+    max_epoch_before: int = 0
 
 
 @dataclass
@@ -202,6 +214,8 @@ class _Verifier:
     checkpoints: list[_Seen] = field(default_factory=list)
     seen_seqs: set[int] = field(default_factory=set)
     max_seq: int = 0
+    max_epoch: int = 0
+    writers: list[str] = field(default_factory=list)
 
     def add(self, problem: AuditProblem, line: int | None, message: str) -> None:
         self.problems.add(problem)
@@ -227,13 +241,28 @@ class _Verifier:
             return
         if isinstance(record, Checkpoint):
             earlier = record.seq in self.seen_seqs or record.seq == 0
-            self.checkpoints.append(_Seen(number, record, self.max_seq, earlier))
+            self.checkpoints.append(_Seen(number, record, self.max_seq, earlier, self.max_epoch))
+            if record.epoch and record.epoch < self.max_epoch:
+                self.add(
+                    AuditProblem.STALE_EPOCH,
+                    number,
+                    f"a checkpoint of epoch {record.epoch} after entries of epoch "
+                    f"{self.max_epoch}: written by a node that had lost the hearing",
+                )
             return
         if record.computed_hash() != record.hash:
             self.add(AuditProblem.EDITED, number, f"entry {record.seq} does not match its hash")
+        if record.epoch < self.max_epoch:
+            self.add(
+                AuditProblem.STALE_EPOCH,
+                number,
+                f"entry {record.seq} of epoch {record.epoch} after entries of epoch "
+                f"{self.max_epoch}: written by a node that had lost the hearing",
+            )
         self.entries.append((number, record))
         self.seen_seqs.add(record.seq)
         self.max_seq = max(self.max_seq, record.seq)
+        self.max_epoch = max(self.max_epoch, record.epoch)
 
     def finish(self, require_closed: bool) -> VerifyReport:
         by_seq = self._check_order()
@@ -252,6 +281,8 @@ class _Verifier:
                 "no final checkpoint: the log was cut, or its writer stopped before closing it",
             )
         self._check_anchor(by_seq, closed=final_line is not None)
+        self._name_writers(by_seq)
+        last = by_seq[self.max_seq][0] if by_seq else None
         return VerifyReport(
             findings=tuple(self.findings),
             problems=frozenset(self.problems),
@@ -264,7 +295,32 @@ class _Verifier:
             signed_seq=signed_seq,
             unsigned_tail=sum(1 for seq in by_seq if seq > signed_seq),
             closed=final_line is not None,
+            epoch=0 if last is None else last.epoch,
+            handed_over=last is not None and last.action == HANDED_OVER and signed_seq >= last.seq,
+            writers=tuple(self.writers),
         )
+
+    def _name_writers(self, by_seq: dict[int, list[AuditEntry]]) -> None:
+        """Each rise of the epoch along the chain: a handover (the previous writer's last
+        entry is a signed `handed_over`), a takeover (the new writer's first entry says so),
+        or neither (a log written before epochs, or a writer that said nothing)."""
+        signed = {seen.checkpoint.seq for seen in self.checkpoints}
+        previous: AuditEntry | None = None
+        for seq in sorted(by_seq):
+            entry = by_seq[seq][0]
+            if previous is not None and entry.epoch > previous.epoch:
+                change = f"epoch {previous.epoch} to {entry.epoch} at entry {seq}"
+                if entry.action == TAKEOVER:
+                    seen = dict(entry.details).get("checkpoint_seq", "?")
+                    self.writers.append(
+                        f"takeover: {change} (the previous writer did not hand over; "
+                        f"the last checkpoint the new one saw signs entry {seen})"
+                    )
+                elif previous.action == HANDED_OVER and previous.seq in signed:
+                    self.writers.append(f"handover: {change}")
+                else:
+                    self.writers.append(f"new writer: {change}, without a handover entry")
+            previous = entry
 
     def _check_order(self) -> dict[int, list[AuditEntry]]:
         by_seq: dict[int, list[AuditEntry]] = {}

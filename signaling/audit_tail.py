@@ -5,7 +5,7 @@ Only admitted moderators read it (`audit` events). A reader first gets the last 
 entries this session has seen, then every new one; entries written in the same tick go out in
 one event, and then at most one event per `INTERVAL` (the roster's coalescing). The backlog is
 kept in memory: a session rebuilt after a restart or on another node starts with an empty one.
-An entry carries what the log holds, by id (never a name), without its details.
+An entry carries what the log holds, by id (never a name), without its details but the phase.
 """
 
 from __future__ import annotations
@@ -17,18 +17,22 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+from hearing.phases import Phase
 from security import AuditEntry
 from signaling.coalesce import Coalescer
 from signaling.member import Member, Outbox
 
 BACKLOG = 50
 INTERVAL = 0.02
+_PHASES = frozenset(phase.value for phase in Phase)
 
 
 def entry_json(entry: AuditEntry) -> dict[str, Any]:
-    """`{"seq", "at" (ISO 8601, UTC), "actor", "action", "target", "result"}`."""
+    """`{"seq", "at" (ISO 8601, UTC), "actor", "action", "target", "result"}`, and `"phase"`
+    when the entry names the phase the hearing went to (a phase, a recess for due process, a
+    restored state): the console says which, and a phase is no one's secret."""
     at = datetime.fromtimestamp(entry.time_ms / 1000, UTC).isoformat(timespec="milliseconds")
-    return {
+    shown: dict[str, Any] = {
         "seq": entry.seq,
         "at": at.replace("+00:00", "Z"),
         "actor": entry.actor,
@@ -36,6 +40,10 @@ def entry_json(entry: AuditEntry) -> dict[str, Any]:
         "target": entry.target,
         "result": entry.result,
     }
+    phase = dict(entry.details).get("phase")
+    if isinstance(phase, str) and phase in _PHASES:
+        shown["phase"] = phase
+    return shown
 
 
 def readers(admitted: list[Member]) -> list[Member]:

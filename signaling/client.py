@@ -93,7 +93,10 @@ class WrongNodeRefusal(ClientError):
 
 MAX_REDIRECTS = 3
 REJOIN_PAUSE = 0.25
-RETRYABLE = frozenset({"connection_failed", "wrong_node", "unknown_hearing", "already_connected"})
+RETRYABLE = frozenset(
+    {"connection_failed", "wrong_node", "unknown_hearing", "already_connected"}
+    | {"service_unavailable"}
+)
 """Refusals worth trying again while a node fails over (the old connection may linger)."""
 
 
@@ -179,7 +182,8 @@ class HearingClient:
         self.waiting: dict[str, Any] | None = None
         """Our own place in the lobby's queue while we wait: `{"position", "waiting"}`."""
         self.audit: list[dict[str, Any]] = []
-        """Entries of the hearing's audit log received so far (the bench's live tail)."""
+        """Entries of the hearing's audit log received so far (the bench's live tail):
+        `AuditTailEntry` of docs/protocol.md, with `phase` on the entries that name one."""
         self.events: list[tuple[str, Any]] = []
         """Every event the server sent, in order (name, payload)."""
         self.roster: list[dict[str, Any]] = []
@@ -258,13 +262,20 @@ class HearingClient:
 
     async def _connect_once(self) -> dict[str, Any]:
         try:
-            await self._sio.connect(
-                self.base_url,
-                namespaces=[NAMESPACE],
-                auth=self._auth(),
-                transports=["websocket"],
-                wait_timeout=self._timeout,
-            )
+            # bounded as a whole: a node that accepts the TCP connection but never answers
+            # (stopped, or stalled) must not hold a rejoin for ever
+            async with asyncio.timeout(self._timeout):
+                await self._sio.connect(
+                    self.base_url,
+                    namespaces=[NAMESPACE],
+                    auth=self._auth(),
+                    transports=["websocket"],
+                    wait_timeout=self._timeout,
+                )
+        except TimeoutError:
+            with contextlib.suppress(Exception):
+                await self._sio.disconnect()
+            raise JoinRefused("connection_failed", f"{self.base_url} did not answer") from None
         except socketio.exceptions.ConnectionError as exc:
             data = (self._refusal or {}).get("data") or {}
             if isinstance(data, dict) and data.get("code") == "wrong_node":
@@ -583,7 +594,7 @@ class HearingClient:
 
     async def _on_left(self, payload: dict[str, Any]) -> None:
         reason = str(payload.get("reason"))
-        if reason == "node_draining" and self._rejoin_within > 0:
+        if reason in ("node_draining", "node_lost") and self._rejoin_within > 0:
             return  # the hearing goes on elsewhere: the disconnect that follows rejoins
         await self._set(left_reason=reason)
 

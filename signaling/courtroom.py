@@ -120,5 +120,6 @@ class Courtroom:
             if seat.room != COURTROOM:
                 raise InvalidHearing("the floor is given in the courtroom only", field="room")
             self._floor.add(seat.participant_id)
+            self.hands.discard(seat.participant_id)  # the floor answers the raised hand
         else:
             self._floor.discard(seat.participant_id)

@@ -64,6 +64,22 @@ class WrongNode(Refused):
         self.node_url = node_url
 
 
+class StaleEpoch(SignalingError):
+    """A store refused a write of an older epoch than one it took: the writer had lost the
+    hearing to another node (`docs/cluster.md#leases`)."""
+
+    code = "stale_epoch"
+
+
+class ServiceUnavailable(Refused):
+    """A store this node needs (Redis) does not answer, or a hearing's host cannot be known
+    yet: try again after `retry_after` seconds. Running hearings are not affected."""
+
+    def __init__(self, message: str, retry_after: float = 2.0) -> None:
+        super().__init__("service_unavailable", message)
+        self.retry_after = retry_after
+
+
 class LeaveReason(StrEnum):
     """Why a participant's connection ended. Sent to the client and written to the log."""
 
@@ -77,6 +93,9 @@ class LeaveReason(StrEnum):
     ABUSE = "abuse"
     NODE_DRAINING = "node_draining"
     """This node is stopping; the hearing carries on elsewhere: connect again."""
+    NODE_LOST = "node_lost"
+    """This node lost the hearing (its lease lapsed while it was stalled, and another node
+    took it): connect again, the hearing carries on there."""
     PROTOCOL_ERROR = "protocol_error"
 
 
@@ -86,6 +105,8 @@ def wire_error(exc: BaseException) -> dict[str, Any]:
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
         if exc.field:
             body["field"] = exc.field
+        if isinstance(exc, ServiceUnavailable):
+            body["retry_after"] = exc.retry_after
         return body
     if isinstance(exc, MediaError | SecurityError | RecordingError):
         # their own stable codes: sdp_invalid, recording_forbidden, livestream_forbidden ...

@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from media import MediaEngine, PublishPeer, SubscribePeer
-from signaling.member import Member, Outbox
+from signaling.member import Member, Outbox, Records
 from signaling.monitor import Incident
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ LEG_CHECK_INTERVAL = 0.5
 """How often every leg is checked for a failed, closed or silent transport."""
 
 
-class _Session(Protocol):
+class _Session(Records, Protocol):
     members: dict[str, Member]
 
     @property
@@ -38,16 +38,6 @@ class _Session(Protocol):
 
     @property
     def _count_incident(self) -> Callable[[str], None] | None: ...
-
-    def record(
-        self,
-        actor: str,
-        action: str,
-        *,
-        target: str | None = None,
-        result: str = "ok",
-        details: Mapping[str, object] | None = None,
-    ) -> None: ...
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
 

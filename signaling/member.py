@@ -16,6 +16,20 @@ from media.subscribe import SubscribeOffer
 from signaling.courtroom import Courtroom
 
 
+class Records(Protocol):
+    """Writes one action or refusal to the hearing's audit log (`HearingSession.record`)."""
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        *,
+        target: str | None = None,
+        result: str = "ok",
+        details: Mapping[str, object] | None = None,
+    ) -> None: ...
+
+
 class Outbox(Protocol):
     """How a session talks to connections; the socket.io server implements it."""
 

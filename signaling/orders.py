@@ -16,10 +16,10 @@ from hearing.seats import Seat
 from signaling.courtroom import Courtroom
 from signaling.enforcement import Applied
 from signaling.errors import LeaveReason, WitnessWithoutMedia
-from signaling.member import Member, Outbox
+from signaling.member import Member, Outbox, Records
 
 
-class _Session(Protocol):
+class _Session(Records, Protocol):
     court: Courtroom
     lobby: Lobby
     members: dict[str, Member]
@@ -30,16 +30,6 @@ class _Session(Protocol):
     def _target(self, participant_id: str) -> Seat: ...
 
     def _require_admitted(self, member: Member) -> None: ...
-
-    def record(
-        self,
-        actor: str,
-        action: str,
-        *,
-        target: str | None = None,
-        result: str = "ok",
-        details: Mapping[str, object] | None = None,
-    ) -> None: ...
 
     async def _announce_state(self, reason: Mapping[str, str] | None = None) -> Applied: ...
 

@@ -1,6 +1,8 @@
 """The court's state of a hearing written through to its store after every change, one write
 at a time and always the newest (a slow store never gets an old snapshot after a new one), so
-a session rebuilt later, on this node or another, carries on where the court was.
+a session rebuilt later, on this node or another, carries on where the court was. Every write
+carries the epoch of the node's lease on the hearing; a store that holds a newer one refuses it
+(`StaleEpoch`), and this node writes no more.
 
 `stored()` lets a court's order be acknowledged only once the state it made is in the store
 (on disk, for the embedded SQLite store). A store that is failing is not waited for: the court
@@ -14,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from signaling.errors import StaleEpoch
 from signaling.store import HearingStateStore
 
 log = logging.getLogger(__name__)
@@ -21,9 +24,14 @@ log = logging.getLogger(__name__)
 
 class StatePersister:
     def __init__(
-        self, store: HearingStateStore, hearing_id: str, snapshot: Callable[[], dict[str, Any]]
+        self,
+        store: HearingStateStore,
+        hearing_id: str,
+        snapshot: Callable[[], dict[str, Any]],
+        epoch: Callable[[], int] = lambda: 0,
     ) -> None:
         self._store = store
+        self._epoch = epoch
         self._hearing_id = hearing_id
         self._snapshot = snapshot
         self._dirty = False
@@ -50,7 +58,11 @@ class StatePersister:
             self._dirty = False
             changes = self._changes
             try:
-                await self._store.save(self._hearing_id, self._snapshot())
+                await self._store.save(self._hearing_id, self._snapshot(), self._epoch())
+            except StaleEpoch:
+                log.warning("the state of %s is another node's now: not saved", self._hearing_id)
+                self._closed = True
+                return
             except Exception:
                 self.failures += 1
                 log.exception("the state of %s could not be saved", self._hearing_id)

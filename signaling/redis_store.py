@@ -6,7 +6,8 @@ Keys (all under one prefix, `ecourt:` by default):
 - `links:<hearing id>`: a hash from participant id to the link issued for them (its id, never
   the token), and `link-order:<hearing id>`: their ids in the order they were kept;
 - `state:<hearing id>`: the court's state of the hearing in session, as JSON (its
-  `livestream` part is the livestream's state: `docs/cluster.md`);
+  `livestream` part is the livestream's state: `docs/cluster.md`); `state-epoch:<hearing id>`:
+  the epoch of the node that wrote it (an older one is refused);
 - `audit:<hearing id>`: a hash from signing key id to the latest checkpoint of the hearing's
   audit log signed by that key, as its audit line (`security/audit_store.py`).
 """
@@ -21,7 +22,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from hearing import Hearing
-from security import Checkpoint, checkpoint_from_line
+from security import AuditStaleEpoch, Checkpoint, checkpoint_from_line
+from signaling.errors import StaleEpoch
 from signaling.store import (
     IssuedLink,
     hearing_from_record,
@@ -115,28 +117,43 @@ class RedisRevokedTokens:
         )
 
 
+# KEYS: the state, its epoch; ARGV: the snapshot, the writer's epoch.
+_SAVE_STATE = """
+local kept = tonumber(redis.call('GET', KEYS[2]) or '0')
+if kept > tonumber(ARGV[2]) then return kept end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+return -1
+"""
+
+
 class RedisHearingStateStore:
     def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._save = redis.register_script(_SAVE_STATE)
 
-    async def save(self, hearing_id: str, snapshot: dict[str, Any]) -> None:
-        await self._redis.set(f"{self._prefix}state:{hearing_id}", json.dumps(snapshot))
+    async def save(self, hearing_id: str, snapshot: dict[str, Any], epoch: int = 0) -> None:
+        keys = [f"{self._prefix}state:{hearing_id}", f"{self._prefix}state-epoch:{hearing_id}"]
+        kept = int(await self._save(keys=keys, args=[json.dumps(snapshot), epoch]))
+        if kept >= 0:
+            raise StaleEpoch(f"the state of {hearing_id} is held by epoch {kept}, not {epoch}")
 
     async def load(self, hearing_id: str) -> dict[str, Any] | None:
         data = await self._redis.get(f"{self._prefix}state:{hearing_id}")
         return None if data is None else dict(json.loads(data))
 
 
-# KEYS[1] = the hearing's checkpoints; ARGV = key id, checkpoint line, its seq.
-# A kept checkpoint with a higher seq stays (a late write never takes the store back).
+# KEYS[1] = the hearing's checkpoints; ARGV = key id, checkpoint line, its seq, its epoch.
+# A kept checkpoint of a newer epoch refuses it (-1); one with a higher seq stays (0: a late
+# write never takes the store back).
 _PUT_CHECKPOINT = """
 local kept = redis.call('HGET', KEYS[1], ARGV[1])
 if kept then
   local ok, body = pcall(cjson.decode, kept)
-  if ok and type(body) == 'table' and tonumber(body['seq'])
-     and tonumber(body['seq']) > tonumber(ARGV[3]) then
-    return 0
+  if ok and type(body) == 'table' then
+    if (tonumber(body['epoch']) or 0) > tonumber(ARGV[4]) then return -1 end
+    if tonumber(body['seq']) and tonumber(body['seq']) > tonumber(ARGV[3]) then return 0 end
   end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -153,7 +170,13 @@ class RedisAuditCheckpoints:
     async def put(self, checkpoint: Checkpoint) -> None:
         line = checkpoint.to_line().rstrip(b"\n")
         key = f"{self._prefix}audit:{checkpoint.hearing_id}"
-        await self._put(keys=[key], args=[checkpoint.key_id, line, checkpoint.seq])
+        args: list[str | bytes | int] = [checkpoint.key_id, line, checkpoint.seq]
+        args.append(checkpoint.epoch)
+        if int(await self._put(keys=[key], args=args)) < 0:
+            raise AuditStaleEpoch(
+                f"checkpoint {checkpoint.seq} of {checkpoint.hearing_id} is of epoch "
+                f"{checkpoint.epoch}; the store holds a newer one"
+            )
 
     async def latest(self, hearing_id: str, key_id: str) -> Checkpoint | None:
         kept = await self._redis.hget(f"{self._prefix}audit:{hearing_id}", key_id)

@@ -21,13 +21,22 @@ from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
 from media.liveness import CONSENT_SECONDS
-from media.ratelimit import RateLimitedLog
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog, Grant, TokenRefused, TokenSigner
 from signaling.bus import ClusterBus, MemoryBus
-from signaling.errors import BadRequest, LeaveReason, RateLimited, Refused, WrongNode, wire_error
+from signaling.errors import (
+    BadRequest,
+    LeaveReason,
+    RateLimited,
+    Refused,
+    ServiceUnavailable,
+    WrongNode,
+    wire_error,
+)
 from signaling.frames import MAX_CONNECT_ATTEMPTS, JsonPacket, ProtocolViolation, check_frame
+from signaling.hosting import STOP_TIMEOUT, STORE_CALL_TIMEOUT, Hosting
+from signaling.lease import HearingLeases, MemoryLeases
 from signaling.logs import ENGINEIO_LOG, LOG_CONTEXT
 from signaling.member import Member
 from signaling.messages import (
@@ -47,13 +56,8 @@ from signaling.messages import (
     SubscribeAnswer,
 )
 from signaling.metrics import SignalingCounters
-from signaling.placement import (
-    HEARTBEAT_SECONDS,
-    CpuMeter,
-    MemoryPlacement,
-    NodeInfo,
-    Placement,
-)
+from signaling.outage import STORE_ERRORS
+from signaling.placement import CpuMeter, MemoryPlacement, NodeInfo, Placement
 from signaling.ratelimit import ConnectionLimits
 from signaling.session import HearingSession
 from signaling.store import (
@@ -65,10 +69,10 @@ from signaling.store import (
 )
 
 log = logging.getLogger(__name__)
-_beat_failures = RateLimitedLog(log, interval=10.0)
 NAMESPACE = "/hearing"
-DRAIN_DEADLINE = 10.0
-"""Seconds a stopping node takes at most to hand its hearings over."""
+DRAIN_DEADLINE = 6.0
+"""Seconds a stopping node takes at most to hand its hearings over (the whole stop is
+bounded by `web/shutdown.py:STOP_DEADLINE`)."""
 RESUME_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 """A page's own key for its connection (`auth.resume`), shown again when it reconnects."""
 AUTH_TIMEOUT = 5.0
@@ -107,6 +111,7 @@ class SignalingServer:
         node: NodeInfo | None = None,
         bus: ClusterBus | None = None,
         allowed_origins: tuple[str, ...] = (),
+        leases: HearingLeases | None = None,
     ) -> None:
         self._hearings = hearings
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
@@ -114,8 +119,10 @@ class SignalingServer:
         self._placement: Placement = placement or MemoryPlacement()
         self._bus: ClusterBus = bus or MemoryBus()
         self.node = node or NodeInfo("local", "")
-        self._heartbeat: asyncio.Task[None] | None = None
         self._cpu = CpuMeter()
+        self.hosting = Hosting(
+            self._placement, leases or MemoryLeases(), self._here, self._lost, self._reassert
+        )
         self._grace = due_process_grace
         self._leg_silence = leg_silence
         self._audit_log = audit_log
@@ -213,7 +220,7 @@ class SignalingServer:
     async def start(self) -> None:
         """Start closing connections that never authenticate (sessions open on demand)."""
         self._sweeper = asyncio.get_running_loop().create_task(self._close_unauthenticated())
-        self._heartbeat = asyncio.get_running_loop().create_task(self._keep_beating())
+        self.hosting.start()
         await self._bus.start(self._on_order)
 
     def load(self) -> int:
@@ -224,18 +231,26 @@ class SignalingServer:
         """This node as placement sees it: its load and CPU use now."""
         return replace(self.node, load=self.load(), cpu=self._cpu.sample())
 
-    async def _beat(self) -> None:
-        await self._placement.heartbeat(self._here())
+    async def _lost(self, hearing_id: str) -> None:
+        """Another node holds the hearing now: close it here at once (`node_lost`)."""
+        session = self._sessions.pop(hearing_id, None)
+        if session is None:
+            return
+        for sid, (held, _member) in list(self._connections.items()):
+            if held is session:
+                del self._connections[sid]
+        await session.lose()
 
-    async def _keep_beating(self) -> None:
-        """Tell the cluster this node lives, every second; a store that does not answer is
-        logged (at most every 10 s) and tried again, and running hearings carry on."""
-        while True:
-            try:
-                await self._beat()
-            except Exception:
-                _beat_failures.warning("the heartbeat of node %s failed", self.node.node_id)
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+    async def _reassert(self) -> None:
+        """The store answers again after failing: write back what this node's hearings need
+        to be found (a Redis restarted without persistence forgot them). Each lease is taken
+        back by its next renewal, with its epoch; the court's state and the latest audit
+        checkpoint are written again under it."""
+        for hearing_id, session in list(self._sessions.items()):
+            with contextlib.suppress(KeyError):
+                await self._hearings.add(session.hearing)
+            session.reassert()
+            log.info("hearing %s asserted again on node %s", hearing_id, self.node.node_id)
 
     async def _close_unauthenticated(self) -> None:
         """An engine.io connection that has not joined `/hearing` with a token within
@@ -267,37 +282,53 @@ class SignalingServer:
                     del self._cooling[key]
 
     async def close(self) -> None:
-        """Drain: take no new hearing, hand every hearing in session over (its participants
-        connect again and land on another node, or here again after a restart), and stop."""
+        """Drain within DRAIN_DEADLINE, whatever the store does: take no new hearing, hand
+        every hearing in session over (its audit chain closed with this node's epoch, then its
+        lease released, so the next node opens the log only after this one is done), and stop.
+        Every wait is bounded, and a store seen away is not waited for at all. Idempotent."""
+        if self.node.draining:
+            return
         self.node = replace(self.node, draining=True)
-        with contextlib.suppress(Exception):
-            await self._beat()  # no new hearing comes here while the others are handed over
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
-            self._heartbeat = None
-            try:
-                await self._placement.leave(self.node.node_id)
-            except Exception:
-                log.warning("node %s could not hand back its hearings", self.node.node_id)
-        await self._bus.close()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
-            self._sweeper = None
-        sessions = list(self._sessions.values())
-        self._sessions.clear()
         try:
             async with asyncio.timeout(DRAIN_DEADLINE):
-                for session in sessions:
-                    await session.hand_over()
+                await self._drain()
         except TimeoutError:
             log.warning("node %s did not hand every hearing over in time", self.node.node_id)
+        await self.hosting.close()
         self._connections.clear()
-        with contextlib.suppress(Exception):
-            await self.sio.eio.disconnect()  # every engine.io socket, or aiohttp waits for them
-        with contextlib.suppress(Exception):
-            await self.sio.shutdown()
+        with contextlib.suppress(Exception, TimeoutError):
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await self.sio.eio.disconnect()  # every engine.io socket, or aiohttp waits
+        with contextlib.suppress(Exception, TimeoutError):
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await self.sio.shutdown()
+
+    async def _drain(self) -> None:
+        if not self.hosting.watch.down():
+            await self.hosting.beat()  # no new hearing comes here while the others are handed over
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.wait({self._sweeper}, timeout=STOP_TIMEOUT)
+            self._sweeper = None
+        for hearing_id, session in list(self._sessions.items()):
+            await session.hand_over()
+            del self._sessions[hearing_id]
+            await self.hosting.give_back(hearing_id)
+        await self.hosting.close()
+        with contextlib.suppress(*STORE_ERRORS):
+            if not self.hosting.watch.down():
+                async with asyncio.timeout(STORE_CALL_TIMEOUT):
+                    await self._placement.leave(self.node.node_id)
+        with contextlib.suppress(*STORE_ERRORS):
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await self._bus.close()
+
+    def close_audit_now(self) -> None:
+        """A second SIGTERM: close every hearing's audit chain here (synchronously, with a
+        checkpoint of this node's epoch if its lease still holds), before the process exits
+        at once. The hearings carry on elsewhere from their stored state."""
+        for session in self._sessions.values():
+            session.release_audit()
 
     # -- socket.io outbox -----------------------------------------------------------------
 
@@ -359,7 +390,13 @@ class SignalingServer:
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
-            session, member = await self._admit_connection(sid, auth)
+            try:
+                if self.hosting.watch.down():  # at once: no join waits for a store away
+                    raise ServiceUnavailable("the cluster's store does not answer")
+                session, member = await self._admit_connection(sid, auth)
+            except STORE_ERRORS:
+                self.hosting.watch.failed()
+                raise ServiceUnavailable("the cluster's store does not answer") from None
         except (TokenRefused, Refused) as exc:
             body = wire_error(exc)
             if isinstance(exc, WrongNode):
@@ -407,6 +444,8 @@ class SignalingServer:
         hearing_id = grant.participant.hearing_id
         session = self._sessions.get(hearing_id)
         if session is None:
+            if self.node.draining:
+                raise ServiceUnavailable("this node is stopping: connect to another", 0.5)
             host = await self._placement.place(hearing_id, self._here())
             if host.node_id != self.node.node_id:
                 raise WrongNode(host.url)
@@ -426,12 +465,25 @@ class SignalingServer:
         """The hearing in session on this node, carrying on from its stored state."""
         hearing = await self._hearings.get(hearing_id)
         if hearing is None:
+            if self.hosting.watch.settling():  # its host writes it again within one lease
+                raise ServiceUnavailable("the cluster's store is recovering")
             raise Refused("unknown_hearing", "this hearing does not exist")
         try:
-            audit = await self._audit_log(hearing_id)
+            audit = await self._audit_log(hearing_id)  # read only until the lease is held
         except AuditError as refused:  # the log was cut back or rewritten: people must look
             log.error("the audit log of %s cannot be continued: %s", hearing_id, refused)
             raise Refused(refused.code, "this hearing's audit log cannot be continued") from None
+        try:  # an epoch above every one the log has seen (a store or process may forget)
+            lease = await self.hosting.take(hearing_id, floor=audit.head.epoch + 1)
+        except BaseException:
+            audit.abandon()
+            raise
+        try:
+            audit.hold(lease.epoch, lease.serving)  # the first entry says if it was a takeover
+        except BaseException:
+            audit.abandon()
+            await self.hosting.give_back(hearing_id)
+            raise
         recorder = None if self._recorder_for is None else self._recorder_for(hearing, audit)
         stream = None if self._livestream_for is None else self._livestream_for(hearing, audit)
         session = HearingSession(
@@ -445,6 +497,7 @@ class SignalingServer:
             recorder=recorder,
             livestream=stream,
             states=self._states,
+            lease=lease,
         )
         await session.restore()
         self._sessions[hearing_id] = session
@@ -496,6 +549,10 @@ class SignalingServer:
                 raise RateLimited("too many messages; slow down")
             if entry is None:
                 raise BadRequest("not connected to a hearing")
+            held = entry[0]
+            if not held.lease.serving() and not await self.hosting.confirm(held.hearing.id):
+                # stalled past the lease and not renewed: obey nothing now
+                raise ServiceUnavailable("this node cannot confirm it still holds the hearing")
             handler = self._handlers.get(event)
             if handler is None:
                 raise BadRequest(f"unknown event {event[:40]!r}")

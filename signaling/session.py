@@ -9,6 +9,7 @@ a time per participant; a later change waits for the answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
@@ -23,13 +24,14 @@ from media import MediaEngine, PublishedTrack, StaleAnswer
 from media.liveness import CONSENT_SECONDS
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
-from security import AuditError, AuditLog
+from security import AuditError, AuditFenced, AuditLog
 from signaling.audit_tail import AuditTail
 from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.enforcement import Applied, Enforcement
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.health import HealthKeeper, Sample, seen_or_heard
+from signaling.lease import HostLease, always_serving
 from signaling.legs import LegKeeper
 from signaling.livestream_control import LivestreamControl
 from signaling.lobby_news import LobbyNews
@@ -51,6 +53,8 @@ from signaling.speaker import SpeakerWatch, Voice, listeners, voices
 from signaling.store import HearingStateStore, MemoryHearingStateStore
 
 log = logging.getLogger(__name__)
+STATE_FLUSH_TIMEOUT = 2.0
+"""Seconds a closing session waits for its last state to reach the store."""
 ROSTER_INTERVAL = 0.02
 """Rosters go out at once, then at most once per interval: changes within it are sent
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
@@ -70,9 +74,12 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         states: HearingStateStore | None = None,
         leg_silence: float = CONSENT_SECONDS,
         on_incident: Callable[[str], None] | None = None,
+        lease: HostLease | None = None,
     ) -> None:
         self.hearing = hearing
         self.hearing_id = hearing.id
+        self.lease = lease or always_serving()
+        """This node's hold on the hearing; past its deadline nothing is written or obeyed."""
         self._leg_silence = leg_silence
         self._count_incident = on_incident
         self._leg_watch: asyncio.Task[None] | None = None
@@ -95,7 +102,9 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         self._roster = Coalescer(
             self._send_roster, ROSTER_INTERVAL, self.spawn, lambda: self._closed
         )
-        self._state = StatePersister(states or MemoryHearingStateStore(), hearing.id, self.snapshot)
+        self._state = StatePersister(
+            states or MemoryHearingStateStore(), hearing.id, self.snapshot, lambda: self.lease.epoch
+        )
         self.audit_tail = AuditTail(self._admitted, outbox, self.spawn, lambda: self._closed)
         self.monitor = ReferenceMonitor(
             lambda: self.members, self.seat_of, self.court.receives, self._on_incident
@@ -455,6 +464,8 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         log.info("%s %s %s %s: %s", self.hearing.id, actor, action, target or "-", result)
         try:
             self._audit.record(actor, action, target=target, result=result, details=details)
+        except AuditFenced:
+            log.info("%s: not written, this node no longer holds the hearing", self.hearing.id)
         except AuditError:
             log.exception("the audit log of %s refused an entry", self.hearing.id)
 
@@ -473,13 +484,49 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
     async def hand_over(self) -> None:
         """This node stops, the hearing does not: everyone is told to connect again (another
         node takes over from the stored state), the recording's segments are sealed for the
-        next node to continue, and the audit log is left open for it."""
+        next node to continue, and the audit log is released with a checkpoint of this
+        node's epoch (its chain closed, for the next writer to continue). A hearing that has
+        ended is closed instead: its log gets its final checkpoint, and nothing follows."""
         if self._closed:
             return
-        self.record("system", "handed_over")
+        if self.court.phase is Phase.ADJOURNED:
+            await self.close()
+            return
         self.recording.hand_over()
         await self._shut(LeaveReason.NODE_DRAINING)
+        self.record("system", "handed_over")  # the last entry of this node's chain
         self._audit.release()
+
+    async def lose(self) -> None:
+        """Another node holds the hearing now (this one was stalled past its lease): stop at
+        once. Everyone is told `node_lost` and reconnects to the new host; nothing more is
+        written for the hearing from here (the log refuses it, the stores refuse the epoch)."""
+        self.lease.lost = True
+        if self._closed:
+            return
+        self.recording.hand_over()
+        await self._shut(LeaveReason.NODE_LOST)
+        self._audit.release()
+
+    def reassert(self) -> None:
+        """The store came back after an outage (maybe empty): write the court's state and a
+        checkpoint of the audit log again, under this node's epoch."""
+        if self._closed:
+            return
+        self._state.changed()
+        try:
+            self._audit.checkpoint()
+        except AuditError:
+            log.info(
+                "%s: no checkpoint written again: the log is closed or fenced", self.hearing.id
+            )
+
+    def release_audit(self) -> None:
+        """Close this node's part of the audit chain now (a shutdown that cannot wait)."""
+        if self.court.phase is Phase.ADJOURNED:
+            self._audit.close()
+        else:
+            self._audit.release()
 
     async def close(self) -> None:
         """End the hearing here for good (everyone leaves with `hearing_ended`)."""
@@ -499,8 +546,10 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         # the court's state as it stood, before closing the media changes it (a live stream
-        # stops here, but the next node must carry it on live)
-        await self._state.flush()
+        # stops here, but the next node must carry it on live); a lost lease writes nothing
+        if self.lease.serving():
+            with contextlib.suppress(TimeoutError):  # a store away does not hold a drain up
+                await asyncio.wait_for(self._state.flush(), STATE_FLUSH_TIMEOUT)
         await self._state.close()
         await self.recording.close()
         await self.livestream.close()

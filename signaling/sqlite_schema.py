@@ -10,7 +10,8 @@ Versions:
 1. hearings (the REST record as JSON, and the scheduled time for ordering) and revoked links;
 2. the court's state of hearings in session, and the latest audit checkpoint per hearing and
    signing key;
-3. the participants whose links were issued, with the links' ids (never the tokens).
+3. the participants whose links were issued, with the links' ids (never the tokens);
+4. webhook endpoints and the outbox of their deliveries (`signaling/sqlite_webhooks.py`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,21 @@ MIGRATIONS: Sequence[Sequence[str]] = (
     (  # 3
         "CREATE TABLE issued_links (hearing_id TEXT NOT NULL, participant_id TEXT NOT NULL,"
         " record TEXT NOT NULL, PRIMARY KEY (hearing_id, participant_id))",
+    ),
+    (  # 4: the fencing epoch of the court state's writer (docs/cluster.md#leases)
+        "ALTER TABLE hearing_states ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE audit_checkpoints ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+    ),
+    (  # 5: the webhooks' endpoints and durable outbox (docs/webhooks.md)
+        "CREATE TABLE webhook_endpoints (id TEXT PRIMARY KEY, url TEXT NOT NULL,"
+        " secret BLOB NOT NULL, events TEXT NOT NULL, created_at INTEGER NOT NULL,"
+        " last_error TEXT, abandoned INTEGER NOT NULL DEFAULT 0)",
+        "CREATE TABLE webhook_outbox (endpoint_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+        " hearing_id TEXT NOT NULL, seq INTEGER NOT NULL, event_type TEXT NOT NULL,"
+        " body TEXT NOT NULL, first_at REAL NOT NULL, next_at REAL NOT NULL,"
+        " attempts INTEGER NOT NULL, last_error TEXT, PRIMARY KEY (endpoint_id, event_id))",
+        "CREATE UNIQUE INDEX webhook_queues ON webhook_outbox (endpoint_id, hearing_id, seq)",
+        "CREATE TABLE webhook_queued (hearing_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,9 +10,10 @@ data dir is refused (both would host the same hearings). The file is in WAL mode
 acknowledged only once it would survive a power cut. The schema is versioned
 (`signaling/sqlite_schema.py`).
 
-Tables (version 3): `hearings`, `revoked`, `hearing_states`, `audit_checkpoints`,
-`issued_links`. A fencing epoch (docs/cluster.md) would be one more column of `hearing_states`
-and `audit_checkpoints`, compared in the `WHERE` of their upserts, as the checkpoint's `seq` is.
+Tables (version 4): `hearings`, `revoked`, `hearing_states`, `audit_checkpoints`,
+`issued_links`; and `webhook_endpoints`, `webhook_outbox` (`signaling/sqlite_webhooks.py`).
+A fencing epoch (docs/cluster.md) would be one more column of `hearing_states` and
+`audit_checkpoints`, compared in the `WHERE` of their upserts, as the checkpoint's `seq` is.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hearing import Hearing
-from security import Checkpoint, checkpoint_from_line
-from signaling.errors import StoreUnusable
+from security import AuditStaleEpoch, Checkpoint, checkpoint_from_line
+from signaling.errors import StaleEpoch, StoreUnusable
 from signaling.sqlite_schema import migrate
 from signaling.store import (
     IssuedLink,
@@ -240,17 +241,28 @@ class SqliteHearingStateStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def save(self, hearing_id: str, snapshot: dict[str, Any]) -> None:
+    async def save(self, hearing_id: str, snapshot: dict[str, Any], epoch: int = 0) -> None:
+        """Keep the snapshot, unless the store holds one of a newer epoch (`StaleEpoch`, and
+        nothing changes): a node that lost the hearing writes no more."""
         stored = json.dumps(snapshot)
 
-        def upsert(db: sqlite3.Connection) -> None:
+        def upsert(db: sqlite3.Connection) -> int | None:
+            row = db.execute(
+                "SELECT epoch FROM hearing_states WHERE hearing_id = ?", (hearing_id,)
+            ).fetchone()
+            if row is not None and int(row[0]) > epoch:
+                return int(row[0])
             db.execute(
-                "INSERT INTO hearing_states (hearing_id, snapshot) VALUES (?, ?)"
-                " ON CONFLICT (hearing_id) DO UPDATE SET snapshot = excluded.snapshot",
-                (hearing_id, stored),
+                "INSERT INTO hearing_states (hearing_id, snapshot, epoch) VALUES (?, ?, ?)"
+                " ON CONFLICT (hearing_id) DO UPDATE"
+                " SET snapshot = excluded.snapshot, epoch = excluded.epoch",
+                (hearing_id, stored, epoch),
             )
+            return None
 
-        await self._db.run(upsert)
+        kept = await self._db.run(upsert)
+        if kept is not None:
+            raise StaleEpoch(f"the state of {hearing_id} is held by epoch {kept}, not {epoch}")
 
     async def load(self, hearing_id: str) -> dict[str, Any] | None:
         def select(db: sqlite3.Connection) -> Any:
@@ -269,18 +281,38 @@ class SqliteAuditCheckpoints:
         self._db = database
 
     async def put(self, checkpoint: Checkpoint) -> None:
-        values = (checkpoint.hearing_id, checkpoint.key_id, checkpoint.seq, checkpoint.to_line())
+        """Keep the checkpoint unless the kept one is of a newer epoch (`AuditStaleEpoch`) or
+        of a higher seq (then it stays: a late write never takes the store back)."""
+        values = (
+            checkpoint.hearing_id,
+            checkpoint.key_id,
+            checkpoint.seq,
+            checkpoint.to_line(),
+            checkpoint.epoch,
+        )
 
-        def upsert(db: sqlite3.Connection) -> None:
+        def upsert(db: sqlite3.Connection) -> bool:
+            row = db.execute(
+                "SELECT epoch FROM audit_checkpoints WHERE hearing_id = ? AND key_id = ?",
+                values[:2],
+            ).fetchone()
+            if row is not None and int(row[0]) > checkpoint.epoch:
+                return False
             db.execute(
-                "INSERT INTO audit_checkpoints (hearing_id, key_id, seq, line) VALUES (?, ?, ?, ?)"
+                "INSERT INTO audit_checkpoints (hearing_id, key_id, seq, line, epoch)"
+                " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (hearing_id, key_id) DO UPDATE"
-                " SET seq = excluded.seq, line = excluded.line"
+                " SET seq = excluded.seq, line = excluded.line, epoch = excluded.epoch"
                 " WHERE excluded.seq >= audit_checkpoints.seq",
                 values,
             )
+            return True
 
-        await self._db.run(upsert)
+        if not await self._db.run(upsert):
+            raise AuditStaleEpoch(
+                f"checkpoint {checkpoint.seq} of {checkpoint.hearing_id} is of epoch "
+                f"{checkpoint.epoch}; the store holds a newer one"
+            )
 
     async def latest(self, hearing_id: str, key_id: str) -> Checkpoint | None:
         def select(db: sqlite3.Connection) -> Any:

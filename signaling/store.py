@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from hearing import Hearing, Participant, Role
 from hearing.categories import CaseCategory
 from hearing.model import HearingType, Instance, Jurisdiction
+from signaling.errors import StaleEpoch
 
 
 def hearing_record(hearing: Hearing) -> dict[str, Any]:
@@ -163,9 +164,13 @@ class MemoryRevokedTokens:
 
 class HearingStateStore(Protocol):
     """The court's state of a hearing in session (admissions, rooms, phase, floor ...), as a
-    JSON snapshot, so that a session rebuilt on this node or another one carries on."""
+    JSON snapshot, so that a session rebuilt on this node or another one carries on.
 
-    async def save(self, hearing_id: str, snapshot: dict[str, Any]) -> None: ...
+    `epoch` is the writer's lease (`signaling/lease.py`): a save of an older epoch than the
+    last one kept is refused with `StaleEpoch` and changes nothing; 0 is "no lease" (lower
+    than any)."""
+
+    async def save(self, hearing_id: str, snapshot: dict[str, Any], epoch: int = 0) -> None: ...
 
     async def load(self, hearing_id: str) -> dict[str, Any] | None: ...
 
@@ -173,9 +178,14 @@ class HearingStateStore(Protocol):
 class MemoryHearingStateStore:
     def __init__(self) -> None:
         self._snapshots: dict[str, str] = {}
+        self._epochs: dict[str, int] = {}
 
-    async def save(self, hearing_id: str, snapshot: dict[str, Any]) -> None:
+    async def save(self, hearing_id: str, snapshot: dict[str, Any], epoch: int = 0) -> None:
+        kept = self._epochs.get(hearing_id, 0)
+        if epoch < kept:
+            raise StaleEpoch(f"the state of {hearing_id} is held by epoch {kept}, not {epoch}")
         self._snapshots[hearing_id] = json.dumps(snapshot)  # a copy, as Redis would keep
+        self._epochs[hearing_id] = epoch
 
     async def load(self, hearing_id: str) -> dict[str, Any] | None:
         stored = self._snapshots.get(hearing_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, Page, Playwright, expect
+from playwright.async_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
 HAS_CHROMIUM = Path(CHROMIUM).exists()
@@ -89,15 +90,31 @@ def console_tail(page: Page, n: int = 5) -> list[str]:
     return _CONSOLE.get(page, [])[-n:]
 
 
+PAGE_STATE_JS = (
+    "() => window.ecourt ? [window.ecourt.state, window.ecourt.errors] : ['no ecourt', []]"
+)
+
+
+async def page_state_and_errors(page: Page) -> tuple[str, object]:
+    """The page's state and errors; ("navigating", []) while it loads again (a new link's
+    fragment reloads the page, which destroys the context a read is made in)."""
+    try:
+        state, errors = await page.evaluate(PAGE_STATE_JS)
+    except PlaywrightError as err:
+        if "context was destroyed" not in str(err) and "navigat" not in str(err):
+            raise
+        return "navigating", []
+    return str(state), errors
+
+
 async def page_state(page: Page) -> str:
-    state: str = await page.evaluate("() => (window.ecourt ? window.ecourt.state : 'no ecourt')")
+    state, _ = await page_state_and_errors(page)
     return state
 
 
 async def wait_for_state(page: Page, state: str, who: str, within: float = 20.0) -> None:
     async def probe() -> tuple[bool, object]:
-        current = await page_state(page)
-        errors = await page.evaluate("() => (window.ecourt ? window.ecourt.errors : [])")
+        current, errors = await page_state_and_errors(page)
         return current == state, {
             "state": current,
             "errors": errors,
@@ -232,3 +249,12 @@ async def confirm(page: Page, expected: str | None = None) -> None:
         await expect(dialog.locator("#confirm-text")).to_contain_text(expected)
     await dialog.locator("#confirm-yes").click()
     await expect(dialog).to_be_hidden()
+
+
+async def open_orders(page: Page, name: str) -> None:
+    """Open the console's menu of orders on `name`'s roster row (once; it stays open)."""
+    toggle = page.get_by_role("button", name=f"Orders for {name}")
+    await expect(toggle).to_be_visible(timeout=15_000)
+    if await toggle.get_attribute("aria-expanded") != "true":
+        await toggle.click()
+    await expect(toggle).to_have_attribute("aria-expanded", "true")

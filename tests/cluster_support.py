@@ -27,6 +27,7 @@ TOKEN_KEY = "cluster-test-token-key-of-32-chars-or-more"
 class RedisProcess:
     port: int
     process: subprocess.Popen[bytes]
+    persist_dir: Path | None = None
 
     def pause(self) -> None:
         """Redis stops answering (SIGSTOP), keeping its data, until `resume`."""
@@ -35,43 +36,79 @@ class RedisProcess:
     def resume(self) -> None:
         self.process.send_signal(signal.SIGCONT)
 
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop Redis (SIGTERM: with persistence it writes its data out), stay down for
+        `down_for` seconds, and start it again on the same port with the same settings."""
+        self.process.send_signal(signal.SIGCONT)
+        self.process.terminate()
+        self.process.wait(10)
+        time.sleep(down_for)
+        self.process = _start_redis(self.port, self.persist_dir)
+        _RUNNING[self.port] = self.process
+
 
 @contextmanager
-def redis_process(port: int | None = None) -> Iterator[RedisProcess]:
-    with redis_server(port) as chosen:
-        yield RedisProcess(chosen, _RUNNING[chosen])
+def redis_process(
+    port: int | None = None, persist_dir: Path | None = None
+) -> Iterator[RedisProcess]:
+    with redis_server(port, persist_dir) as chosen:
+        process = RedisProcess(chosen, _RUNNING[chosen], persist_dir)
+        try:
+            yield process
+        finally:
+            process.process.send_signal(signal.SIGCONT)
+            process.process.terminate()
+            process.process.wait(10)
 
 
 _RUNNING: dict[int, subprocess.Popen[bytes]] = {}
 
 
-NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
+def _persistence(persist_dir: Path | None) -> tuple[str, ...]:
+    """No persistence (ecourt nodes on it run with ECOURT_REDIS_VOLATILE=1), or an append-only
+    file fsynced on every write in `persist_dir`."""
+    if persist_dir is None:
+        return ("--save", "", "--appendonly", "no")
+    always = ("--appendonly", "yes", "--appendfsync", "always")
+    return ("--save", "", *always, "--dir", str(persist_dir))
 
 
-@contextmanager
-def redis_server(
-    port: int | None = None, persistence: tuple[str, ...] = NO_PERSISTENCE
-) -> Iterator[int]:
-    """A throwaway redis-server on 127.0.0.1; stopped (and its data dropped) afterwards.
-    Without persistence by default: ecourt nodes on it run with ECOURT_REDIS_VOLATILE=1."""
-    port = port or free_port()
+def _start_redis(
+    port: int, persist_dir: Path | None, persistence: tuple[str, ...] | None = None
+) -> subprocess.Popen[bytes]:
+    """redis-server on 127.0.0.1:`port` with `persistence` (its options), or as `_persistence`
+    says for `persist_dir`. Returns once it answers."""
+    persistence = _persistence(persist_dir) if persistence is None else persistence
     process = subprocess.Popen(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(port), *persistence],
         stdout=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        probe = subprocess.run(
+            ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, check=False
+        )
+        if probe.stdout.strip() == "PONG":
+            break
+        time.sleep(0.05)
+    return process
+
+
+@contextmanager
+def redis_server(
+    port: int | None = None,
+    persist_dir: Path | None = None,
+    persistence: tuple[str, ...] | None = None,
+) -> Iterator[int]:
+    """A throwaway redis-server on 127.0.0.1; stopped (and its data dropped) afterwards.
+    Without persistence unless `persist_dir` (or `persistence`, its own options) says so."""
+    port = port or free_port()
+    process = _start_redis(port, persist_dir, persistence)
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            probe = subprocess.run(
-                ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, check=False
-            )
-            if probe.stdout.strip() == "PONG":
-                break
-            time.sleep(0.05)
         _RUNNING[port] = process
         yield port
     finally:
-        _RUNNING.pop(port, None)
+        process = _RUNNING.pop(port, process)
         process.send_signal(signal.SIGCONT)
         process.terminate()
         process.wait(10)
@@ -94,6 +131,13 @@ class Node:
     def stop(self, timeout: float = 20) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
+
+    def pause(self) -> None:
+        """The node stops running (SIGSTOP: a GC pause, a VM pause, CPU starvation)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
 
 async def wait_ready(url: str, timeout: float = 30) -> None:

@@ -36,6 +36,9 @@ async def test_the_judge_sees_the_admission_and_the_phase_as_they_are_written(
     assert ("arrive", None) in actions(judge)
     admit = next(e for e in judge.audit if e["action"] == "admit")
     assert set(admit) == ENTRY_FIELDS
+    # the phase entry says which phase (and only a phase entry has the field)
+    phase = next(e for e in judge.audit if e["action"] == "phase")
+    assert set(phase) == ENTRY_FIELDS | {"phase"} and phase["phase"] == "in_session"
     assert admit["actor"] == judge.participant["id"]
     assert admit["result"] == "ok"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", admit["at"])

@@ -5,9 +5,10 @@ The last tests check the pages' HTTP side (headers, escaping, static files) with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
@@ -22,11 +23,12 @@ from tests.browser_support import (
     frames_decoded,
     join_hearing,
     media_stats,
+    open_orders,
     tile_video,
     wait_for_decoded_video,
     wait_for_state,
 )
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, running_server
 from web.keys import SIGNALING
 
 JUDGE = ("presiding_judge", "Ada Marsh", "Presiding judge")
@@ -168,11 +170,17 @@ async def test_judge_admits_party_and_both_see_each_other(
             await party.get_by_role("button", name="Raise hand").click()
             roster_entry = judge.locator(f'#roster [data-participant-id="{party_id}"]')
             await expect(roster_entry.locator(".muted-flag")).to_contain_text("Hand raised")
+            await open_orders(judge, PARTY[1])
             await judge.get_by_role("button", name=f"Mute: {PARTY[1]}").click()
             await expect(party.locator("#status")).to_contain_text("The court has muted")
             await expect(roster_entry.locator(".muted-flag")).to_contain_text("Muted by the court")
+            # The party's own button follows the court's order: the court unmutes, not them.
+            await expect(party.locator("#mic")).to_have_text("Microphone muted by the court")
+            await expect(party.locator("#mic")).to_be_disabled()
             await judge.get_by_role("button", name=f"Ask to unmute: {PARTY[1]}").click()
             await expect(party.locator("#status")).to_contain_text("asks you to unmute")
+            await expect(party.locator("#mic")).to_have_text("Unmute microphone")
+            await expect(party.locator("#mic")).to_be_enabled()
 
             # Leaving: the party sees so, and the judge's page drops the party's tile.
             await party.get_by_role("button", name="Leave hearing").click()
@@ -206,15 +214,22 @@ async def test_a_denied_witness_is_told_so_and_cannot_come_back(
             await expect(witness.get_by_text("The court has not admitted you")).to_be_visible()
             await expect(clerk.locator("#queue-empty")).to_be_visible()
 
-            # Coming back with the same link is refused at the door, and the page says why.
+            # Coming back with the same link is refused on the first page, in words (no code),
+            # with the court's contact, and no camera is opened.
             await witness.reload()
-            await join_hearing(witness, witness_token["join_url"])
-            await wait_for_state(witness, "refused", "witness")
-            await expect(witness.locator("#notice")).to_contain_text("(denied)")
+            await wait_for_state(witness, "link_refused", "witness")
+            refused = witness.locator("#link-refused")
+            await expect(refused).to_have_attribute("data-code", "denied")
+            await expect(refused).to_contain_text("The court has not admitted you")
+            await expect(refused).to_contain_text("contact the court that sent you the link")
+            await expect(witness.locator("#continue")).to_be_hidden()
+            assert "(denied)" not in await witness.locator("body").inner_text()
 
-            # A damaged link is refused too.
-            await join_hearing(witness, witness_token["join_url"][:-4] + "AAAA")
-            await expect(witness.locator("#notice")).to_contain_text("(token_forged)")
+            # A damaged link is refused there too.
+            await witness.goto(witness_token["join_url"][:-4] + "AAAA")
+            await wait_for_state(witness, "link_refused", "witness")
+            await expect(refused).to_have_attribute("data-code", "token_forged")
+            await expect(refused).to_contain_text("This join link is not valid.")
 
 
 # -- the pages over plain HTTP -----------------------------------------------------------------
@@ -236,8 +251,19 @@ async def test_join_page_is_never_cached_and_allows_only_its_own_scripts(
     assert "<script>" not in body and "<script " in body  # only external scripts
 
 
+async def test_the_join_page_names_the_courts_contact_escaped(tmp_path: Path) -> None:
+    contact = 'Phòng Hành chính tư pháp, 028 3829 0000 <b>"x"</b>'
+    async with running_server(tmp_path / "data", court_contact=contact) as server:
+        response = await server.session.get(f"{server.base_url}/join/h_abcdefgh")
+        body = await response.text()
+    expected = '<meta name="court-contact" content="Phòng Hành chính tư pháp, 028 3829 0000 '
+    assert expected + '&lt;b&gt;&quot;x&quot;&lt;/b&gt;">' in body
+    assert "<b>" not in body
+
+
 async def test_docket_lists_public_hearings_only_and_escapes_them(server: RunningServer) -> None:
-    today = datetime.now(UTC).replace(hour=12).isoformat()  # the docket lists today's
+    court = ZoneInfo("Asia/Ho_Chi_Minh")  # the court's zone (ECOURT_TIME_ZONE's default)
+    today = datetime.now(court).replace(hour=12).isoformat()  # the docket lists today's
     await server.create_hearing(
         title='Doe v. <script>alert("x")</script>', public=True, scheduled_at=today
     )

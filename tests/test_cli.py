@@ -130,10 +130,10 @@ async def demo_server(tmp_path: Path, **env: str) -> AsyncIterator[Demo]:
     lines: list[str] = []
     try:
         async with asyncio.timeout(60):
-            while not any(line.strip().startswith("public docket:") for line in lines):
+            while not any(line.strip().startswith("Open the judge's link") for line in lines):
                 line = await process.stdout.readline()
                 if not line:
-                    pytest.fail(f"the server exited before printing the docket link: {lines}")
+                    pytest.fail(f"the server exited before printing how to join: {lines}")
                 lines.append(line.decode())
         links = {m[1]: m[2] for m in map(LINE.match, lines) if m}
         yield Demo(links=links, output="".join(lines))
@@ -177,6 +177,16 @@ async def test_serve_demo_prints_join_links_that_work(tmp_path: Path) -> None:
         assert (hearing["type"], hearing["public"]) == ("trial", True)
         async with http.get(f"{base}/docket") as response:
             assert hearing["case_number"] in await response.text()
+        # in the court's language (ECOURT_LANGUAGE, vi by default), with the delay it has
+        assert "tranh chấp hợp đồng" in hearing["title"]
+        assert "30 s behind" in demo.output
+
+
+async def test_serve_demo_in_english_says_the_delay_the_court_set(tmp_path: Path) -> None:
+    env = {"ECOURT_LANGUAGE": "en", "ECOURT_LIVESTREAM_DELAY_SECONDS": "45"}
+    async with demo_server(tmp_path, **env) as demo:
+        assert "Rivera v. Okafor" in demo.output
+        assert "45 s behind" in demo.output and "30 s behind" not in demo.output
 
 
 async def test_serve_demo_never_prints_an_api_key_the_operator_chose(tmp_path: Path) -> None:

@@ -295,12 +295,22 @@ async def test_the_c_sink_and_fan_out_refuse_what_they_cannot_take() -> None:
     assert core.retransmit([1, 2]) == 0
 
 
-async def test_an_oversized_packet_fails_its_sink_alone() -> None:
+@contextmanager
+def sending_to_itself() -> Iterator[tuple[socket.socket, GcmSender]]:
+    """A C sender whose packets come back to its own loopback socket."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
         out.bind(("127.0.0.1", 0))
         out.setblocking(False)
-        sender = native_sender(KEY, out.fileno(), out.getsockname())  # to itself
+        sender = native_sender(KEY, out.fileno(), out.getsockname())
         assert sender is not None
+        try:
+            yield out, sender
+        finally:
+            sender.close()
+
+
+async def test_an_oversized_packet_fails_its_sink_alone() -> None:
+    with sending_to_itself() as (out, sender):
         small = srtp.sink_core(**core_fields(sender, ssrc=1))
         other = srtp.sink_core(**core_fields(sender, ssrc=2))
         small.permitted = other.permitted = True
@@ -309,15 +319,10 @@ async def test_an_oversized_packet_fails_its_sink_alone() -> None:
         srtp.fan_out((small, other), 8, 0, 0, bytes(100), 0.0, b"\x00\x00\x00", None)
         assert (small.packets_sent, other.packets_sent) == (1, 1)
         assert len(out.recv(2048)) == len(out.recv(2048)) == 12 + 100 + 16
-        sender.close()
 
 
 async def test_a_c_sink_forwards_and_resends_only_while_the_court_permits_the_pair() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
-        out.bind(("127.0.0.1", 0))
-        out.setblocking(False)
-        sender = native_sender(KEY, out.fileno(), out.getsockname())  # to itself
-        assert sender is not None
+    with sending_to_itself() as (out, sender):
         core = srtp.sink_core(**core_fields(sender))
         assert core.permitted is False  # a new sink forwards nothing until it is permitted
 
@@ -338,4 +343,3 @@ async def test_a_c_sink_forwards_and_resends_only_while_the_court_permits_the_pa
             out.recv(2048)
         with pytest.raises(TypeError):
             core.permitted = 1  # type: ignore[assignment]
-        sender.close()

@@ -111,9 +111,10 @@ async def test_the_public_watches_the_stream_the_judge_opens_and_cuts(
         await expect(live).to_have_text("Livestream cut by the court")
         await expect(judge.get_by_role("button", name="Open livestream")).to_be_enabled()
 
-        async def ended() -> tuple[bool, object]:
+        async def stopped() -> tuple[bool, object]:
             seen = await playback(viewer)
-            return seen["state"] == "ended", seen
+            return seen["state"] == "stopped", seen
 
-        await eventually(ended, "the viewer page saying the stream has ended", 30)
-        await expect(viewer.locator("#watch-status")).to_have_text("The stream has ended")
+        # not "the stream has ended": the viewer is told the court stopped it
+        await eventually(stopped, "the viewer page saying the court stopped the stream", 30)
+        await expect(viewer.locator("#watch-status")).to_have_text("The court stopped the stream")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from recording.livestream.delay import DelayLine
+from recording.livestream.delay import STOPPED_BY_COURT, DelayLine
 from recording.livestream.encoder import EncodedSegment
 
 
@@ -72,7 +72,9 @@ def test_a_cut_drops_everything_waiting_and_no_dropped_name_is_ever_served() -> 
     clock.now += 3600.0
     assert listed(line) == [*published, slate]
     text = line.playlist() or ""
-    assert text.endswith("#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n" + slate + ".ts\n#EXT-X-ENDLIST\n")
+    assert text.endswith(
+        f"#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n{slate}.ts\n{STOPPED_BY_COURT}\n#EXT-X-ENDLIST\n"
+    )
     assert all(line.segment(name) is None for name in waiting)
     assert line.dropped == 5 and line.published == 3
 
@@ -122,3 +124,16 @@ def test_the_target_duration_covers_the_longest_listed_segment() -> None:
 def test_a_delay_line_refuses_a_negative_delay() -> None:
     with pytest.raises(ValueError):
         DelayLine(-1.0)
+
+
+def test_a_stream_that_ends_by_itself_is_not_said_to_be_stopped_by_the_court() -> None:
+    clock = Clock()
+    line = DelayLine(1.0, clock=clock)
+    line.add(segment(0))
+    line.cut()
+    line.resume()  # the court opens it again: a new stream, not a cut one
+    line.add(segment(1))
+    line.end()
+    clock.now += 60.0
+    text = line.playlist() or ""
+    assert text.endswith("#EXT-X-ENDLIST\n") and STOPPED_BY_COURT not in text

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from hearing import Hearing, HearingType
 from signaling.client import HearingClient
 from tests.conftest import RunningServer, running_server
 from tests.livestream_support import decode_segment
@@ -28,7 +30,8 @@ SMALL = {
     "livestream_fps": 10,
     "livestream_preset": "ultrafast",
 }
-TODAY = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+COURT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # the default ECOURT_TIME_ZONE
+TODAY = datetime.now(COURT_ZONE).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture
@@ -166,7 +169,7 @@ async def test_the_judge_opens_the_stream_and_the_public_gets_it_only_after_the_
 
     # the docket says it is live and links to the viewer page
     status, headers, body = await get(live_server, "/docket")
-    assert headers["Cache-Control"] == "public, max-age=10"
+    assert headers["Cache-Control"] == "public, max-age=2"
     assert f'href="/watch/{hearing_id}">Live: watch</a>' in body.decode()
     status, headers, body = await get(live_server, f"/watch/{hearing_id}")
     assert status == 200 and headers["Cache-Control"] == "public, max-age=300"
@@ -231,6 +234,9 @@ async def test_the_docket_lists_todays_public_hearings_with_their_status(
     ended = await public_hearing(live_server, case_number="ENDED/1")
     judge = await enter(live_server, clients, ended, "presiding_judge")
     await judge.request("end_hearing")
+    sitting = await public_hearing(live_server, case_number="SITTING/1")
+    bench = await enter(live_server, clients, sitting, "presiding_judge")
+    await bench.request("phase", {"phase": "in_session"})
     status, _, body = await get(live_server, "/docket")
     text = body.decode()
     assert status == 200
@@ -238,6 +244,32 @@ async def test_the_docket_lists_todays_public_hearings_with_their_status(
     assert "TOMORROW/1" not in text and "SEALED/1" not in text
     assert re.search(rf'data-hearing-id="{today}".*data-status="scheduled">Scheduled<', text)
     assert re.search(rf'data-hearing-id="{ended}".*data-status="ended">Ended<', text)
+    # the court sits: the docket says so, not "Scheduled"
+    assert re.search(rf'data-hearing-id="{sitting}".*data-status="sitting">In session<', text)
+
+
+async def test_the_front_door_is_the_docket(live_server: RunningServer) -> None:
+    async with live_server.session.get(
+        f"{live_server.base_url}/", allow_redirects=False
+    ) as response:
+        assert response.status == 302
+        assert response.headers["Location"] == "/docket"
+
+
+def test_the_docket_shows_times_in_the_courts_time_zone() -> None:
+    hearing = Hearing(
+        id="h_zone_test",
+        type=HearingType.TRIAL,
+        case_number="HS/1",
+        title="T",
+        scheduled_at=datetime(2026, 11, 29, 2, 0, tzinfo=UTC),
+        public=True,
+        profile="default",
+    )
+    now = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
+    shown = render_docket([hearing], now=now, lang="vi", zone=COURT_ZONE)
+    assert "29/11/2026, 09:00" in shown and "UTC+7" in shown
+    assert "02:00" not in shown
 
 
 def test_the_docket_page_says_so_when_nothing_is_on_today() -> None:

@@ -15,6 +15,8 @@ from hearing.seating import CHILD_ROOM
 from hearing.seats import Seat
 from recording.livestream.cast import MAX_TILES, Candidate, public_tiles, role_title
 from tests.media_samples import published_track
+from web.livestreams import stream_words
+from web.settings import COURT_LANGUAGES
 
 PUBLIC = HearingRules(public=True)
 PUBLIC_3509 = HearingRules(profile=US_3509, public=True)
@@ -94,3 +96,25 @@ def test_a_participant_with_only_a_voice_gets_a_tile_and_the_tiles_are_capped() 
     assert len(tiles) == MAX_TILES
     assert tiles[0].video is None and tiles[0].audio is not None
     assert role_title(Role.DEFENCE_COUNSEL) == "Defence counsel"
+
+
+def test_the_stream_labels_tiles_in_the_courts_language() -> None:
+    counsel, judge = seat(Role.DEFENCE_COUNSEL), seat(Role.PRESIDING_JUDGE)
+    offered = [
+        *candidates(counsel, "Luật sư Trần Minh"),
+        *candidates(judge, "Thu Nguyễn", ("video", "audio", "screen")),
+    ]
+    tiles = public_tiles(offered, PUBLIC, Phase.IN_SESSION, words=stream_words("vi"))
+    assert [(t.name, t.caption) for t in tiles] == [
+        ("Thu Nguyễn", "Thẩm phán chủ tọa"),
+        ("Thu Nguyễn: màn hình chia sẻ", "Thẩm phán chủ tọa"),
+        ("Luật sư Trần Minh", "Người bào chữa"),
+    ]
+
+
+def test_every_role_and_slate_has_its_words_in_each_language() -> None:
+    for language in COURT_LANGUAGES:
+        words = stream_words(language)
+        assert {role for role, _ in words.roles} == {role.value for role in Role}
+        assert all(title for _, title in words.roles) and words.cut and words.not_sitting
+    assert stream_words("vi").cut != stream_words("en").cut

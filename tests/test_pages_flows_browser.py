@@ -19,10 +19,12 @@ from tests.browser_support import (
     eventually,
     first_page,
     join_hearing,
+    open_orders,
     pass_device_check,
     wait_for_state,
 )
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, running_server
+from tests.page_checks import save_screenshots, switch_language
 
 pytestmark = BROWSER_TEST
 CASE = {"case_number": "CV-2026/0077", "title": "Tran v. Okafor", "public": True}
@@ -135,6 +137,10 @@ async def test_a_party_checks_devices_accepts_the_rules_waits_and_is_admitted(
         await expect(party.locator("#lobby-position")).to_have_text(
             "You are number 1 of 1 waiting."
         )
+        # the time it is scheduled for (09:00 +07:00), at the court's time (Asia/Ho_Chi_Minh)
+        await expect(party.locator("#lobby-scheduled")).to_have_text(
+            "The hearing is scheduled for 29 November 2026 at 09:00, the court's time."
+        )
         await expect(party.locator(".steps [aria-current=step]")).to_have_text("Lobby")
 
         # 4. Admitted: the courtroom, the room named, the presiding judge's tile first.
@@ -155,18 +161,25 @@ async def test_the_judge_moves_a_party_into_a_consultation_room_and_back(
         judge_tile = party.locator(f'.tile[data-participant-id="{judge_id}"]')
         await expect(judge_tile).to_have_count(1)
 
+        await judge.get_by_role("button", name="Open session").click()
+        recorded = party.locator("#recording-state")
+        await expect(recorded).to_have_text("● Recorded")
+        await open_orders(judge, "Hoa Le")
         move = judge.get_by_role("combobox", name="Move Hoa Le to")
         await move.select_option(label="Consultation room 1")
         await expect(party.locator("#room")).to_have_text("You are in: Consultation room 1")
+        await expect(recorded).to_be_hidden()  # a consultation is never recorded
         group = judge.locator('#roster .room-group[data-room="consultation:c1"]')
         await expect(group.locator("h4")).to_have_text("Consultation room 1 (1)")
         await expect(group.get_by_text("Hoa Le")).to_be_visible()
         # Private: the judge's media does not follow the party into the consultation room.
         await expect(judge_tile).to_have_count(0, timeout=10_000)
 
+        await open_orders(judge, "Hoa Le")
         move = judge.get_by_role("combobox", name="Move Hoa Le to")
         await move.select_option(label="Courtroom")
         await expect(party.locator("#room")).to_have_text("You are in: Courtroom")
+        await expect(recorded).to_have_text("● Recorded")
         await expect(judge_tile).to_have_count(1, timeout=10_000)
         courtroom = judge.locator('#roster .room-group[data-room="courtroom:courtroom"]')
         await expect(courtroom.locator("h4")).to_have_text("Courtroom (2)")
@@ -206,8 +219,9 @@ async def test_every_page_shows_the_phase_the_judge_sets(
             for page in pages:
                 await expect(page.locator("#phase")).to_have_text(shown)
             await expect(judge.get_by_role("button", name=button, exact=True)).to_be_disabled()
-        # The clerk may not change the phase: the buttons are there but disabled.
-        await expect(pages[1].get_by_role("button", name="Recess", exact=True)).to_be_disabled()
+        # The clerk may not change the phase: the clerk's console has no phase buttons.
+        await expect(pages[1].locator("#console-phase")).to_have_text("Adjourned")
+        await expect(pages[1].get_by_role("button", name="Recess", exact=True)).to_be_hidden()
 
 
 async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
@@ -215,6 +229,7 @@ async def test_a_dangerous_order_asks_first_and_cancel_changes_nothing(
 ) -> None:
     court = seated_court(tmp_path, server, "plaintiff", "Minh Tran", "Plaintiff")
     async with court as (judge, party, _judge_id):
+        await open_orders(judge, "Minh Tran")
         eject = judge.get_by_role("button", name="Eject: Minh Tran")
         await eject.click()
         dialog = judge.locator("dialog#confirm")
@@ -244,6 +259,7 @@ async def test_a_party_whose_network_drops_comes_back_into_the_same_room(
 ) -> None:
     court = seated_court(tmp_path, server, "respondent", "Hoa Le", "Respondent")
     async with court as (judge, party, _judge_id):
+        await open_orders(judge, "Hoa Le")
         await judge.get_by_role("combobox", name="Move Hoa Le to").select_option(
             label="Consultation room 2"
         )
@@ -317,3 +333,29 @@ async def test_joining_and_admitting_work_with_the_keyboard_alone(
         await expect(party.locator("#hand")).to_have_attribute("aria-pressed", "true")
         entry = judge.locator('#roster li:has(.name:text-is("Minh Tran"))')
         await expect(entry.locator(".muted-flag")).to_contain_text("Hand raised")
+
+
+async def test_a_bad_link_is_refused_on_the_first_page_with_the_courts_contact(
+    tmp_path: Path,
+) -> None:
+    contact = "Tòa án nhân dân TP. Hồ Chí Minh, 028 3829 0000"
+    async with running_server(tmp_path / "data", court_contact=contact) as server:
+        hearing = await server.create_hearing(**CASE)
+        token = await server.issue_token(hearing["id"], "witness", "Dan Webb")
+        forged = token["join_url"][:-4] + "AAAA"
+        async with (
+            async_playwright() as playwright,
+            chromium(playwright, tmp_path / "p") as browser,
+        ):
+            page = await first_page(browser)
+            await page.goto(forged)
+            await wait_for_state(page, "link_refused", "the page of a forged link")
+            refused = page.locator("#link-refused")
+            await expect(refused).to_contain_text("This join link is not valid.")
+            await expect(refused).to_contain_text(f"please contact the court: {contact}")
+            await expect(page.locator("#prejoin")).to_be_hidden()  # no device check
+            assert await page.evaluate("() => document.querySelector('#preview').srcObject") is None
+            await save_screenshots(page, "link-refused")
+            await switch_language(page, "vi")
+            await expect(refused).to_contain_text("Đường liên kết tham gia không hợp lệ.")
+            await expect(refused).to_contain_text(f"đề nghị liên hệ Tòa án: {contact}")

@@ -76,7 +76,9 @@ def test_ecourt_serve_refuses_a_redis_without_persistence_in_one_line(tmp_path: 
     refused = serve(tmp_path, "--workers", "1", "--port", "0", ECOURT_REDIS_URL=HOST_REDIS)
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1, refused.stderr
-    assert refused.stderr.startswith("ecourt: error: store_unusable: Redis (ECOURT_REDIS_URL) keeps no")
+    assert refused.stderr.startswith(
+        "ecourt: error: store_unusable: Redis (ECOURT_REDIS_URL) keeps no"
+    )
     assert "ECOURT_REDIS_VOLATILE=1" in refused.stderr
     assert not (tmp_path / "data").exists()  # refused before anything was made
 

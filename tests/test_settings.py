@@ -129,6 +129,8 @@ def test_the_livestream_defaults_to_30_s_behind_at_720p30() -> None:
     assert settings.livestream_delay == 30.0
     assert (settings.livestream_size, settings.livestream_fps) == ((1280, 720), 30)
     assert settings.livestream_preset == "veryfast"
+    assert settings.court_language == "vi"
+    assert settings.time_zone == "Asia/Ho_Chi_Minh" and settings.zone.key == "Asia/Ho_Chi_Minh"
 
 
 def test_the_environment_sets_the_livestream() -> None:
@@ -138,11 +140,17 @@ def test_the_environment_sets_the_livestream() -> None:
             "ECOURT_LIVESTREAM_SIZE": "854x480",
             "ECOURT_LIVESTREAM_FPS": "25",
             "ECOURT_LIVESTREAM_PRESET": "ultrafast",
+            "ECOURT_LANGUAGE": "en",
+            "ECOURT_TIME_ZONE": "Europe/Paris",
+            "ECOURT_COURT_CONTACT": " TAND TP. Hồ Chí Minh, 028 3829 0000 ",
         }
     )
     assert settings.livestream_delay == 70.0
     assert (settings.livestream_size, settings.livestream_fps) == ((854, 480), 25)
     assert settings.livestream_preset == "ultrafast"
+    assert settings.court_language == "en"
+    assert settings.time_zone == "Europe/Paris"
+    assert settings.court_contact == "TAND TP. Hồ Chí Minh, 028 3829 0000"
 
 
 @pytest.mark.parametrize(
@@ -155,6 +163,11 @@ def test_the_environment_sets_the_livestream() -> None:
         ("ECOURT_LIVESTREAM_SIZE", "99999x720"),
         ("ECOURT_LIVESTREAM_FPS", "0"),
         ("ECOURT_LIVESTREAM_PRESET", "placebo"),
+        ("ECOURT_LANGUAGE", "fr"),
+        ("ECOURT_TIME_ZONE", "Saigon/Nowhere"),
+        ("ECOURT_TIME_ZONE", "../etc/passwd"),
+        ("ECOURT_COURT_CONTACT", "two\nlines"),
+        ("ECOURT_COURT_CONTACT", "x" * 201),
     ],
 )
 def test_a_livestream_setting_that_cannot_be_used_is_refused(name: str, value: str) -> None:

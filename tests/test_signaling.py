@@ -412,16 +412,23 @@ async def test_there_is_no_request_to_subscribe_to_a_chosen_track(
     assert refused.value.code == "bad_request"
 
 
-async def test_a_raised_hand_shows_in_the_roster_until_lowered(
+async def judge_and_admitted_party(
     server: RunningServer, clients: list[HearingClient]
-) -> None:
+) -> tuple[HearingClient, HearingClient]:
+    """A hearing's presiding judge and a plaintiff the judge has admitted."""
     hearing = await server.create_hearing()
-    hid = hearing["id"]
-    judge = await enter(server, clients, hid, "presiding_judge")
-    party = await enter(server, clients, hid, "plaintiff")
+    judge = await enter(server, clients, hearing["id"], "presiding_judge")
+    party = await enter(server, clients, hearing["id"], "plaintiff")
     await judge.wait_for_waiting(party.participant["id"])
     await judge.admit(party.participant["id"])
     await party.wait_admitted()
+    return judge, party
+
+
+async def test_a_raised_hand_shows_in_the_roster_until_lowered(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    judge, party = await judge_and_admitted_party(server, clients)
 
     def hand() -> bool:
         entry = next((p for p in judge.roster if p["id"] == party.participant["id"]), {})
@@ -431,6 +438,21 @@ async def test_a_raised_hand_shows_in_the_roster_until_lowered(
     await judge.wait_until(hand, 5, "the raised hand")
     await party.request("raise_hand", {"raised": False})
     await judge.wait_until(lambda: not hand(), 5, "the lowered hand")
+
+
+async def test_giving_the_floor_lowers_the_hand_it_answers(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    judge, party = await judge_and_admitted_party(server, clients)
+
+    def entry() -> dict[str, object]:
+        return next((p for p in judge.roster if p["id"] == party.participant["id"]), {})
+
+    await party.request("raise_hand", {"raised": True})
+    await judge.wait_until(lambda: bool(entry().get("hand")), 5, "the raised hand")
+    await judge.request("floor", {"participant_id": party.participant["id"], "granted": True})
+    await judge.wait_until(lambda: bool(entry().get("floor")), 5, "the floor given")
+    assert entry().get("hand") is False
 
 
 async def test_an_ejected_participant_is_put_out_and_cannot_come_back(

@@ -140,7 +140,7 @@ async def test_a_stored_audit_checkpoint_that_is_not_one_is_refused_when_read(
     try:
         await database.run(
             lambda db: db.execute(
-                "INSERT INTO audit_checkpoints VALUES (?, ?, 1, ?)",
+                "INSERT INTO audit_checkpoints (hearing_id, key_id, seq, line) VALUES (?, ?, 1, ?)",
                 (hid, KEY.key_id, b'{"type":"checkpoint","v":1}'),
             )
         )
@@ -167,7 +167,9 @@ def test_ecourt_serve_on_records_it_cannot_use_exits_with_one_line(tmp_path: Pat
     db.close()
     refused = serve(tmp_path, "--port", "0")
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
-    assert refused.stderr.startswith("ecourt: error: store_unusable: the records are at schema version")
+    assert refused.stderr.startswith(
+        "ecourt: error: store_unusable: the records are at schema version"
+    )
 
 
 async def test_a_second_process_on_the_same_data_dir_is_refused_until_the_first_closes(

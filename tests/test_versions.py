@@ -70,8 +70,9 @@ def test_serve_refuses_an_untested_aioice_with_one_line_and_starts_nothing(
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "ecourt: error: untested_version: untested library versions: aioice 0.9.0 (tested: 0.13.0); install the "
-        "locked ones (pip install --require-hashes -r requirements.lock)"
+        "ecourt: error: untested_version: untested library versions: aioice 0.9.0 "
+        "(tested: 0.13.0); install the locked ones (pip install --require-hashes -r "
+        "requirements.lock)"
     ]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "data").exists()

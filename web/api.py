@@ -32,6 +32,8 @@ from hearing import (
 from hearing.model import check_display_name, check_id
 from hearing.profiles import check_category_online, check_online
 from security import Grant, token_id
+from signaling.errors import ServiceUnavailable
+from signaling.outage import STORE_ERRORS
 from signaling.store import IssuedLink, hearing_record
 from web import openapi
 from web.errors import BadRequest, Unauthorized, UnknownHearing, error_middleware
@@ -43,7 +45,31 @@ Json = dict[str, object]
 
 
 def middlewares() -> list[Middleware]:
-    return [error_middleware]
+    return [error_middleware, store_guard]
+
+
+@web.middleware
+async def store_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The API needs the cluster's store: while it is seen away, answer 503 at once (with
+    `Retry-After`) rather than let every request wait for its own time-out; a request that
+    finds it away tells the others. Just after it came back, a hearing not found is 503 too:
+    its host writes it again within one lease (a Redis restarted without persistence)."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    watch = request.app[SIGNALING].hosting.watch
+    if watch.down():
+        raise ServiceUnavailable("the cluster's store does not answer", watch.retry_after())
+    try:
+        return await handler(request)
+    except STORE_ERRORS:
+        watch.failed()
+        raise ServiceUnavailable("the cluster's store does not answer") from None
+    except UnknownHearing:
+        if watch.settling():  # a Redis back from a restart may not hold it again yet
+            raise ServiceUnavailable(
+                "the cluster's store is recovering", watch.retry_after()
+            ) from None
+        raise
 
 
 def add_routes(app: web.Application) -> None:
@@ -279,6 +305,10 @@ def _with_api_key(handler: Handler) -> Handler:
         return await handler(request)
 
     return checked
+
+
+with_api_key = _with_api_key
+"""For the other modules' routes behind the API key (web/webhooks_api.py)."""
 
 
 async def read_object(request: web.Request) -> Mapping[str, object]:

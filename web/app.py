@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -10,7 +13,8 @@ from media import IceServer, MediaEngine, MediaSettings
 from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
-from web import api, connection_check, livestreams, pages, public_keys
+from signaling.webhooks import WebhookDispatcher
+from web import api, board, connection_check, livestreams, pages, public_keys, webhooks_api
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
@@ -23,6 +27,7 @@ from web.keys import (
     SIGNALING,
     SIGNER,
     STORES,
+    WEBHOOKS,
 )
 from web.livestreams import Livestreams
 from web.metrics import Metrics
@@ -32,6 +37,9 @@ from web.stalls import LoopStallWatch
 from web.stores import Stores
 
 MAX_BODY = 64 * 1024
+STORES_CLOSE_TIMEOUT = 1.0
+SHUTDOWN_TIMEOUT = 2.0
+"""Seconds aiohttp waits for open requests once the hearings are handed over (`web.run_app`)."""
 
 
 def media_settings(settings: Settings) -> MediaSettings:
@@ -55,6 +63,8 @@ def create_app(settings: Settings) -> web.Application:
     signer = TokenSigner(settings.token_key)
     engine = MediaEngine(media_settings(settings))
     audit = AuditLogs(settings.data_dir, stores.audit_checkpoints)
+    webhooks = WebhookDispatcher(stores.webhooks)
+    audit.watch(webhooks.observe)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)
     streams = Livestreams(settings)
@@ -67,6 +77,7 @@ def create_app(settings: Settings) -> web.Application:
         states=stores.states,
         client_manager=stores.client_manager,
         placement=stores.placement,
+        leases=stores.leases,
         bus=stores.bus,
         node=NodeInfo(settings.node_id, settings.base_url),
         recorder_for=recordings.recorder_for,
@@ -86,9 +97,13 @@ def create_app(settings: Settings) -> web.Application:
     app[RECORDINGS] = recordings
     app[LIVESTREAMS] = streams
     app[STORES] = stores
+    publisher = board.BoardPublisher(signaling, stores.board)
+    app[WEBHOOKS] = webhooks
     app[METRICS] = Metrics(settings, engine, signaling, audit, streams)
     signaling.attach(app)
     api.add_routes(app)
+    webhooks_api.add_routes(app)
+    board.add_routes(app)
     connection_check.add_routes(app)
     pages.add_routes(app)
     livestreams.add_routes(app, streams)
@@ -100,17 +115,26 @@ def create_app(settings: Settings) -> web.Application:
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         stalls.start()
         await engine.start()
+        await webhooks.start()
+        # what the logs hold and the outbox does not (a stop or a crash in between)
+        for hearing_id, entries in audit.recent(time.time() - webhooks.policy.give_up_after):
+            await webhooks.catch_up(hearing_id, entries)
         await signaling.start()
+        await publisher.start()
         yield
+        await publisher.close()
         await stalls.close()
         await signaling.close()
         await streams.close()
         await engine.close()
+        await webhooks.close()  # what the hearings' last entries said reaches the outbox
         # the checkpoints of the logs handed over reach the store before Redis goes (a store
         # that is away does not hold the exit up for long: the files are ahead of it, not behind)
         await audit.flush(timeout=2.0)
         await audit.close()
-        await stores.close()
+        with contextlib.suppress(TimeoutError):  # a Redis that hangs does not hold the exit
+            async with asyncio.timeout(STORES_CLOSE_TIMEOUT):
+                await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
 

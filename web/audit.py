@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from security import (
@@ -29,7 +30,10 @@ from security import (
     verify,
     verify_file,
 )
+from security.audit_record import parse_line
 
+COURT_LOG = "court-supervision"
+"""The id of the court's own log, beside the hearings' ones."""
 AUDIT_KEY_FILE = "audit-signing.key"
 """The node's checkpoint key, in the data directory."""
 
@@ -43,6 +47,12 @@ class AuditLogs:
         self._mirror: CheckpointMirror | None = None
         self.writes: Counter[str] = Counter()
         """Entries written to every log opened here, by action (web/metrics.py reads it)."""
+        self._watchers: list[Callable[[AuditEntry], None]] = []
+
+    def watch(self, watcher: Callable[[AuditEntry], None]) -> None:
+        """Call `watcher` with every entry of every hearing's log opened from now on (the
+        webhooks read their events there), in the writer's thread: it must not wait."""
+        self._watchers.append(watcher)
 
     @property
     def key(self) -> SigningKey:
@@ -70,6 +80,13 @@ class AuditLogs:
         log.watch(self._count)
         return log
 
+    def open_court(self) -> AuditLog:
+        """The court's own log (`court-supervision.court.jsonl`): who logged in to the
+        supervision board, and every report made. Written one operation at a time: release
+        it after each."""
+        path = self.directory / f"{COURT_LOG}.court.jsonl"
+        return AuditLog(COURT_LOG, FileAuditSink(path), self.key, head=_head(path, self.key))
+
     async def open(self, hearing_id: str) -> AuditLog:
         """The hearing's log, continuing its chain if a node wrote it before. Refused
         (`AuditBehindStore`) when the file is shorter than, or disagrees with, the checkpoint
@@ -89,7 +106,29 @@ class AuditLogs:
             self._mirror = CheckpointMirror(self.checkpoints, asyncio.get_running_loop())
         log.watch_checkpoints(self._mirror.put)
         log.watch(self._count)
+        for watcher in self._watchers:
+            log.watch(watcher)
         return log
+
+    def recent(self, since: float) -> Iterator[tuple[str, list[AuditEntry]]]:
+        """Each hearing's log written to since `since` (a Unix time), with its entries, as
+        the file holds them (a malformed line ends what is read of that file). Custody and
+        court logs (`<id>.custody.jsonl`, `<id>.court.jsonl`) are not hearings' logs."""
+        if not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob("*.jsonl")):
+            if "." in path.name.removesuffix(".jsonl") or path.stat().st_mtime < since:
+                continue
+            entries = []
+            with path.open("rb") as lines:
+                for line in lines:
+                    try:
+                        record = parse_line(line.rstrip(b"\n"))
+                    except MalformedAuditLine:
+                        break
+                    if isinstance(record, AuditEntry):
+                        entries.append(record)
+            yield path.name.removesuffix(".jsonl"), entries
 
     def _count(self, entry: AuditEntry) -> None:
         self.writes[entry.action] += 1

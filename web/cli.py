@@ -21,7 +21,8 @@ from recording.errors import RecordingError
 from security import Checkpoint, SecurityError, TokenSigner, verify_file
 from security.ed25519 import key_id
 from signaling.errors import SignalingError
-from web import cli_recording
+from web import cli_recording, cli_report
+from web.cli_errors import CliError
 from web.logs import configure_logging
 from web.openapi import MIN_TOKEN_TTL
 from web.settings import Settings, SettingsError
@@ -34,10 +35,15 @@ DEMO_CAST = (
     ("plaintiff", Role.PLAINTIFF, "Maria Rivera"),
     ("respondent", Role.RESPONDENT, "Daniel Okafor"),
 )
-
-
-class CliError(Exception):
-    """A command that cannot run as asked."""
+DEMO_TITLE = "Rivera v. Okafor (breach of contract) - demo"
+DEMO_CAST_VI = (
+    ("presiding judge", Role.PRESIDING_JUDGE, "Lê Minh Tâm"),
+    ("clerk", Role.CLERK, "Hồ Thị Lan"),
+    ("plaintiff", Role.PLAINTIFF, "Nguyễn Thị Hoa"),
+    ("respondent", Role.RESPONDENT, "Trần Quốc Bảo"),
+)
+DEMO_TITLE_VI = "Nguyễn Thị Hoa kiện Trần Quốc Bảo (tranh chấp hợp đồng mua bán) - thử nghiệm"
+"""The demo in the court's language (ECOURT_LANGUAGE): names the pages and the stream write."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_audit_verify)
     cli_recording.add_commands(commands)
+    cli_report.add_commands(commands)
     return parser
 
 
@@ -173,7 +180,9 @@ def _port(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     check_tested_versions()
-    from web.app import create_app  # the whole server stack; `ecourt token` needs none of it
+    from web.app import SHUTDOWN_TIMEOUT, create_app  # the server; `ecourt token` needs none
+    from web.keys import SIGNALING
+    from web.shutdown import Shutdown
     from web.stores import check_redis_persists
     from web.token_key import kept_token_key
 
@@ -200,8 +209,19 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(functools.partial(_open_demo, settings=settings))
+    stop = Shutdown(app[SIGNALING])  # SIGTERM drains within a bound; a second exits at once
+    app.on_startup.append(stop.install)
     loop = new_event_loop(settings.event_loop)
-    web.run_app(app, sock=listener, loop=loop)
+    try:
+        web.run_app(
+            app,
+            sock=listener,
+            loop=loop,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
+    finally:
+        stop.cancel()
     return 0
 
 
@@ -218,12 +238,15 @@ async def _open_demo(app: web.Application, *, settings: Settings) -> None:
     """Schedule a demo trial through the REST API's own code path and print how to join."""
     from web import api
 
+    vietnamese = settings.court_language == "vi"
+    cast = DEMO_CAST_VI if vietnamese else DEMO_CAST
+    year = datetime.now(UTC).year
     hearing = await api.schedule_hearing(
         app,
         {
             "type": "trial",
-            "case_number": f"CIV-{datetime.now(UTC).year}-0042",
-            "title": "Rivera v. Okafor (breach of contract) - demo",
+            "case_number": f"42/{year}/DS-ST" if vietnamese else f"CIV-{year}-0042",
+            "title": DEMO_TITLE_VI if vietnamese else DEMO_TITLE,
             "scheduled_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "public": True,
         },
@@ -233,14 +256,14 @@ async def _open_demo(app: web.Application, *, settings: Settings) -> None:
         key = settings.api_key.value.decode()
         lines.append(f"  {'API key:':<17} {key}  (generated; set ECOURT_API_KEY to choose one)")
     lines.append(f"  {'hearing:':<17} {hearing.id}  {hearing.case_number}  {hearing.title}")
-    for label, role, name in DEMO_CAST:
+    for label, role, name in cast:
         issued = await api.issue_token(app, hearing, {"role": role.value, "display_name": name})
         lines.append(f"  {label + ':':<17} {issued.join_url}")
     lines.append(f"  {'public stream:':<17} {settings.base_url}/watch/{hearing.id}")
     lines.append(f"  {'public docket:':<17} {settings.base_url}/docket")
     lines.append(
         "  Open the judge's link, admit the others from the console, then press Open session"
-        " (and Open livestream to stream it, 30 s behind)."
+        f" (and Open livestream to stream it, {settings.livestream_delay:g} s behind)."
     )
     print("\n".join([*lines, ""]), flush=True)
 

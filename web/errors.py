@@ -31,7 +31,8 @@ from recording.errors import (
     RecordingShredded,
 )
 from security import TokenRefusal, TokenRefused
-from signaling.errors import SignalingError
+from signaling.errors import ServiceUnavailable, SignalingError
+from signaling.outage import RETRY_AFTER, STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,14 @@ class UnknownHearing(ApiError):
     code = "unknown_hearing"
 
 
+class BoardDisabled(ApiError):
+    code = "board_disabled"
+
+
+class UnknownWebhook(ApiError):
+    code = "unknown_webhook"
+
+
 class MethodNotAllowed(ApiError):
     code = "method_not_allowed"
 
@@ -80,6 +89,7 @@ class MetricsDisabled(ApiError):
 
 
 INTERNAL: Final = "internal"
+UNAVAILABLE: Final = "service_unavailable"
 
 # The table. Raised code -> (HTTP status, code on the wire).
 STATUS: Final[Mapping[str, tuple[int, str]]] = {
@@ -87,9 +97,11 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     Unauthorized.code: (401, Unauthorized.code),
     NotFound.code: (404, NotFound.code),
     UnknownHearing.code: (404, UnknownHearing.code),
+    UnknownWebhook.code: (404, UnknownWebhook.code),
     MethodNotAllowed.code: (405, MethodNotAllowed.code),
     TooLarge.code: (413, TooLarge.code),
     MetricsDisabled.code: (403, MetricsDisabled.code),
+    BoardDisabled.code: (403, BoardDisabled.code),
     # hearing/: a value object refusing its input is the client's bad request.
     InvalidHearing.code: (400, BadRequest.code),
     NotPermitted.code: (403, NotPermitted.code),
@@ -155,10 +167,21 @@ class Problem:
 _INTERNAL: Final = Problem(500, INTERNAL, "internal error")
 
 
+def unavailable(retry_after: float = RETRY_AFTER) -> Problem:
+    """503 `service_unavailable` with `Retry-After`: a store the node needs does not answer."""
+    message = "the cluster's store does not answer; try again shortly"
+    seconds = str(max(1, round(retry_after)))
+    return Problem(503, UNAVAILABLE, message, headers=(("Retry-After", seconds),))
+
+
 def problem_for(exc: Exception) -> Problem:
     """Map any exception to the problem the client sees. Unknown ones become `internal`."""
     if isinstance(exc, web.HTTPException):
         return _from_http(exc)
+    if isinstance(exc, ServiceUnavailable):
+        return unavailable(exc.retry_after)
+    if isinstance(exc, STORE_ERRORS):  # Redis away: the client tries again, nothing is wrong
+        return unavailable()
     if isinstance(exc, ApiError | HearingError):
         row = STATUS.get(exc.code)
         if row is None and isinstance(exc, HearingError):
@@ -214,7 +237,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         problem = problem_for(exc)
     except Exception as exc:
         problem = problem_for(exc)
-        if problem.status >= 500:
+        if problem.status >= 500 and problem.code != UNAVAILABLE:  # a store away is no bug
             # The path only: a query string or body could carry a token.
             log.error(
                 "internal error on %s %s: %s",

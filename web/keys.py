@@ -8,6 +8,7 @@ from media import MediaEngine
 from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import HearingStore
+from signaling.webhooks import WebhookDispatcher
 from web.audit import AuditLogs
 from web.livestreams import Livestreams
 from web.metrics import Metrics
@@ -25,3 +26,4 @@ RECORDINGS = web.AppKey("recordings", Recordings)
 LIVESTREAMS = web.AppKey("livestreams", Livestreams)
 STORES = web.AppKey("stores", Stores)
 METRICS = web.AppKey("metrics", Metrics)
+WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)

@@ -19,10 +19,14 @@ from typing import Final
 from aiohttp import web
 
 from hearing import Hearing, HearingRules
+from hearing.model import Role
 from media.composite import CompositeSettings
+from media.picture import font_file
+from recording.livestream.cast import StreamWords
 from recording.livestream.encoder import EncoderSettings
 from recording.livestream.stream import HearingLivestream, LivestreamSettings
 from security import AuditLog
+from web.i18n import load_catalogue
 from web.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -36,18 +40,32 @@ PLAYLIST_TYPE: Final = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE: Final = "video/mp2t"
 
 
+def stream_words(language: str) -> StreamWords:
+    """The stream's words from the pages' catalogue of `language` (docs/glossary.md)."""
+    words = load_catalogue(language)
+    roles = tuple((role.value, words[f"role.{role.value}"]) for role in Role)
+    return StreamWords(
+        roles=roles,
+        shared_screen=words["court.shared_screen"],
+        cut=words["stream.cut"],
+        not_sitting=words["stream.not_sitting"],
+    )
+
+
 def livestream_settings(settings: Settings) -> LivestreamSettings:
     width, height = settings.livestream_size
     return LivestreamSettings(
         delay=settings.livestream_delay,
         composite=CompositeSettings(width=width, height=height, fps=settings.livestream_fps),
         encoder=EncoderSettings(preset=settings.livestream_preset),
+        words=stream_words(settings.court_language),
     )
 
 
 class Livestreams:
     def __init__(self, settings: Settings) -> None:
         self.settings = livestream_settings(settings)
+        font_file()  # says in the log, at start, when the plates cannot write Vietnamese
         self._streams: dict[str, HearingLivestream] = {}
         self._published_before = 0
         """Segments published by streams since replaced (a hearing's session made again)."""

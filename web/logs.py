@@ -68,7 +68,13 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> logging.
     """One handler on the root logger, to stderr, in the configured format."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines() if settings.log_format == "json" else TextLines())
-    secrets = [settings.api_key, settings.token_key, settings.metrics_key, settings.turn_credential]
+    secrets = [
+        settings.api_key,
+        settings.token_key,
+        settings.metrics_key,
+        settings.turn_credential,
+        settings.court_admin_key,
+    ]
     handler.addFilter(Redact(s for s in secrets if s is not None))
     root = logging.getLogger()
     for old in list(root.handlers):

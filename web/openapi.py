@@ -256,6 +256,16 @@ _ERRORS: Final = {
     500: "internal: the server failed",
     503: "not_ready: a store this node needs (Redis) does not answer",
 }
+_UNAVAILABLE: Final = (
+    "service_unavailable: the cluster's store (Redis) does not answer; try again after"
+    " `Retry-After` seconds (answered at once while the store is seen away)"
+)
+
+
+def _unavailable() -> Json:
+    response = _json("Error", _UNAVAILABLE)
+    response["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return response
 
 
 def _ref(name: str) -> Json:
@@ -277,6 +287,8 @@ def _operation(
     responses: Json = {str(status): _json(schema, description)}
     for code in (*errors, 500):
         responses[str(code)] = _json("Error", _ERRORS[code])
+    if secured:  # every /api/ operation needs the cluster's store
+        responses["503"] = _unavailable()
     operation: Json = {"summary": summary, "responses": responses}
     if body is not None:
         operation["requestBody"] = {
@@ -291,6 +303,7 @@ def _revoke_operation() -> Json:
     responses: Json = {"204": {"description": "revoked; a live connection was closed"}}
     for code in (401, 404, 500):
         responses[str(code)] = _json("Error", _ERRORS[code])
+    responses["503"] = _unavailable()
     responses["404"] = _json(
         "Error",
         "unknown_hearing: no such hearing; unknown_participant: no participant can have that id,"
@@ -415,13 +428,16 @@ _HEARING_ID: Final[Json] = {
 
 def document(base_url: str, version: str = "0.1.0") -> Json:
     """The OpenAPI 3.1 document for every route `web.api` serves."""
+    from web import openapi_webhooks  # it builds on this module's schemas
+
     written = 400, 401, 413
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "ecourt",
             "version": version,
-            "description": "Schedule hearings and issue signed join links.",
+            "description": "Schedule hearings, issue signed join links, and register"
+            " webhooks (docs/webhooks.md).",
         },
         "servers": [{"url": base_url}],
         "paths": {
@@ -525,6 +541,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
             "/readyz": {
                 "get": _operation("Readiness", (200, "Status", "ready"), (503,), secured=False),
             },
+            **openapi_webhooks.paths(),
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -534,7 +551,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
             },
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | openapi_webhooks.SCHEMAS,
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",

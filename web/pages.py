@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from aiohttp import web
@@ -36,7 +36,7 @@ from web.keys import HEARINGS, LIVESTREAMS, SETTINGS, SIGNALING
 
 STATIC_DIR = Path(__file__).parent / "static"
 JOIN_PAGE = STATIC_DIR / "hearing.html"
-PAGE_PREFIXES = ("/join/", "/docket", "/static/", "/watch/")
+PAGE_PREFIXES = ("/join/", "/docket", "/static/", "/watch/", "/court")
 _HEARING_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
 
 CSP = "; ".join(
@@ -62,12 +62,25 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
 }
-DOCKET_CACHE = "public, max-age=10"
-DOCKET_CHOSEN_CACHE = "private, max-age=10"
+DOCKET_CACHE = "public, max-age=2"
+DOCKET_CHOSEN_CACHE = "private, max-age=2"
+"""A viewer sees the court sit or rise within seconds; a CDN still takes the load."""
 
 
 def add_routes(app: web.Application) -> None:
-    join_html = JOIN_PAGE.read_text(encoding="utf-8")
+    contact = html.escape(app[SETTINGS].court_contact, quote=True)
+    zone = html.escape(app[SETTINGS].time_zone, quote=True)
+    join_html = (
+        JOIN_PAGE.read_text(encoding="utf-8")
+        .replace(
+            '<meta name="court-contact" content="">',
+            f'<meta name="court-contact" content="{contact}">',
+        )
+        .replace(
+            '<meta name="court-time-zone" content="">',
+            f'<meta name="court-time-zone" content="{zone}">',
+        )
+    )
 
     async def join(request: web.Request) -> web.Response:
         if not _HEARING_ID.match(request.match_info["hearing_id"]):
@@ -84,13 +97,16 @@ def add_routes(app: web.Application) -> None:
             if session is not None and session.court.phase is Phase.ADJOURNED:
                 return "ended"
             stream = streams.get(hearing.id)
-            live = stream is not None and stream.state is LivestreamState.LIVE
-            return "live" if live else "scheduled"
+            if stream is not None and stream.state is LivestreamState.LIVE:
+                return "live"
+            if session is not None and session.court.phase is not Phase.SCHEDULED:
+                return "sitting"
+            return "scheduled"
 
         hearings = [h for h in await request.app[HEARINGS].all() if h.public]
         lang = choose_language(request)
         response = web.Response(
-            text=render_docket(hearings, status, lang=lang),
+            text=render_docket(hearings, status, lang=lang, zone=request.app[SETTINGS].zone),
             content_type="text/html",
             headers={
                 "Cache-Control": DOCKET_CACHE,
@@ -102,6 +118,10 @@ def add_routes(app: web.Application) -> None:
             remember_language(request, response, lang)
         return response
 
+    async def home(_request: web.Request) -> web.Response:
+        raise web.HTTPFound("/docket")  # the public's front door is today's docket
+
+    app.router.add_get("/", home, name="home")
     app.router.add_get("/join/{hearing_id}", join, name="join")
     app.router.add_get("/docket", docket, name="docket")
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, name="static")
@@ -147,11 +167,11 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
-def is_today(hearing: Hearing, now: datetime | None = None) -> bool:
-    """Whether the hearing is scheduled for today, in its own time zone."""
-    zone = hearing.scheduled_at.tzinfo
+def is_today(hearing: Hearing, now: datetime | None = None, zone: tzinfo | None = None) -> bool:
+    """Whether the hearing is scheduled for today, in the court's time zone (else its own)."""
+    zone = zone or hearing.scheduled_at.tzinfo
     today = (now or datetime.now(UTC)).astimezone(zone).date()
-    return hearing.scheduled_at.date() == today
+    return hearing.scheduled_at.astimezone(zone).date() == today
 
 
 def render_docket(
@@ -159,14 +179,20 @@ def render_docket(
     status: Callable[[Hearing], str] = lambda _h: "scheduled",
     now: datetime | None = None,
     lang: str = DEFAULT_LANGUAGE,
+    zone: tzinfo | None = None,
 ) -> str:
-    """Today's public hearings (and any live one), in `lang`, every value escaped. Nothing
-    about the participants is shown: a protected witness is not even counted."""
-    shown = [(h, status(h)) for h in hearings if is_today(h, now) or status(h) == "live"]
+    """Today's public hearings (and any sitting or live one), in `lang`, at the court's time
+    (`zone`; else each hearing's own), every value escaped. Nothing about the participants is
+    shown: a protected witness is not even counted."""
+    shown = [
+        (h, status(h))
+        for h in hearings
+        if is_today(h, now, zone) or status(h) in ("live", "sitting")
+    ]
     if shown:
         shown.sort(key=lambda row: row[0].scheduled_at)
         heads = "".join(f'<th scope="col">{_e(t(lang, key))}</th>' for key in _COLUMNS)
-        rows = "\n".join(_docket_row(h, state, lang) for h, state in shown)
+        rows = "\n".join(_docket_row(h, state, lang, zone) for h, state in shown)
         body = (
             f'<table class="docket">\n<caption>{_e(t(lang, "docket.caption"))}</caption>\n'
             f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
@@ -194,6 +220,7 @@ _CELL_CLASSES = ("time", "case", "title", "type")
 _STATUS_KEYS = {
     "scheduled": "docket.status.scheduled",
     "live": "docket.status.live",
+    "sitting": "docket.status.sitting",
     "ended": "docket.status.ended",
 }
 _TYPE_KEYS = {
@@ -215,8 +242,8 @@ def language_links(lang: str) -> str:
     return f'<nav class="language" aria-label="{label}"><ul>{links}</ul></nav>'
 
 
-def _docket_row(hearing: Hearing, status: str, lang: str) -> str:
-    when = hearing.scheduled_at
+def _docket_row(hearing: Hearing, status: str, lang: str, zone: tzinfo | None) -> str:
+    when = hearing.scheduled_at.astimezone(zone) if zone else hearing.scheduled_at
     state = _e(t(lang, _STATUS_KEYS.get(status, "docket.status.scheduled")))
     if status == "live":
         state = f'<a class="watch" href="/watch/{_e(hearing.id)}">{_e(t(lang, "docket.watch"))}</a>'

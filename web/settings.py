@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from security import Secret
 
@@ -119,12 +120,46 @@ def _metrics_key(raw: str | None) -> Secret | None:
     return Secret(raw.encode())
 
 
+def _court_admin_key(raw: str | None) -> Secret | None:
+    if not raw:
+        return None
+    if len(raw) < 16:
+        raise SettingsError("ECOURT_COURT_ADMIN_KEY must be at least 16 characters")
+    return Secret(raw.encode())
+
+
 LOG_FORMATS = ("text", "json")
 
 
 def _log_format(value: str) -> str:
     if value not in LOG_FORMATS:
         raise SettingsError(f"ECOURT_LOG_FORMAT is one of {', '.join(LOG_FORMATS)}")
+    return value
+
+
+COURT_LANGUAGES = ("vi", "en")
+
+
+def _court_language(value: str) -> str:
+    if value not in COURT_LANGUAGES:
+        raise SettingsError(f"ECOURT_LANGUAGE is one of {', '.join(COURT_LANGUAGES)}")
+    return value
+
+
+def _court_contact(value: str) -> str:
+    value = value.strip()
+    if len(value) > 200 or not value.isprintable():
+        raise SettingsError("ECOURT_COURT_CONTACT is one printable line of at most 200 characters")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"ECOURT_TIME_ZONE is an IANA time zone such as Asia/Ho_Chi_Minh, not {value!r}"
+        ) from None
     return value
 
 
@@ -165,6 +200,15 @@ class Settings:
     livestream_fps: int = 30
     livestream_preset: str = "veryfast"
     """x264's speed preset for the livestream's one encode."""
+    time_zone: str = "Asia/Ho_Chi_Minh"
+    """The court's time zone (ECOURT_TIME_ZONE, IANA): the docket and the lobby show the
+    scheduled time in it."""
+    court_contact: str = ""
+    """How a person reaches the court (ECOURT_COURT_CONTACT: a phone, an address, at most 200
+    characters, one line): the join page names it when it refuses a link."""
+    court_language: str = "vi"
+    """The language the court broadcasts in (ECOURT_LANGUAGE, `vi` or `en`): the role titles
+    and the slates of the public livestream."""
     udp_ports: tuple[int, int] | None = None
     """The UDP ports media sockets bind to (inclusive); any free port if None."""
     announced_ip: str | None = None
@@ -176,12 +220,19 @@ class Settings:
     """STUN and TURN servers handed to the clients (the server itself uses none)."""
     metrics_key: Secret | None = None
     """The bearer key of `GET /metrics` (ECOURT_METRICS_KEY); metrics are off without it."""
+    court_admin_key: Secret | None = None
+    """The court administrator's key to the supervision board (ECOURT_COURT_ADMIN_KEY), apart
+    from the API key and the join links; the board is off without it."""
     log_format: str = "text"
     """`text` (one readable line per event) or `json` (one JSON object per line;
     ECOURT_LOG_FORMAT)."""
     event_loop: str = "uvloop"
     """`uvloop` (libuv's loop: the media path's datagrams and timers cost less) or `asyncio`
     (the standard library's); ECOURT_EVENT_LOOP."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @property
     def base_url(self) -> str:
@@ -218,6 +269,9 @@ class Settings:
             livestream_size=_size(env.get("ECOURT_LIVESTREAM_SIZE") or "1280x720"),
             livestream_fps=_int(env, "ECOURT_LIVESTREAM_FPS", 30, 1, 60),
             livestream_preset=_preset(env.get("ECOURT_LIVESTREAM_PRESET") or "veryfast"),
+            court_contact=_court_contact(env.get("ECOURT_COURT_CONTACT", "")),
+            court_language=_court_language(env.get("ECOURT_LANGUAGE") or "vi"),
+            time_zone=_time_zone(env.get("ECOURT_TIME_ZONE") or "Asia/Ho_Chi_Minh"),
             udp_ports=_port_range(env.get("ECOURT_UDP_PORTS", "")),
             announced_ip=_address(env.get("ECOURT_ANNOUNCED_IP", "")),
             stun_urls=_urls(env, "ECOURT_STUN_URLS", ("stun:", "stuns:")),
@@ -225,6 +279,7 @@ class Settings:
             turn_username=env.get("ECOURT_TURN_USERNAME") or None,
             event_loop=_event_loop(env.get("ECOURT_EVENT_LOOP") or "uvloop"),
             metrics_key=_metrics_key(env.get("ECOURT_METRICS_KEY")),
+            court_admin_key=_court_admin_key(env.get("ECOURT_COURT_ADMIN_KEY")),
             log_format=_log_format(env.get("ECOURT_LOG_FORMAT") or "text"),
         )
         turn_credential = env.get("ECOURT_TURN_CREDENTIAL") or None

@@ -10,9 +10,12 @@ import socketio
 from redis.asyncio import Redis
 
 from security import AuditCheckpointStore, MemoryAuditCheckpoints
+from signaling.board import BoardStore, MemoryBoardStore
 from signaling.bus import ClusterBus, MemoryBus, RedisBus
 from signaling.errors import StoreUnusable
+from signaling.lease import HearingLeases, MemoryLeases, RedisLeases
 from signaling.placement import MemoryPlacement, Placement, RedisPlacement
+from signaling.redis_board import RedisBoardStore
 from signaling.redis_store import (
     RedisAuditCheckpoints,
     RedisHearingStateStore,
@@ -21,6 +24,7 @@ from signaling.redis_store import (
     RedisRevokedTokens,
     redis_persistence,
 )
+from signaling.redis_webhooks import RedisWebhookStore
 from signaling.sqlite_store import (
     Database,
     SqliteAuditCheckpoints,
@@ -29,6 +33,7 @@ from signaling.sqlite_store import (
     SqliteIssuedLinks,
     SqliteRevokedTokens,
 )
+from signaling.sqlite_webhooks import SqliteWebhookStore
 from signaling.store import (
     HearingStateStore,
     HearingStore,
@@ -36,6 +41,7 @@ from signaling.store import (
     MemoryIssuedLinks,
     RevokedTokens,
 )
+from signaling.webhook_store import MemoryWebhookStore, WebhookStore
 from web.settings import Settings
 
 PING_TIMEOUT = 1.0
@@ -52,7 +58,13 @@ class Stores:
     links: IssuedLinks = field(default_factory=MemoryIssuedLinks)
     """The participants whose links the REST API issued, with the links' ids."""
     placement: Placement = field(default_factory=MemoryPlacement)
+    leases: HearingLeases = field(default_factory=MemoryLeases)
+    """Who hosts each hearing, under which epoch (`signaling/lease.py`)."""
     bus: ClusterBus = field(default_factory=MemoryBus)
+    webhooks: WebhookStore = field(default_factory=MemoryWebhookStore)
+    """The webhook endpoints and the outbox of their deliveries."""
+    board: BoardStore = field(default_factory=MemoryBoardStore)
+    """Each node's rows of the supervision board (one node: this process's memory)."""
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None
     database: Database | None = None
@@ -67,6 +79,7 @@ class Stores:
                 SqliteHearingStateStore(database),
                 audit_checkpoints=SqliteAuditCheckpoints(database),
                 links=SqliteIssuedLinks(database),
+                webhooks=SqliteWebhookStore(database),
                 database=database,
             )
         redis = Redis.from_url(
@@ -81,8 +94,11 @@ class Stores:
             audit_checkpoints=RedisAuditCheckpoints(redis, prefix),
             links=RedisIssuedLinks(redis, prefix),
             placement=RedisPlacement(redis, prefix),
+            leases=RedisLeases(redis, prefix),
             # blocks on listen: no timeout
             bus=RedisBus(Redis.from_url(settings.redis_url), prefix),
+            webhooks=RedisWebhookStore(redis, prefix),
+            board=RedisBoardStore(redis, prefix),
             client_manager=manager,
             redis=redis,
         )

@@ -17,10 +17,15 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from recording.livestream.encoder import EncodedSegment
 
 NAME_BYTES = 18
+
+STOPPED_BY_COURT: Final = "# ecourt: stopped by the court"
+"""Closes the playlist of a stream the court cut (a comment: RFC 8216 tags begin with #EXT), so
+that the viewer page says the court stopped it rather than that it ended."""
 
 
 @dataclass(slots=True)
@@ -56,6 +61,7 @@ class DelayLine:
         self._next_discontinuity = False
         self._ending = False
         self._ended = False
+        self._stopped_by_court = False
         self.published = 0
         self.dropped = 0
 
@@ -85,6 +91,7 @@ class DelayLine:
         self._pending.clear()
         self.dropped += len(dropped)
         self._ending = False  # an end not yet published waits for what follows the cut
+        self._stopped_by_court = True
         return dropped
 
     def end(self) -> None:
@@ -99,6 +106,7 @@ class DelayLine:
                 self._retire(self._listed.popleft())
             self._ended = False
         self._ending = False
+        self._stopped_by_court = False
         self._next_discontinuity = True
 
     # -- out ------------------------------------------------------------------------------
@@ -165,5 +173,7 @@ class DelayLine:
                 lines.append("#EXT-X-DISCONTINUITY")
             lines += [f"#EXTINF:{entry.segment.duration:.3f},", f"{entry.name}.ts"]
         if self._ended:
+            if self._stopped_by_court:
+                lines.append(STOPPED_BY_COURT)  # a comment to players; the viewer page reads it
             lines.append("#EXT-X-ENDLIST")
         return "\n".join(lines) + "\n"

@@ -1,6 +1,6 @@
 """Slates: a few seconds of a still card and silence, encoded like the stream, shown after a
-cut ("Stream paused by the court") or when the court stops sitting in public. Encoded once
-per text and size, in a worker thread, and kept."""
+cut or when the court stops sitting in public (the words are `cast.StreamWords`, in the
+court's language). Encoded once per text and size, in a worker thread, and kept."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from media.composite import VIDEO_TIME_BASE, CompositeSettings
 from media.picture import slate, to_frame
 from recording.livestream.encoder import EncodedSegment, EncoderSettings, HlsEncoder
 
-CUT = "Stream paused by the court"
-NOT_SITTING = "The court is not sitting in public"
 SEGMENTS = 2
 
 

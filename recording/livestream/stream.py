@@ -33,7 +33,7 @@ from media.composite import CompositeSettings
 from media.compositor import Compositor, TileSource
 from recording.errors import LivestreamForbidden
 from recording.livestream import slate
-from recording.livestream.cast import MAX_TILES, Candidate, public_tiles
+from recording.livestream.cast import ENGLISH, MAX_TILES, Candidate, StreamWords, public_tiles
 from recording.livestream.delay import DelayLine
 from recording.livestream.encoder import EncodedSegment, EncoderSettings, HlsEncoder
 from security import AuditLog
@@ -56,6 +56,8 @@ class LivestreamSettings:
     window: int = 6
     keep: int = 30
     max_tiles: int = MAX_TILES
+    words: StreamWords = ENGLISH
+    """Role titles and slates, in the court's language."""
 
 
 class _Feed:
@@ -151,7 +153,10 @@ class HearingLivestream:
         compositor.show(self._tiles)
         self.state = LivestreamState.LIVE
         self.closed_at = None
-        for text in (slate.CUT, slate.NOT_SITTING):  # ready before they are needed
+        for text in (
+            self.settings.words.cut,
+            self.settings.words.not_sitting,
+        ):  # ready before they are needed
             self._spawn(self._warm(text))
         self._record(actor, "livestream_opened", details={"delay_ms": round(self.delay * 1000)})
 
@@ -182,7 +187,7 @@ class HearingLivestream:
         dropped = len(self.delay_line.cut())
         self.state = LivestreamState.CUT
         if not self.delay_line.ended:
-            self._spawn(self._append_slate(slate.CUT, delayed=False, feed=None))
+            self._spawn(self._append_slate(self.settings.words.cut, delayed=False, feed=None))
         self._record(actor, "livestream_cut", details={"dropped_segments": dropped})
         return dropped
 
@@ -193,7 +198,9 @@ class HearingLivestream:
 
     def sync(self, candidates: Iterable[Candidate], phase: Phase) -> None:
         """Show exactly what the policy permits of these candidates."""
-        self._tiles = public_tiles(candidates, self._rules, phase, self.settings.max_tiles)
+        self._tiles = public_tiles(
+            candidates, self._rules, phase, self.settings.max_tiles, self.settings.words
+        )
         if self.state is LivestreamState.LIVE and self._compositor is not None:
             self._compositor.show(self._tiles)
 
@@ -211,14 +218,18 @@ class HearingLivestream:
     def _stream_ended(self, feed: _Feed) -> None:
         self._feeds.discard(feed)
         if feed.active and feed is self._feed and self.state is not LivestreamState.LIVE:
-            self._spawn(self._append_slate(slate.NOT_SITTING, delayed=True, feed=feed))
+            self._spawn(
+                self._append_slate(self.settings.words.not_sitting, delayed=True, feed=feed)
+            )
 
     def _failed(self, exc: BaseException) -> None:
         if self._feed is None or self.state is not LivestreamState.LIVE:
             return
         self.state = LivestreamState.CLOSED
         self._record(ACTOR, "livestream_failed", result=type(exc).__name__)
-        self._spawn(self._append_slate(slate.NOT_SITTING, delayed=True, feed=self._feed))
+        self._spawn(
+            self._append_slate(self.settings.words.not_sitting, delayed=True, feed=self._feed)
+        )
 
     async def _append_slate(self, text: str, *, delayed: bool, feed: _Feed | None) -> None:
         segments = await slate.slate_segments(text, self.settings.composite, self.settings.encoder)

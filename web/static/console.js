@@ -84,7 +84,7 @@ function ordersFor(entry, actorRole) {
   }
   if (judge && room === "courtroom") {
     orders.push(entry.floor
-      ? ["console.take_floor", "floor", { participant_id: id, granted: false }]
+      ? ["console.withdraw_floor", "floor", { participant_id: id, granted: false }]
       : ["console.give_floor", "floor", { participant_id: id, granted: true }]);
   }
   if (judge && entry.role !== "clerk") {
@@ -140,6 +140,9 @@ export function renderRoster(container, entries, selfId, { actorRole, onOrder })
   if (focused) focusAgain(focused);
 }
 
+// The person whose order menu is open, kept across the roster's re-drawing.
+let openMenu = null;
+
 function rosterItem(entry, selfId, actorRole, onOrder) {
   const item = el("li", { "data-participant-id": entry.id });
   const name = entry.id === selfId ? t("court.you", { name: entry.display_name }) : entry.display_name;
@@ -147,18 +150,64 @@ function rosterItem(entry, selfId, actorRole, onOrder) {
   if (entry.hand) flags.push(t("court.hand_raised"));
   if ((entry.muted_by_court || []).length) flags.push(t("console.muted_by_court"));
   if (entry.floor) flags.push(t("console.has_floor"));
-  item.append(
+  const who = el("span", { class: "who" });
+  who.append(
+    healthDot(entry.health),
     el("span", { class: "name" }, name),
     el("span", { class: "role" }, roleName(entry.role)),
-    el("span", { class: "muted-flag" }, flags.join(" · ")),
   );
+  item.append(who, el("span", { class: "muted-flag" }, flags.join(" · ")));
   if (entry.hand) item.classList.add("hand");
-  if (entry.id !== selfId) item.append(orderControls(entry, actorRole, onOrder));
+  if (entry.id !== selfId) item.append(...orderMenu(entry, actorRole, onOrder));
   return item;
 }
 
+// The person's media health (docs/protocol.md, RosterEntry `health`), when the server says it.
+function healthDot(health) {
+  if (typeof health !== "string" || !health) return el("span", { class: "health-slot" });
+  const key = `health.${health}`;
+  const label = has(key) ? t(key) : health;
+  return el("span", { class: "health", "data-health": health, role: "img", "aria-label": label, title: label });
+}
+
+// The court's orders for one person, behind one button on the row: the list stays short and a
+// judge opens the menu of the person they mean.
+function orderMenu(entry, actorRole, onOrder) {
+  const menuId = `orders-${entry.id}`;
+  const opened = openMenu === entry.id;
+  const toggle = el("button", {
+    type: "button",
+    class: "orders-toggle",
+    "aria-expanded": String(opened),
+    "aria-controls": menuId,
+    "aria-label": t("console.orders_for", { name: entry.display_name }),
+  }, t("console.orders"));
+  const menu = orderControls(entry, actorRole, onOrder);
+  menu.id = menuId;
+  menu.hidden = !opened;
+  toggle.addEventListener("click", () => {
+    const open = menu.hidden;
+    for (const other of document.querySelectorAll(".orders-toggle[aria-expanded=true]")) {
+      other.setAttribute("aria-expanded", "false");
+      document.getElementById(other.getAttribute("aria-controls")).hidden = true;
+    }
+    menu.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+    openMenu = open ? entry.id : null;
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.stopPropagation();
+    menu.hidden = true;
+    toggle.setAttribute("aria-expanded", "false");
+    openMenu = null;
+    toggle.focus();
+  });
+  return [toggle, menu];
+}
+
 function orderControls(entry, actorRole, onOrder) {
-  const actions = el("span", { class: "orders" });
+  const actions = el("div", { class: "orders", role: "group", "aria-label": t("console.orders_for", { name: entry.display_name }) });
   for (const [labelKey, event, payload, dangerous] of ordersFor(entry, actorRole)) {
     const label = t(labelKey);
     const button = el("button", {
@@ -191,13 +240,15 @@ function orderControls(entry, actorRole, onOrder) {
   return actions;
 }
 
-// The audit tail: newest first, at most AUDIT_KEPT, ids shown as the roster's names.
+// The audit tail: newest first, at most AUDIT_KEPT, in words: people by name and role (the
+// roster's and the lobby's, which carry a pseudonym where an anonymity order says so; never
+// an id), the phase a phase entry went to, and every result.
 export class AuditTail {
   constructor(list, emptyNote) {
     this.list = list;
     this.emptyNote = emptyNote;
     this.entries = [];
-    this.names = new Map();
+    this.people = new Map(); // participant id -> { name, role }, kept after they leave
   }
 
   add(entries) {
@@ -208,15 +259,32 @@ export class AuditTail {
     this.render();
   }
 
-  learnNames(roster) {
-    for (const p of roster) this.names.set(p.id, p.display_name);
+  learnNames(people) {
+    for (const p of people) this.people.set(p.id, { name: p.display_name, role: p.role });
     this.render();
   }
 
   who(id) {
     if (!id) return "";
-    if (id === "system") return t("console.audit_system");
-    return this.names.get(id) || id;
+    if (id === "system" || id === "recorder" || id === "livestream") return t("console.audit_system");
+    const person = this.people.get(id);
+    if (!person) return t("common.someone");
+    return t("audit.who_role", { name: person.name, role: roleName(person.role) });
+  }
+
+  action(entry) {
+    if (entry.phase && has(`phase.${entry.phase}`)) {
+      return t("audit.phase_to", { phase: t(`phase.${entry.phase}`) });
+    }
+    return has(`audit.${entry.action}`) ? t(`audit.${entry.action}`) : t("result.other");
+  }
+
+  result(entry) {
+    if (!entry.result || entry.result === "ok") return "";
+    if (entry.action === "arrive" && entry.result === "waiting") return "";
+    const key = has(`result.${entry.result}`) ? `result.${entry.result}`
+      : has(`refusal.${entry.result}`) ? `refusal.${entry.result}` : "result.other";
+    return ` (${t(key)})`;
   }
 
   render() {
@@ -226,10 +294,8 @@ export class AuditTail {
         const item = el("li", { "data-seq": String(entry.seq), "data-action": entry.action });
         const at = new Date(entry.at);
         const time = el("time", { datetime: entry.at }, Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString(LOCALES[language()] || undefined));
-        const action = has(`audit.${entry.action}`) ? t(`audit.${entry.action}`) : entry.action;
         const target = entry.target ? ` → ${this.who(entry.target)}` : "";
-        const result = entry.result && entry.result !== "ok" ? ` (${entry.result})` : "";
-        item.append(time, el("span", { class: "what" }, ` ${this.who(entry.actor)}: ${action}${target}${result}`));
+        item.append(time, el("span", { class: "what" }, ` ${this.who(entry.actor)}: ${this.action(entry)}${target}${this.result(entry)}`));
         return item;
       }),
     );

@@ -4,17 +4,22 @@
 
 import { has, t, translate, useLanguage, languageSwitcher } from "./i18n.js";
 import { publish, Subscriber } from "./rtc.js";
-import { Tiles, renderQueue, roleName, roomName } from "./view.js";
+import { Tiles, renderQueue, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
 import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
 import { LegWatch } from "./legwatch.js";
 import { showHealth, showOwnHealth } from "./health.js";
+import {
+  LINK_REFUSALS, showConnectionCheck, showGreeting, showLinkRefusal, showLobbyPosition, showScheduled,
+} from "./door.js";
+import {
+  Hands, labelShortcuts, setupDrawer, setupSessionControls, setupShortcuts, showBenchRole,
+  showLivestream, showPhase, showRecording,
+} from "./bench.js";
 
 const MODERATORS = new Set(["presiding_judge", "clerk"]);
 const REQUEST_TIMEOUT_MS = 15000;
 const STEPS = ["prejoin", "rules", "lobby", "courtroom"];
-const PHASES = ["scheduled", "in_session", "recess", "in_camera", "deliberation", "adjourned"];
-const RECORDING = ["recording", "paused", "stopped"];
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,6 +49,7 @@ let localStream = null;
 let subscriber = null;
 let tiles = null;
 let audit = null;
+let hands = null;
 let token = "";
 let peersGeneration = 0; // bumped whenever both legs are closed
 // Both legs watched: one that failed, closed or went silent is rebuilt (docs/protocol.md).
@@ -71,6 +77,7 @@ function setState(state) {
   ecourt.state = state;
   document.body.dataset.state = state;
   $("prejoin").hidden = !["prejoin", "refused"].includes(state);
+  $("link-refused").hidden = state !== "link_refused";
   $("rules").hidden = !["rules", "connecting"].includes(state);
   $("lobby").hidden = state !== "lobby";
   $("courtroom").hidden = state !== "courtroom";
@@ -82,10 +89,21 @@ function setState(state) {
     if (here) item.setAttribute("aria-current", "step");
     else item.removeAttribute("aria-current");
   }
-  document.querySelector(".steps").hidden = state === "left" || state === "refused";
+  document.querySelector(".steps").hidden = ["left", "refused", "link_refused"].includes(state);
 }
 
-function status(key, vars = {}) {
+// The status line. A fleeting one (the answer to an order) goes after FLEETING_MS, back to
+// what the line said before, so that no stale news stays on the bench.
+const FLEETING_MS = 8000;
+let fleetingTimer = null;
+let steadyStatus = null;
+function status(key, vars = {}, { fleeting = false } = {}) {
+  clearTimeout(fleetingTimer);
+  if (fleeting) {
+    fleetingTimer = setTimeout(() => status(...(steadyStatus || [null])), FLEETING_MS);
+  } else {
+    steadyStatus = key ? [key, vars] : null;
+  }
   lastStatus = key ? [key, vars] : null;
   $("status").textContent = key ? t(key, vars) : "";
 }
@@ -101,7 +119,19 @@ function showError(err, target = $("notice")) {
   const known = has(key);
   const message = known ? t(key) : err?.message || String(err);
   ecourt.errors.push({ code, message, event: err?.event });
-  notify(`${message} (${code})`, target);
+  notify(message, target); // the words only: the code is for the log and the tests
+  target.dataset.code = code;
+}
+
+let linkRefusal = null;
+
+function refuseLink(code) {
+  linkRefusal = code;
+  ecourt.errors.push({ code, message: t(`refusal.${code}`) });
+  setState("link_refused");
+  status(null);
+  showLinkRefusal(code);
+  $("link-refused-heading").focus();
 }
 
 async function request(event, payload, timeoutMs = REQUEST_TIMEOUT_MS) {
@@ -123,24 +153,6 @@ function readToken() {
   return new URLSearchParams(location.hash.slice(1)).get("token") || "";
 }
 
-// Who the link is for, read from the token's payload only to greet: the server decides.
-function tokenHolder() {
-  try {
-    const part = token.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
-    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
-    const claims = JSON.parse(new TextDecoder().decode(bytes));
-    return typeof claims.n === "string" && typeof claims.r === "string" ? claims : null;
-  } catch {
-    return null;
-  }
-}
-
-function showGreeting() {
-  const holder = tokenHolder();
-  $("greeting").hidden = !holder;
-  if (holder) $("greeting").textContent = t("devices.greeting", { name: holder.n, role: roleName(holder.r) });
-}
-
 function hearingIdFromUrl() {
   return decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 }
@@ -151,7 +163,7 @@ async function runConnectionCheck() {
   const line = $("connection-result");
   $("connection-test").disabled = true;
   ecourt.connectionCheck = { state: "pending", rtt: null, code: null };
-  showConnectionCheck();
+  showConnectionCheck(ecourt.connectionCheck);
   const before = await beforeJoining(hearingIdFromUrl(), token);
   if (before.hearing) {
     ecourt.hearing = ecourt.hearing || before.hearing; // the welcome's, once joined
@@ -159,22 +171,9 @@ async function runConnectionCheck() {
   }
   ecourt.connectionCheck = before.state ? before
     : await checkConnection(hearingIdFromUrl(), token, before.iceServers);
-  showConnectionCheck();
+  showConnectionCheck(ecourt.connectionCheck);
   $("connection-test").disabled = false;
   line.dataset.result = ecourt.connectionCheck.state;
-}
-
-function showConnectionCheck() {
-  const { state, rtt, code } = ecourt.connectionCheck;
-  const line = $("connection-result");
-  line.dataset.result = state;
-  if (state === "pending") line.textContent = t("devices.checking");
-  else if (state === "reachable") {
-    line.textContent = t(rtt > 300 ? "devices.reachable_slow" : "devices.reachable", { rtt });
-  } else if (state === "refused") {
-    const key = `refusal.${code}`;
-    line.textContent = t("devices.refused", { reason: has(key) ? t(key) : code });
-  } else line.textContent = t("devices.unreachable");
 }
 
 // --- the connection -----------------------------------------------------------------------
@@ -230,14 +229,18 @@ function connect() {
     }
     finish(data?.reason || "left");
   });
-  socket.on("waiting", (data) => showLobbyPosition(data));
+  socket.on("waiting", (data) => {
+    ecourt.lobbyPosition = showLobbyPosition(data) || ecourt.lobbyPosition;
+  });
   socket.on("lobby", (data) => {
     ecourt.lobby = Array.isArray(data?.waiting) ? data.waiting : [];
+    audit?.learnNames(ecourt.lobby);
     renderConsole();
   });
   socket.on("roster", (data) => {
     ecourt.roster = Array.isArray(data?.participants) ? data.participants : [];
     showRoom();
+    if (ecourt.state === "courtroom") updateButtons(); // your own buttons follow the court
     tiles?.updateRoster(ecourt.roster);
     audit?.learnNames(ecourt.roster);
     renderConsole();
@@ -247,9 +250,9 @@ function connect() {
     if (Array.isArray(data?.entries)) audit?.add(data.entries);
   });
   socket.on("hearing_state", (data) => {
-    showPhase(data?.phase);
-    showRecording(data?.recording);
-    showLivestream(data?.livestream);
+    showSession(data?.phase);
+    showRecording(ecourt, data?.recording);
+    showLivestream(ecourt, data?.livestream);
     if (data?.reason === "due_process") status("status.due_process_recess");
   });
   socket.on("active_speaker", (data) => {
@@ -328,6 +331,11 @@ function refuse(err) {
   closePeers();
   for (const track of localStream?.getTracks() || []) track.stop();
   localStream = null;
+  if (LINK_REFUSALS.has(err?.code)) {
+    devices?.handOver()?.getTracks().forEach((track) => track.stop());
+    refuseLink(err.code);
+    return;
+  }
   setState("refused");
   status(null);
   showError(err);
@@ -349,67 +357,12 @@ function followNode(nodeUrl) {
   return true;
 }
 
-function showLobbyPosition(data) {
-  const position = Number(data?.position);
-  const waiting = Number(data?.waiting);
-  if (!Number.isInteger(position) || position < 1) return;
-  ecourt.lobbyPosition = { position, waiting };
-  $("lobby-position").textContent = t("lobby.position", { position, waiting });
-}
-
-const DANGEROUS_PHASES = new Set(["adjourned", "in_camera"]);
-
-function showPhase(phase) {
-  if (!PHASES.includes(phase)) return;
-  ecourt.phase = phase;
-  $("phase").textContent = t(`phase.${phase}`);
-  $("phase").dataset.phase = phase;
-  const judge = ecourt.participant?.role === "presiding_judge";
-  $("end-hearing").disabled = !judge;
-  for (const button of document.querySelectorAll("#phase-controls button[data-phase]")) {
-    const current = button.dataset.phase === phase;
-    button.setAttribute("aria-pressed", String(current));
-    button.disabled = current || !judge;
-  }
-  if (ecourt.livestream) showLivestream(ecourt.livestream);
-}
-
-function showRecording(state) {
-  if (typeof state !== "string") return;
-  ecourt.recording = state;
-  const line = $("recording-state");
-  const shown = RECORDING.includes(state);
-  line.hidden = !shown;
-  line.textContent = shown ? t(`recording.${state}`) : "";
-  line.dataset.state = state;
-  $("console-recording").textContent = t(`console.recording_${shown ? state : "off"}`);
-  const moderator = MODERATORS.has(ecourt.participant?.role);
-  $("recording-start").disabled = !moderator || state === "off" || state === "recording";
-  $("recording-pause").disabled = !moderator || state !== "recording";
-}
-
-// The public stream: every page says when the hearing is live; only the presiding judge opens,
-// closes and cuts it.
-function showLivestream(stream) {
-  if (!stream || typeof stream.state !== "string") return;
-  ecourt.livestream = stream;
-  const line = $("livestream-state");
-  const delay = Math.round(Number(stream.delay) || 0);
-  const text = stream.state === "live" ? t("livestream.live", { delay })
-    : stream.state === "cut" ? t("livestream.cut") : "";
-  line.hidden = !text;
-  line.textContent = text;
-  line.dataset.state = stream.state;
-  const known = ["off", "closed", "live", "cut"].includes(stream.state) ? stream.state : "off";
-  $("console-livestream").textContent = t(`console.stream_${known}`, { delay });
-  if (stream.state === "live") ecourt.livestreamOpened = true;
-  const judge = ecourt.participant?.role === "presiding_judge";
-  const available = stream.state !== "off" && ecourt.hearing?.public;
-  const sitting = ecourt.phase === "in_session";
-  $("livestream-open").disabled = !judge || !available || !sitting || stream.state === "live";
-  $("livestream-close").disabled = !judge || stream.state !== "live";
-  // after a close the delay line may still hold what the court wants dropped
-  $("livestream-cut").disabled = !judge || !ecourt.livestreamOpened || stream.state === "cut";
+// The phase, and what follows from it: the livestream's buttons and the buttons of your own
+// that a phase changes.
+function showSession(phase) {
+  if (!showPhase(ecourt, phase)) return;
+  if (ecourt.livestream) showLivestream(ecourt, ecourt.livestream);
+  updateButtons();
 }
 
 // Which room you are in, from your own roster entry.
@@ -419,6 +372,11 @@ function showRoom() {
   const badge = $("room");
   badge.textContent = ecourt.room ? t("court.you_are_in", { room: roomName(ecourt.room) }) : "";
   badge.dataset.room = ecourt.room ? ecourt.room.kind : "";
+  // What the room means for the person in it (a witness waiting to be called, or released).
+  const noteKey = ecourt.room ? `court.note_${ecourt.room.kind}` : "";
+  $("room-note").hidden = !has(noteKey);
+  $("room-note").textContent = has(noteKey) ? t(noteKey) : "";
+  if (ecourt.recording) showRecording(ecourt, ecourt.recording);
 }
 
 async function consoleRequest(event, payload) {
@@ -431,40 +389,6 @@ async function consoleRequest(event, payload) {
   }
 }
 
-function setupConsole() {
-  for (const [id, action] of [
-    ["livestream-open", "open"],
-    ["livestream-close", "close"],
-    ["livestream-cut", "cut"],
-  ]) {
-    $(id).addEventListener("click", async () => {
-      if (action === "cut" && !(await confirmAction(t("confirm.cut"), t("console.livestream_cut")))) return;
-      const ack = await consoleRequest("livestream", { action });
-      if (ack) showLivestream(ack.livestream);
-    });
-  }
-  for (const [id, action] of [["recording-start", "start"], ["recording-pause", "pause"]]) {
-    $(id).addEventListener("click", async () => {
-      const ack = await consoleRequest("recording", { action });
-      if (ack) showRecording(ack.recording);
-    });
-  }
-  $("end-hearing").addEventListener("click", async () => {
-    if (!(await confirmAction(t("confirm.end_hearing"), t("console.end_hearing")))) return;
-    await consoleRequest("end_hearing", {});
-  });
-  for (const button of document.querySelectorAll("#phase-controls button[data-phase]")) {
-    button.addEventListener("click", async () => {
-      const phase = button.dataset.phase;
-      if (DANGEROUS_PHASES.has(phase)) {
-        const asked = await confirmAction(t(`confirm.phase_${phase}`), button.textContent);
-        if (!asked) return;
-      }
-      await consoleRequest("phase", { phase });
-    });
-  }
-}
-
 function onWelcome(welcome) {
   const { participant, hearing, admission, phase, recording, livestream } = welcome;
   ecourt.welcomes += 1;
@@ -474,16 +398,20 @@ function onWelcome(welcome) {
   ecourt.admission = admission;
   showConnection("connected");
   showHearing();
-  $("console").hidden = !MODERATORS.has(participant.role);
-  showPhase(phase);
-  showRecording(recording);
-  showLivestream(livestream);
+  const moderator = MODERATORS.has(participant.role);
+  $("console").hidden = !moderator;
+  $("console-open").hidden = !moderator;
+  showBenchRole(ecourt);
+  showSession(phase);
+  showRecording(ecourt, recording);
+  showLivestream(ecourt, livestream);
   if (admission === "admitted") {
     enterCourtroom();
   } else {
     setState("lobby");
     status("status.in_lobby");
-    if (welcome.lobby) showLobbyPosition(welcome.lobby);
+    showScheduled(ecourt.hearing);
+    if (welcome.lobby) ecourt.lobbyPosition = showLobbyPosition(welcome.lobby) || ecourt.lobbyPosition;
     $("lobby-heading").focus?.();
   }
 }
@@ -639,12 +567,24 @@ function updateButtons() {
   $("mic").setAttribute("aria-pressed", String(micOff));
   $("cam").setAttribute("aria-pressed", String(camOff));
   $("mic").textContent = t(micOff ? "court.unmute" : "court.mute");
+  // Muted by the court: the court, not the person, turns the microphone back on.
+  const me = ecourt.roster.find((p) => p.id === ecourt.participant?.id);
+  if ((me?.muted_by_court || []).includes("audio")) {
+    $("mic").disabled = true;
+    $("mic").textContent = t("court.muted_by_court_button");
+  }
+  // The floor answers a raised hand: the server lowers it, the button follows the roster.
+  if (me) $("hand").setAttribute("aria-pressed", String(Boolean(me.hand)));
   $("cam").textContent = t(camOff ? "court.camera_on" : "court.camera_off_button");
   const raised = $("hand").getAttribute("aria-pressed") === "true";
   $("hand").textContent = t(raised ? "court.lower_hand" : "court.raise_hand");
   $("screen").setAttribute("aria-pressed", String(Boolean(sharedScreen)));
   $("screen").textContent = t(sharedScreen ? "court.stop_sharing" : "court.share_screen");
   $("hand").hidden = $("screen").hidden = ecourt.participant?.role === "observer";
+  // Adjourned: nobody asks for the floor or shows an exhibit any more.
+  const adjourned = ecourt.phase === "adjourned";
+  $("hand").disabled = adjourned;
+  $("screen").disabled = adjourned && !sharedScreen;
 }
 
 async function toggle(kind) {
@@ -684,6 +624,11 @@ function renderConsole() {
     actorRole: ecourt.participant.role,
     onOrder: order,
   });
+  hands.update(ecourt.roster);
+  hands.render({
+    judge: ecourt.participant.role === "presiding_judge",
+    onFloor: (entry, button) => order("floor", { participant_id: entry.id, granted: true }, entry, button, null),
+  });
 }
 
 // How each person's media reaches the court: on the bench's roster and tiles, and one's own.
@@ -717,7 +662,8 @@ async function order(event, payload, entry, control, dangerous) {
 async function moderate(event, participant, buttons) {
   for (const button of buttons) button.disabled = true;
   if (await consoleRequest(event, { participant_id: participant.id })) {
-    status(event === "admit" ? "status.admitted_who" : "status.denied_who", { name: participant.display_name });
+    const key = event === "admit" ? "status.admitted_who" : "status.denied_who";
+    status(key, { name: participant.display_name }, { fleeting: true });
   } else {
     for (const button of buttons) button.disabled = false;
   }
@@ -766,7 +712,8 @@ function finish(reason) {
 function showEnded() {
   const reason = ecourt.leaveReason;
   if (!reason) return;
-  $("ended-heading").textContent = t(reason === "left" ? "ended.left_heading" : "ended.closed_heading");
+  const heading = { left: "ended.left_heading", hearing_ended: "ended.ended_heading" }[reason];
+  $("ended-heading").textContent = t(heading || "ended.closed_heading");
   const key = `leave.${reason}`;
   $("ended-text").textContent = t(has(key) ? key : "leave.disconnected");
 }
@@ -778,12 +725,14 @@ function relabel() {
   translate(document);
   if (lastStatus) status(...lastStatus);
   showHearing();
-  if (ecourt.phase) showPhase(ecourt.phase);
-  if (ecourt.recording) showRecording(ecourt.recording);
-  if (ecourt.livestream) showLivestream(ecourt.livestream);
+  if (ecourt.phase) showSession(ecourt.phase);
+  if (ecourt.recording) showRecording(ecourt, ecourt.recording);
+  if (ecourt.livestream) showLivestream(ecourt, ecourt.livestream);
+  labelShortcuts();
   if (ecourt.lobbyPosition) showLobbyPosition(ecourt.lobbyPosition);
-  showConnectionCheck();
-  if (token) showGreeting();
+  if (ecourt.state === "lobby") showScheduled(ecourt.hearing);
+  showConnectionCheck(ecourt.connectionCheck);
+  if (token) showGreeting(token);
   showRoom();
   updateButtons();
   tiles?.relabel();
@@ -791,6 +740,7 @@ function relabel() {
   renderConsole();
   showMediaHealth();
   showEnded();
+  showLinkRefusal(linkRefusal);
   if (ecourt.connection === "reconnecting") showConnection("reconnecting");
   if (devices) devices.note.textContent = t(devices.error ? "devices.failed" : "devices.ready", { error: devices.error });
 }
@@ -812,17 +762,29 @@ async function main() {
   $("mic").addEventListener("click", () => toggle("audio"));
   $("cam").addEventListener("click", () => toggle("video"));
   $("leave").addEventListener("click", leave);
-  setupConsole();
+  setupSessionControls(ecourt, consoleRequest);
+  hands = new Hands($("hands"), $("hands-empty"));
+  const drawer = setupDrawer();
+  setupShortcuts({
+    A: () => document.querySelector("#queue button.admit")?.click(),
+    F: () => document.querySelector("#hands button")?.click(),
+    K: () => drawer.toggle(),
+  });
+  labelShortcuts();
   $("hand").addEventListener("click", toggleHand);
   $("screen").addEventListener("click", toggleScreen);
   $("lobby-leave").addEventListener("click", leave);
   token = readToken();
   if (!token) {
-    setState("refused");
-    showError({ code: "token_missing" });
+    refuseLink("token_missing");
     return;
   }
-  showGreeting();
+  const before = await beforeJoining(hearingIdFromUrl(), token);
+  if (before.state === "refused" && LINK_REFUSALS.has(before.code)) {
+    refuseLink(before.code);
+    return;
+  }
+  showGreeting(token);
   devices = new DeviceCheck({
     preview: $("preview"),
     camera: $("camera"),

@@ -19,8 +19,17 @@ const TEXT = {
   waiting: () => t("watch.state.waiting"),
   live: () => t("watch.state.live"),
   ended: () => t("watch.state.ended"),
+  stopped: () => t("watch.state.stopped"),
   unsupported: () => t("watch.state.unsupported"),
 };
+
+// The playlist of a stream the court cut ends with this comment (recording/livestream/delay.py).
+const STOPPED_BY_COURT = "# ecourt: stopped by the court";
+
+async function showEnd(text) {
+  const last = text ?? (await playlist());
+  show(last?.includes(STOPPED_BY_COURT) ? "stopped" : "ended");
+}
 
 function show(state) {
   watch.state = state;
@@ -32,8 +41,8 @@ async function playlist() {
   try {
     const response = await fetch(url, { cache: "no-store" });
     return response.ok ? await response.text() : null;
-  } catch (err) {
-    return null;
+  } catch {
+    return null; // the network: try again on the next poll
   }
 }
 
@@ -74,7 +83,7 @@ async function waitForStream() {
   if (text === null) {
     setTimeout(waitForStream, POLL_MS);
   } else if (text.includes("#EXT-X-ENDLIST")) {
-    show("ended");
+    showEnd(text);
     setTimeout(waitForReopening, ENDED_POLL_MS);
   } else {
     start();
@@ -92,7 +101,7 @@ async function waitForReopening() {
 }
 
 video.addEventListener("ended", () => {
-  show("ended");
+  showEnd();
   stop();
   setTimeout(waitForReopening, ENDED_POLL_MS);
 });
