@@ -115,6 +115,22 @@ class SigningKey:
             return cls(private)
         raise SigningKeyInvalid("the signing key file is neither PEM nor 32 raw bytes")
 
+    @classmethod
+    def load_or_create(cls, path: Path) -> SigningKey:
+        """The key in `path`, made there first if there is none. Safe when several processes
+        (nodes sharing a data directory) start at once: each writes its candidate to a file of
+        its own, one hard link wins, and every process loads the winner."""
+        if not path.exists():
+            candidate = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+            cls.generate().save(candidate)
+            try:
+                os.link(candidate, path)
+            except FileExistsError:
+                pass  # another process made it first: its key is the key
+            finally:
+                os.unlink(candidate)
+        return cls.load(path)
+
     def save(self, path: str | os.PathLike[str], *, raw: bool = False) -> None:
         """Write the key to a new file with mode 0600 (PEM unless `raw`). Never overwrites."""
         if raw:

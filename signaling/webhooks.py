@@ -128,7 +128,11 @@ class WebhookDispatcher:
         tasks = [*self._tasks, *self._sending]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:  # bounded: a task cancelled inside a store call that hangs does not hold the exit
+            done, _ = await asyncio.wait(tasks, timeout=drain)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved: it was logged where it happened
         if self._session is not None:
             await self._session.close()
 

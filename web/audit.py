@@ -59,11 +59,7 @@ class AuditLogs:
         """The checkpoint key, loaded or created the first time a log is opened."""
         if self._key is None:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if self._key_file.exists():
-                self._key = SigningKey.load(self._key_file)
-            else:
-                self._key = SigningKey.generate()
-                self._key.save(self._key_file)
+            self._key = SigningKey.load_or_create(self._key_file)
         return self._key
 
     def path(self, hearing_id: str) -> Path:

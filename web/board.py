@@ -69,7 +69,7 @@ class BoardPublisher:
         if task is None:
             return
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.wait({task}, timeout=2.0)  # a store that hangs does not hold the exit
         try:
             await asyncio.wait_for(self._store.forget(self._signaling.node.node_id), 2.0)
         except Exception as exc:

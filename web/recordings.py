@@ -56,11 +56,7 @@ class Recordings:
         if self._signing_key is None:
             path = self._signing_key_path
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if path.exists():
-                self._signing_key = SigningKey.load(path)
-            else:
-                self._signing_key = SigningKey.generate()
-                self._signing_key.save(path)
+            self._signing_key = SigningKey.load_or_create(path)
         return self._signing_key
 
     def recorder_for(self, hearing: Hearing, audit: AuditLog) -> HearingRecorder:
