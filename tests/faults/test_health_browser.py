@@ -22,6 +22,7 @@ from tests.browser_support import (
     confirm,
     first_page,
     join_hearing,
+    open_orders,
     wait_for_state,
 )
 from tests.conftest import RunningServer
@@ -149,10 +150,13 @@ async def test_the_judge_calls_a_witness_without_a_camera_only_after_confirming_
         await wait_for_state(judge, "courtroom", "judge")
         await witness.connect()
         item = judge.locator(f'#roster [data-participant-id="{wid}"]')
-        await judge.locator(f'#queue [data-participant-id="{wid}"] button.admit').click()
+        admit = judge.get_by_role("button", name="Admit Mr Lam (Witness)")
+        await expect(admit).to_be_visible(timeout=15_000)
+        await admit.click()
         await witness.wait_admitted()
         await witness.publish(AudioStreamTrack())  # the camera refused
         await badge_shows(judge, wid, "no_media", 10)
+        await open_orders(judge, "Mr Lam")  # the person's orders are in a menu on their row
         await item.get_by_role("button", name="Call").click()
         await confirm(judge, "Mr Lam")  # "testify by audio only?"
         await expect(item.get_by_role("button", name="Release")).to_be_visible(timeout=10_000)
