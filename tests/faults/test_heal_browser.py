@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiortc.mediastreams import AudioStreamTrack
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from signaling.client import HearingClient
 from tests.browser_support import (
@@ -33,9 +36,20 @@ from web.keys import AUDIT, SIGNALING
 pytestmark = BROWSER_TEST
 
 
-async def test_a_page_rebuilds_the_legs_the_server_closed_as_dead(
+@dataclass
+class Seated:
+    hearing_id: str
+    judge: HearingClient
+    judge_id: str
+    party: Page
+    party_id: str
+
+
+@asynccontextmanager
+async def seated_page(
     tmp_path: Path, server: RunningServer, clients: list[HearingClient]
-) -> None:
+) -> AsyncIterator[Seated]:
+    """A sitting court: an aiortc judge and a Chromium party, media flowing both ways."""
     hearing = await server.create_hearing()
     hid = hearing["id"]
     judge_token = await server.issue_token(hid, "presiding_judge", "Judge Le")
@@ -57,6 +71,15 @@ async def test_a_page_rebuilds_the_legs_the_server_closed_as_dead(
         await wait_for_state(party, "courtroom", "party")
         await wait_for_decoded_video(party, "party", judge_id, at_least=5, within=30)
         await decodes(await judge.wait_for_track(party_id, "video", timeout=30))
+        yield Seated(hid, judge, judge_id, party, party_id)
+
+
+async def test_a_page_rebuilds_the_legs_the_server_closed_as_dead(
+    tmp_path: Path, server: RunningServer, clients: list[HearingClient]
+) -> None:
+    async with seated_page(tmp_path, server, clients) as seated:
+        hid, judge, judge_id = seated.hearing_id, seated.judge, seated.judge_id
+        party, party_id = seated.party, seated.party_id
         session = server.app[SIGNALING].session(hid)
         assert session is not None
         first_subscribe = session.members[party_id].subscribe
@@ -110,27 +133,9 @@ async def test_a_page_whose_leg_dies_under_a_network_change_rebuilds_it_before_t
     """Wi-Fi to 4G under one of the page's legs: its sockets never hear again, its connection
     still looks open. The page's own watch rebuilds it within 15 s; the server alone would
     wait its 30 s consent period (the page's sending connection was never rebuilt before)."""
-    hearing = await server.create_hearing()
-    hid = hearing["id"]
-    judge_token = await server.issue_token(hid, "presiding_judge", "Judge Le")
-    party_token = await server.issue_token(hid, "plaintiff", "Ms Nguyen")
-    judge_id, party_id = judge_token["participant_id"], party_token["participant_id"]
-    judge = HearingClient(server.base_url, judge_token["token"])
-    clients.append(judge)
-    await judge.connect()
-    await judge.request("phase", {"phase": "in_session"})
-    await judge.publish(SmallVideo(), AudioStreamTrack())
-    async with (
-        async_playwright() as playwright,
-        chromium(playwright, tmp_path / "party-profile") as browser,
-    ):
-        party = await first_page(browser)
-        await join_hearing(party, party_token["join_url"])
-        await judge.wait_for_waiting(party_id)
-        await judge.admit(party_id)
-        await wait_for_state(party, "courtroom", "party")
-        await wait_for_decoded_video(party, "party", judge_id, at_least=5, within=30)
-        await decodes(await judge.wait_for_track(party_id, "video", timeout=30))
+    async with seated_page(tmp_path, server, clients) as seated:
+        judge, judge_id = seated.judge, seated.judge_id
+        party, party_id = seated.party, seated.party_id
         ports = await party.evaluate(PAGE_PORTS, leg)
         assert ports
         firewall = Firewall()
