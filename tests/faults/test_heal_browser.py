@@ -83,6 +83,9 @@ async def test_a_page_rebuilds_the_legs_the_server_closed_as_dead(
         session = server.app[SIGNALING].session(hid)
         assert session is not None
         first_subscribe = session.members[party_id].subscribe
+        # only the server's word may rebuild here: the page's own watch would otherwise see its
+        # closed connection first, and which of the two wins is a race (the next test has it)
+        await party.evaluate("() => window.ecourt.legWatch.close()")
 
         # the page closes its own receiving connection, as a crashed tab's would close
         await party.evaluate("() => window.ecourt.pcs.subscribe.close()")
