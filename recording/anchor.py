@@ -33,6 +33,8 @@ class Anchor:
     state: str = ""
     held: bool = False
     shredded: bool = False
+    epoch: int = 0
+    """The epoch of the entry (the writer's lease, `docs/audit.md#epochs`); 0 without one."""
 
 
 @dataclass
@@ -108,7 +110,7 @@ def _read_entries(view: LogView, recording_id: str, data: bytes, signed_seq: int
         elif action == "recording_shredded" and signed:
             view.shredded = True
         elif action in (MANIFEST_ACTION, KEYS_ACTION) and signed:
-            found = _anchor(record.get("details"))
+            found = _anchor(record.get("details"), record.get("epoch"))
             if found is None:
                 continue
             if action == MANIFEST_ACTION:
@@ -118,7 +120,7 @@ def _read_entries(view: LogView, recording_id: str, data: bytes, signed_seq: int
                 view.shredded |= found.shredded
 
 
-def _anchor(details: object) -> Anchor | None:
+def _anchor(details: object, epoch: object = 0) -> Anchor | None:
     if not isinstance(details, dict):
         return None
     seq, digest = details.get("seq"), details.get("hash")
@@ -130,6 +132,7 @@ def _anchor(details: object) -> Anchor | None:
         state=str(details.get("state", "")),
         held=details.get("held") is True,
         shredded=details.get("shredded") is True,
+        epoch=epoch if type(epoch) is int and epoch > 0 else 0,
     )
 
 

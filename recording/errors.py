@@ -15,6 +15,13 @@ class RecordingForbidden(RecordingError):
     code = "recording_forbidden"
 
 
+class RecordingFenced(RecordingError):
+    """This node no longer holds the hearing, or a node of a newer epoch has written the
+    recording's manifest: it writes nothing more to the recording."""
+
+    code = "recording_fenced"
+
+
 class RecordingNotFound(RecordingError):
     code = "recording_not_found"
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from recording.errors import RecordingInvalid
+from recording.errors import RecordingFenced, RecordingInvalid
 from recording.layout import write_atomically
 from security.ed25519 import SigningKey, key_id, verify_signature
 
@@ -92,6 +92,10 @@ class Manifest:
     seq: int = 0
     """Counts the signed versions of this manifest; each one's `seq` and digest go to the
     hearing's audit log as it is signed (`recording_manifest`)."""
+    epoch: int = 0
+    """The fencing epoch of the node that signed this version (`docs/cluster.md#leases`): a
+    node never writes over a manifest of a newer epoch. 0 (left out of the JSON): written
+    without a lease, as before epochs."""
 
     @property
     def digest(self) -> str:
@@ -117,7 +121,10 @@ class Manifest:
         return replace(self, events=(*self.events, (at_ms, event)))
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        body = asdict(self)
+        if not self.epoch:
+            del body["epoch"]  # the digest of a manifest written before epochs stays the same
+        return body
 
     @classmethod
     def from_json(cls, body: object) -> Manifest:
@@ -125,11 +132,13 @@ class Manifest:
             if not isinstance(body, dict) or body.get("format") != FORMAT:
                 raise ValueError("not a format-1 manifest")
             names = {f.name for f in fields(cls)}
-            if not names - {"seq"} <= set(body) <= names:
+            if not names - {"seq", "epoch"} <= set(body) <= names:
                 raise ValueError("unexpected or missing manifest fields")
-            seq = body.get("seq", 0)
+            seq, epoch = body.get("seq", 0), body.get("epoch", 0)
             if type(seq) is not int or seq < 0:
                 raise ValueError("seq is a whole number")
+            if type(epoch) is not int or epoch < 0 or ("epoch" in body and not epoch):
+                raise ValueError("epoch is a positive whole number")
             return cls(
                 recording_id=str(body["recording_id"]),
                 hearing_id=str(body["hearing_id"]),
@@ -142,6 +151,7 @@ class Manifest:
                 phases=tuple((int(t), str(p)) for t, p in body["phases"]),
                 events=tuple((int(t), str(e)) for t, e in body["events"]),
                 seq=seq,
+                epoch=epoch,
             )
         except (TypeError, ValueError, KeyError) as exc:
             raise RecordingInvalid(f"the manifest is malformed: {exc}") from exc
@@ -186,6 +196,22 @@ def write_signed(path: Path, manifest: Manifest, key: SigningKey) -> None:
     body = manifest.to_json()
     document = {"manifest": body, "signature": signature_block(key, canonical(body))}
     write_atomically(path, json.dumps(document, indent=1, sort_keys=True).encode())
+
+
+def write_fenced(path: Path, manifest: Manifest, key: SigningKey) -> None:
+    """Write the manifest, unless the one on disk was written under a newer epoch (another
+    node holds the hearing now): then RecordingFenced, and nothing is written."""
+    try:
+        written = json.loads(path.read_bytes())["manifest"].get("epoch", 0)
+    except FileNotFoundError:
+        written = 0
+    except (ValueError, TypeError, KeyError, AttributeError):
+        written = 0  # a damaged file is written over, as before epochs
+    if isinstance(written, int) and written > manifest.epoch:
+        raise RecordingFenced(
+            f"the manifest was written under epoch {written}; this node holds {manifest.epoch}"
+        )
+    write_signed(path, manifest, key)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ Every permitted track is written to its own segments (`recording/track.py`), sea
 recording's current data key. The manifest is re-signed as each segment closes. A recording
 found still open when the hearing starts recording again (the node crashed) is resumed: the
 segments the crash cut short enter the manifest as `crash`, and a new data key is used.
+
+One node writes a recording at a time (`docs/cluster.md#leases`): each manifest is written
+under the audit log's lock with the lease's epoch, and never over one of a newer epoch; once
+this node no longer holds the hearing the recorder is `fenced`: it drops its segments as they
+are (the new host adopts them as cut short) and writes nothing more.
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ from hearing.profiles import HearingRules
 from hearing.rooms import Room
 from media.forwarder import PublishedTrack
 from recording.anchor import MANIFEST_ACTION
-from recording.errors import RecordingForbidden
+from recording.errors import RecordingFenced, RecordingForbidden
 from recording.keys import RecordingKeys
 from recording.layout import RecordingPaths, new_id
-from recording.manifest import Manifest, SegmentEntry, TrackEntry, read_signed, write_signed
+from recording.manifest import Manifest, SegmentEntry, TrackEntry, read_signed, write_fenced
 from recording.segment import CODECS, SegmentSummary, SegmentWriter
 from recording.track import TrackRecorder
-from security import AuditLog, SigningKey
+from security import AuditLog, AuditLogClosed, SigningKey
 from security.keyring import KeyRing
 from security.sealing import DataKey, SealHeader, open_sealed
 
@@ -256,6 +261,7 @@ class HearingRecorder:
         recorder = TrackRecorder(
             track=track,
             entry=entry,
+            may_write=self._audit.serving,
             origin=self._origin,
             segment_seconds=self._settings.segment_seconds,
             open_segment=self._open_segment,
@@ -337,8 +343,12 @@ class HearingRecorder:
             if self.state == "paused" and by == "judge":
                 self.paused_by = "judge"  # the judge's pause outlasts the recess
             return
-        for recorder in self._tracks.values():
+        if not self._still_held():
+            return
+        for recorder in list(self._tracks.values()):
             recorder.pause()
+        if self.state == "fenced":
+            return
         self.state, self.paused_by = "paused", by
         assert self._manifest is not None and self._paths is not None
         at = int(time.time() * 1000)
@@ -348,7 +358,9 @@ class HearingRecorder:
 
     def _resume(self, actor: str) -> str:
         assert self._manifest is not None and self._paths is not None
-        for recorder in self._tracks.values():
+        if not self._still_held():
+            raise RecordingFenced("this node no longer holds the hearing")
+        for recorder in list(self._tracks.values()):
             recorder.resume()
         self.state, self.paused_by = "recording", None
         at = int(time.time() * 1000)
@@ -359,9 +371,9 @@ class HearingRecorder:
 
     def stop(self, actor: str) -> None:
         """Seal every segment and sign the final manifest. Idempotent."""
-        if self.state not in ("recording", "paused"):
+        if self.state not in ("recording", "paused") or not self._still_held():
             return
-        for recorder in self._tracks.values():
+        for recorder in list(self._tracks.values()):
             recorder.close()
         self._tracks.clear()
         if self._ticker is not None:
@@ -372,15 +384,17 @@ class HearingRecorder:
         manifest = self._adopt_orphans(self._paths, self._manifest, "write_failed")
         self._manifest = replace(manifest.with_event(at, "stopped"), state="stopped")
         self._save()
+        if self.state == "fenced":  # lost while sealing its segments
+            return
         self.state = "stopped"
         self._audit.record(actor, "recording_stopped", target=self._paths.recording_id)
 
     def hand_over(self) -> None:
         """This node stops but the hearing goes on elsewhere: seal every segment and leave
         the recording open (not stopped), so the next node resumes it with a new data key."""
-        if self.state not in ("recording", "paused"):
+        if self.state not in ("recording", "paused") or not self._still_held():
             return
-        for recorder in self._tracks.values():
+        for recorder in list(self._tracks.values()):
             recorder.close()
         self._tracks.clear()
         if self._ticker is not None:
@@ -391,12 +405,37 @@ class HearingRecorder:
         manifest = self._adopt_orphans(self._paths, self._manifest, "write_failed")
         self._manifest = manifest.with_event(at, "handed_over")
         self._save()
+        if self.state == "fenced":
+            return
         self.state = "handed_over"
         self._audit.record(ACTOR, "recording_handed_over", target=self._paths.recording_id)
+
+    def _still_held(self) -> bool:
+        """Whether this node still holds the hearing; if not, the recorder is fenced."""
+        if self._audit.serving():
+            return True
+        self._fence("this node no longer holds the hearing")
+        return False
+
+    def _fence(self, reason: str) -> None:
+        """Write nothing more: the segments are dropped as they are on disk (unsealed last
+        chunk and all), and the manifest is left to the next host. Idempotent."""
+        if self.state == "fenced":
+            return
+        log.warning("the recording of %s stops here: %s", self.hearing_id, reason)
+        self.state = "fenced"
+        for recorder in list(self._tracks.values()):
+            recorder.abandon()
+        self._tracks.clear()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_INTERVAL)
+            if not self._still_held():
+                return
             for recorder in list(self._tracks.values()):
                 try:
                     recorder.flush_due()
@@ -407,16 +446,33 @@ class HearingRecorder:
         """Sign the next version of the manifest, then anchor it outside the directory: its
         `seq` and digest go to the hearing's audit log, and a checkpoint to the store."""
         assert self._paths is not None and self._manifest is not None
-        self._manifest = replace(self._manifest, seq=self._manifest.seq + 1)
-        write_signed(self._paths.manifest, self._manifest, self._signing_key)
+        if self.state == "fenced":
+            return
+        path, key = self._paths.manifest, self._signing_key
+        following = replace(self._manifest, seq=self._manifest.seq + 1)
+
+        def write(epoch: int) -> Manifest:
+            stamped = replace(following, epoch=epoch)
+            write_fenced(path, stamped, key)
+            return stamped
+
+        try:
+            self._manifest = self._audit.under_lease(write)
+        except (AuditLogClosed, RecordingFenced) as fenced:
+            self._fence(str(fenced))
+            return
         details = {
             "seq": self._manifest.seq,
             "hash": self._manifest.digest,
             "segments": len(self._manifest.segments),
             "state": self._manifest.state,
         }
-        self._audit.record(ACTOR, MANIFEST_ACTION, target=self._paths.recording_id, details=details)
-        self._audit.checkpoint()
+        target = self._paths.recording_id
+        try:
+            self._audit.record(ACTOR, MANIFEST_ACTION, target=target, details=details)
+            self._audit.checkpoint()
+        except AuditLogClosed as fenced:  # the deadline passed since the write: one version past
+            self._fence(str(fenced))  # the log, as a crash leaves it
 
     async def close(self) -> None:
         """Stop recording (a clean stop, not a crash). Idempotent."""

@@ -9,6 +9,7 @@ that; with the sealer's chunk time, a crash loses at most about a second per tra
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, BinaryIO
@@ -19,6 +20,7 @@ from media.frames import EncodedFrame, vp8_dimensions
 from recording.errors import RecordingError
 from security.sealing import DataKey, SealedWriter, SealHeader, SealSummary
 
+log = logging.getLogger(__name__)
 CLUSTER_MS = 300
 MILLISECONDS = Fraction(1, 1000)
 CODECS = {"video/vp8": ("vp8", "video"), "audio/opus": ("opus", "audio")}
@@ -29,10 +31,12 @@ class _SealSink:
 
     def __init__(self, sealed: SealedWriter) -> None:
         self._sealed = sealed
+        self.dropping = False
 
     def write(self, data: Any) -> int:
         chunk = bytes(data)
-        self._sealed.write(chunk)
+        if not self.dropping:
+            self._sealed.write(chunk)
         return len(chunk)
 
 
@@ -63,6 +67,7 @@ class SegmentWriter:
         self._sealed = SealedWriter(
             sink, key, header, chunk_bytes=chunk_bytes, chunk_seconds=chunk_seconds, fsync=fsync
         )
+        self._sink = _SealSink(self._sealed)
         self._container: Any = None
         self._stream: Any = None
         self.frames = 0
@@ -72,7 +77,7 @@ class SegmentWriter:
 
     def _open(self, frame: EncodedFrame) -> None:
         options = {"cluster_time_limit": str(CLUSTER_MS), "live": "1"}
-        self._container = av.open(_SealSink(self._sealed), "w", format="webm", options=options)
+        self._container = av.open(self._sink, "w", format="webm", options=options)
         if self.kind == "video":
             width, height = vp8_dimensions(frame.data) or (0, 0)
             self._stream = self._container.add_mux_stream(
@@ -105,6 +110,23 @@ class SegmentWriter:
         """Seal what is buffered if it has waited a chunk's time (called by a timer)."""
         if self._summary is None:
             self._sealed.flush_due()
+
+    def abandon(self) -> None:
+        """Close the file and write nothing more to it, not even the sealed last chunk: what
+        is on disk stays as it is (a prefix that verifies). Idempotent; `close` after it
+        writes nothing either."""
+        if self._summary is not None:
+            return
+        self._sink.dropping = True
+        try:
+            if self._container is not None:
+                self._container.close()  # its last bytes go nowhere
+        except Exception:
+            log.debug("closing an abandoned segment's muxer failed", exc_info=True)
+        finally:
+            self._file.close()
+        empty = SealSummary(sha256="", chunks=0, plaintext_bytes=0, sealed_bytes=0)
+        self._summary = SegmentSummary(empty, self.frames, self.first_pts_ms, self.last_pts_ms)
 
     def close(self) -> SegmentSummary:
         """Finish the WebM, seal the last chunk and close the file. Idempotent."""

@@ -32,6 +32,7 @@ class TrackRecorder:
         segment_seconds: float,
         open_segment: SegmentOpener,
         segment_closed: SegmentClosed,
+        may_write: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.track = track
@@ -42,6 +43,8 @@ class TrackRecorder:
         self._open_segment = open_segment
         self._segment_closed = segment_closed
         self._clock = clock
+        self._may_write = may_write
+        """False once this node no longer holds the hearing: packets are then not written."""
         self._assembler = FrameAssembler(track.kind, clock)
         self._segment: SegmentWriter | None = None
         self._index = 0
@@ -54,7 +57,7 @@ class TrackRecorder:
         track.add_tap(self.on_packet)
 
     def on_packet(self, packet: ParsedRtp) -> None:
-        if self.paused or self.closed:
+        if self.paused or self.closed or not self._may_write():
             return
         for frame in self._assembler.push(packet):
             self._write(frame)
@@ -109,7 +112,7 @@ class TrackRecorder:
         )
 
     def flush_due(self) -> None:
-        if self._segment is not None:
+        if self._segment is not None and self._may_write():
             self._segment.flush_due()
 
     def _close_segment(self) -> None:
@@ -134,6 +137,16 @@ class TrackRecorder:
         self.closed = True
         self.track.remove_tap(self.on_packet)
         self._close_segment()
+
+    def abandon(self) -> None:
+        """Stop listening and leave the current segment as it is on disk (its last chunk
+        unsealed): this node may write no more of it. Idempotent."""
+        if not self.closed:
+            self.closed = True
+            self.track.remove_tap(self.on_packet)
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            segment.abandon()
 
     @property
     def frames_lost(self) -> int:

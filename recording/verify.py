@@ -229,6 +229,13 @@ def _check_anchors(check: _Check, manifest: Manifest, keys: KeysFile | None, vie
     )
     if found is not None:
         check.problem(found[0], "manifest.json", found[1])
+    elif view.manifest is not None and 0 < manifest.epoch < view.manifest.epoch:
+        check.problem(
+            "manifest_stale_epoch",
+            "manifest.json",
+            f"written under epoch {manifest.epoch} after the log's epoch "
+            f"{view.manifest.epoch} anchored the recording: a node that no longer held it",
+        )
     elif view.manifest is not None and manifest.seq > view.manifest.seq:
         check.incomplete.append(
             f"the manifest's last version (seq {manifest.seq}) was signed as the recorder "

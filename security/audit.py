@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from security.audit_errors import AuditError, AuditFenced, AuditLogClosed
 from security.audit_record import (
@@ -31,6 +31,7 @@ from security.ed25519 import SigningKey, fsync_directory
 
 DEFAULT_CHECKPOINT_EVERY = 100
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class AuditSink(Protocol):
@@ -179,6 +180,21 @@ class AuditLog:
                 "checkpoint_seq": self._head.checkpointed_seq,
             }
             self.record("system", TAKEOVER, details=details)
+
+    def serving(self) -> bool:
+        """Whether this log may be written now: open, and its writer still holds the hearing."""
+        return not self._closed and self._serving()
+
+    def under_lease(self, write: Callable[[int], _T]) -> _T:
+        """Run `write(epoch)` under the log's lock, only if the log may be written: a file
+        beside the log (a recording's manifest) that must have one writer is written with the
+        same check, right before the write, as an entry is (`docs/cluster.md#leases`)."""
+        with self._lock:
+            if self._closed:
+                raise AuditLogClosed("the audit log is closed")
+            if not self._serving():
+                raise AuditFenced("this node no longer holds the hearing")
+            return write(self._epoch)
 
     @property
     def head(self) -> ChainHead:

@@ -24,6 +24,7 @@ from recording.errors import (
     LegalHold,
     LivestreamForbidden,
     RecordingError,
+    RecordingFenced,
     RecordingForbidden,
     RecordingIncomplete,
     RecordingInvalid,
@@ -115,6 +116,7 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     RecordingIncomplete.code: (409, RecordingIncomplete.code),
     KeysRotationRefused.code: (409, KeysRotationRefused.code),
     AnchorUnavailable.code: (503, AnchorUnavailable.code),
+    RecordingFenced.code: (503, RecordingFenced.code),
     LivestreamForbidden.code: (403, LivestreamForbidden.code),
     # security/: every refusal keeps its reason as the code.
     **{reason.value: (401, reason.value) for reason in TokenRefusal},
