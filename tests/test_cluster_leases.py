@@ -24,7 +24,9 @@ import aiohttp
 import pytest
 from aiortc.mediastreams import AudioStreamTrack
 
+from recording.verify import Trust, verify_trusted
 from security import SigningKey, verify_file
+from security.keyring import KeyRing
 from signaling.client import HearingClient, JoinRefused
 from tests.cluster_support import (
     HEADERS,
@@ -38,6 +40,7 @@ from tests.cluster_support import (
 )
 from tests.test_cluster_failover import receiving
 from tests.test_recording_media import SmallVideo
+from web.recordings import RECORDING_KEY_FILE
 
 pytestmark = pytest.mark.media
 
@@ -85,6 +88,24 @@ class Court:
         report = verify_file(path, key.public_key, require_closed=closed)
         assert report.ok, report.summary()
         return report.writers
+
+    def recordings(self) -> list[str]:
+        """The status of each recording of the hearing, verified offline with the nodes' keys
+        (they share the data dir); none may be invalid: one writer at a time, fenced by epoch."""
+        trust = Trust(
+            manifest_keys=frozenset({SigningKey.load(self.data / RECORDING_KEY_FILE).public_key}),
+            audit_log=self.data / "audit" / f"{self.hearing_id}.jsonl",
+            audit_key=SigningKey.load(self.data / "audit-signing.key").public_key,
+            custody_log=self.data / "audit" / f"{self.hearing_id}.custody.jsonl",
+        )
+        keyring = KeyRing.open(self.data.parent / "keyring.json")
+        statuses = []
+        for root in sorted((self.data / "recordings").iterdir()):
+            report = verify_trusted(root, trust, keyring)
+            assert report.status in ("valid", "incomplete"), report.summary()
+            assert not report.problems, report.summary()
+            statuses.append(report.status)
+        return statuses
 
 
 @asynccontextmanager
@@ -175,6 +196,7 @@ async def test_a_stalled_host_loses_its_hearing_to_one_other_node_and_nobody_is_
         assert await asyncio.to_thread(c.a.stop, 15) == 0
     writers = c.audit(closed=True)  # ended: closed, and it verifies without --open
     assert any(w.startswith("takeover") for w in writers), writers
+    assert c.recordings()  # the hearing was recorded on both nodes, and the record holds
 
 
 async def test_a_drain_stalled_in_the_middle_of_its_handover_leaves_a_log_that_verifies(
@@ -195,6 +217,7 @@ async def test_a_drain_stalled_in_the_middle_of_its_handover_leaves_a_log_that_v
         assert await asyncio.to_thread(c.b.stop, 15) == 0
     writers = c.audit(closed=True)
     assert writers and all(w.startswith(("handover", "takeover")) for w in writers), writers
+    assert c.recordings()
 
 
 @pytest.mark.parametrize("persist", [False, True], ids=["without-persistence", "persistent"])
