@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -94,6 +95,7 @@ def start_node(name: str, data: Path, redis_port: int, prefix: str, port: int = 
         ECOURT_KEYRING=str(data.parent / "keyring.json"),
         ECOURT_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
         ECOURT_REDIS_PREFIX=prefix,
+        ECOURT_REDIS_VOLATILE="1",  # the bench's Redis keeps nothing on disk
         ECOURT_NODE_ID=name,
         ECOURT_PORT=str(port),
         PYTHONPATH=str(ROOT),
@@ -240,6 +242,8 @@ async def run(kills: int, busy: int, warm_up: float) -> dict[str, object]:
                 host_url = judge.base_url
                 host = next(n for n in nodes.values() if n.url == host_url)
                 rejoins = [c.rejoins for c in clients]
+                for c in clients:
+                    c.rejoin_refusals.clear()
                 await asyncio.sleep(2)  # media flows
                 load = load_1min()
                 killed = time.monotonic()
@@ -259,6 +263,8 @@ async def run(kills: int, busy: int, warm_up: float) -> dict[str, object]:
                     f"rejoined {percentile(rejoined, 0.5):.2f} s)",
                     flush=True,
                 )
+                refused = sum((c.rejoin_refusals for c in clients), collections.Counter[str]())
+                print(f"  refused meanwhile: {dict(refused)}", flush=True)
                 nodes[host.name] = start_node(host.name, data, redis_port, prefix, host.port)
                 await wait_ready(nodes[host.name].url)
         finally:

@@ -13,6 +13,7 @@ Tests, benchmarks and integrators use it:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import time
@@ -168,6 +169,9 @@ class HearingClient:
         self._published: tuple[tuple[MediaStreamTrack, ...], MediaStreamTrack | None] | None = None
         self.rejoins = 0
         self.rejoined_at: float | None = None
+        self.rejoin_refusals: collections.Counter[str] = collections.Counter()
+        """Why attempts to come back were refused, by code (`connection_failed` for a node
+        that did not answer): what a slow rejoin waited for."""
         self.dropped_at: float | None = None
         self._token = token
         self._hearing_id = hearing_id
@@ -655,11 +659,13 @@ class HearingClient:
                 try:
                     await self._connect_once_following()
                 except JoinRefused as refused:
+                    self.rejoin_refusals[refused.code] += 1
                     if refused.code not in RETRYABLE:
                         await self._set(left_reason=refused.code)  # revoked, denied, ended
                         return
                     continue
-                except (ClientError, OSError, TimeoutError):
+                except (ClientError, OSError, TimeoutError) as failed:
+                    self.rejoin_refusals[type(failed).__name__] += 1
                     continue
                 self.rejoins += 1
                 self.rejoined_at = time.monotonic()
