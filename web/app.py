@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> web.Application:
     app[LIVESTREAMS] = streams
     app[STORES] = stores
     publisher = board.BoardPublisher(signaling, stores.board)
+    live_board = board.live_board(app, signaling)
     app[WEBHOOKS] = webhooks
     app[METRICS] = Metrics(settings, engine, signaling, audit, streams)
     signaling.attach(app)
@@ -121,7 +122,9 @@ def create_app(settings: Settings) -> web.Application:
             await webhooks.catch_up(hearing_id, entries)
         await signaling.start()
         await publisher.start()
+        await live_board.start()
         yield
+        await live_board.close()
         await publisher.close()
         await stalls.close()
         await signaling.close()
