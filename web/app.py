@@ -14,7 +14,16 @@ from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
 from signaling.webhooks import WebhookDispatcher
-from web import api, board, connection_check, livestreams, pages, public_keys, webhooks_api
+from web import (
+    api,
+    board,
+    connection_check,
+    livestreams,
+    pages,
+    public_keys,
+    report_page,
+    webhooks_api,
+)
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
@@ -105,6 +114,7 @@ def create_app(settings: Settings) -> web.Application:
     api.add_routes(app)
     webhooks_api.add_routes(app)
     board.add_routes(app)
+    report_page.add_routes(app)
     connection_check.add_routes(app)
     pages.add_routes(app)
     livestreams.add_routes(app, streams)
