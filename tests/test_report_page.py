@@ -14,6 +14,7 @@ import pytest
 
 from security import Secret
 from signaling.client import HearingClient
+from signaling.errors import LeaveReason
 from tests.conftest import RunningServer, running_server
 from tests.test_board import ADMIN_KEY, court_log, log_in
 from tests.test_lobby_news import enter_as
@@ -21,7 +22,7 @@ from web.board import COOKIE
 from web.i18n import CATALOGUES, t
 from web.keys import SETTINGS
 from web.report import HEARING_COLUMNS, PARTICIPANT_COLUMNS
-from web.report_page import COLUMN_WORDS
+from web.report_page import COLUMN_WORDS, VALUE_WORDS
 
 
 @pytest.fixture
@@ -117,3 +118,9 @@ def test_every_column_of_the_report_has_its_words_in_both_languages() -> None:
     assert set(COLUMN_WORDS) == set(HEARING_COLUMNS) | set(PARTICIPANT_COLUMNS)
     for key in COLUMN_WORDS.values():
         assert key in CATALOGUES["en"] and key in CATALOGUES["vi"], key
+
+
+def test_every_code_the_page_puts_in_words_has_them_in_both_languages() -> None:
+    for key in VALUE_WORDS.values():
+        assert key in CATALOGUES["en"] and key in CATALOGUES["vi"], key
+    assert set(LeaveReason) <= set(VALUE_WORDS)  # every reason someone leaves for

@@ -53,6 +53,26 @@ COLUMN_WORDS: Final = {
     "reason": "report.col.reason",
 }
 """The words heading each column on the page (the CSV keeps the column names)."""
+VALUE_WORDS: Final = {
+    "yes": "report.value.yes",
+    "no": "report.value.no",
+    "ordered": "report.value.ordered",
+    "due_process": "report.value.due_process",
+    "still_there": "report.value.still_there",
+    "left": "report.value.left",
+    "disconnected": "report.value.disconnected",
+    "denied": "report.value.denied",
+    "ejected": "report.value.ejected",
+    "revoked": "report.value.revoked",
+    "hearing_ended": "report.value.hearing_ended",
+    "replaced": "report.value.replaced",
+    "abuse": "report.value.abuse",
+    "node_draining": "report.value.node_draining",
+    "node_lost": "report.value.node_lost",
+    "protocol_error": "report.value.protocol_error",
+}
+"""The words for the codes in the columns below (the CSV keeps the codes)."""
+WORDED: Final = ("adjourned", "ended", "recess_reasons", "reason")
 
 
 def add_routes(app: web.Application) -> None:
@@ -133,10 +153,23 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _value(column: str, value: str, lang: str) -> str:
+    """A cell as the page shows it: codes in words (`ordered:1` is `ordered by the court: 1`)."""
+    if column not in WORDED or not value:
+        return value
+    words = []
+    for part in value.split(";"):
+        code, _, count = part.partition(":")
+        word = t(lang, VALUE_WORDS[code]) if code in VALUE_WORDS else code
+        words.append(f"{word}: {count}" if count else word)
+    return "; ".join(words)
+
+
 def _table(caption: str, rows: list[dict[str, str]], columns: tuple[str, ...], lang: str) -> str:
     heads = "".join(f'<th scope="col">{_e(t(lang, COLUMN_WORDS[c]))}</th>' for c in columns)
     body = "\n".join(
-        "<tr>" + "".join(f"<td>{_e(row[c])}</td>" for c in columns) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{_e(_value(c, row[c], lang))}</td>" for c in columns) + "</tr>"
+        for row in rows
     )
     if not rows:
         body = f'<tr><td colspan="{len(columns)}">{_e(t(lang, "report.empty"))}</td></tr>'

@@ -108,7 +108,7 @@ function draw(board) {
     hooks.append(row);
   }
   const updated = t("court.updated", {
-    time: new Date(board.time * 1000).toLocaleTimeString(),
+    time: new Date(board.time * 1000).toLocaleTimeString(document.documentElement.lang),
     count: board.hearings.length,
   });
   const how = state.live ? t("court.live") : t("court.polling", { seconds: FALLBACK_MS / 1000 });
