@@ -4,6 +4,7 @@ the person (docs/protocol.md, "Media health")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -74,3 +75,27 @@ def media_health(window: TrackWindow) -> MediaHealth:
 def has_media(states: dict[str, MediaHealth]) -> bool:
     """Does the court see or hear this person at all (some kind live or weak)?"""
     return any(s in (MediaHealth.LIVE, MediaHealth.WEAK) for s in states.values())
+
+
+WORST_FIRST: Final = (
+    MediaHealth.RECONNECTING,
+    MediaHealth.FROZEN,
+    MediaHealth.WEAK,
+    MediaHealth.LIVE,
+)
+
+
+def person_health(states: Mapping[str, MediaHealth]) -> MediaHealth:
+    """One word for a person (the supervision board's count): the worst of what they send,
+    a connection being rebuilt first; a kind they do not send at all (the camera of someone
+    heard by audio only) does not count against them; `no_media` if they send nothing."""
+    sent = {s for s in states.values() if s is not MediaHealth.NO_MEDIA}
+    return next((s for s in WORST_FIRST if s in sent), MediaHealth.NO_MEDIA)
+
+
+def health_counts(people: Iterable[Mapping[str, MediaHealth]]) -> dict[str, int]:
+    """How many people are in each state (every state named, zero or more)."""
+    counts = {state.value: 0 for state in MediaHealth}
+    for states in people:
+        counts[person_health(states).value] += 1
+    return counts

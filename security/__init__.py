@@ -19,6 +19,7 @@ from security.audit_errors import (
     AuditStaleEpoch,
     AuditStoreUnavailable,
     AuditTampered,
+    AuditWriteFailed,
     MalformedAuditLine,
 )
 from security.audit_record import AuditEntry, Checkpoint
@@ -88,6 +89,7 @@ __all__ = [
     "AuditStaleEpoch",
     "AuditStoreUnavailable",
     "AuditTampered",
+    "AuditWriteFailed",
     "ChainHead",
     "Checkpoint",
     "CheckpointMirror",

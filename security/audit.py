@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from security.audit_errors import AuditError, AuditFenced, AuditLogClosed
+from security.audit_errors import AuditError, AuditFenced, AuditLogClosed, AuditWriteFailed
 from security.audit_record import (
     GENESIS,
     AuditEntry,
@@ -145,6 +145,8 @@ class AuditLog:
         self._lock = threading.Lock()
         self._watchers: list[Callable[[AuditEntry], None]] = []
         self._checkpoint_watchers: list[Callable[[Checkpoint], None]] = []
+        self.failures = 0
+        """Entries and checkpoints the sink could not write (`AuditWriteFailed`)."""
 
     def watch(self, watcher: Callable[[AuditEntry], None]) -> None:
         """Call `watcher` with every entry written from now on, in the writer's thread, after
@@ -233,7 +235,7 @@ class AuditLog:
                 epoch=self._epoch,
             )
             entry = replace(body, hash=body.computed_hash())
-            self._sink.append(entry)
+            self._append(entry)
             self._head = ChainHead(
                 entry.seq, entry.hash, self._head.checkpointed_seq, entry.epoch, False
             )
@@ -317,9 +319,19 @@ class AuditLog:
             epoch=self._epoch,
         )
         signed = replace(unsigned, sig=self._key.sign(unsigned.signed_message()).hex())
-        self._sink.append(signed)
+        self._append(signed)
         self._head = replace(self._head, checkpointed_seq=self._head.seq)
         return signed
+
+    def _append(self, record: AuditRecord) -> None:
+        """Write to the sink; a disk that refuses is counted and raised as an audit error (the
+        chain's head does not move: the next entry follows the last one written)."""
+        try:
+            self._sink.append(record)
+        except OSError as exc:
+            self.failures += 1
+            reason = exc.strerror or type(exc).__name__
+            raise AuditWriteFailed(f"the audit log could not be written: {reason}") from exc
 
     def _now_ms(self) -> int:
         now = self._clock()

@@ -43,6 +43,13 @@ class AuditFenced(AuditLogClosed):
     code = "audit_fenced"
 
 
+class AuditWriteFailed(AuditError):
+    """The log's file refused a write (a full or failing disk): the entry is not in the log.
+    The log counts these (`AuditLog.failures`); the supervision board shows them."""
+
+    code = "audit_write_failed"
+
+
 class AuditStaleEpoch(AuditError):
     """A store refused a write from an older epoch than one it already took: the writer had
     lost the hearing to another node (`docs/cluster.md`)."""

@@ -1,6 +1,7 @@
 """What the court's supervision board shows of a hearing in session on this node: its phase,
 who is in which kind of room (counts), how many wait, the recording's and the livestream's
-state, the node, and alerts. Counts and states only: never a name, never a participant id,
+state, the node, how many people's media is live, weak, frozen, absent or reconnecting, and
+alerts. Counts and states only: never a name, never a participant id,
 never media (a case number and the hearing's type say which hearing it is; a title can name
 the parties, so it is not shown).
 """
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from hearing.due_process import SITTING
+from hearing.due_process import SITTING, must_be_present
+from hearing.media_health import MediaHealth, health_counts
+from signaling.health import seen_or_heard
 from signaling.session import HearingSession
 
 
@@ -24,6 +27,12 @@ class BoardAlert(StrEnum):
     """The court sits and its recording is stopped (a recorder that failed, or was stopped)."""
     NODE_LOST = "node_lost"
     """The node hosting it stopped publishing (killed, or cut off) and no node hosts it yet."""
+    REQUIRED_WITHOUT_MEDIA = "required_without_media"
+    """The court sits and someone it cannot sit without (`hearing.due_process`) is neither
+    seen nor heard: gone, or connected with no camera or microphone reaching it. Past the
+    grace period the court recesses by itself."""
+    AUDIT_FAILED = "audit_failed"
+    """The hearing's audit log could not write an entry (a full or failing disk)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,8 @@ class BoardRow:
     livestream: str
     node: str
     monitor_incidents: int
+    health: tuple[tuple[str, int], ...]
+    """(media health, people in it), for everyone admitted and connected."""
     alerts: tuple[BoardAlert, ...]
 
     def json(self) -> dict[str, Any]:
@@ -53,6 +64,7 @@ class BoardRow:
             "livestream": self.livestream,
             "node": self.node,
             "monitor_incidents": self.monitor_incidents,
+            "health": dict(self.health),
             "alerts": [a.value for a in self.alerts],
         }
 
@@ -62,16 +74,22 @@ def board_row(session: HearingSession, node: str) -> BoardRow:
     seated = court.get("rooms", {})
     rooms: Counter[str] = Counter()
     waiting = set(session.lobby.waiting())
-    for participant_id in session.members:
+    people = []
+    for participant_id, member in session.members.items():
         if participant_id in waiting:
             continue
         room = seated.get(participant_id) if isinstance(seated, dict) else None
         rooms[str(room[0]) if room else "courtroom"] += 1
+        people.append({kind: _health(state) for kind, state in member.health.items()})
     alerts = []
     if session.monitor.incidents:
         alerts.append(BoardAlert.REFERENCE_MONITOR)
     if session.court.phase in SITTING and session.recording.state == "stopped":
         alerts.append(BoardAlert.RECORDING_STOPPED)
+    if _required_unseen(session):
+        alerts.append(BoardAlert.REQUIRED_WITHOUT_MEDIA)
+    if session.audit_failures:
+        alerts.append(BoardAlert.AUDIT_FAILED)
     return BoardRow(
         hearing_id=session.hearing_id,
         case_number=session.hearing.case_number,
@@ -83,8 +101,30 @@ def board_row(session: HearingSession, node: str) -> BoardRow:
         livestream=session.livestream.state,
         node=node,
         monitor_incidents=session.monitor.incidents,
+        health=tuple(health_counts(people).items()),
         alerts=tuple(alerts),
     )
+
+
+def _health(state: str) -> MediaHealth:
+    try:
+        return MediaHealth(state)
+    except ValueError:
+        return MediaHealth.NO_MEDIA
+
+
+def _required_unseen(session: HearingSession) -> bool:
+    """Is someone the court cannot sit without neither seen nor heard now (the rule of the
+    due-process guard, without its grace period)?"""
+    phase = session.court.phase
+    for participant in session.known():
+        seat = session.seat_of(participant)
+        if seat is None or not must_be_present(seat, phase):
+            continue
+        member = session.members.get(participant.id)
+        if member is None or not seen_or_heard(member):
+            return True
+    return False
 
 
 class BoardStore(Protocol):
@@ -134,3 +174,19 @@ def court_board(
                 alerts = [*row.get("alerts", []), BoardAlert.NODE_LOST.value]
                 board.append({**row, "alerts": alerts})
     return sorted(board, key=lambda r: (str(r["case_number"]), str(r["hearing_id"])))
+
+
+def board_change(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
+    """What a page showing `before` needs to show `after` (the live board's `board_change`):
+    the rows new or changed, the hearings gone, and the webhook deliveries if they changed;
+    None if nothing did (the time alone is no change)."""
+    old = {str(r["hearing_id"]): r for r in before.get("hearings", [])}
+    new = {str(r["hearing_id"]): r for r in after.get("hearings", [])}
+    change: dict[str, Any] = {}
+    if changed := [row for hearing_id, row in new.items() if old.get(hearing_id) != row]:
+        change["hearings"] = changed
+    if gone := sorted(set(old) - set(new)):
+        change["gone"] = gone
+    if before.get("webhooks") != after.get("webhooks"):
+        change["webhooks"] = after.get("webhooks", [])
+    return {"time": after.get("time"), **change} if change else None

@@ -35,6 +35,8 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 
 from media._aiortc_hooks import bind_in_port_range, count_incoming_rtp, keep_consent, local_ports
+from signaling.board_client import BoardClient as BoardClient
+from signaling.board_client import BoardRefused as BoardRefused
 from signaling.client_watch import WATCH, LegWatch, WatchRules
 
 NAMESPACE = "/hearing"

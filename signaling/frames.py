@@ -2,9 +2,11 @@
 
 A frame that is not this protocol is a protocol violation, and its connection is closed:
 one that does not decode (bad JSON, JSON nested past Python's recursion limit), a binary
-frame, a namespace other than `/hearing`, an event or acknowledgement before the connection
-joined `/hearing`, an event that is not `[name, payload?]`, a second connect, or more than
-`MAX_CONNECT_ATTEMPTS` tries with tokens on one connection. A conforming client never sends
+frame, a namespace other than `/hearing` and the supervision board's `/court`, an event or
+acknowledgement before the connection joined its namespace, any event or acknowledgement on
+`/court` (the board only listens), an event that is not `[name, payload?]`, a second connect
+(to either namespace: one connection is a participant or a board, never both), or more than
+`MAX_CONNECT_ATTEMPTS` tries with credentials on one connection. A conforming client never sends
 any of them. Without this door python-socketio logs a stack trace for each such frame and
 never counts it against the connection's limits.
 """
@@ -35,10 +37,14 @@ class ProtocolViolation(SignalingError):
     code = "protocol_error"
 
 
-def check_frame(data: object, *, namespace: str, connected: bool) -> int:
-    """Return the socket.io packet type of `data`, or raise `ProtocolViolation` saying why.
+def check_frame(
+    data: object, *, namespaces: tuple[str, ...], joined: str | None, listen_only: str = ""
+) -> tuple[int, str]:
+    """Return the socket.io packet type of `data` and its namespace, or raise
+    `ProtocolViolation` saying why.
 
-    `connected`: whether this engine.io connection has already joined `namespace`.
+    `namespaces`: those served; `joined`: the one this engine.io connection has joined, if
+    any; `listen_only`: a namespace whose clients send no events at all.
     """
     if not isinstance(data, str):
         raise ProtocolViolation("binary frames are not part of this protocol")
@@ -46,20 +52,23 @@ def check_frame(data: object, *, namespace: str, connected: bool) -> int:
         decoded = JsonPacket(encoded_packet=data)
     except (ValueError, TypeError, KeyError, IndexError, RecursionError):
         raise ProtocolViolation("the frame is not a socket.io packet") from None
-    if decoded.namespace != namespace:
-        raise ProtocolViolation(f"only the {namespace} namespace is served")
+    namespace = decoded.namespace
+    if namespace not in namespaces:
+        raise ProtocolViolation(f"only the {' and '.join(namespaces)} namespaces are served")
     kind = decoded.packet_type
     if kind == packet.CONNECT:
-        if connected:
+        if joined is not None:
             raise ProtocolViolation("this connection has already joined")
     elif kind in (packet.EVENT, packet.ACK):
-        if not connected:
+        if joined != namespace:
             raise ProtocolViolation("join with a token before sending anything else")
+        if namespace == listen_only:
+            raise ProtocolViolation(f"the {namespace} namespace only listens")
         if kind == packet.EVENT:
             _check_event(decoded.data)
     elif kind != packet.DISCONNECT:
         raise ProtocolViolation("binary and error packets are not part of this protocol")
-    return int(kind)
+    return int(kind), str(namespace)
 
 
 def _check_event(data: object) -> None:

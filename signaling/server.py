@@ -1,4 +1,5 @@
-"""The socket.io edge: namespace `/hearing`. Validates every message at the door, turns every
+"""The socket.io edge: namespace `/hearing` (and the supervision board's `/court`,
+`signaling/board_channel.py`). Validates every message at the door, turns every
 error into a stable wire code, and hands the typed request to the hearing's session."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from media.liveness import CONSENT_SECONDS
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog, Grant, TokenRefused, TokenSigner
+from signaling.board_channel import BOARD_NAMESPACE
 from signaling.bus import ClusterBus, MemoryBus
 from signaling.errors import (
     BadRequest,
@@ -88,6 +90,8 @@ _EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 RecorderFactory = Callable[[Hearing, AuditLog], HearingRecorder]
 LivestreamFactory = Callable[[Hearing, AuditLog], HearingLivestream]
 Handler = Callable[[HearingSession, Member, Any], Awaitable[dict[str, Any] | None]]
+OrderHandler = Callable[[dict[str, Any]], Awaitable[None]]
+NAMESPACES = (NAMESPACE, BOARD_NAMESPACE)
 
 
 class SignalingServer:
@@ -176,6 +180,7 @@ class SignalingServer:
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
         self._connect_attempts: dict[str, int] = {}
+        self._order_handlers: dict[str, OrderHandler] = {}
         self.sio.eio.on("message", self._on_frame)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
@@ -201,8 +206,20 @@ class SignalingServer:
         order = {"order": "revoke", "hearing_id": hearing_id, "participant_id": participant_id}
         await self._bus.publish(order | {"actor": actor})
 
+    def on_order(self, name: str, handler: OrderHandler) -> None:
+        """Hand the cluster bus's orders named `name` (from every node, this one too) to
+        `handler` (the supervision board's `board` notices)."""
+        self._order_handlers[name] = handler
+
+    async def publish_order(self, order: dict[str, Any]) -> None:
+        """Tell every node (this one too) through the cluster bus."""
+        await self._bus.publish(order)
+
     async def _on_order(self, order: dict[str, Any]) -> None:
         if order.get("order") != "revoke":
+            handler = self._order_handlers.get(str(order.get("order")))
+            if handler is not None:
+                await handler(order)
             return
         session = self._sessions.get(str(order.get("hearing_id")))
         if session is None:
@@ -253,8 +270,9 @@ class SignalingServer:
             log.info("hearing %s asserted again on node %s", hearing_id, self.node.node_id)
 
     async def _close_unauthenticated(self) -> None:
-        """An engine.io connection that has not joined `/hearing` with a token within
-        AUTH_TIMEOUT seconds is closed: nobody may hold a socket open anonymously."""
+        """An engine.io connection that has not joined `/hearing` with a token (or the board's
+        `/court` with its credential) within AUTH_TIMEOUT seconds is closed: nobody may hold a
+        socket open anonymously."""
         first_seen: dict[str, float] = {}
         while True:
             await asyncio.sleep(1.0)
@@ -262,7 +280,7 @@ class SignalingServer:
             open_now = set(self.sio.eio.sockets)
             overdue = []
             for eio_sid in open_now:
-                if self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is not None:
+                if self._joined(eio_sid) is not None:
                     first_seen.pop(eio_sid, None)
                 elif now - first_seen.setdefault(eio_sid, now) >= AUTH_TIMEOUT:
                     first_seen.pop(eio_sid, None)
@@ -353,12 +371,22 @@ class SignalingServer:
 
     # -- the first door: every frame ------------------------------------------------------
 
+    def _joined(self, eio_sid: str) -> str | None:
+        """The namespace this engine.io connection joined (or is joining), if any."""
+        for namespace in NAMESPACES:
+            if self.sio.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
+                return namespace
+        return None
+
     async def _on_frame(self, eio_sid: str, data: Any) -> None:
         if eio_sid not in self.sio.eio.sockets:
             return  # closed: a client that ignores engine.io's close is not heard any more
         sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
         try:
-            kind = check_frame(data, namespace=NAMESPACE, connected=sid is not None)
+            joined = self._joined(eio_sid)
+            kind, _ = check_frame(
+                data, namespaces=NAMESPACES, joined=joined, listen_only=BOARD_NAMESPACE
+            )
             if kind == packet.CONNECT:
                 attempts = self._connect_attempts.get(eio_sid, 0) + 1
                 self._connect_attempts[eio_sid] = attempts

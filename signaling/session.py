@@ -288,6 +288,15 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         """Whether this participant has ever connected to this hearing."""
         return participant_id in self._known
 
+    def known(self) -> tuple[Participant, ...]:
+        """Everyone who has connected to this hearing, here now or not."""
+        return tuple(self._known.values())
+
+    @property
+    def audit_failures(self) -> int:
+        """Entries the hearing's audit log could not write (a full or failing disk)."""
+        return self._audit.failures
+
     # -- the court's orders ---------------------------------------------------------------
 
     def _target(self, participant_id: str) -> Seat:

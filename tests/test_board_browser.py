@@ -1,11 +1,15 @@
 """The supervision board in headless Chromium, in English and Vietnamese, on a desktop and a
-phone: logged in through its form, it shows a hearing in session (phase, rooms, waiting) in
-the page's language, passes axe-core, fits 360 px; the screenshots go to docs/screenshots/.
-No WebRTC: the court is the Python client."""
+phone: logged in through its form, it shows a hearing in session (phase, rooms, waiting,
+media health, an alert) in the page's language and follows the court live over the socket's
+`/court` namespace without a reload; the day's report opens from it as a printable page.
+Both pass axe-core and fit 360 px; the screenshots go to docs/screenshots/. No WebRTC: the
+court is the Python client (so nobody's media reaches it: `no media`, and the plaintiff,
+whom the court cannot sit without, raises the alert)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,7 @@ from tests.conftest import RunningServer, running_server
 from tests.page_checks import assert_accessible, save_screenshots
 from tests.test_lobby_news import enter_as
 from web.i18n import t
+from web.keys import SETTINGS
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,7 +33,11 @@ ADMIN_KEY = "court-admin-key-0123456789"
 
 @pytest.fixture
 async def court(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    async with running_server(tmp_path / "data", court_admin_key=Secret(ADMIN_KEY.encode())) as s:
+    async with running_server(
+        tmp_path / "data",
+        court_admin_key=Secret(ADMIN_KEY.encode()),
+        due_process_grace=3600.0,  # the alert stays up; the court does not recess by itself
+    ) as s:
         yield s
 
 
@@ -38,7 +47,7 @@ async def page(tmp_path: Path) -> AsyncIterator[Page]:
         yield await first_page(browser)
 
 
-async def test_the_board_logs_in_and_shows_a_sitting_hearing_in_both_languages(
+async def test_the_board_logs_in_follows_the_court_live_and_opens_the_days_report(
     court: RunningServer, clients: list[HearingClient], page: Page
 ) -> None:
     hearing = await court.create_hearing()
@@ -60,11 +69,38 @@ async def test_the_board_logs_in_and_shows_a_sitting_hearing_in_both_languages(
     row = page.locator(f"tr[data-hearing='{hearing['id']}']")
     await expect(row).to_contain_text(hearing["case_number"])
     await expect(row).to_contain_text(t("en", "phase.in_session"))
+    await page.wait_for_function("() => window.ecourtBoard.live === true")
     assert "Judge Le" not in await page.content()
+
+    # the court acts; the page follows without a reload, well before its 10 s fallback poll
+    loads = await page.evaluate("() => performance.getEntriesByType('navigation').length")
+    await judge.request("phase", {"phase": "recess"})
+    await expect(row).to_contain_text(t("en", "phase.recess"), timeout=5000)
+    await expect(row).not_to_contain_text(t("en", "court.alert.required_without_media"))
+    await judge.request("phase", {"phase": "in_session"})
+    await expect(row).to_contain_text(t("en", "court.alert.required_without_media"))
+    assert await page.evaluate("() => window.ecourtBoard.changes") >= 2
+    assert await page.evaluate("() => performance.getEntriesByType('navigation').length") == loads
 
     async def words(page: Page, lang: str, _width: int) -> None:
         await expect(row).to_contain_text(t(lang, "phase.in_session"))
         await expect(row).to_contain_text(f"{t(lang, 'room.courtroom')}: 2")
+        await expect(row).to_contain_text(f"{t(lang, 'health.no_media')}: 2")
+        await expect(row).to_contain_text(t(lang, "court.alert.required_without_media"))
         await expect(page.locator("h1")).to_have_text(t(lang, "court.title"))
 
     await save_screenshots(page, "court-board", check=words)
+
+    today = datetime.now(court.app[SETTINGS].zone).date().isoformat()
+    await page.goto(f"{court.base_url}/court/report?date={today}&lang=en")
+    table = page.locator("table").first
+    await expect(table).to_contain_text(hearing["id"])
+
+    async def report_words(page: Page, lang: str, _width: int) -> None:
+        await expect(page.locator("h1")).to_have_text(t(lang, "report.title", date=today))
+        await expect(table).to_contain_text(t(lang, "report.col.sat_minutes"))
+        await expect(page.locator("a[href*='report.csv']").first).to_have_text(
+            t(lang, "report.csv_hearings")
+        )
+
+    await save_screenshots(page, "court-report", check=report_words)

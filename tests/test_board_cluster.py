@@ -1,13 +1,13 @@
 """The supervision board across two nodes on Redis: real `ecourt serve` processes sharing a
-redis-server of the test's own, a hearing on each, both on either node's board; then one node
-killed: its hearing shows the `node_lost` alert, and once it has moved to the other node, it
-shows there without the alert. Socket clients only (no media)."""
+redis-server of the test's own, a hearing on each, both live on either node's board (the
+`/court` namespace, woken across nodes by the cluster bus); then one node killed: its hearing
+shows the `node_lost` alert, and once it has moved to the other node, it shows there without
+the alert. Socket clients only (no media)."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,42 +17,26 @@ import pytest
 from redis.asyncio import Redis
 
 from signaling.board import BoardStore, MemoryBoardStore, court_board
-from signaling.client import HearingClient
+from signaling.client import BoardClient, HearingClient
 from signaling.redis_board import RedisBoardStore
 from tests.cluster_support import redis_process, schedule, start_node, token, wait_ready
 
 ADMIN_KEY = "court-admin-key-0123456789"
 
 
-async def board_of(session: aiohttp.ClientSession, url: str) -> list[dict[str, Any]]:
-    async with session.post(f"{url}/court/login", json={"key": ADMIN_KEY}) as response:
-        assert response.status == 204
-    async with session.get(f"{url}/court/board.json") as response:
-        assert response.status == 200, await response.text()
-        rows: list[dict[str, Any]] = (await response.json())["hearings"]
-        return rows
+def by_hearing(board: BoardClient) -> dict[str, tuple[str, list[str]]]:
+    return {h: (r["node"], r["alerts"]) for h, r in board.hearings.items()}
 
 
-async def until(
-    session: aiohttp.ClientSession, url: str, what: str, good: Any, within: float = 20.0
-) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + within
-    while True:
-        rows = await board_of(session, url)
-        if good(rows):
-            return rows
-        assert time.monotonic() < deadline, f"{what}: the board shows {rows}"
-        await asyncio.sleep(0.25)
+async def shows(board: BoardClient, what: str, wanted: dict[str, tuple[str, list[str]]]) -> None:
+    await board.wait_for(lambda b: by_hearing(b) == wanted or None, what, within=20.0)
 
 
-def by_hearing(rows: list[dict[str, Any]]) -> dict[str, tuple[str, list[str]]]:
-    return {r["hearing_id"]: (r["node"], r["alerts"]) for r in rows}
-
-
-async def test_the_board_shows_both_nodes_hearings_and_a_killed_nodes_hearing_moving(
+async def test_the_board_shows_both_nodes_hearings_live_and_a_killed_nodes_hearing_moving(
     tmp_path: Path,
 ) -> None:
     clients: list[HearingClient] = []
+    boards: list[BoardClient] = []
     with redis_process() as redis:
         env = {"ECOURT_COURT_ADMIN_KEY": ADMIN_KEY}
         for name in ("a", "b"):
@@ -61,7 +45,11 @@ async def test_the_board_shows_both_nodes_hearings_and_a_killed_nodes_hearing_mo
         b = start_node("node-b", tmp_path / "b" / "data", redis.port, "board:", **env)
         try:
             await asyncio.gather(wait_ready(a.url), wait_ready(b.url))
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            for url in (a.url, b.url):  # watching before anything sits
+                boards.append(BoardClient(url, key=ADMIN_KEY))
+                await boards[-1].connect()
+            on_a_board, on_b_board = boards
+            async with aiohttp.ClientSession() as session:
                 on_a = await schedule(session, a.url, case_number="11/2026/DS-ST")
                 on_b = await schedule(session, a.url, case_number="12/2026/DS-ST")
                 for url, hearing in ((a.url, on_a), (b.url, on_b)):
@@ -74,12 +62,14 @@ async def test_the_board_shows_both_nodes_hearings_and_a_killed_nodes_hearing_mo
                     on_a: ("node-a", []),
                     on_b: ("node-b", []),
                 }
-                for url in (a.url, b.url):  # the same board on either node
-                    await until(session, url, "both", lambda rows: by_hearing(rows) == both)
+                for board in boards:  # the same board on either node, as it happens
+                    await shows(board, "both", both)
+                    assert {name for name, _ in board.events} == {"board", "board_change"}
 
                 b.kill()
                 lost = {on_a: ("node-a", []), on_b: ("node-b", ["node_lost"])}
-                await until(session, a.url, "the alert", lambda rows: by_hearing(rows) == lost)
+                await shows(on_a_board, "the alert", lost)
+                await on_b_board.wait_for(lambda b: b.disconnected or None, "b's board closed")
                 # the hearing moves: its judge comes back, through the node that is left
                 again = HearingClient(a.url, await token(session, a.url, on_b, "clerk", "Clerk"))
                 clients.append(again)
@@ -88,9 +78,10 @@ async def test_the_board_shows_both_nodes_hearings_and_a_killed_nodes_hearing_mo
                     on_a: ("node-a", []),
                     on_b: ("node-a", []),
                 }
-                await until(session, a.url, "moved", lambda rows: by_hearing(rows) == moved)
+                await shows(on_a_board, "moved", moved)
         finally:
-            await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+            closing = [*(c.close() for c in clients), *(w.close() for w in boards)]
+            await asyncio.gather(*closing, return_exceptions=True)
             for node in (a, b):
                 if node.process.poll() is None:
                     node.stop()

@@ -14,7 +14,16 @@ from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
 from signaling.webhooks import WebhookDispatcher
-from web import api, board, connection_check, livestreams, pages, public_keys, webhooks_api
+from web import (
+    api,
+    board,
+    connection_check,
+    livestreams,
+    pages,
+    public_keys,
+    report_page,
+    webhooks_api,
+)
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
@@ -98,12 +107,14 @@ def create_app(settings: Settings) -> web.Application:
     app[LIVESTREAMS] = streams
     app[STORES] = stores
     publisher = board.BoardPublisher(signaling, stores.board)
+    live_board = board.live_board(app, signaling)
     app[WEBHOOKS] = webhooks
     app[METRICS] = Metrics(settings, engine, signaling, audit, streams)
     signaling.attach(app)
     api.add_routes(app)
     webhooks_api.add_routes(app)
     board.add_routes(app)
+    report_page.add_routes(app)
     connection_check.add_routes(app)
     pages.add_routes(app)
     livestreams.add_routes(app, streams)
@@ -121,7 +132,9 @@ def create_app(settings: Settings) -> web.Application:
             await webhooks.catch_up(hearing_id, entries)
         await signaling.start()
         await publisher.start()
+        await live_board.start()
         yield
+        await live_board.close()
         await publisher.close()
         await stalls.close()
         await signaling.close()

@@ -17,9 +17,9 @@ from web.report import (
     HEARING_COLUMNS,
     PARTICIPANT_COLUMNS,
     day_bounds,
+    days_of,
     hearing_rows,
     participant_rows,
-    summarize,
     to_csv,
     to_html,
     zone_of,
@@ -49,11 +49,7 @@ def _day(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     audit = AuditLogs(Settings.from_env().data_dir)
     since = start / 1000 - 1
-    days = [
-        summary
-        for hearing_id, entries in audit.recent(since)
-        if (summary := summarize(hearing_id, entries, start, end)) is not None
-    ]
+    days = days_of(audit.recent(since), start, end)
     hearings = hearing_rows(days, zone)
     people = participant_rows(days, zone)
     if args.participants:

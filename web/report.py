@@ -16,7 +16,7 @@ import html
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 from security import AuditEntry
 from signaling.webhook_events import RECORDING_MANIFEST, SEALED_STATE
@@ -73,6 +73,18 @@ def day_bounds(day: str, offset: str = "+00:00") -> tuple[int, int]:
     return begin, begin + 24 * 3600 * 1000
 
 
+def bounds_in(day: str, zone: tzinfo) -> tuple[int, int]:
+    """The day `YYYY-MM-DD` in the court's time zone (`Asia/Ho_Chi_Minh`), as [start, end)
+    in ms (a day of 23 or 25 hours where the zone changes its clocks)."""
+    first = date.fromisoformat(day)
+    if len(day) != 10:
+        raise ValueError("a date is YYYY-MM-DD")
+    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    after = first + timedelta(days=1)
+    end = datetime(after.year, after.month, after.day, tzinfo=zone)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
 def zone_of(offset: str) -> timezone:
     return timezone(timedelta(minutes=_minutes(offset)))
 
@@ -125,13 +137,13 @@ def summarize(
     return summary
 
 
-def _when(ms: int | None, zone: timezone) -> str:
+def _when(ms: int | None, zone: tzinfo) -> str:
     if ms is None:
         return ""
     return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).isoformat(timespec="seconds")
 
 
-def hearing_rows(days: Iterable[HearingDay], zone: timezone) -> list[dict[str, str]]:
+def hearing_rows(days: Iterable[HearingDay], zone: tzinfo) -> list[dict[str, str]]:
     return [
         {
             "hearing_id": d.hearing_id,
@@ -150,7 +162,7 @@ def hearing_rows(days: Iterable[HearingDay], zone: timezone) -> list[dict[str, s
     ]
 
 
-def participant_rows(days: Iterable[HearingDay], zone: timezone) -> list[dict[str, str]]:
+def participant_rows(days: Iterable[HearingDay], zone: tzinfo) -> list[dict[str, str]]:
     rows = []
     for d in days:
         for p in d.presences:
@@ -199,3 +211,12 @@ def to_html(
         parts.append("</table>")
     parts.append("</body></html>\n")
     return "".join(parts)
+
+
+def days_of(logs: Iterable[tuple[str, list[AuditEntry]]], start: int, end: int) -> list[HearingDay]:
+    """The summaries of the hearings whose logs speak within [start, end)."""
+    return [
+        summary
+        for hearing_id, entries in logs
+        if (summary := summarize(hearing_id, entries, start, end)) is not None
+    ]

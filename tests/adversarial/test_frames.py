@@ -34,6 +34,8 @@ FRAMES: dict[str, tuple[str, str]] = {
     "a second connect": ('40/hearing,{"token":"x"}', LEFT),
     "another namespace": ('42/admin,7["mute",{}]', LEFT),
     "the default namespace": ('42["mute",{}]', LEFT),
+    "the board's namespace too": ('40/court,{"key":"x"}', LEFT),
+    "an event to the board's namespace": ('42/court,7["mute",{}]', LEFT),
     "an unknown socket.io packet type": ("49", LEFT),
     "a binary websocket frame": ("BINARY", LEFT),
     "an empty engine.io packet": ("", "close 1002"),

@@ -1,13 +1,16 @@
 // The court's supervision board: logs in with the court administrator's key (an HttpOnly
-// cookie comes back), then reads /court/board.json every 2 s and redraws the tables. Counts
-// and states only: the server sends no names. Its words come from the catalogue (i18n.js).
+// cookie comes back), then listens on the socket server's /court namespace with a one-minute
+// ticket of that session (GET /court/ticket): the whole board once, then what changes. While
+// the socket is down it reads /court/board.json every 10 s instead. Counts and states only:
+// the server sends no names. Its words come from the catalogue (i18n.js).
 
 import { languageSwitcher, t, useLanguage } from "/static/i18n.js";
 
-const REFRESH_MS = 2000;
+const FALLBACK_MS = 10000;
 const form = document.getElementById("login");
 const boardSection = document.getElementById("board");
-const state = { last: null, timer: null };
+// last: the board as shown; live: the socket is what feeds it; changes: board_change events
+const state = { last: null, timer: null, socket: null, live: false, changes: 0 };
 window.ecourtBoard = state;
 
 // Literal keys, so that the catalogue test can check each of them.
@@ -31,6 +34,15 @@ const ALERTS = {
   reference_monitor: () => t("court.alert.reference_monitor"),
   recording_stopped: () => t("court.alert.recording_stopped"),
   node_lost: () => t("court.alert.node_lost"),
+  required_without_media: () => t("court.alert.required_without_media"),
+  audit_failed: () => t("court.alert.audit_failed"),
+};
+const HEALTH = {
+  live: () => t("health.live"),
+  weak: () => t("health.weak"),
+  frozen: () => t("health.frozen"),
+  no_media: () => t("health.no_media"),
+  reconnecting: () => t("health.reconnecting"),
 };
 const RECORDING = {
   off: () => t("court.recording.off"),
@@ -56,10 +68,21 @@ function cell(row, text) {
   row.append(td);
 }
 
+function healthText(health) {
+  return Object.entries(health || {})
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${word(HEALTH, kind)}: ${n}`)
+    .join(", ");
+}
+
+function byCase(a, b) {
+  return `${a.case_number}\u0000${a.hearing_id}`.localeCompare(`${b.case_number}\u0000${b.hearing_id}`);
+}
+
 function draw(board) {
   const hearings = document.getElementById("hearings");
   hearings.replaceChildren();
-  for (const h of board.hearings) {
+  for (const h of [...board.hearings].sort(byCase)) {
     const row = document.createElement("tr");
     row.dataset.hearing = h.hearing_id;
     row.dataset.alert = h.alerts.length ? "yes" : "no";
@@ -67,6 +90,7 @@ function draw(board) {
     cell(row, word(PHASES, h.phase));
     cell(row, Object.entries(h.rooms).map(([kind, n]) => `${word(ROOMS, kind)}: ${n}`).join(", "));
     cell(row, String(h.waiting));
+    cell(row, healthText(h.health));
     cell(row, word(RECORDING, h.recording));
     cell(row, word(LIVESTREAM, h.livestream));
     cell(row, h.node);
@@ -83,9 +107,32 @@ function draw(board) {
     cell(row, w.last_error || "");
     hooks.append(row);
   }
-  document.getElementById("board-status").textContent = t("court.updated", {
-    time: new Date(board.time * 1000).toLocaleTimeString(),
+  const updated = t("court.updated", {
+    time: new Date(board.time * 1000).toLocaleTimeString(document.documentElement.lang),
     count: board.hearings.length,
+  });
+  const how = state.live ? t("court.live") : t("court.polling", { seconds: FALLBACK_MS / 1000 });
+  document.getElementById("board-status").textContent = `${updated} · ${how}`;
+}
+
+function show(board) {
+  state.last = board;
+  form.hidden = true;
+  boardSection.hidden = false;
+  draw(board);
+}
+
+function applyChange(change) {
+  const board = state.last;
+  if (!board) return;
+  const rows = new Map(board.hearings.map((h) => [h.hearing_id, h]));
+  for (const h of change.hearings || []) rows.set(h.hearing_id, h);
+  for (const gone of change.gone || []) rows.delete(gone);
+  show({
+    ...board,
+    time: change.time ?? board.time,
+    hearings: [...rows.values()],
+    webhooks: change.webhooks ?? board.webhooks,
   });
 }
 
@@ -100,21 +147,77 @@ async function refresh() {
     document.getElementById("board-status").textContent = t("court.unavailable");
     return true;
   }
-  state.last = await response.json();
-  form.hidden = true;
-  boardSection.hidden = false;
-  draw(state.last);
+  show(await response.json());
   return true;
 }
 
-async function loop() {
+// The slow poll: only while the socket does not feed the board.
+async function poll() {
   clearTimeout(state.timer);
+  state.timer = null;
+  if (state.live) return;
   try {
-    if (!(await refresh())) return;
+    if (!(await refresh())) {
+      stopSocket();
+      return;
+    }
   } catch {
     document.getElementById("board-status").textContent = t("court.unavailable");
   }
-  state.timer = setTimeout(loop, REFRESH_MS);
+  if (state.live) return;
+  // a socket the server refused does not try again by itself (a ticket that failed to come)
+  if (!state.socket || !state.socket.active) listen();
+  state.timer = setTimeout(poll, FALLBACK_MS);
+}
+
+function fallBack() {
+  state.live = false;
+  if (state.last) draw(state.last);
+  if (state.timer === null) state.timer = setTimeout(poll, FALLBACK_MS);
+}
+
+// A fresh ticket at every (re)connection: a ticket lasts a minute, the session eight hours.
+function ticket(callback) {
+  fetch("/court/ticket", { credentials: "same-origin" })
+    .then((response) => (response.ok ? response.json() : {}))
+    .then((body) => callback(body.ticket ? { ticket: body.ticket } : {}))
+    .catch(() => callback({}));
+}
+
+function stopSocket() {
+  if (state.socket) state.socket.disconnect();
+  state.socket = null;
+  state.live = false;
+}
+
+function listen() {
+  stopSocket();
+  const socket = io("/court", { auth: ticket, transports: ["websocket"], reconnectionDelayMax: 5000 });
+  state.socket = socket;
+  socket.on("board", (board) => {
+    state.live = true;
+    clearTimeout(state.timer);
+    state.timer = null;
+    show(board);
+  });
+  socket.on("board_change", (change) => {
+    state.changes += 1;
+    applyChange(change);
+  });
+  socket.on("connect_error", () => fallBack());
+  socket.on("disconnect", () => fallBack());
+}
+
+async function start() {
+  clearTimeout(state.timer);
+  state.timer = null;
+  try {
+    if (!(await refresh())) return; // not logged in: the form
+  } catch {
+    document.getElementById("board-status").textContent = t("court.unavailable");
+  }
+  listen();
+  fallBack(); // until the socket's first board arrives
 }
 
 form.addEventListener("submit", async (event) => {
@@ -127,7 +230,7 @@ form.addEventListener("submit", async (event) => {
   document.getElementById("key").value = "";
   if (response.status === 204) {
     document.getElementById("login-error").textContent = "";
-    loop();
+    start();
   } else {
     document.getElementById("login-error").textContent = t("court.login_refused");
   }
@@ -135,7 +238,9 @@ form.addEventListener("submit", async (event) => {
 
 document.getElementById("logout").addEventListener("click", async () => {
   await fetch("/court/logout", { method: "POST" });
+  stopSocket();
   clearTimeout(state.timer);
+  state.timer = null;
   boardSection.hidden = true;
   form.hidden = false;
 });
@@ -143,4 +248,4 @@ document.getElementById("logout").addEventListener("click", async () => {
 await useLanguage();
 languageSwitcher(document.getElementById("lang"));
 document.addEventListener("ecourt:language", () => state.last && draw(state.last));
-loop();
+start();
