@@ -29,6 +29,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import math
 import os
 import secrets
 import signal
@@ -36,14 +37,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
-from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
-from av import VideoFrame
 
 from bench.forwarding import die_with_parent, free_port, loopback_only
-from signaling.client import HearingClient
 
 API_KEY = "failover-bench-api-key-0123456789"
 TOKEN_KEY = "failover-bench-token-key-of-32-chars-or-more"
@@ -57,20 +56,6 @@ CAST = [
     ("defence_counsel", "Ms Do"),
 ]
 BACK_WITHIN = 30.0
-
-
-class SmallVideo(VideoStreamTrack):
-    """A 160x120 blank picture: the clients' own encoders stay cheap, so the load is the busy
-    loops' and the nodes', not six 640x480 VP8 encoders in the bench's process."""
-
-    async def recv(self) -> VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = VideoFrame(width=160, height=120)
-        for plane in frame.planes:
-            plane.update(bytes(plane.buffer_size))
-        frame.pts = pts
-        frame.time_base = time_base
-        return frame
 
 
 @dataclass
@@ -165,19 +150,50 @@ def load_1min() -> float:
     return os.getloadavg()[0]
 
 
-async def receiving(client: HearingClient) -> bool:
-    counts = await client.packets_received()
-    return any(n > 0 for who, n in counts.items() if who != "unlabelled")
+@dataclass
+class Person:
+    """One person's process (`bench/failover_person.py`) and the events it has written."""
+
+    process: asyncio.subprocess.Process
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    async def listen(self) -> None:
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            with contextlib.suppress(ValueError):
+                self.events.append(json.loads(line))
+
+    def last(self, event: str, after: float = -math.inf) -> dict[str, Any] | None:
+        found = [e for e in self.events if e["event"] == event and e["at"] > after]
+        return found[-1] if found else None
+
+    def first(self, event: str, after: float) -> dict[str, Any] | None:
+        found = [e for e in self.events if e["event"] == event and e["at"] > after]
+        return found[0] if found else None
 
 
-async def back_after(client: HearingClient, rejoins: int, killed: float) -> float:
-    """Seconds from the kill until the client, on its next connection, receives media."""
-    deadline = killed + BACK_WITHIN
-    while time.monotonic() < deadline:
-        if client.rejoins > rejoins and await receiving(client):
-            return time.monotonic() - killed
+async def start_person(entry: str, other: str, link: str, *judge: str) -> Person:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bench" / "failover_person.py"),
+        entry,
+        other,
+        link,
+        *judge,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        preexec_fn=die_with_parent,
+    )
+    return Person(process)
+
+
+async def all_have(people: list[Person], event: str, after: float, within: float) -> None:
+    deadline = time.monotonic() + within
+    while any(p.first(event, after) is None for p in people):
+        if time.monotonic() > deadline:
+            missing = sum(p.first(event, after) is None for p in people)
+            raise TimeoutError(f"{missing} people without '{event}' within {within} s")
         await asyncio.sleep(0.05)
-    raise TimeoutError(f"a client was not back within {BACK_WITHIN} s")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -194,7 +210,7 @@ async def run(kills: int, busy: int, warm_up: float) -> dict[str, object]:
     rounds: list[dict[str, object]] = []
     with redis_server() as redis_port, busy_loops(busy):
         nodes = {n: start_node(n, data, redis_port, prefix) for n in ("node-a", "node-b")}
-        clients: list[HearingClient] = []
+        people: list[Person] = []
         try:
             for node in nodes.values():
                 await wait_ready(node.url)
@@ -218,58 +234,56 @@ async def run(kills: int, busy: int, warm_up: float) -> dict[str, object]:
                         f"{a.url}/api/hearings/{hid}/tokens", json=grant, headers=HEADERS
                     ) as r:
                         assert r.status == 201, await r.text()
-                        links.append((await r.json())["token"])
-            for n, link in enumerate(links):
+                        grant_json = await r.json()
+                        links.append((grant_json["token"], grant_json["participant_id"]))
+            listening = []
+            for n, (link, _participant) in enumerate(links):
                 entry, other = (a.url, b.url) if n % 2 == 0 else (b.url, a.url)
-                client = HearingClient(entry, link, rejoin_within=60, other_nodes=[other])
-                clients.append(client)
-                await client.connect()
-            judge = clients[0]
-            for party in clients[2:]:
-                await judge.wait_for_waiting(party.participant["id"])
-                await judge.admit(party.participant["id"])
-                await party.wait_admitted()
-            await judge.request("phase", {"phase": "in_session"})
-            for client in clients:
-                await client.publish(SmallVideo(), AudioStreamTrack())
-            for client in clients:
-                await client.wait_until(lambda c=client: bool(c.remote_tracks), 60, "tracks")
+                parties = ",".join(pid for _link, pid in links[2:])
+                judge = ("--admit", parties, "--sit") if n == 0 else ()
+                person = await start_person(entry, other, link, *judge)
+                people.append(person)
+                listening.append(asyncio.get_running_loop().create_task(person.listen()))
+            await all_have(people, "ready", -math.inf, 120)
             for _ in range(int(warm_up)):  # let the load build, up to `warm_up` seconds
                 if load_1min() >= busy:
                     break
                 await asyncio.sleep(1)
             for kill in range(kills):
-                host_url = judge.base_url
-                host = next(n for n in nodes.values() if n.url == host_url)
-                rejoins = [c.rejoins for c in clients]
-                for c in clients:
-                    c.rejoin_refusals.clear()
+                placed = people[0].last("placed")
+                assert placed is not None
+                host = next(n for n in nodes.values() if n.url == placed["url"])
                 await asyncio.sleep(2)  # media flows
                 load = load_1min()
                 killed = time.monotonic()
                 host.process.send_signal(signal.SIGKILL)
                 host.process.wait(10)
-                delays = await asyncio.gather(
-                    *(back_after(c, r, killed) for c, r in zip(clients, rejoins, strict=True))
-                )
+                await all_have(people, "back", killed, BACK_WITHIN)
+                delays = [p.first("back", killed)["at"] - killed for p in people]  # type: ignore[index]
                 samples += delays
-                noticed = [(c.dropped_at or killed) - killed for c in clients]
-                rejoined = [(c.rejoined_at or killed) - killed for c in clients]
+                rejoined = [p.first("rejoined", killed) or {} for p in people]
+                noticed = [(e.get("dropped_at") or killed) - killed for e in rejoined]
+                joined = [(e.get("rejoined_at") or killed) - killed for e in rejoined]
+                refused: collections.Counter[str] = collections.Counter()
+                for e in rejoined:
+                    refused.update(e.get("refusals", {}))
                 rounds.append({"kill": kill + 1, "load_1min": round(load, 1), "delays": delays})
                 print(
                     f"kill {kill + 1}: load {load:.1f}, back after "
                     + ", ".join(f"{d:.2f}" for d in sorted(delays))
                     + f" s (median: dropped {percentile(noticed, 0.5):.2f} s, "
-                    f"rejoined {percentile(rejoined, 0.5):.2f} s)",
+                    f"rejoined {percentile(joined, 0.5):.2f} s; refused meanwhile "
+                    f"{dict(refused)})",
                     flush=True,
                 )
-                refused = sum((c.rejoin_refusals for c in clients), collections.Counter[str]())
-                print(f"  refused meanwhile: {dict(refused)}", flush=True)
                 nodes[host.name] = start_node(host.name, data, redis_port, prefix, host.port)
                 await wait_ready(nodes[host.name].url)
         finally:
-            for client in clients:
-                await client.close()
+            for person in people:
+                if person.process.returncode is None:
+                    person.process.terminate()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(person.process.wait(), 10)
             for node in nodes.values():
                 if node.process.poll() is None:
                     node.process.terminate()
