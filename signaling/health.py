@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Protocol
 
 from hearing.media_health import (
@@ -19,7 +20,14 @@ from hearing.media_health import (
 from media import PublishedTrack
 from signaling.member import Member
 
+MEDIA_QUALITY = "media_quality"
+"""The audit action of a note of media health (`HealthKeeper.note_media_quality`)."""
 KINDS = ("audio", "video")
+QUALITY_EVERY = 300.0
+"""Seconds between two `media_quality` entries of a sitting hearing (and one as it closes): a
+crash loses at most this much of the day report's media quality."""
+LONGEST_LOOK = 2.0
+"""A gap between two looks longer than this (a stalled loop) counts only this long."""
 Sample = tuple[float, int, int]
 """(when, packets received, extended highest sequence number) of one track."""
 
@@ -27,8 +35,23 @@ Sample = tuple[float, int, int]
 class _Session(Protocol):
     members: dict[str, Member]
     _track_samples: dict[str, deque[Sample]]
+    _health_seconds: dict[str, float]
+    _health_looked_at: float | None
+    _health_noted_at: float
 
     async def _announce_roster(self) -> None: ...
+
+    def note_media_quality(self) -> None: ...
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        *,
+        target: str | None = None,
+        result: str = "ok",
+        details: Mapping[str, object] | None = None,
+    ) -> None: ...
 
 
 def _leg(member: Member) -> str:
@@ -75,22 +98,45 @@ def seen_or_heard(member: Member) -> bool:
 
 
 class HealthKeeper:
+    _health_seconds: dict[str, float]
+    """Seconds of each state since the last `media_quality` note, over people and kinds."""
+    _health_looked_at: float | None
+    _health_noted_at: float
+
     async def _check_health(self: _Session) -> None:
         """Judge every person's media; announce the roster if anyone's changed."""
         now = time.monotonic()
+        looked, self._health_looked_at = self._health_looked_at, now
+        if looked is None:
+            self._health_noted_at = now
+        spent = 0.0 if looked is None else min(now - looked, LONGEST_LOOK)
         live_tracks: set[str] = set()
         changed = False
         for member in list(self.members.values()):
             live_tracks.update(t.id for t in member.tracks)
+            for state in member.health.values():  # what each camera and microphone was
+                self._health_seconds[state] = self._health_seconds.get(state, 0.0) + spent
             windows = track_windows(member, self._track_samples, now)
             health = {kind: media_health(w).value for kind, w in windows.items()}
             if health != member.health:
                 member.health = health
                 changed = True
+        if now - self._health_noted_at >= QUALITY_EVERY:
+            self._health_noted_at = now
+            self.note_media_quality()
         for gone in set(self._track_samples) - live_tracks:
             del self._track_samples[gone]
         if changed:
             await self._announce_roster()
+
+    def note_media_quality(self: _Session) -> None:
+        """Write how long cameras and microphones were in each state since the last note
+        (`media_quality`: milliseconds per state, summed over people and kinds); the report
+        sums them into each hearing's share of time `live`. Nothing if nothing was measured."""
+        spent = {state: int(s * 1000) for state, s in self._health_seconds.items() if s >= 0.001}
+        self._health_seconds.clear()
+        if spent:
+            self.record("system", MEDIA_QUALITY, details=spent)  # refusals are logged there
 
 
 __all__ = ["HealthKeeper", "MediaHealth", "seen_or_heard"]

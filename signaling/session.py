@@ -85,6 +85,9 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         self._leg_watch: asyncio.Task[None] | None = None
         self._presence = PresenceWatch(grace)
         self._track_samples: dict[str, deque[Sample]] = {}
+        self._health_seconds: dict[str, float] = {}
+        self._health_looked_at: float | None = None
+        self._health_noted_at = 0.0
         self._watchdog: asyncio.Task[None] | None = None
         self._speaker_task: asyncio.Task[None] | None = None
         self._speakers = SpeakerWatch(self._voices, self._listeners, outbox.send)
@@ -369,6 +372,7 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         check(actor.participant.role, Action.END_HEARING)
         if self.court.phase is not Phase.ADJOURNED:
             self._enter_phase(Phase.ADJOURNED, actor.participant.id)
+        self.note_media_quality()
         self.record(actor.participant.id, "end_hearing")
         await self._announce_state()
         self.spawn(self._send_everyone_home())
@@ -545,6 +549,8 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         self._audit.close()
 
     async def _shut(self, reason: LeaveReason) -> None:
+        if self.lease.serving():
+            self.note_media_quality()  # the day report's last part of this node's media
         self._closed = True
         for member in list(self.members.values()):
             await self.leave(member, reason)

@@ -4,16 +4,29 @@ whom the court cannot sit without, leaves, and the board raises the alert."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from security import Secret
+from security import AuditEntry, Secret
+from security.audit_record import parse_line
 from signaling.client import BoardClient, HearingClient
 from tests.conftest import RunningServer, running_server
 from tests.session_support import in_session_publishing
 from tests.test_board import ADMIN_KEY
+from web.keys import AUDIT, SIGNALING
+from web.report import summarize
+
+
+async def eventually(condition: Callable[[], bool], within: float = 20) -> None:
+    for _ in range(int(within / 0.1)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("never happened")
+
 
 pytestmark = pytest.mark.media
 
@@ -60,3 +73,27 @@ async def test_people_whose_media_arrives_are_live_and_a_lost_party_is_an_alert(
         }
     finally:
         await board.close()
+
+
+async def test_a_hearing_that_ends_notes_how_long_its_media_was_live_for_the_day_report(
+    court: RunningServer, clients: list[HearingClient]
+) -> None:
+    hid = (await court.create_hearing())["id"]
+    tokens = [
+        (await court.issue_token(hid, role, name))["token"]
+        for role, name in (("presiding_judge", "Judge Le"), ("plaintiff", "Ms Nguyen"))
+    ]
+    judge, _party = await in_session_publishing(court.base_url, tokens, clients)
+    session = court.app[SIGNALING].session(hid)
+    assert session is not None
+    await eventually(lambda: all(m.health.get("video") == "live" for m in session.members.values()))
+    await asyncio.sleep(3)  # three seconds of two live cameras and microphones
+    await judge.request("end_hearing")
+
+    entries = [parse_line(line) for line in court.app[AUDIT].path(hid).read_bytes().splitlines()]
+    notes = [e for e in entries if isinstance(e, AuditEntry) and e.action == "media_quality"]
+    assert notes, "no media_quality entry"
+    live = sum(int(dict(e.details).get("live", 0)) for e in notes) / 1000
+    assert live >= 4 * 2.5  # four streams, most of three seconds and more
+    day = summarize(hid, [e for e in entries if isinstance(e, AuditEntry)], 0, 2**62)
+    assert day is not None and day.live_share is not None and day.live_share > 0.5

@@ -55,6 +55,7 @@ def a_day_in_court() -> list[AuditEntry]:
             "due_process_recess",
             {"target": PARTY, "details": {"phase": "recess"}},
         ),
+        ("10:55", "system", "media_quality", {"details": {"live": 300_000, "frozen": 60_000}}),
         ("11:00", JUDGE, "phase", {"details": {"phase": "in_camera"}}),
         (
             "11:30",
@@ -62,6 +63,7 @@ def a_day_in_court() -> list[AuditEntry]:
             "recording_manifest",
             {"target": "rec_000001", "details": {"state": "stopped", "hash": "ab" * 32}},
         ),
+        ("11:30", "system", "media_quality", {"details": {"live": 540_000}}),
         ("11:30", JUDGE, "end_hearing", {}),
         ("11:31", PARTY, "leave", {"result": "hearing_ended"}),
     ):
@@ -87,6 +89,7 @@ def test_a_days_summary_says_how_long_the_court_sat_why_it_recessed_and_who_was_
         "participants": "2",
         "recordings_sealed": "1",
         "manifest_hashes": "ab" * 32,
+        "media_live_share": "0.93",  # 840 of 900 camera and microphone seconds were live
     }
     people = participant_rows([day], HANOI)
     assert [(p["participant_id"], p["minutes"], p["reason"]) for p in people] == [

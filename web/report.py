@@ -4,7 +4,8 @@ logs hold no names); the case-management system maps them.
 
 Per hearing: when its log first and last speaks that day, how long the court sat (in session
 or in camera), its recesses and why (ordered, or due process), whether it was adjourned or
-ended, how many people joined, and the recordings sealed with their manifest hashes. Per
+ended, how many people joined, the recordings sealed with their manifest hashes, and the
+share of the cameras' and microphones' measured time that was `live` (`media_quality`). Per
 participant: when they arrived, when they left and why, and the minutes between (until the
 day's last entry for someone still there).
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 from security import AuditEntry
+from signaling.health import MEDIA_QUALITY
 from signaling.webhook_events import RECORDING_MANIFEST, SEALED_STATE
 from web.i18n import t
 
@@ -35,6 +37,7 @@ HEARING_COLUMNS = (
     "participants",
     "recordings_sealed",
     "manifest_hashes",
+    "media_live_share",
 )
 PARTICIPANT_COLUMNS = ("hearing_id", "participant_id", "arrived", "left", "minutes", "reason")
 
@@ -58,6 +61,14 @@ class HearingDay:
     ended: bool = False
     presences: list[Presence] = field(default_factory=list)
     sealed: list[str] = field(default_factory=list)
+    media_seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds of cameras and microphones in each health state (`media_quality` notes)."""
+
+    @property
+    def live_share(self) -> float | None:
+        """The share of measured camera and microphone time that was `live`; None if none."""
+        total = sum(self.media_seconds.values())
+        return None if total <= 0 else self.media_seconds.get("live", 0.0) / total
 
 
 def day_bounds(day: str, offset: str = "+00:00") -> tuple[int, int]:
@@ -126,6 +137,10 @@ def summarize(
         elif entry.action == "leave" and entry.actor in present:
             gone = present.pop(entry.actor)
             gone.left_ms, gone.reason = entry.time_ms, entry.result
+        elif entry.action == MEDIA_QUALITY and entry.result == "ok":
+            for state, ms in details.items():
+                if type(ms) is int and ms > 0:
+                    summary.media_seconds[state] = summary.media_seconds.get(state, 0.0) + ms / 1000
         elif entry.action == RECORDING_MANIFEST and details.get("state") == SEALED_STATE:
             summary.sealed.append(str(details.get("hash", "")))
         if new_phase is not None:
@@ -157,6 +172,7 @@ def hearing_rows(days: Iterable[HearingDay], zone: tzinfo) -> list[dict[str, str
             "participants": str(len({p.participant_id for p in d.presences})),
             "recordings_sealed": str(len(d.sealed)),
             "manifest_hashes": ";".join(d.sealed),
+            "media_live_share": "" if d.live_share is None else f"{d.live_share:.2f}",
         }
         for d in days
     ]

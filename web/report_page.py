@@ -51,6 +51,7 @@ COLUMN_WORDS: Final = {
     "left": "report.col.left",
     "minutes": "report.col.minutes",
     "reason": "report.col.reason",
+    "media_live_share": "report.col.media_live_share",
 }
 """The words heading each column on the page (the CSV keeps the column names)."""
 VALUE_WORDS: Final = {
