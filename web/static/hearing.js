@@ -5,7 +5,8 @@
 // This is the entry point; each concern has its module: page.js (shared state, requests),
 // banners.js (status and banners), signalling.js (the connection and the server's events),
 // media.js (the legs and their healing), controls.js (your own buttons), orders.js (the
-// console's orders), attendance.js (welcome, courtroom, refusal, leaving).
+// console's orders), attendance.js (welcome, courtroom, refusal, leaving), lobby.js (the
+// messages to those waiting, read and written).
 
 import { t, translate, useLanguage, languageSwitcher } from "./i18n.js";
 import { Tiles } from "./view.js";
@@ -24,6 +25,7 @@ import { showRoom, showSession, toggle, toggleHand, toggleScreen, updateButtons 
 import { consoleRequest, renderConsole, showMediaHealth } from "./orders.js";
 import { leave } from "./attendance.js";
 import { backOnline, connect, goneOffline } from "./signalling.js";
+import { labelComposer, setupComposer, showLobbyMessages } from "./lobby.js";
 
 // --- step 1: the device check --------------------------------------------------------------
 
@@ -57,6 +59,8 @@ function relabel() {
   labelShortcuts();
   if (ecourt.lobbyPosition) showLobbyPosition(ecourt.lobbyPosition);
   if (ecourt.state === "lobby") showScheduled(ecourt.hearing);
+  showLobbyMessages();
+  labelComposer();
   showConnectionCheck(ecourt.connectionCheck);
   if (page.token) showGreeting(page.token);
   showRoom();
@@ -87,6 +91,7 @@ async function main() {
   $("cam").addEventListener("click", () => toggle("video"));
   $("leave").addEventListener("click", leave);
   setupSessionControls(ecourt, consoleRequest);
+  setupComposer();
   page.hands = new Hands($("hands"), $("hands-empty"));
   const drawer = setupDrawer();
   setupShortcuts({

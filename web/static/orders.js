@@ -1,4 +1,4 @@
-// The judge's and clerk's orders from the console: the lobby's admit and deny, the orders of
+// The judge's and clerk's orders from the console: the lobby's admit, deny and write, the orders of
 // each person's menu (with a confirmation where they are dangerous), the floor to a raised
 // hand, and each person's media health on the roster and the tiles.
 
@@ -8,6 +8,7 @@ import { confirmAction, renderRoster } from "./console.js";
 import { showHealth, showOwnHealth } from "./health.js";
 import { $, MODERATORS, ecourt, page, request } from "./page.js";
 import { notify, showError, status } from "./banners.js";
+import { labelComposer, writeTo } from "./lobby.js";
 
 export async function consoleRequest(event, payload) {
   notify("", $("console-error"));
@@ -24,7 +25,9 @@ export function renderConsole() {
   renderQueue($("queue"), $("queue-empty"), ecourt.lobby, {
     onAdmit: (participant, buttons) => moderate("admit", participant, buttons),
     onDeny: (participant, buttons) => moderate("deny", participant, buttons),
+    onWrite: writeTo,
   });
+  labelComposer();
   renderRoster($("roster"), ecourt.roster, ecourt.participant.id, {
     actorRole: ecourt.participant.role,
     onOrder: order,

@@ -19,6 +19,7 @@ export const ecourt = {
   phase: null,
   room: null,
   lobbyPosition: null,
+  lobbyMessages: [], // what the bench or the clerk wrote to this person while they wait
   connectionCheck: { state: "pending", rtt: null, code: null },
   pcs: { publish: null, subscribe: null },
   welcomes: 0, // one per (re)connection

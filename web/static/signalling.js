@@ -11,6 +11,7 @@ import { applySubscribeOffer, closePeers, healMedia, legWatch } from "./media.js
 import { showRoom, showSession, updateButtons } from "./controls.js";
 import { renderConsole, showMediaHealth } from "./orders.js";
 import { enterCourtroom, finish, followNode, onWelcome, refuse } from "./attendance.js";
+import { receiveLobbyMessage } from "./lobby.js";
 
 export function connect() {
   setState("connecting");
@@ -66,6 +67,7 @@ export function connect() {
   socket.on("waiting", (data) => {
     ecourt.lobbyPosition = showLobbyPosition(data) || ecourt.lobbyPosition;
   });
+  socket.on("lobby_message", receiveLobbyMessage);
   socket.on("lobby", (data) => {
     ecourt.lobby = Array.isArray(data?.waiting) ? data.waiting : [];
     page.audit?.learnNames(ecourt.lobby);
