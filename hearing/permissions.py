@@ -37,10 +37,12 @@ class Action(StrEnum):
     OPEN_LIVESTREAM = "open_livestream"
     CLOSE_LIVESTREAM = "close_livestream"
     CUT_LIVESTREAM = "cut_livestream"
+    MESSAGE_LOBBY = "message_lobby"
 
 
 _PRESIDING: Final = frozenset({Role.PRESIDING_JUDGE})
 _MODERATORS: Final = frozenset({Role.PRESIDING_JUDGE, Role.CLERK})
+_BENCH_AND_CLERK: Final = frozenset({Role.PRESIDING_JUDGE, Role.JUDGE, Role.CLERK})
 _SPEAKERS: Final = frozenset(Role) - {Role.OBSERVER}
 _CLIENTS_AND_LAWYERS: Final = frozenset(
     {
@@ -78,6 +80,7 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.OPEN_LIVESTREAM: _PRESIDING,
     Action.CLOSE_LIVESTREAM: _PRESIDING,
     Action.CUT_LIVESTREAM: _PRESIDING,
+    Action.MESSAGE_LOBBY: _BENCH_AND_CLERK,
 }
 """Action -> the roles that may take it. Recording and the livestream are further limited by
 `hearing.policy` (where and when), and the phase by `hearing.phases` (which move)."""

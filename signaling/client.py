@@ -187,6 +187,9 @@ class HearingClient:
         """Who waits (the bench's `lobby` event)."""
         self.waiting: dict[str, Any] | None = None
         """Our own place in the lobby's queue while we wait: `{"position", "waiting"}`."""
+        self.lobby_messages: list[dict[str, Any]] = []
+        """What the bench or the clerk wrote to us while we waited (`lobby_message` events:
+        `{"text", "at", "from_role", "to": "you" | "all_waiting"}`), in order."""
         self.audit: list[dict[str, Any]] = []
         """Entries of the hearing's audit log received so far (the bench's live tail):
         `AuditTailEntry` of docs/protocol.md, with `phase` on the entries that name one."""
@@ -220,6 +223,7 @@ class HearingClient:
             "denied": self._on_denied,
             "lobby": self._on_lobby,
             "waiting": self._on_waiting,
+            "lobby_message": self._on_lobby_message,
             "audit": self._on_audit,
             "roster": self._on_roster,
             "subscribe_offer": self._on_subscribe_offer,
@@ -332,6 +336,12 @@ class HearingClient:
 
     async def deny(self, participant_id: str) -> None:
         await self.request("deny", {"participant_id": participant_id})
+
+    async def message_lobby(self, to: str, text: str) -> int:
+        """Write to one person waiting in the lobby (their participant id) or to all who wait
+        (`"all_waiting"`); the bench and the clerk only. Returns how many it reached."""
+        ack = await self.request("lobby_message", {"to": to, "text": text})
+        return int(ack["delivered"])
 
     async def wait_admitted(self, timeout: float = 20.0) -> None:
         await self.wait_until(lambda: self.admission == "admitted", timeout, "admission")
@@ -577,6 +587,9 @@ class HearingClient:
 
     async def _on_waiting(self, payload: dict[str, Any]) -> None:
         await self._set(waiting=dict(payload))
+
+    async def _on_lobby_message(self, payload: dict[str, Any]) -> None:
+        await self._set(lobby_messages=[*self.lobby_messages, dict(payload)])
 
     async def _on_audit(self, payload: dict[str, Any]) -> None:
         await self._set(audit=[*self.audit, *payload.get("entries", [])])

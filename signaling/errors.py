@@ -34,6 +34,13 @@ class NotAdmitted(SignalingError):
     code = "not_admitted"
 
 
+class NotWaiting(SignalingError):
+    """A message for the lobby names someone of this hearing who is not waiting in it now
+    (admitted, gone, or denied): what is written to the lobby never reaches the courtroom."""
+
+    code = "not_waiting"
+
+
 class WitnessWithoutMedia(SignalingError):
     """A witness whose camera does not reach the court is called only if the judge confirms
     they testify by audio only."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,13 @@ from signaling.errors import BadRequest
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_SDP = 32 * 1024
+ALL_WAITING = "all_waiting"
+"""`lobby_message`'s `to` for everyone waiting in the lobby (no participant id looks like it)."""
+MAX_LOBBY_TEXT = 500
+"""Characters of one message to the lobby (after NFC normalisation)."""
+MAX_LOBBY_LINES = 20
+_NOT_PLAIN = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _object(payload: Any, allowed: set[str]) -> dict[str, Any]:
@@ -226,3 +234,43 @@ class LivestreamOrder:
         if action not in ("open", "close", "cut"):
             raise BadRequest("action must be open, close or cut", field="action")
         return cls(str(action))
+
+
+def _plain_text(payload: dict[str, Any], name: str) -> str:
+    """One message of plain text: NFC, trimmed, at most MAX_LOBBY_TEXT characters and
+    MAX_LOBBY_LINES lines; no control character but the line break, no bidirectional override
+    (text that would show other than it reads), no private-use or lone surrogate."""
+    value = payload.get(name)
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string", field=name)
+    if len(value) > 4 * MAX_LOBBY_TEXT:
+        raise BadRequest(f"{name} is longer than {MAX_LOBBY_TEXT} characters", field=name)
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
+    if not text:
+        raise BadRequest(f"{name} must not be empty", field=name)
+    if len(text) > MAX_LOBBY_TEXT:
+        raise BadRequest(f"{name} is longer than {MAX_LOBBY_TEXT} characters", field=name)
+    if text.count("\n") >= MAX_LOBBY_LINES:
+        raise BadRequest(f"{name} has more than {MAX_LOBBY_LINES} lines", field=name)
+    for char in text:
+        odd = char != "\n" and unicodedata.category(char) in _NOT_PLAIN
+        if odd or char in _BIDI_CONTROLS:
+            raise BadRequest(f"{name} must be plain text (U+{ord(char):04X})", field=name)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class LobbyMessage:
+    """`lobby_message`: `{"to": participant_id | "all_waiting", "text": str}`."""
+
+    to: str
+    text: str
+
+    @classmethod
+    def parse(cls, payload: Any) -> LobbyMessage:
+        body = _object(payload, {"to", "text"})
+        return cls(_str(body, "to", 64), _plain_text(body, "text"))
+
+    @property
+    def to_all(self) -> bool:
+        return self.to == ALL_WAITING

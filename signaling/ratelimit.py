@@ -21,6 +21,8 @@ MESSAGES = Rate(per_second=20.0, burst=50)
 """Any signalling message."""
 RENEGOTIATIONS = Rate(per_second=5 / 60, burst=5)
 """Publish offers (new publish legs, ICE restarts): at most 5 a minute."""
+LOBBY_MESSAGES = Rate(per_second=0.5, burst=10)
+"""Messages to those waiting in the lobby: 10 at once, then one every 2 seconds."""
 REFUSALS = Rate(per_second=2.0, burst=50)
 """How many refused messages a connection may send before it is closed as abusive: 50 at
 once, then 2 a second. A client that keeps sending faster than the message rate runs out."""
@@ -52,12 +54,14 @@ class ConnectionLimits:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._messages = TokenBucket(MESSAGES, clock)
         self._renegotiations = TokenBucket(RENEGOTIATIONS, clock)
+        self._lobby_messages = TokenBucket(LOBBY_MESSAGES, clock)
         self._refusals = TokenBucket(REFUSALS, clock)
         self.abusive = False
 
     def allow(self, event: str) -> bool:
         renegotiates = event in ("publish", "restart_media")
         allowed = self._messages.take() and (not renegotiates or self._renegotiations.take())
+        allowed = allowed and (event != "lobby_message" or self._lobby_messages.take())
         if not allowed and not self._refusals.take():
             self.abusive = True
         return allowed

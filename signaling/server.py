@@ -48,6 +48,7 @@ from signaling.messages import (
     FloorRequest,
     HandRequest,
     LivestreamOrder,
+    LobbyMessage,
     MoveRequest,
     Mute,
     MuteOrder,
@@ -157,6 +158,7 @@ class SignalingServer:
             "join": self._join,
             "admit": self._admit,
             "deny": self._deny,
+            "lobby_message": self._lobby_message,
             "publish": self._publish,
             "subscribe_answer": self._subscribe_answer,
             "mute": self._mute,
@@ -691,6 +693,12 @@ class SignalingServer:
     async def _deny(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = ParticipantRequest.parse(payload)
         await session.deny(member, request.participant_id)
+
+    async def _lobby_message(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        message = LobbyMessage.parse(payload)
+        return {"delivered": await session.message_lobby(member, message)}
 
     async def _publish(
         self, session: HearingSession, member: Member, payload: Any

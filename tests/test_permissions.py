@@ -42,6 +42,7 @@ EXPECTED: dict[Action, tuple[frozenset[Role], str]] = {
     Action.OPEN_LIVESTREAM: (frozenset({PJ}), "only the judge opens the stream"),
     Action.CLOSE_LIVESTREAM: (frozenset({PJ}), "only the judge closes the stream"),
     Action.CUT_LIVESTREAM: (frozenset({PJ}), "only the judge cuts the stream"),
+    Action.MESSAGE_LOBBY: (frozenset({PJ, J, CL}), "the bench and clerk write to the lobby"),
 }
 
 

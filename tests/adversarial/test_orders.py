@@ -39,6 +39,7 @@ ORDERS: list[tuple[str, dict[str, Any], Action]] = [
     ("eject", {"participant_id": "TARGET"}, Action.EJECT),
     ("revoke", {"participant_id": "TARGET"}, Action.REVOKE_LINK),
     ("end_hearing", {}, Action.END_HEARING),
+    ("lobby_message", {"to": "WAITING", "text": "Please wait"}, Action.MESSAGE_LOBBY),
     ("raise_hand", {"raised": True}, Action.RAISE_HAND),
     ("publish", {"sdp": TWO_VIDEO_OFFER, "type": "offer"}, Action.PUBLISH),
     (
@@ -50,6 +51,7 @@ ORDERS: list[tuple[str, dict[str, Any], Action]] = [
 EVERY_EVENT = {
     "admit", "deny", "phase", "move", "call_witness", "release_witness", "floor",
     "grant_screen", "force_mute", "ask_unmute", "eject", "revoke", "end_hearing",
+    "lobby_message",
 }  # fmt: skip
 
 

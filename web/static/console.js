@@ -20,7 +20,7 @@ const LOCALES = { en: "en-GB", vi: "vi-VN" };
 
 // Give the focus back to `element`; if the page re-drew it meanwhile (a roster update), to the
 // control that now stands in its place: the same kind of element with the same label.
-function focusAgain(element) {
+export function focusAgain(element) {
   if (!element?.focus) return;
   if (element.isConnected) {
     element.focus();

@@ -54,22 +54,23 @@ export function showConnectionCheck({ state, rtt, code }) {
   } else line.textContent = t("devices.unreachable");
 }
 
-// When the hearing is scheduled, at the court's time (ECOURT_TIME_ZONE, in the page's <meta>).
+// A moment at the court's time (ECOURT_TIME_ZONE, in the page's <meta>), in the page's language.
+export function courtTime(at, style = { dateStyle: "long", timeStyle: "short" }) {
+  const timeZone = document.querySelector('meta[name="court-time-zone"]')?.content || undefined;
+  try {
+    return new Intl.DateTimeFormat(language() === "vi" ? "vi-VN" : "en-GB", { ...style, timeZone }).format(at);
+  } catch {
+    return at.toLocaleString(); // an unknown zone: the browser's own
+  }
+}
+
+// When the hearing is scheduled, at the court's time.
 export function showScheduled(hearing) {
   const line = $("lobby-scheduled");
   const at = new Date(hearing?.scheduled_at || "");
   line.hidden = Number.isNaN(at.getTime());
   if (line.hidden) return;
-  const timeZone = document.querySelector('meta[name="court-time-zone"]')?.content || undefined;
-  let when;
-  try {
-    when = new Intl.DateTimeFormat(language() === "vi" ? "vi-VN" : "en-GB", {
-      dateStyle: "long", timeStyle: "short", timeZone,
-    }).format(at);
-  } catch {
-    when = at.toLocaleString(); // an unknown zone: the browser's own
-  }
-  line.textContent = t("lobby.scheduled", { when });
+  line.textContent = t("lobby.scheduled", { when: courtTime(at) });
 }
 
 // Your place in the lobby's queue; null for a value that is not one.

@@ -191,8 +191,9 @@ function retryPlayOnGesture(video) {
   document.addEventListener("click", () => video.play().catch(() => {}), { once: true });
 }
 
-// The lobby queue: one item per waiting participant, with Admit and Deny.
-export function renderQueue(list, emptyNote, waiting, { onAdmit, onDeny }) {
+// The lobby queue: one item per waiting participant, with Admit, Deny and Write (a message
+// to them while they wait).
+export function renderQueue(list, emptyNote, waiting, { onAdmit, onDeny, onWrite }) {
   emptyNote.hidden = waiting.length > 0;
   list.replaceChildren(
     ...waiting.map((participant) => {
@@ -209,8 +210,12 @@ export function renderQueue(list, emptyNote, waiting, { onAdmit, onDeny }) {
       deny.textContent = t("console.deny");
       admit.addEventListener("click", () => onAdmit(participant, [admit, deny]));
       deny.addEventListener("click", () => onDeny(participant, [admit, deny]));
+      // an envelope: the row stays one line beside Admit and Deny, the label says what it does
+      const writeLabel = t("console.write_who", who);
+      const write = el("button", { type: "button", class: "write", "aria-label": writeLabel, title: writeLabel }, "✉");
+      write.addEventListener("click", () => onWrite(participant, write));
       const actions = el("span", { class: "actions" });
-      actions.append(admit, deny);
+      actions.append(admit, deny, write);
       item.append(label, actions);
       return item;
     }),
