@@ -451,6 +451,11 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
             await self._announce_roster()
             await self._reconcile()
 
+    @property
+    def audit_log(self) -> AuditLog:
+        """The hearing's log, for what another layer writes into it (an exhibit's decision)."""
+        return self._audit
+
     def record(
         self,
         actor: str,

@@ -10,15 +10,26 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from media import IceServer, MediaEngine, MediaSettings
+from recording.exhibits.ledger import ExhibitLedger
 from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
 from signaling.webhooks import WebhookDispatcher
-from web import api, board, connection_check, livestreams, pages, public_keys, webhooks_api
+from web import (
+    api,
+    board,
+    connection_check,
+    exhibits,
+    livestreams,
+    pages,
+    public_keys,
+    webhooks_api,
+)
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
     ENGINE,
+    EXHIBITS,
     HEARINGS,
     LIVESTREAMS,
     METRICS,
@@ -67,6 +78,11 @@ def create_app(settings: Settings) -> web.Application:
     audit.watch(webhooks.observe)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)
+    ledger = ExhibitLedger(
+        settings.data_dir / "exhibits",
+        recordings.keyring,
+        max_bytes=settings.exhibit_max_bytes,
+    )
     streams = Livestreams(settings)
     signaling = SignalingServer(
         hearings=hearings,
@@ -95,6 +111,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ENGINE] = engine
     app[AUDIT] = audit
     app[RECORDINGS] = recordings
+    app[EXHIBITS] = ledger
     app[LIVESTREAMS] = streams
     app[STORES] = stores
     publisher = board.BoardPublisher(signaling, stores.board)
@@ -103,6 +120,7 @@ def create_app(settings: Settings) -> web.Application:
     signaling.attach(app)
     api.add_routes(app)
     webhooks_api.add_routes(app)
+    exhibits.add_routes(app)
     board.add_routes(app)
     connection_check.add_routes(app)
     pages.add_routes(app)
