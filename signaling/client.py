@@ -315,6 +315,15 @@ class HearingClient:
         """Send anything, as a hostile client might, and return the raw ack."""
         return await self._sio.call(event, *args, namespace=NAMESPACE, timeout=self._timeout)
 
+    async def decide_exhibit(self, exhibit_id: str, admitted: bool) -> dict[str, Any]:
+        """Admit or refuse an exhibit (the clerk or a judge); the exhibit as it now stands."""
+        decision = "admit" if admitted else "refuse"
+        ack = await self.request(
+            "exhibit_decision", {"exhibit_id": exhibit_id, "decision": decision}
+        )
+        exhibit: dict[str, Any] = ack["exhibit"]
+        return exhibit
+
     @property
     def connected(self) -> bool:
         return bool(self._sio.connected)

@@ -174,6 +174,18 @@ class FloorRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ExhibitDecisionRequest:
+    exhibit_id: str
+    admitted: bool
+
+    @classmethod
+    def parse(cls, payload: Any) -> ExhibitDecisionRequest:
+        body = _object(payload, {"exhibit_id", "decision"})
+        decision = _literal(body, "decision", ("admit", "refuse"))
+        return cls(_str(body, "exhibit_id", 32), decision == "admit")
+
+
+@dataclass(frozen=True, slots=True)
 class HandRequest:
     raised: bool
 

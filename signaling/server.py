@@ -21,6 +21,7 @@ from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
 from media.liveness import CONSENT_SECONDS
+from recording.exhibits.ledger import ExhibitLedger
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog, Grant, TokenRefused, TokenSigner
@@ -43,6 +44,7 @@ from signaling.messages import (
     MAX_MESSAGE_BYTES,
     CallWitnessRequest,
     Empty,
+    ExhibitDecisionRequest,
     FloorRequest,
     HandRequest,
     LivestreamOrder,
@@ -112,8 +114,10 @@ class SignalingServer:
         bus: ClusterBus | None = None,
         allowed_origins: tuple[str, ...] = (),
         leases: HearingLeases | None = None,
+        exhibits: ExhibitLedger | None = None,
     ) -> None:
         self._hearings = hearings
+        self._exhibits = exhibits
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
         self._states: HearingStateStore = states or MemoryHearingStateStore()
         self._placement: Placement = placement or MemoryPlacement()
@@ -172,6 +176,7 @@ class SignalingServer:
             "recording": self._recording,
             "livestream": self._livestream,
             "restart_media": self._restart_media,
+            "exhibit_decision": self._exhibit_decision,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -594,6 +599,17 @@ class SignalingServer:
     async def _floor(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = FloorRequest.parse(payload)
         await session.give_floor(member, request.participant_id, request.granted)
+
+    async def _exhibit_decision(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = ExhibitDecisionRequest.parse(payload)
+        if self._exhibits is None:
+            raise BadRequest("this node keeps no exhibits")
+        ledger = self._exhibits
+        return {
+            "exhibit": session.decide_exhibit(ledger, member, request.exhibit_id, request.admitted)
+        }
 
     async def _grant_screen(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = FloorRequest.parse(payload)  # the same shape: participant_id, granted

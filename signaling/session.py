@@ -30,6 +30,7 @@ from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.enforcement import Applied, Enforcement
 from signaling.errors import LeaveReason, NotAdmitted, Refused
+from signaling.exhibit_orders import ExhibitOrders
 from signaling.health import HealthKeeper, Sample, seen_or_heard
 from signaling.lease import HostLease, always_serving
 from signaling.legs import LegKeeper
@@ -60,7 +61,7 @@ ROSTER_INTERVAL = 0.02
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
-class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcement):
+class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcement):
     def __init__(
         self,
         hearing: Hearing,

@@ -100,6 +100,7 @@ def create_app(settings: Settings) -> web.Application:
         livestream_for=streams.livestream_for,
         due_process_grace=settings.due_process_grace,
         leg_silence=settings.leg_silence,
+        exhibits=ledger,
         allowed_origins=(settings.base_url, *settings.allowed_origins)
         if settings.allowed_origins
         else (),
