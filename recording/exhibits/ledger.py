@@ -55,7 +55,7 @@ from recording.exhibits.record import (
 from recording.layout import write_atomically
 from security import AuditLog
 from security.keyring import KeyRing
-from security.sealing import DataKey, SealedWriter, SealHeader, open_sealed_into
+from security.sealing import DataKey, SealBroken, SealedWriter, SealHeader, open_sealed_into
 
 DEFAULT_MAX_BYTES: Final = 50 * 1024 * 1024
 PIECE: Final = 1024 * 1024
@@ -322,7 +322,10 @@ class ExhibitLedger:
         key = self._keyring.unwrap(record.key, _context(record.hearing_id, record.id))
         digest = _HashingSink(sink)
         sealed = self.hearing_dir(record.hearing_id) / record.id / "content.seal"
-        opened = open_sealed_into(sealed, lambda _key_id: key, digest)
+        try:
+            opened = open_sealed_into(sealed, lambda _key_id: key, digest)
+        except SealBroken as exc:
+            raise ExhibitTampered(f"{record.number}'s sealed content does not open: {exc}") from exc
         header = opened.header
         if (header.recording_id, header.hearing_id, header.track) != (
             record.id,
