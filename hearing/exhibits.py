@@ -8,7 +8,11 @@ from enum import StrEnum
 from typing import Final
 
 from hearing.errors import ActionNotPermitted, InvalidHearing
+from hearing.matrix import Visibility, visible
 from hearing.model import Role
+from hearing.phases import Phase
+from hearing.profiles import HearingRules
+from hearing.seats import MediaKind, Seat
 
 
 class ExhibitSide(StrEnum):
@@ -73,3 +77,22 @@ def exhibit_number(side: ExhibitSide, ordinal: int) -> str:
     if not isinstance(ordinal, int) or isinstance(ordinal, bool) or not 1 <= ordinal <= 99999:
         raise InvalidHearing("an exhibit's ordinal is 1..99999")
     return f"{side.value}-{ordinal}"
+
+
+def sees_exhibit(
+    viewer: Seat, presenter: Seat, restricted: bool, phase: Phase, rules: HearingRules
+) -> bool:
+    """Whether `viewer` sees the exhibit `presenter` shows: whoever the matrix lets see the
+    presenter's screen. A restricted exhibit (a child's statement) is, besides, the child's
+    side: only those the matrix lets receive the child witness from the presenter's place see
+    it (under the vn profile never the accused)."""
+    if viewer.participant_id == presenter.participant_id:
+        return True
+    if visible(viewer, presenter, MediaKind.SCREEN, phase, rules) is not Visibility.ALLOW:
+        return False
+    if not restricted:
+        return True
+    childs_side = Seat(
+        presenter.participant_id, Role.CHILD_WITNESS, presenter.room, linked=presenter.linked
+    )
+    return visible(viewer, childs_side, MediaKind.SCREEN, phase, rules) is Visibility.ALLOW

@@ -45,6 +45,7 @@ from signaling.messages import (
     CallWitnessRequest,
     Empty,
     ExhibitDecisionRequest,
+    ExhibitPageRequest,
     FloorRequest,
     HandRequest,
     LivestreamOrder,
@@ -53,6 +54,7 @@ from signaling.messages import (
     MuteOrder,
     ParticipantRequest,
     PhaseRequest,
+    PresentRequest,
     Publish,
     RecordingOrder,
     SubscribeAnswer,
@@ -177,6 +179,9 @@ class SignalingServer:
             "livestream": self._livestream,
             "restart_media": self._restart_media,
             "exhibit_decision": self._exhibit_decision,
+            "present_exhibit": self._present_exhibit,
+            "exhibit_page": self._exhibit_page,
+            "stop_exhibit": self._stop_exhibit,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -610,6 +615,26 @@ class SignalingServer:
         return {
             "exhibit": session.decide_exhibit(ledger, member, request.exhibit_id, request.admitted)
         }
+
+    async def _present_exhibit(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = PresentRequest.parse(payload)
+        if self._exhibits is None:
+            raise BadRequest("this node keeps no exhibits")
+        shown = await session.present_exhibit(self._exhibits, member, request.exhibit_id)
+        return {"exhibit": shown}
+
+    async def _exhibit_page(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = ExhibitPageRequest.parse(payload)
+        shown = await session.turn_exhibit_page(member, request.page, request.zoom, request.pointer)
+        return {"exhibit": shown}
+
+    async def _stop_exhibit(self, session: HearingSession, member: Member, payload: Any) -> None:
+        Empty.parse(payload)
+        await session.stop_exhibit(member)
 
     async def _grant_screen(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = FloorRequest.parse(payload)  # the same shape: participant_id, granted

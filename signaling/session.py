@@ -427,6 +427,8 @@ class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKee
         for viewer in admitted:  # a protected witness's name only for those cleared
             entries = [roster_for(e, m, viewer) for e, m in zip(roster, admitted, strict=True)]
             await self._outbox.send(viewer.sid, "roster", {"participants": entries})
+        if self.presentation is not None:  # who sees it follows the seats, as media does
+            await self._send_presentation()
 
     def _roster_entry(self, member: Member) -> dict[str, Any]:
         return roster_entry(member, self.seat_of(member.participant), self.court)

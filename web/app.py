@@ -19,6 +19,7 @@ from web import (
     api,
     board,
     connection_check,
+    exhibit_pages,
     exhibits,
     livestreams,
     pages,
@@ -122,6 +123,7 @@ def create_app(settings: Settings) -> web.Application:
     api.add_routes(app)
     webhooks_api.add_routes(app)
     exhibits.add_routes(app)
+    exhibit_pages.add_routes(app)
     board.add_routes(app)
     connection_check.add_routes(app)
     pages.add_routes(app)

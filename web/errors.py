@@ -32,8 +32,10 @@ from recording.errors import (
 )
 from recording.exhibits.errors import (
     ExhibitDecided,
+    ExhibitHidden,
     ExhibitNotAdmitted,
     ExhibitNotFound,
+    ExhibitNotPresented,
     ExhibitRefusal,
     ExhibitTampered,
 )
@@ -131,6 +133,8 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     ExhibitDecided.code: (409, ExhibitDecided.code),
     ExhibitNotAdmitted.code: (409, ExhibitNotAdmitted.code),
     ExhibitTampered.code: (422, ExhibitTampered.code),
+    ExhibitNotPresented.code: (409, ExhibitNotPresented.code),
+    ExhibitHidden.code: (403, ExhibitHidden.code),
     # security/: every refusal keeps its reason as the code.
     **{reason.value: (401, reason.value) for reason in TokenRefusal},
     # signaling/: a join link refused as its connection would be (signaling/server.py).

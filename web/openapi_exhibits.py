@@ -157,6 +157,33 @@ def paths() -> Json:
                 },
             },
         },
+        "/api/hearings/{id}/exhibits/{exhibit_id}/pages/{page}": {
+            "parameters": [
+                _HEARING,
+                _EXHIBIT_PATH,
+                {"name": "page", "in": "path", "required": True, "schema": {"type": "integer"}},
+            ],
+            "get": {
+                "summary": "The page on screen of the exhibit presented, for a participant who"
+                " sees it (a PDF page as PNG, an image as submitted); never cached",
+                "security": [{"joinToken": []}],
+                "responses": {
+                    "200": {
+                        "description": "the page",
+                        "content": {"image/png": {}, "image/jpeg": {}},
+                    },
+                    "401": _answer("Error", "the join token is missing, wrong or revoked"),
+                    "403": _answer(
+                        "Error",
+                        "exhibit_hidden: the court's matrix keeps this participant from it"
+                        " (audited)",
+                    ),
+                    "409": _answer(
+                        "Error", "exhibit_not_presented: not presented now, or not that page"
+                    ),
+                },
+            },
+        },
         "/api/hearings/{id}/exhibits/{exhibit_id}/decision": {
             "parameters": [_HEARING, _EXHIBIT_PATH],
             "post": decide,

@@ -72,3 +72,15 @@ class ExhibitTampered(RecordingError):
     """An exhibit's sealed content does not open, or opens to other bytes than were submitted."""
 
     code = "exhibit_tampered"
+
+
+class ExhibitNotPresented(RecordingError):
+    """No such exhibit is presented now, or not that page."""
+
+    code = "exhibit_not_presented"
+
+
+class ExhibitHidden(RecordingError):
+    """The court's matrix keeps this viewer from the exhibit presented (a restricted one)."""
+
+    code = "exhibit_hidden"

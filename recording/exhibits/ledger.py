@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import os
 import secrets
 import threading
@@ -333,6 +334,13 @@ class ExhibitLedger:
             TRACK,
         ) or digest.hexdigest() != record.sha256:
             raise ExhibitTampered(f"{record.number}'s sealed content is not the one submitted")
+
+
+def read_content(ledger: ExhibitLedger, record: ExhibitRecord) -> bytes:
+    """An admitted exhibit's content in memory (a page to render), checked against its hash."""
+    out = io.BytesIO()
+    ledger.open_into(record, out)
+    return out.getvalue()
 
 
 def _context(hearing_id: str, exhibit_id: str) -> str:

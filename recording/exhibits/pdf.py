@@ -15,6 +15,7 @@ distribution. PyMuPDF would not: it is AGPL-3.0 (or commercial).
 
 from __future__ import annotations
 
+import io
 import mmap
 import re
 import threading
@@ -135,3 +136,23 @@ def _open_with_pdfium(path: str) -> int:
         return pages
     finally:
         document.close()
+
+
+def render_page(data: bytes, page: int, width: int) -> bytes:
+    """Page `page` (from 1) of the PDF `data` as a PNG `width` pixels wide (its height in
+    proportion, at most four times the width)."""
+    with _PDFIUM:
+        document = pypdfium2.PdfDocument(data)
+        try:
+            sheet = document[page - 1]
+            try:
+                scale = width / max(1.0, sheet.get_width())
+                scale = min(scale, 4 * width / max(1.0, sheet.get_height()))
+                image = sheet.render(scale=scale).to_pil()
+            finally:
+                sheet.close()
+        finally:
+            document.close()
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
