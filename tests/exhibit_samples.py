@@ -154,3 +154,42 @@ def mp4() -> bytes:
         + _box(b"moov", _box(b"mvhd", bytes(100)))
         + _box(b"mdat", bytes(256))
     )
+
+
+def document_pdf(pages: int = 5, title: str = "Contract of sale No. 12/2026") -> bytes:
+    """A PDF with words and a rule on every page (Helvetica, one of PDF's standard fonts)."""
+    font = 3 + 2 * pages
+    kids = b" ".join(b"%d 0 R" % (3 + 2 * i) for i in range(pages))
+    bodies = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[" + kids + b"]/Count %d>>" % pages,
+    ]
+    for number in range(1, pages + 1):
+        text = (
+            b"BT /F1 22 Tf 56 760 Td (" + title.encode() + b") Tj ET\n"
+            b"BT /F1 14 Tf 56 730 Td (Page %d of %d) Tj ET\n"
+            % (number, pages)
+            + b"0.2 0.3 0.6 RG 3 w 56 715 m 540 715 l S\n"
+            + b"".join(
+                b"BT /F1 11 Tf 56 %d Td (Clause %d.%d: the seller delivers the goods.) Tj ET\n"
+                % (690 - 18 * line, number, line + 1)
+                for line in range(12)
+            )
+        )
+        bodies.append(
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents %d 0 R"
+            b"/Resources<</Font<</F1 %d 0 R>>>>>>" % (4 + 2 * (number - 1), font)
+        )
+        bodies.append(b"<</Length %d>>\nstream\n" % len(text) + text + b"\nendstream")
+    bodies.append(b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(bodies, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+    return bytes(out)

@@ -9,6 +9,7 @@ import io
 import time
 from typing import Any
 
+import pypdfium2
 import pytest
 from PIL import Image
 
@@ -47,10 +48,15 @@ async def admitted_exhibit(
 
 
 async def fetch_page(
-    server: RunningServer, hearing: str, exhibit_id: str, page: int, token: str | None
+    server: RunningServer,
+    hearing: str,
+    exhibit_id: str,
+    page: int,
+    token: str | None,
+    form: str = "png",
 ) -> tuple[int, bytes, str]:
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
-    url = f"{server.base_url}/api/hearings/{hearing}/exhibits/{exhibit_id}/pages/{page}"
+    url = f"{server.base_url}/api/hearings/{hearing}/exhibits/{exhibit_id}/pages/{page}?as={form}"
     async with server.session.get(url, headers=headers) as response:
         return response.status, await response.read(), response.headers.get("Cache-Control", "")
 
@@ -88,6 +94,8 @@ async def test_page_turns_reach_both_viewers_within_half_a_second_and_are_audite
     assert status == 200 and "no-store" in cache
     with Image.open(io.BytesIO(body)) as image:
         assert image.format == "PNG" and image.width == 1240
+    status, single, _ = await fetch_page(server, hearing, exhibit["id"], 2, first_token, "pdf")
+    assert status == 200 and len(pypdfium2.PdfDocument(single)) == 1  # for pdf.js: that page only
     status, _, _ = await fetch_page(server, hearing, exhibit["id"], 4, first_token)
     assert status == 409  # one page at a time: the one on screen
     assert (await fetch_page(server, hearing, exhibit["id"], 2, None))[0] == 401

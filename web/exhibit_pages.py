@@ -3,8 +3,9 @@
 (`Authorization: Bearer <token>`). The session decides (`signaling/exhibit_orders.py`): the
 exhibit must be the one presented now, the page the one on screen (the presenter may fetch
 any), and the viewer one the matrix lets see it; a viewer it keeps from the exhibit is refused
-`403 exhibit_hidden`, and the refusal is audited. A PDF page is rendered to PNG; an image is
-served as it was submitted. Nothing is cached by the browser."""
+`403 exhibit_hidden`, and the refusal is audited. A PDF page is rendered to PNG (or, with
+`?as=pdf`, cut out as a one-page PDF for pdf.js); an image is served as it was submitted.
+Nothing is cached by the browser."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from aiohttp import web
 from recording.exhibits.content import ExhibitKind
 from recording.exhibits.errors import ExhibitNotPresented
 from recording.exhibits.ledger import ExhibitLedger, read_content
-from recording.exhibits.pdf import render_page
+from recording.exhibits.pdf import extract_page, render_page
 from recording.exhibits.record import ExhibitRecord
-from web.errors import Unauthorized
+from web.errors import BadRequest, Unauthorized
 from web.keys import EXHIBITS, SIGNALING
 
 PAGE_WIDTH: Final = 1240
@@ -31,19 +32,19 @@ class RenderedPages:
     """The latest rendered pages, so that a room of viewers costs one render per page."""
 
     def __init__(self) -> None:
-        self._pages: OrderedDict[tuple[str, int], tuple[bytes, str]] = OrderedDict()
+        self._pages: OrderedDict[tuple[str, int, str], tuple[bytes, str]] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def page(
-        self, ledger: ExhibitLedger, hearing_id: str, exhibit_id: str, page: int
+        self, ledger: ExhibitLedger, hearing_id: str, exhibit_id: str, page: int, form: str
     ) -> tuple[bytes, str]:
-        key = (exhibit_id, page)
+        key = (exhibit_id, page, form)
         lock = self._locks.setdefault(exhibit_id, asyncio.Lock())
         async with lock:
             kept = self._pages.get(key)
             if kept is None:
                 record = ledger.get(hearing_id, exhibit_id)
-                kept = await asyncio.to_thread(_render, ledger, record, page)
+                kept = await asyncio.to_thread(_render, ledger, record, page, form)
                 self._pages[key] = kept
                 while len(self._pages) > KEPT:
                     self._pages.popitem(last=False)
@@ -51,11 +52,15 @@ class RenderedPages:
         return kept
 
 
-def _render(ledger: ExhibitLedger, record: ExhibitRecord, page: int) -> tuple[bytes, str]:
+def _render(
+    ledger: ExhibitLedger, record: ExhibitRecord, page: int, form: str
+) -> tuple[bytes, str]:
     content = read_content(ledger, record)
-    if record.kind is ExhibitKind.PDF:
-        return render_page(content, page, PAGE_WIDTH), "image/png"
-    return content, record.kind.media_type
+    if record.kind is not ExhibitKind.PDF:
+        return content, record.kind.media_type
+    if form == "pdf":
+        return extract_page(content, page), "application/pdf"
+    return render_page(content, page, PAGE_WIDTH), "image/png"
 
 
 PAGES = web.AppKey("exhibit_pages", RenderedPages)
@@ -80,8 +85,11 @@ async def serve_page(request: web.Request) -> web.Response:
     session = app[SIGNALING].session(hearing_id)
     if session is None:
         raise ExhibitNotPresented("the hearing is not in session here")
+    form = request.query.get("as", "png")
+    if form not in ("png", "pdf"):
+        raise BadRequest("as is png or pdf", field="as")
     exhibit_id = request.match_info["exhibit_id"]
     session.page_for(grant.participant.id, exhibit_id, page)
-    body, media_type = await app[PAGES].page(app[EXHIBITS], hearing_id, exhibit_id, page)
+    body, media_type = await app[PAGES].page(app[EXHIBITS], hearing_id, exhibit_id, page, form)
     headers = {"Cache-Control": "no-store, private"}
     return web.Response(body=body, content_type=media_type, headers=headers)

@@ -162,6 +162,11 @@ def paths() -> Json:
                 _HEARING,
                 _EXHIBIT_PATH,
                 {"name": "page", "in": "path", "required": True, "schema": {"type": "integer"}},
+                _query(
+                    "as",
+                    "a PDF page as a PNG, or cut out as a one-page PDF (for pdf.js)",
+                    {"type": "string", "enum": ["png", "pdf"], "default": "png"},
+                ),
             ],
             "get": {
                 "summary": "The page on screen of the exhibit presented, for a participant who"
@@ -170,7 +175,7 @@ def paths() -> Json:
                 "responses": {
                     "200": {
                         "description": "the page",
-                        "content": {"image/png": {}, "image/jpeg": {}},
+                        "content": {"image/png": {}, "image/jpeg": {}, "application/pdf": {}},
                     },
                     "401": _answer("Error", "the join token is missing, wrong or revoked"),
                     "403": _answer(

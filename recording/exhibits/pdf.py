@@ -156,3 +156,18 @@ def render_page(data: bytes, page: int, width: int) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+def extract_page(data: bytes, page: int) -> bytes:
+    """Page `page` (from 1) of the PDF `data` alone, as a one-page PDF (for pdf.js)."""
+    with _PDFIUM:
+        source = pypdfium2.PdfDocument(data)
+        single = pypdfium2.PdfDocument.new()
+        try:
+            single.import_pages(source, [page - 1])
+            out = io.BytesIO()
+            single.save(out)
+        finally:
+            single.close()
+            source.close()
+    return out.getvalue()

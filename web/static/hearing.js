@@ -8,6 +8,7 @@ import { Tiles, renderQueue, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
 import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
 import { LegWatch } from "./legwatch.js";
+import { ExhibitView } from "./exhibit.js";
 import { showHealth, showOwnHealth } from "./health.js";
 import {
   LINK_REFUSALS, showConnectionCheck, showGreeting, showLinkRefusal, showLobbyPosition, showScheduled,
@@ -49,6 +50,7 @@ let localStream = null;
 let subscriber = null;
 let tiles = null;
 let audit = null;
+let exhibit = null;
 let hands = null;
 let token = "";
 let peersGeneration = 0; // bumped whenever both legs are closed
@@ -254,6 +256,10 @@ function connect() {
     showRecording(ecourt, data?.recording);
     showLivestream(ecourt, data?.livestream);
     if (data?.reason === "due_process") status("status.due_process_recess");
+  });
+  socket.on("exhibit_shown", (data) => {
+    ecourt.exhibit = data?.exhibit ?? null;
+    exhibit?.show(ecourt.exhibit);
   });
   socket.on("active_speaker", (data) => {
     tiles?.showSpeaker(typeof data?.participant_id === "string" ? data.participant_id : null);
@@ -736,6 +742,7 @@ function relabel() {
   showRoom();
   updateButtons();
   tiles?.relabel();
+  exhibit?.refreshWords();
   audit?.render();
   renderConsole();
   showMediaHealth();
@@ -785,6 +792,7 @@ async function main() {
     return;
   }
   showGreeting(token);
+  exhibit = new ExhibitView($("exhibit"), { hearingId: hearingIdFromUrl(), token });
   devices = new DeviceCheck({
     preview: $("preview"),
     camera: $("camera"),
