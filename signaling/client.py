@@ -348,6 +348,11 @@ class HearingClient:
         shown: dict[str, Any] = (await self.request("exhibit_page", payload))["exhibit"]
         return shown
 
+    async def list_exhibits(self) -> list[dict[str, Any]]:
+        """The hearing's exhibits, for the clerk and the judges."""
+        listed: list[dict[str, Any]] = (await self.request("exhibits", {}))["exhibits"]
+        return listed
+
     async def stop_exhibit(self) -> None:
         await self.request("stop_exhibit", {})
 

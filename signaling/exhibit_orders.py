@@ -7,6 +7,7 @@
   judge, or whom the judge granted it) shows an admitted PDF or image to the room; page, zoom
   and pointer go to everyone who sees it (`hearing.exhibits.sees_exhibit`), and everyone else
   is told there is nothing for them. Each exhibit shown and each page turned is audited.
+- `exhibits`: the hearing's exhibits for the bench's console.
 - `page_for`: the page endpoint's check of one request (web/exhibit_pages.py).
 """
 
@@ -104,6 +105,24 @@ class ExhibitOrders:
             lambda: contextlib.nullcontext(self.audit_log),
         )
         return record.public_json()
+
+    def list_exhibits(self: _Session, ledger: ExhibitLedger, actor: Member) -> list[dict[str, Any]]:
+        """The hearing's exhibits for the bench's console (the clerk and the judges only):
+        number, title, kind, pages, state, restricted; never content."""
+        self._require_admitted(actor)
+        check_may_decide(actor.participant.role)
+        return [
+            {
+                "id": r.id,
+                "number": r.number,
+                "title": r.title,
+                "kind": r.kind.value,
+                "pages": r.pages,
+                "state": r.state.value,
+                "restricted": r.restricted,
+            }
+            for r in ledger.of_hearing(self.hearing_id)
+        ]
 
     async def present_exhibit(
         self: _Session, ledger: ExhibitLedger, actor: Member, exhibit_id: str

@@ -182,6 +182,7 @@ class SignalingServer:
             "present_exhibit": self._present_exhibit,
             "exhibit_page": self._exhibit_page,
             "stop_exhibit": self._stop_exhibit,
+            "exhibits": self._list_exhibits,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -631,6 +632,14 @@ class SignalingServer:
         request = ExhibitPageRequest.parse(payload)
         shown = await session.turn_exhibit_page(member, request.page, request.zoom, request.pointer)
         return {"exhibit": shown}
+
+    async def _list_exhibits(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        Empty.parse(payload)
+        if self._exhibits is None:
+            raise BadRequest("this node keeps no exhibits")
+        return {"exhibits": session.list_exhibits(self._exhibits, member)}
 
     async def _stop_exhibit(self, session: HearingSession, member: Member, payload: Any) -> None:
         Empty.parse(payload)

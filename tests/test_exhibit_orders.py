@@ -105,3 +105,27 @@ async def test_a_decision_through_the_api_during_the_session_goes_to_the_hearing
     assert status == 200 and refused["state"] == "refused"
     entry = next(e for e in hearing_log(server, hearing) if e.action == "exhibit_refused")
     assert entry.hash == refused["decisions"][0]["audit_hash"] and event_for(entry) is None
+
+
+async def test_the_bench_lists_the_exhibits_and_a_party_may_not(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hearing = (await server.create_hearing())["id"]
+    judge = await enter_as(server, clients, hearing, "presiding_judge", "Judge Le")
+    assert await judge.list_exhibits() == []
+    exhibit = await submitted(server, hearing)
+    [listed] = await judge.list_exhibits()
+    assert listed == {
+        "id": exhibit["id"],
+        "number": "P-1",
+        "title": "Exhibit",
+        "kind": "pdf",
+        "pages": 3,
+        "state": "submitted",
+        "restricted": False,
+    }
+    party = await enter_as(server, clients, hearing, "respondent", "Mr Tran")
+    await judge.request("admit", {"participant_id": party.participant["id"]})
+    with pytest.raises(RequestFailed) as refused:
+        await party.list_exhibits()
+    assert refused.value.code == "forbidden"

@@ -19,6 +19,8 @@ from tests.conftest import RunningServer
 from tests.page_checks import save_screenshots
 from tests.test_exhibit_orders import hearing_log
 from tests.test_exhibit_presentation import admitted_exhibit
+from tests.test_exhibits_api import upload
+from tests.test_pages_flows_browser import admitted_judge, judge_and_party, seat
 from tests.test_signaling import connect
 
 pytestmark = BROWSER_TEST
@@ -124,3 +126,43 @@ async def test_a_restricted_exhibit_never_reaches_the_accuseds_page(
         assert await accused.evaluate(FETCH_PAGE_JS, [url, accused_token]) == 403
         refused = [e for e in hearing_log(server, hearing) if e.action == "exhibit_page_refused"]
         assert [e.result for e in refused] == ["exhibit_hidden"]
+
+
+async def test_the_judge_admits_presents_and_turns_pages_from_the_console(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    hearing = (await server.create_hearing(type="trial"))["id"]
+    party_token = await server.issue_token(hearing, "plaintiff", "Nguyen Thi Hoa")
+    submitter = await server.issue_token(hearing, "plaintiff", "Counsel's office")
+    _status, exhibit = await upload(
+        server,
+        hearing,
+        submitter["participant_id"],
+        samples.document_pdf(pages=3),
+        title="Contract of sale",
+    )
+    async with judge_and_party(tmp_path) as (judge, party):
+        await admitted_judge(judge, server, hearing)
+        await seat(judge, party, party_token["join_url"], "Nguyen Thi Hoa", "Plaintiff")
+        console = judge.locator("#console")
+        await console.get_by_role("button", name="Refresh the exhibits").click()
+        await expect(console.locator("#exhibit-list")).to_contain_text("P-1: Contract of sale")
+        await console.get_by_role("button", name="Admit P-1").click()
+        await console.get_by_role("button", name="Present P-1").click()
+        await expect(party.locator("#exhibit-caption")).to_have_text("P-1, page 1 of 3")
+        await console.get_by_role("button", name="Next page").click()
+        await expect(party.locator("#exhibit")).to_have_attribute("data-page", "2")
+        await expect(judge.locator("#exhibit-caption")).to_have_text("P-1, page 2 of 3")
+        # beside the page (on a phone the console is a drawer over it: "exhibit" shows that)
+        await save_screenshots(judge, "exhibit-console", widths={1280: 800})
+        stop = judge.locator("#exhibit-controls").get_by_role("button", name="Dừng trình chiếu")
+        await stop.click()  # the screenshots left the page in Vietnamese
+        await expect(party.locator("#exhibit")).to_be_hidden()
+    actions = [e.action for e in hearing_log(server, hearing) if e.action.startswith("exhibit_")]
+    assert actions == [
+        "exhibit_admitted",
+        "exhibit_presented",
+        "exhibit_page",
+        "exhibit_stopped",
+    ]
+    assert exhibit["number"] == "P-1"

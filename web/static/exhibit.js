@@ -128,3 +128,94 @@ export class ExhibitView {
     this.canvas.style.height = `${Math.round(height / ratio)}px`;
   }
 }
+
+const PRESENTABLE = new Set(["pdf", "png", "jpeg"]);
+
+// The bench's part of the console: the hearing's exhibits (`exhibits`), each admitted or
+// refused once, an admitted document or image presented; while one's own exhibit is on
+// screen, the page before or after it, or take it down.
+export class ExhibitConsole {
+  constructor({ list, empty, controls, refresh, request }) {
+    this.list = list;
+    this.empty = empty;
+    this.controls = controls;
+    this.request = request; // (event, payload) => the ack, or null when refused
+    this.exhibits = [];
+    this.shown = null;
+    this.me = null;
+    refresh.addEventListener("click", () => this.load());
+    controls.querySelector("[data-turn='-1']").addEventListener("click", () => this.turn(-1));
+    controls.querySelector("[data-turn='1']").addEventListener("click", () => this.turn(1));
+    controls.querySelector("[data-stop]").addEventListener("click", () => this.request("stop_exhibit", {}));
+  }
+
+  async load() {
+    const ack = await this.request("exhibits", {});
+    if (ack && Array.isArray(ack.exhibits)) this.exhibits = ack.exhibits;
+    this.render();
+  }
+
+  follow(shown, me) {
+    this.shown = shown;
+    this.me = me;
+    this.renderControls();
+  }
+
+  async turn(step) {
+    if (!this.shown) return;
+    const page = Math.min(this.shown.pages, Math.max(1, this.shown.page + step));
+    if (page !== this.shown.page) await this.request("exhibit_page", { page, zoom: this.shown.zoom, pointer: null });
+  }
+
+  async decide(exhibit, decision) {
+    const ack = await this.request("exhibit_decision", { exhibit_id: exhibit.id, decision });
+    if (ack) await this.load();
+  }
+
+  render() {
+    this.empty.hidden = this.exhibits.length > 0;
+    this.list.replaceChildren(...this.exhibits.map((exhibit) => this.item(exhibit)));
+    this.renderControls();
+  }
+
+  item(exhibit) {
+    const item = document.createElement("li");
+    item.className = "waiting";
+    item.dataset.exhibitId = exhibit.id;
+    const label = document.createElement("span");
+    label.className = "who";
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = t("console.exhibit_item", { number: exhibit.number, title: exhibit.title });
+    const state = document.createElement("span");
+    state.className = "role";
+    state.textContent = t(`console.exhibit_state.${exhibit.state}`);
+    label.append(name, state);
+    const actions = document.createElement("span");
+    actions.className = "actions";
+    const button = (key, onClick) => {
+      const made = document.createElement("button");
+      made.type = "button";
+      made.textContent = t(key, { number: exhibit.number });
+      made.addEventListener("click", onClick);
+      actions.append(made);
+    };
+    if (exhibit.state === "submitted") {
+      button("console.exhibit_admit", () => this.decide(exhibit, "admit"));
+      button("console.exhibit_refuse", () => this.decide(exhibit, "refuse"));
+    } else if (exhibit.state === "admitted" && PRESENTABLE.has(exhibit.kind)) {
+      button("console.exhibit_present", () => this.request("present_exhibit", { exhibit_id: exhibit.id }));
+    }
+    item.append(label, actions);
+    return item;
+  }
+
+  renderControls() {
+    const mine = this.shown !== null && this.shown.presenter_id === this.me;
+    this.controls.hidden = !mine;
+    if (mine) {
+      this.controls.querySelector("[data-turn='-1']").disabled = this.shown.page <= 1;
+      this.controls.querySelector("[data-turn='1']").disabled = this.shown.page >= this.shown.pages;
+    }
+  }
+}

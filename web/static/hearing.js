@@ -8,7 +8,7 @@ import { Tiles, renderQueue, roomName } from "./view.js";
 import { AuditTail, confirmAction, renderRoster } from "./console.js";
 import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
 import { LegWatch } from "./legwatch.js";
-import { ExhibitView } from "./exhibit.js";
+import { ExhibitConsole, ExhibitView } from "./exhibit.js";
 import { showHealth, showOwnHealth } from "./health.js";
 import {
   LINK_REFUSALS, showConnectionCheck, showGreeting, showLinkRefusal, showLobbyPosition, showScheduled,
@@ -51,6 +51,7 @@ let subscriber = null;
 let tiles = null;
 let audit = null;
 let exhibit = null;
+let exhibitConsole = null;
 let hands = null;
 let token = "";
 let peersGeneration = 0; // bumped whenever both legs are closed
@@ -260,6 +261,7 @@ function connect() {
   socket.on("exhibit_shown", (data) => {
     ecourt.exhibit = data?.exhibit ?? null;
     exhibit?.show(ecourt.exhibit);
+    exhibitConsole?.follow(ecourt.exhibit, ecourt.participant?.id ?? null);
   });
   socket.on("active_speaker", (data) => {
     tiles?.showSpeaker(typeof data?.participant_id === "string" ? data.participant_id : null);
@@ -413,6 +415,7 @@ function onWelcome(welcome) {
   showLivestream(ecourt, livestream);
   if (admission === "admitted") {
     enterCourtroom();
+    if (moderator) exhibitConsole?.load();
   } else {
     setState("lobby");
     status("status.in_lobby");
@@ -743,6 +746,7 @@ function relabel() {
   updateButtons();
   tiles?.relabel();
   exhibit?.refreshWords();
+  exhibitConsole?.render();
   audit?.render();
   renderConsole();
   showMediaHealth();
@@ -771,6 +775,13 @@ async function main() {
   $("leave").addEventListener("click", leave);
   setupSessionControls(ecourt, consoleRequest);
   hands = new Hands($("hands"), $("hands-empty"));
+  exhibitConsole = new ExhibitConsole({
+    list: $("exhibit-list"),
+    empty: $("exhibits-empty"),
+    controls: $("exhibit-controls"),
+    refresh: $("exhibits-refresh"),
+    request: consoleRequest,
+  });
   const drawer = setupDrawer();
   setupShortcuts({
     A: () => document.querySelector("#queue button.admit")?.click(),
