@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -200,3 +202,18 @@ async def test_a_50_mb_upload_is_streamed_in_bounded_memory(server: RunningServe
     assert body["sha256"] == hashlib.sha256(document).hexdigest()
     print(f"peak traced memory during a {len(document)} byte upload: {peak / 2**20:.1f} MiB")
     assert peak < 16 * 2**20  # the client's and the server's pieces, never the file
+
+
+async def test_an_upload_a_crash_left_half_checked_is_deleted_when_the_node_starts(
+    tmp_path: Path,
+) -> None:
+    incoming = tmp_path / "data" / "exhibits" / "h_abcdefgh" / "incoming"
+    incoming.mkdir(parents=True)
+    stale, fresh = incoming / "0000.part", incoming / "1111.part"
+    stale.write_bytes(samples.clean_pdf())
+    fresh.write_bytes(samples.clean_pdf())
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    async with running_server(tmp_path / "data"):
+        assert not stale.exists()  # plaintext is never left at rest
+        assert fresh.exists()  # another node may be checking it now

@@ -135,6 +135,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         stalls.start()
+        ledger.sweep_incoming()  # plaintext a crash left behind, half-checked
         await engine.start()
         await webhooks.start()
         # what the logs hold and the outbox does not (a stop or a crash in between)

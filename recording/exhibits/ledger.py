@@ -95,6 +95,21 @@ class ExhibitLedger:
             raise ExhibitNotFound("no such exhibit") from None
         return self.directory / hearing_id
 
+    def sweep_incoming(self, older_than: float = 600.0) -> int:
+        """Delete uploads a crash left half-checked (plaintext) in every hearing's `incoming/`,
+        once they are `older_than` seconds old (another node sharing the directory may be
+        checking a younger one). Returns how many were deleted."""
+        if not self.directory.is_dir():
+            return 0
+        deadline = time.time() - older_than
+        swept = 0
+        for part in self.directory.glob("*/incoming/*.part"):
+            with contextlib.suppress(OSError):
+                if part.stat().st_mtime < deadline:
+                    part.unlink()
+                    swept += 1
+        return swept
+
     # -- submission ------------------------------------------------------------------------------
 
     async def submit(
