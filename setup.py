@@ -28,7 +28,7 @@ warnings.filterwarnings("ignore", message=r"Package 'web\.static[\w.]*' is absen
 
 ROOT = Path(__file__).resolve().parent
 VENDOR = ROOT / "web" / "static" / "vendor"
-VENDOR_FILES = ("socket.io.min.js", "hls.min.js")
+VENDOR_FILES = ("socket.io.min.js", "hls.min.js", "pdf.min.mjs", "pdf.worker.min.mjs")
 
 NATIVE = Extension(
     "media._srtp_native",

@@ -40,6 +40,10 @@ from security.seal_format import (
 KeyLookup = Callable[[str], DataKey]
 
 
+class PlaintextSink(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
 @dataclass(frozen=True, slots=True)
 class OpenedSegment:
     """The authenticated content of a segment."""
@@ -259,6 +263,36 @@ def verify_sealed(
             raise SealHeaderInvalid("the segment file is not a regular file")
         stream = _FileSource(fd)
         walked = _walk(stream, key_for, allow_incomplete, check)
+        return _verified(walked, stream.size, stream.sha256())
+    finally:
+        os.close(fd)
+
+
+def open_sealed_into(
+    source: str | os.PathLike[str], key_for: KeyLookup, sink: PlaintextSink
+) -> SealVerified:
+    """Authenticate and decrypt a sealed file piece by piece into `sink` (an exhibit, tens of
+    megabytes: never held whole). A chunk reaches `sink` only once its tag verified; on an
+    error `sink` holds a prefix, which the caller discards. Raises what `open_sealed` raises;
+    an incomplete file is refused."""
+
+    def write(key: DataKey, nonce: bytes, sealed: bytes | memoryview, ad: bytes) -> int | None:
+        try:
+            plaintext = key.cipher.decrypt(nonce, sealed, ad)
+        except InvalidTag:
+            return None
+        sink.write(plaintext)
+        return len(plaintext)
+
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise SealHeaderInvalid(f"cannot open the sealed file: {exc.strerror}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SealHeaderInvalid("the sealed file is not a regular file")
+        stream = _FileSource(fd)
+        walked = _walk(stream, key_for, False, write)
         return _verified(walked, stream.size, stream.sha256())
     finally:
         os.close(fd)

@@ -40,7 +40,13 @@ from security.seal_format import (
     SealHeader,
     chunk_nonce,
 )
-from security.seal_open import OpenedSegment, SealVerified, open_sealed, verify_sealed
+from security.seal_open import (
+    OpenedSegment,
+    SealVerified,
+    open_sealed,
+    open_sealed_into,
+    verify_sealed,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -65,6 +71,7 @@ __all__ = [
     "SealVerified",
     "SealedWriter",
     "open_sealed",
+    "open_sealed_into",
     "verify_sealed",
 ]
 

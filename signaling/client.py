@@ -203,6 +203,10 @@ class HearingClient:
         self.active_speaker: str | None = None
         """Who the server says is speaking, among those this client hears."""
         self.state: dict[str, Any] = {}
+        self.exhibit: dict[str, Any] | None = None
+        """The exhibit presented to us now (`exhibit_shown`), None if nothing is."""
+        self.exhibit_at = 0.0
+        """When (time.monotonic()) the latest `exhibit_shown` arrived."""
         """The latest `hearing_state`: the phase, and why it changed if the court did not."""
         self.remote_tracks: list[RemoteTrack] = []
         self.offers_received = 0
@@ -232,6 +236,7 @@ class HearingClient:
             "alert": self._on_alert,
             "active_speaker": self._on_active_speaker,
             "media_lost": self._on_media_lost,
+            "exhibit_shown": self._on_exhibit_shown,
         }.items():
             sio.on(event, self._logged(event, handler), namespace=NAMESPACE)
         sio.on("*", self._on_other_event, namespace=NAMESPACE)
@@ -324,6 +329,42 @@ class HearingClient:
     async def emit_raw(self, event: str, *args: Any) -> Any:
         """Send anything, as a hostile client might, and return the raw ack."""
         return await self._sio.call(event, *args, namespace=NAMESPACE, timeout=self._timeout)
+
+    async def decide_exhibit(self, exhibit_id: str, admitted: bool) -> dict[str, Any]:
+        """Admit or refuse an exhibit (the clerk or a judge); the exhibit as it now stands."""
+        decision = "admit" if admitted else "refuse"
+        ack = await self.request(
+            "exhibit_decision", {"exhibit_id": exhibit_id, "decision": decision}
+        )
+        exhibit: dict[str, Any] = ack["exhibit"]
+        return exhibit
+
+    async def present_exhibit(self, exhibit_id: str) -> dict[str, Any]:
+        """Show an admitted exhibit to the room (whoever may share a screen)."""
+        shown: dict[str, Any] = (await self.request("present_exhibit", {"exhibit_id": exhibit_id}))[
+            "exhibit"
+        ]
+        return shown
+
+    async def turn_exhibit_page(
+        self, page: int, zoom: float = 1.0, pointer: tuple[float, float] | None = None
+    ) -> dict[str, Any]:
+        """The presenter's page, zoom and pointer, for everyone who sees the exhibit."""
+        payload = {
+            "page": page,
+            "zoom": zoom,
+            "pointer": None if pointer is None else list(pointer),
+        }
+        shown: dict[str, Any] = (await self.request("exhibit_page", payload))["exhibit"]
+        return shown
+
+    async def list_exhibits(self) -> list[dict[str, Any]]:
+        """The hearing's exhibits, for the clerk and the judges."""
+        listed: list[dict[str, Any]] = (await self.request("exhibits", {}))["exhibits"]
+        return listed
+
+    async def stop_exhibit(self) -> None:
+        await self.request("stop_exhibit", {})
 
     @property
     def connected(self) -> bool:
@@ -649,6 +690,12 @@ class HearingClient:
             elif leg == "publish" and self._published is not None:
                 tracks, screen = self._published
                 await self.publish(*tracks, screen=screen)
+
+    async def _on_exhibit_shown(self, payload: dict[str, Any]) -> None:
+        shown = payload.get("exhibit")
+        await self._set(
+            exhibit=dict(shown) if isinstance(shown, dict) else None, exhibit_at=time.monotonic()
+        )
 
     async def _on_hearing_state(self, payload: dict[str, Any]) -> None:
         await self._set(state=dict(payload))

@@ -182,6 +182,59 @@ class FloorRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ExhibitDecisionRequest:
+    exhibit_id: str
+    admitted: bool
+
+    @classmethod
+    def parse(cls, payload: Any) -> ExhibitDecisionRequest:
+        body = _object(payload, {"exhibit_id", "decision"})
+        decision = _literal(body, "decision", ("admit", "refuse"))
+        return cls(_str(body, "exhibit_id", 32), decision == "admit")
+
+
+@dataclass(frozen=True, slots=True)
+class PresentRequest:
+    exhibit_id: str
+
+    @classmethod
+    def parse(cls, payload: Any) -> PresentRequest:
+        return cls(_str(_object(payload, {"exhibit_id"}), "exhibit_id", 32))
+
+
+@dataclass(frozen=True, slots=True)
+class ExhibitPageRequest:
+    """A page turn, a zoom, or the pointer moved (x and y as fractions of the page)."""
+
+    page: int
+    zoom: float
+    pointer: tuple[float, float] | None
+
+    @classmethod
+    def parse(cls, payload: Any) -> ExhibitPageRequest:
+        body = _object(payload, {"page", "zoom", "pointer"})
+        page = body.get("page")
+        if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= 100_000:
+            raise BadRequest("page must be an integer from 1", field="page")
+        zoom = body.get("zoom", 1.0)
+        if not isinstance(zoom, int | float) or isinstance(zoom, bool) or not 0.25 <= zoom <= 8:
+            raise BadRequest("zoom must be a number from 0.25 to 8", field="zoom")
+        pointer = body.get("pointer")
+        if pointer is not None:
+            if (
+                not isinstance(pointer, list)
+                or len(pointer) != 2
+                or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+                    for v in pointer
+                )
+            ):
+                raise BadRequest("pointer is null or [x, y] with 0 <= x, y <= 1", field="pointer")
+            return cls(page, float(zoom), (float(pointer[0]), float(pointer[1])))
+        return cls(page, float(zoom), None)
+
+
+@dataclass(frozen=True, slots=True)
 class HandRequest:
     raised: bool
 

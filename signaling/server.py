@@ -22,6 +22,7 @@ from hearing.due_process import DEFAULT_GRACE_SECONDS
 from hearing.permissions import Action, check
 from media import MediaEngine
 from media.liveness import CONSENT_SECONDS
+from recording.exhibits.ledger import ExhibitLedger
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditLog, Grant, TokenRefused, TokenSigner
@@ -45,6 +46,8 @@ from signaling.messages import (
     MAX_MESSAGE_BYTES,
     CallWitnessRequest,
     Empty,
+    ExhibitDecisionRequest,
+    ExhibitPageRequest,
     FloorRequest,
     HandRequest,
     LivestreamOrder,
@@ -54,6 +57,7 @@ from signaling.messages import (
     MuteOrder,
     ParticipantRequest,
     PhaseRequest,
+    PresentRequest,
     Publish,
     RecordingOrder,
     SubscribeAnswer,
@@ -117,8 +121,10 @@ class SignalingServer:
         bus: ClusterBus | None = None,
         allowed_origins: tuple[str, ...] = (),
         leases: HearingLeases | None = None,
+        exhibits: ExhibitLedger | None = None,
     ) -> None:
         self._hearings = hearings
+        self._exhibits = exhibits
         self._revoked: RevokedTokens = revoked or MemoryRevokedTokens()
         self._states: HearingStateStore = states or MemoryHearingStateStore()
         self._placement: Placement = placement or MemoryPlacement()
@@ -178,6 +184,11 @@ class SignalingServer:
             "recording": self._recording,
             "livestream": self._livestream,
             "restart_media": self._restart_media,
+            "exhibit_decision": self._exhibit_decision,
+            "present_exhibit": self._present_exhibit,
+            "exhibit_page": self._exhibit_page,
+            "stop_exhibit": self._stop_exhibit,
+            "exhibits": self._list_exhibits,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -624,6 +635,45 @@ class SignalingServer:
     async def _floor(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = FloorRequest.parse(payload)
         await session.give_floor(member, request.participant_id, request.granted)
+
+    async def _exhibit_decision(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = ExhibitDecisionRequest.parse(payload)
+        if self._exhibits is None:
+            raise BadRequest("this node keeps no exhibits")
+        ledger = self._exhibits
+        return {
+            "exhibit": session.decide_exhibit(ledger, member, request.exhibit_id, request.admitted)
+        }
+
+    async def _present_exhibit(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = PresentRequest.parse(payload)
+        if self._exhibits is None:
+            raise BadRequest("this node keeps no exhibits")
+        shown = await session.present_exhibit(self._exhibits, member, request.exhibit_id)
+        return {"exhibit": shown}
+
+    async def _exhibit_page(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = ExhibitPageRequest.parse(payload)
+        shown = await session.turn_exhibit_page(member, request.page, request.zoom, request.pointer)
+        return {"exhibit": shown}
+
+    async def _list_exhibits(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        Empty.parse(payload)
+        if self._exhibits is None:
+            raise BadRequest("this node keeps no exhibits")
+        return {"exhibits": session.list_exhibits(self._exhibits, member)}
+
+    async def _stop_exhibit(self, session: HearingSession, member: Member, payload: Any) -> None:
+        Empty.parse(payload)
+        await session.stop_exhibit(member)
 
     async def _grant_screen(self, session: HearingSession, member: Member, payload: Any) -> None:
         request = FloorRequest.parse(payload)  # the same shape: participant_id, granted

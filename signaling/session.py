@@ -30,6 +30,7 @@ from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
 from signaling.enforcement import Applied, Enforcement
 from signaling.errors import LeaveReason, NotAdmitted, Refused
+from signaling.exhibit_orders import ExhibitOrders
 from signaling.health import HealthKeeper, Sample, seen_or_heard
 from signaling.lease import HostLease, always_serving
 from signaling.legs import LegKeeper
@@ -60,7 +61,7 @@ ROSTER_INTERVAL = 0.02
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
-class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcement):
+class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcement):
     def __init__(
         self,
         hearing: Hearing,
@@ -439,6 +440,8 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         for viewer in admitted:  # a protected witness's name only for those cleared
             entries = [roster_for(e, m, viewer) for e, m in zip(roster, admitted, strict=True)]
             await self._outbox.send(viewer.sid, "roster", {"participants": entries})
+        if self.presentation is not None:  # who sees it follows the seats, as media does
+            await self._send_presentation()
 
     def _roster_entry(self, member: Member) -> dict[str, Any]:
         return roster_entry(member, self.seat_of(member.participant), self.court)
@@ -463,6 +466,11 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
             await self._announce_lobby()
             await self._announce_roster()
             await self._reconcile()
+
+    @property
+    def audit_log(self) -> AuditLog:
+        """The hearing's log, for what another layer writes into it (an exhibit's decision)."""
+        return self._audit
 
     def record(
         self,

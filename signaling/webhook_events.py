@@ -22,6 +22,8 @@ from security import AuditEntry
 
 RECORDING_MANIFEST: Final = "recording_manifest"
 """The recorder's audit action for a signed manifest (`recording/anchor.py`)."""
+EXHIBIT_ADMITTED: Final = "exhibit_admitted"
+"""The audit action of an exhibit's admission (`recording/exhibits/ledger.py`)."""
 SEALED_STATE: Final = "stopped"
 """The manifest's state once the recording is finished and every segment sealed."""
 
@@ -38,6 +40,7 @@ class WebhookEventType(StrEnum):
     LIVESTREAM_OPENED = "livestream.opened"
     LIVESTREAM_CLOSED = "livestream.closed"
     LIVESTREAM_CUT = "livestream.cut"
+    EXHIBIT_ADMITTED = "exhibit.admitted"
 
 
 EVENT_TYPES: Final = tuple(t.value for t in WebhookEventType)
@@ -110,6 +113,14 @@ def _classify(entry: AuditEntry) -> tuple[WebhookEventType, Data] | None:
     if action == "admit":
         return WebhookEventType.PARTICIPANT_ADMITTED, {
             "participant_id": entry.target,
+            "by": entry.actor,
+        }
+    if action == EXHIBIT_ADMITTED:
+        return WebhookEventType.EXHIBIT_ADMITTED, {
+            "exhibit_id": entry.target,
+            "number": _text(details.get("number")),
+            "sha256": _text(details.get("sha256")),
+            "restricted": details.get("restricted") is True,
             "by": entry.actor,
         }
     if action == RECORDING_MANIFEST and details.get("state") == SEALED_STATE:

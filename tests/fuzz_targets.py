@@ -12,6 +12,7 @@ import contextlib
 import json
 import socket
 import struct
+import tempfile
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,8 @@ from media.rtcp import parse_rtcp
 from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID, parse_rtp, vp8_is_keyframe
 from media.sdp import parse_offer
 from media.srtp import NATIVE, GcmProtector, native_sender
+from recording.exhibits.content import inspect_bytes
+from recording.exhibits.errors import ExhibitRefused
 from security import Secret, TokenRefused, TokenSigner
 from signaling.errors import BadRequest
 from signaling.messages import (
@@ -64,6 +67,7 @@ from signaling.messages import (
     Publish,
     SubscribeAnswer,
 )
+from tests import exhibit_samples
 
 CORPUS = Path(__file__).parent / "fuzz_corpus"
 
@@ -410,6 +414,29 @@ def token_seeds() -> list[bytes]:
     return [json.dumps(claims).encode(), json.dumps(claims | {"r": "child_witness"}).encode()]
 
 
+# -- an uploaded exhibit: the content checks, PDFium and Pillow behind them -------------------
+
+_EXHIBIT_SCRATCH = Path(tempfile.mkdtemp(prefix="ecourt-fuzz-exhibit-")) / "upload.part"
+
+
+def exhibit_harness(data: bytes) -> Hashable:
+    found = inspect_bytes(data, _EXHIBIT_SCRATCH)
+    return (found.kind.value, found.pages > 1, found.width > 100)
+
+
+def exhibit_seeds() -> list[bytes]:
+    return [
+        exhibit_samples.clean_pdf(pages=2),
+        exhibit_samples.pdf_with_javascript(),
+        exhibit_samples.pdf_with_javascript_in_an_object_stream(),
+        exhibit_samples.png(8, 8),
+        exhibit_samples.jpeg(8, 8),
+        exhibit_samples.mp3(frames=3),
+        exhibit_samples.mp4(),
+        exhibit_samples.png_bomb(),
+    ]
+
+
 # -- the third-party parsers as shipped, to find what the boundaries above must absorb --------
 
 
@@ -483,5 +510,6 @@ TARGETS: dict[str, Target] = {
             suffix="json",
         ),
         Target("token", token_harness, (), token_seeds, mutator="json", suffix="json"),
+        Target("exhibit", exhibit_harness, (ExhibitRefused,), exhibit_seeds),
     )
 }

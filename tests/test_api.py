@@ -16,7 +16,16 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hearing import HearingError, NotPermitted, Role
 from security import Secret, TokenRefusal, TokenRefused, TokenSigner, token_id
-from web import api, connection_check, errors, metrics, public_keys, webhooks_api
+from web import (
+    api,
+    connection_check,
+    errors,
+    exhibit_pages,
+    exhibits,
+    metrics,
+    public_keys,
+    webhooks_api,
+)
 from web.app import create_app
 from web.settings import Settings
 
@@ -435,6 +444,8 @@ async def test_the_openapi_document_describes_every_api_route(client: Client) ->
     connection_check.add_routes(app)
     public_keys.add_routes(app)
     webhooks_api.add_routes(app)
+    exhibits.add_routes(app)
+    exhibit_pages.add_routes(app)
     app.router.add_get(metrics.PATH, _metrics_stand_in)  # Metrics.attach adds web/metrics.py's
     served = {
         (route.resource.canonical, route.method)

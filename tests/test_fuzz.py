@@ -64,7 +64,7 @@ def edited(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
     return st.one_of(edit(), st.binary(max_size=1600))
 
 
-@pytest.mark.parametrize("name", ["stun", "rtp", "rtcp", "token"])
+@pytest.mark.parametrize("name", ["stun", "rtp", "rtcp", "token", "exhibit"])
 def test_a_binary_parser_only_raises_its_documented_error(name: str) -> None:
     target = TARGETS[name]
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from media import IceServer, MediaEngine, MediaSettings
+from recording.exhibits.ledger import ExhibitLedger
 from security import TokenSigner
 from signaling.placement import NodeInfo
 from signaling.server import SignalingServer
@@ -18,6 +19,8 @@ from web import (
     api,
     board,
     connection_check,
+    exhibit_pages,
+    exhibits,
     livestreams,
     pages,
     public_keys,
@@ -28,6 +31,7 @@ from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
     ENGINE,
+    EXHIBITS,
     HEARINGS,
     LIVESTREAMS,
     METRICS,
@@ -76,6 +80,11 @@ def create_app(settings: Settings) -> web.Application:
     audit.watch(webhooks.observe)
     settings.check_keyring_outside_data()
     recordings = Recordings(settings, audit)
+    ledger = ExhibitLedger(
+        settings.data_dir / "exhibits",
+        recordings.keyring,
+        max_bytes=settings.exhibit_max_bytes,
+    )
     streams = Livestreams(settings)
     signaling = SignalingServer(
         hearings=hearings,
@@ -93,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
         livestream_for=streams.livestream_for,
         due_process_grace=settings.due_process_grace,
         leg_silence=settings.leg_silence,
+        exhibits=ledger,
         allowed_origins=(settings.base_url, *settings.allowed_origins)
         if settings.allowed_origins
         else (),
@@ -104,6 +114,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ENGINE] = engine
     app[AUDIT] = audit
     app[RECORDINGS] = recordings
+    app[EXHIBITS] = ledger
     app[LIVESTREAMS] = streams
     app[STORES] = stores
     publisher = board.BoardPublisher(signaling, stores.board)
@@ -113,6 +124,8 @@ def create_app(settings: Settings) -> web.Application:
     signaling.attach(app)
     api.add_routes(app)
     webhooks_api.add_routes(app)
+    exhibits.add_routes(app)
+    exhibit_pages.add_routes(app)
     board.add_routes(app)
     report_page.add_routes(app)
     connection_check.add_routes(app)
@@ -125,6 +138,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         stalls.start()
+        ledger.sweep_incoming()  # plaintext a crash left behind, half-checked
         await engine.start()
         await webhooks.start()
         # what the logs hold and the outbox does not (a stop or a crash in between)

@@ -1,5 +1,6 @@
 """`ecourt`: run the server (optionally with a demo hearing), sign a join token, verify an
-audit log offline, and verify, export or shred recordings (`web/cli_recording.py`)."""
+audit log offline, verify, export or shred recordings (`web/cli_recording.py`), and export or
+verify a hearing's exhibits (`web/cli_exhibits.py`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from recording.errors import RecordingError
 from security import Checkpoint, SecurityError, TokenSigner, verify_file
 from security.ed25519 import key_id
 from signaling.errors import SignalingError
-from web import cli_recording, cli_report
+from web import cli_exhibits, cli_recording, cli_report
 from web.cli_errors import CliError
 from web.logs import configure_logging
 from web.openapi import MIN_TOKEN_TTL
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_audit_verify)
     cli_recording.add_commands(commands)
+    cli_exhibits.add_commands(commands)
     cli_report.add_commands(commands)
     return parser
 

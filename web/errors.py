@@ -31,6 +31,15 @@ from recording.errors import (
     RecordingNotFound,
     RecordingShredded,
 )
+from recording.exhibits.errors import (
+    ExhibitDecided,
+    ExhibitHidden,
+    ExhibitNotAdmitted,
+    ExhibitNotFound,
+    ExhibitNotPresented,
+    ExhibitRefusal,
+    ExhibitTampered,
+)
 from security import TokenRefusal, TokenRefused
 from signaling.errors import ServiceUnavailable, SignalingError
 from signaling.outage import RETRY_AFTER, STORE_ERRORS
@@ -118,6 +127,16 @@ STATUS: Final[Mapping[str, tuple[int, str]]] = {
     AnchorUnavailable.code: (503, AnchorUnavailable.code),
     RecordingFenced.code: (503, RecordingFenced.code),
     LivestreamForbidden.code: (403, LivestreamForbidden.code),
+    # recording/exhibits/: a refused upload keeps its reason as the code.
+    **{reason.value: (415, reason.value) for reason in ExhibitRefusal},
+    ExhibitRefusal.TOO_LARGE.value: (413, ExhibitRefusal.TOO_LARGE.value),
+    ExhibitRefusal.EMPTY.value: (400, ExhibitRefusal.EMPTY.value),
+    ExhibitNotFound.code: (404, ExhibitNotFound.code),
+    ExhibitDecided.code: (409, ExhibitDecided.code),
+    ExhibitNotAdmitted.code: (409, ExhibitNotAdmitted.code),
+    ExhibitTampered.code: (422, ExhibitTampered.code),
+    ExhibitNotPresented.code: (409, ExhibitNotPresented.code),
+    ExhibitHidden.code: (403, ExhibitHidden.code),
     # security/: every refusal keeps its reason as the code.
     **{reason.value: (401, reason.value) for reason in TokenRefusal},
     # signaling/: a join link refused as its connection would be (signaling/server.py).

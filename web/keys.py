@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from media import MediaEngine
+from recording.exhibits.ledger import ExhibitLedger
 from security import TokenSigner
 from signaling.server import SignalingServer
 from signaling.store import HearingStore
@@ -27,3 +28,4 @@ LIVESTREAMS = web.AppKey("livestreams", Livestreams)
 STORES = web.AppKey("stores", Stores)
 METRICS = web.AppKey("metrics", Metrics)
 WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
+EXHIBITS = web.AppKey("exhibits", ExhibitLedger)

@@ -428,7 +428,7 @@ _HEARING_ID: Final[Json] = {
 
 def document(base_url: str, version: str = "0.1.0") -> Json:
     """The OpenAPI 3.1 document for every route `web.api` serves."""
-    from web import openapi_webhooks  # it builds on this module's schemas
+    from web import openapi_exhibits, openapi_webhooks  # they build on this module's schemas
 
     written = 400, 401, 413
     return {
@@ -542,6 +542,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                 "get": _operation("Readiness", (200, "Status", "ready"), (503,), secured=False),
             },
             **openapi_webhooks.paths(),
+            **openapi_exhibits.paths(),
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -551,7 +552,7 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
             },
         },
         "components": {
-            "schemas": SCHEMAS | openapi_webhooks.SCHEMAS,
+            "schemas": SCHEMAS | openapi_webhooks.SCHEMAS | openapi_exhibits.SCHEMAS,
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",

@@ -13,6 +13,7 @@ scripted pages translate themselves with `web/static/i18n.js` from the same cata
 from __future__ import annotations
 
 import html
+import mimetypes
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
@@ -35,6 +36,7 @@ from web.i18n import DEFAULT as DEFAULT_LANGUAGE
 from web.keys import HEARINGS, LIVESTREAMS, SETTINGS, SIGNALING
 
 STATIC_DIR = Path(__file__).parent / "static"
+mimetypes.add_type("text/javascript", ".mjs")  # pdf.js is a module: served as JavaScript
 JOIN_PAGE = STATIC_DIR / "hearing.html"
 PAGE_PREFIXES = ("/join/", "/docket", "/static/", "/watch/", "/court")
 _HEARING_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")

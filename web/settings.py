@@ -194,6 +194,8 @@ class Settings:
     keyring_path: Path = field(default_factory=lambda: default_keyring_path(os.environ))
     """The key-encryption keys: a 0600 file that must live outside the data directory."""
     record_segment_seconds: int = 10
+    exhibit_max_bytes: int = 50 * 1024 * 1024
+    """The largest exhibit an upload may carry (ECOURT_EXHIBIT_MAX_BYTES, 1 KiB..1 GiB)."""
     livestream_delay: float = 30.0
     """Seconds a livestream segment waits before the public playlist lists it."""
     livestream_size: tuple[int, int] = (1280, 720)
@@ -265,6 +267,9 @@ class Settings:
             if env.get("ECOURT_KEYRING")
             else default_keyring_path(env),
             record_segment_seconds=_int(env, "ECOURT_RECORD_SEGMENT_SECONDS", 10, 1, 3600),
+            exhibit_max_bytes=_int(
+                env, "ECOURT_EXHIBIT_MAX_BYTES", 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024
+            ),
             livestream_delay=float(_int(env, "ECOURT_LIVESTREAM_DELAY_SECONDS", 30, 0, 600)),
             livestream_size=_size(env.get("ECOURT_LIVESTREAM_SIZE") or "1280x720"),
             livestream_fps=_int(env, "ECOURT_LIVESTREAM_FPS", 30, 1, 60),

@@ -33,6 +33,7 @@ export function onWelcome(welcome) {
   showLivestream(ecourt, livestream);
   if (admission === "admitted") {
     enterCourtroom();
+    if (moderator) page.exhibitConsole?.load();
   } else {
     setState("lobby");
     status("status.in_lobby");

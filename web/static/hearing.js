@@ -12,6 +12,7 @@ import { t, translate, useLanguage, languageSwitcher } from "./i18n.js";
 import { Tiles } from "./view.js";
 import { AuditTail } from "./console.js";
 import { DeviceCheck, beforeJoining, checkConnection } from "./devices.js";
+import { ExhibitConsole, ExhibitView } from "./exhibit.js";
 import {
   LINK_REFUSALS, showConnectionCheck, showGreeting, showLobbyPosition, showScheduled,
 } from "./door.js";
@@ -66,6 +67,8 @@ function relabel() {
   showRoom();
   updateButtons();
   page.tiles?.relabel();
+  page.exhibit?.refreshWords();
+  page.exhibitConsole?.render();
   page.audit?.render();
   renderConsole();
   showMediaHealth();
@@ -93,6 +96,13 @@ async function main() {
   setupSessionControls(ecourt, consoleRequest);
   setupComposer();
   page.hands = new Hands($("hands"), $("hands-empty"));
+  page.exhibitConsole = new ExhibitConsole({
+    list: $("exhibit-list"),
+    empty: $("exhibits-empty"),
+    controls: $("exhibit-controls"),
+    refresh: $("exhibits-refresh"),
+    request: consoleRequest,
+  });
   const drawer = setupDrawer();
   setupShortcuts({
     A: () => document.querySelector("#queue button.admit")?.click(),
@@ -114,6 +124,7 @@ async function main() {
     return;
   }
   showGreeting(page.token);
+  page.exhibit = new ExhibitView($("exhibit"), { hearingId: hearingIdFromUrl(), token: page.token });
   page.devices = new DeviceCheck({
     preview: $("preview"),
     camera: $("camera"),

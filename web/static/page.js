@@ -41,6 +41,8 @@ export const page = {
   hands: null,
   token: "",
   sharedScreen: null,
+  exhibit: null, // the exhibit presented to this room (ExhibitView)
+  exhibitConsole: null, // the bench's exhibits: admit, refuse, present, turn pages
 };
 
 // This page's own key for its connection: when it reconnects after a drop the server has not

@@ -91,6 +91,11 @@ export function connect() {
     showLivestream(ecourt, data?.livestream);
     if (data?.reason === "due_process") status("status.due_process_recess");
   });
+  socket.on("exhibit_shown", (data) => {
+    ecourt.exhibit = data?.exhibit ?? null;
+    page.exhibit?.show(ecourt.exhibit);
+    page.exhibitConsole?.follow(ecourt.exhibit, ecourt.participant?.id ?? null);
+  });
   socket.on("active_speaker", (data) => {
     page.tiles?.showSpeaker(typeof data?.participant_id === "string" ? data.participant_id : null);
   });
