@@ -168,11 +168,20 @@ class Court:
                 await expect(page.locator("#phase-controls")).to_be_visible(timeout=30_000)
                 await page.locator('#phase-controls button[data-phase="in_session"]').click()
                 continue
-            admit = self.judge.locator(f'li.waiting[data-participant-id="{pid}"] button.admit')
-            await admit.click(timeout=30_000)
-            await page.wait_for_function(
-                "() => window.ecourt.state === 'courtroom'", timeout=30_000
-            )
+            await self._seat(page, pid)
+
+    async def _seat(self, page: Page, pid: str) -> None:
+        """Admit `pid` from the judge's console, unless the court seats them at once (the
+        clerk); return once their page is in the courtroom."""
+        admit = self.judge.locator(f'li.waiting[data-participant-id="{pid}"] button.admit')
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if await page.evaluate("() => window.ecourt && window.ecourt.state") == "courtroom":
+                return
+            if await admit.count():
+                await admit.click(timeout=10_000)
+            await asyncio.sleep(0.25)
+        raise RuntimeError(f"{pid} never reached the courtroom")
 
     async def snapshot(self) -> Snapshot:
         looks = await asyncio.gather(*(p.evaluate(DECODED_JS) for p in self.pages.values()))
