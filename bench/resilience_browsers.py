@@ -19,6 +19,11 @@ victim's camera as anything but `live` (and which state); `disturbed` — pairs 
 (viewer, publisher) that went a whole second without a decoded frame during the fault or the
 recovery (for `stall` every pair is stopped by the fault itself).
 
+With `--soak S` the hearing is first kept for S seconds with no fault, looking every second:
+`collapsed_seconds` counts seconds in which no page decoded any frame (the issue's collapse),
+`stalled_pair_seconds` the seconds a pair went without one. `--faults` picks the faults
+(`--faults ""` for a soak alone).
+
     bash tools/in-netns .venv/bin/python bench/resilience_browsers.py [--people 8 --cut 10]
 
 Prints a table, then a JSON summary as its last line. Figures, never assertions.
@@ -307,7 +312,29 @@ def load_average() -> float:
         return float(f.read().split()[0])
 
 
-async def run(people: int, cut: float, throttle: float, stall: float) -> dict[str, Any]:
+async def soak(court: Court, seconds: float) -> dict[str, Any]:
+    """Keep the hearing for `seconds`, looking every second: a collapse is a second in which
+    no page decoded any frame; a stalled pair-second, one pair without a frame in a second."""
+    collapses = stalled = 0
+    end = time.monotonic() + seconds
+    before = await court.snapshot()
+    while time.monotonic() < end:
+        await asyncio.sleep(1.0)
+        after = await court.snapshot()
+        moving = [
+            progressed(before[v], after[v], p) for v in court.ids for p in court.ids if v != p
+        ]
+        collapses += not any(moving)
+        stalled += moving.count(False)
+        before = after
+    return {
+        "soak_seconds": seconds,
+        "collapsed_seconds": collapses,
+        "stalled_pair_seconds": stalled,
+    }
+
+
+async def run(people: int, faults: list[tuple[str, float]], soak_seconds: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ecourt-resilience-browsers-") as workdir:
         bench = Bench(Path(workdir), workers=1)
         await bench.start()
@@ -322,8 +349,8 @@ async def run(people: int, cut: float, throttle: float, stall: float) -> dict[st
                     court = Court(bench, browser)
                     await court.open(people)
                     await court.all_decoding(within=90)
-                    faults = [(f, cut) for f in ("publish", "subscribe", "both")]
-                    for fault, seconds in [*faults, ("cpu", throttle), ("stall", stall)]:
+                    soaked = await soak(court, soak_seconds) if soak_seconds else None
+                    for fault, seconds in faults:
                         results.append(await run_fault(court, fault, seconds))
                         if not results[-1]["recovered"]:
                             break  # a hearing not whole again: the next faults would say little
@@ -337,6 +364,7 @@ async def run(people: int, cut: float, throttle: float, stall: float) -> dict[st
             "load_1min_before": load_before,
             "load_1min_after": load_average(),
             "faults": results,
+            "soak": soaked,
         }
 
 
@@ -348,13 +376,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cut", type=float, default=10.0)
     parser.add_argument("--throttle", type=float, default=20.0)
     parser.add_argument("--stall", type=float, default=2.0)
+    parser.add_argument(
+        "--faults",
+        default="publish,subscribe,both,cpu,stall",
+        help="which faults, in order (empty: none)",
+    )
+    parser.add_argument("--soak", type=float, default=0.0, help="seconds, before the faults")
     args = parser.parse_args(argv)
     if args.people < 3:
         parser.error("--people: at least 3 (a judge, a victim and someone else)")
     if not loopback_only():
         print("run it in the loopback namespace: bash tools/in-netns ...", file=sys.stderr)
         return 2
-    summary = asyncio.run(run(args.people, args.cut, args.throttle, args.stall))
+    lengths = {"cpu": args.throttle, "stall": args.stall}
+    faults = [(f, lengths.get(f, args.cut)) for f in args.faults.split(",") if f]
+    if any(f not in ("publish", "subscribe", "both", "cpu", "stall") for f, _ in faults):
+        parser.error("--faults: publish, subscribe, both, cpu, stall")
+    summary = asyncio.run(run(args.people, faults, args.soak))
     head = ("fault", "s", "back p95", "back max", "→victim", "shown", "state", "disturbed")
     print(
         f"{head[0]:9} {head[1]:>4} {head[2]:>9} {head[3]:>9} {head[4]:>8} {head[5]:>6} "
@@ -366,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{r['back_victim']!s:>8} {r['shown']!s:>6} {r['shown_state']!s:>13} "
             f"{r['disturbed_pairs']:>4}/{r['pairs']}"
         )
+    if summary["soak"]:
+        print(f"soak: {summary['soak']}")
     print(json.dumps(summary))
     return 0
 
