@@ -3,7 +3,8 @@
 works, new connections included); and a page whose user refused the camera and microphone.
 An aiortc judge sits with it. Each cut comes back by itself within the bound, without a
 reload: the judge decodes the party's video again, the page the judge's. The refused page is
-shown `no media` on the judge's roster within 2 s of its admission."""
+shown `no media` on the judge's roster within 2 s of its admission (and the server measures
+its round trip from the page's receiver reports)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from tests.conftest import RunningServer
 from tests.faults.court import Firewall, SmallVideo
 from tests.faults.test_heal_browser import JUDGE_RANGES, PAGE_PORTS, seated_page
 from tests.faults.test_heal_client import carries
+from web.keys import SIGNALING
 
 pytestmark = BROWSER_TEST
 
@@ -206,3 +208,15 @@ async def test_a_page_that_refused_camera_and_microphone_is_shown_without_media_
         await wait_for_state(party, "courtroom", "witness")
         await wait_for_decoded_video(party, "witness", judge_id, at_least=5, within=20)
         assert judge.health_of(party_id) == nothing
+        # Chromium's receiver reports answer the server's sender reports: a round trip
+        session = server.app[SIGNALING].session(hid)
+        assert session is not None
+        member = session.members[party_id]
+
+        async def measured() -> tuple[bool, object]:
+            leg = member.subscribe
+            latest = None if leg is None else leg.report_round_trips.latest
+            return latest is not None and member.round_trip is not None, latest
+
+        rtt = await eventually(measured, "a round trip from the page's receiver reports", 10)
+        assert isinstance(rtt, float) and 0.0 <= rtt < 0.2, rtt
