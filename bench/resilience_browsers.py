@@ -90,6 +90,11 @@ BADGE_JS = """(id) => {
   return badge ? badge.dataset.health : null;
 }"""
 
+ADMIT_JS = """(id) => {
+  const admit = document.querySelector(`li.waiting[data-participant-id="${id}"] button.admit`);
+  if (admit && !admit.disabled) admit.click();
+}"""
+
 Snapshot = dict[str, tuple[float | None, dict[str, int]]]
 """Per viewer: (which receiving connection, frames decoded per publisher on it)."""
 
@@ -178,14 +183,14 @@ class Court:
     async def _seat(self, page: Page, pid: str) -> None:
         """Admit `pid` from the judge's console, unless the court seats them at once (the
         clerk); return once their page is in the courtroom."""
-        admit = self.judge.locator(f'li.waiting[data-participant-id="{pid}"] button.admit')
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if await page.evaluate("() => window.ecourt && window.ecourt.state") == "courtroom":
                 return
-            if await admit.count():
-                await admit.click(timeout=10_000)
-            await asyncio.sleep(0.25)
+            # clicked in the page at once: the queue is drawn anew at every roster, so a
+            # button found first and clicked later may be gone by then
+            await self.judge.evaluate(ADMIT_JS, pid)
+            await asyncio.sleep(0.5)
         raise RuntimeError(f"{pid} never reached the courtroom")
 
     async def snapshot(self) -> Snapshot:
