@@ -1,6 +1,6 @@
 """How well a person's camera or microphone reaches the court, judged from what the server
-received over the last two seconds: one state per person and kind, shown to the bench and to
-the person (docs/protocol.md, "Media health")."""
+received over the last two seconds and the round trip it measured to them: one state per
+person and kind, shown to the bench and to the person (docs/protocol.md, "Media health")."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ LOSS_WEAK: Final = 0.10
 FEWEST_PACKETS: Final = {"audio": 40, "video": 10}
 """Fewer packets than this in the window: weak (Opus sends 100 in 2 s; a camera at 5 fps
 sends at least 10)."""
+ROUND_TRIP_WEAK: Final = 0.4
+"""A round trip held above this (seconds): weak. Past it, questions and answers talk over
+each other, and the sender's congestion control lowers the picture."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +51,18 @@ class TrackWindow:
     leg: str
     """The publish leg: `connected`, `connecting` (new, not connected yet), `lost` (the server
     closed it and no new one came yet) or `none` (never published)."""
+    round_trip: float | None = None
+    """Seconds of round trip the person's connection has held lately (the slower of their
+    two legs, each measured by the server); None while unmeasured."""
 
     def __post_init__(self) -> None:
-        counts = (self.packets, self.expected, self.span, self.silent_for or 0.0)
+        counts = (
+            self.packets,
+            self.expected,
+            self.span,
+            self.silent_for or 0.0,
+            self.round_trip or 0.0,
+        )
         if self.kind not in FEWEST_PACKETS or min(counts) < 0:
             raise ValueError("a track window needs a known kind and counts of zero or more")
 
@@ -62,6 +74,8 @@ def media_health(window: TrackWindow) -> MediaHealth:
         return MediaHealth.NO_MEDIA
     if window.silent_for > WINDOW_SECONDS:
         return MediaHealth.FROZEN
+    if window.round_trip is not None and window.round_trip > ROUND_TRIP_WEAK:
+        return MediaHealth.WEAK
     if window.span < WINDOW_SECONDS / 2:
         return MediaHealth.LIVE  # too soon to call it weak
     lost = max(0, window.expected - window.packets)

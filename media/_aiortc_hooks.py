@@ -288,7 +288,9 @@ CONSENT_RETRANSMISSIONS = 3
 """A consent check is sent again after 0.5, 1 and 2 s: a response up to 3.5 s late counts."""
 
 
-def keep_consent(transport: RTCDtlsTransport) -> None:
+def keep_consent(
+    transport: RTCDtlsTransport, on_round_trip: Callable[[float], None] | None = None
+) -> None:
     """Check consent (RFC 7675) without letting a loaded machine end the leg.
 
     aioice 0.13 sends each consent check once and waits 0.5 s for its response; six misses in
@@ -300,7 +302,9 @@ def keep_consent(transport: RTCDtlsTransport) -> None:
     nominated pair) with retransmissions, and a missed one closes nothing: the leg watch
     closes a leg that has heard nothing at all from its peer for the consent period
     (`signaling/legs.py`, `ECOURT_LEG_SILENCE_SECONDS`). Call it with `guard_datagrams`,
-    before ICE connects (aioice starts its consent task when it has)."""
+    before ICE connects (aioice starts its consent task when it has). Each answered check's
+    wait (seconds from the request to its response, retransmissions included) goes to
+    `on_round_trip`."""
     private: Any = transport
     connection: Any = private.transport._connection
 
@@ -310,6 +314,7 @@ def keep_consent(transport: RTCDtlsTransport) -> None:
             key = connection.remote_password.encode("utf8")
             for pair in list(connection._nominated.values()):
                 request = connection.build_request(pair, nominate=False)
+                sent_at = monotonic()
                 with contextlib.suppress(stun.TransactionError):
                     await pair.protocol.request(
                         request,
@@ -317,6 +322,8 @@ def keep_consent(transport: RTCDtlsTransport) -> None:
                         integrity_key=key,
                         retransmissions=CONSENT_RETRANSMISSIONS,
                     )
+                    if on_round_trip is not None:
+                        on_round_trip(monotonic() - sent_at)
 
     connection.query_consent = query_consent
 

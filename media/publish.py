@@ -30,6 +30,7 @@ from media.errors import MediaError, SdpInvalid
 from media.forwarder import PublishedTrack, SenderReport
 from media.liveness import leg_failure
 from media.ratelimit import RateLimitedLog
+from media.round_trips import CHECKS_SPAN, RoundTrips, compact_ntp, leg_round_trip
 from media.rtp import parse_rtp
 from media.sdp import FORWARDED_CODECS, announce, parse_offer, preferred_codecs
 
@@ -49,6 +50,17 @@ def upstream_bitrate(cap: int, tracks: list[PublishedTrack]) -> int:
     estimates = [t.weakest_remb() for t in tracks if t.kind == "video"]
     weakest = min((e for e in estimates if e is not None), default=cap)
     return min(cap, max(weakest, min(REMB_FLOOR, cap)))
+
+
+def last_sender_report(track: PublishedTrack, now: float) -> tuple[int, int]:
+    """(LSR, DLSR) of a receiver report about `track` (RFC 3550, 6.4.1): its publisher's last
+    sender report, and how long ago it arrived, so the publisher can measure its round trip;
+    (0, 0) before any."""
+    if not track.sender_reports:
+        return 0, 0
+    report = track.sender_reports[-1]
+    held = max(0.0, now - report.received_at)
+    return compact_ntp(report.ntp_timestamp), min(0xFFFFFFFF, int(held * 65536))
 
 
 class PublishPeer:
@@ -83,6 +95,13 @@ class PublishPeer:
         self.drops = DropCounts()
         self._screen_mid: str | None = None
         self.remb_sent: int | None = None
+        self.consent_round_trips = RoundTrips(CHECKS_SPAN)
+        """How long the publisher took to answer the server's consent checks (it sends no
+        report blocks on this leg: it receives nothing here)."""
+
+    def round_trip(self, now: float) -> float | None:
+        """The round trip this leg has held lately (`media.round_trips`), or None."""
+        return leg_round_trip(None, self.consent_round_trips, now)
 
     def decoder_thread_ids(self) -> list[int]:
         """aiortc starts a decoder thread per receiver; on this path they never get a frame."""
@@ -118,7 +137,7 @@ class PublishPeer:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
             self.drops = hooks.guard_datagrams(transport, self._on_plain_rtp)
-            hooks.keep_consent(transport)
+            hooks.keep_consent(transport, self._on_consent_round_trip)
         except MediaError:
             raise
         except Exception as exc:
@@ -159,6 +178,9 @@ class PublishPeer:
         track = self._by_ssrc.get(ssrc)
         if track is not None:
             track.sender_reports.append(SenderReport(ntp_timestamp, rtp_timestamp, time.time()))
+
+    def _on_consent_round_trip(self, seconds: float) -> None:
+        self.consent_round_trips.record(time.monotonic(), seconds)
 
     @property
     def datagrams_dropped(self) -> int:
@@ -213,6 +235,7 @@ class PublishPeer:
                 if track.ssrc is None or track.stats.base is None:
                     continue
                 fraction, lost = track.stats.interval_report()
+                lsr, dlsr = last_sender_report(track, time.time())
                 reports.append(
                     RtcpReceiverInfo(
                         ssrc=track.ssrc,
@@ -220,8 +243,8 @@ class PublishPeer:
                         packets_lost=lost,
                         highest_sequence=track.stats.extended_highest,
                         jitter=0,
-                        lsr=0,
-                        dlsr=0,
+                        lsr=lsr,
+                        dlsr=dlsr,
                     )
                 )
             if not reports:

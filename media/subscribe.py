@@ -20,6 +20,7 @@ from aiortc.rtp import (
     RTCP_RTPFB_NACK,
     AnyRtcpPacket,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSdesPacket,
     RtcpSenderInfo,
@@ -34,6 +35,13 @@ from media.datagrams import DropCounts
 from media.errors import MediaError, SdpInvalid, StaleAnswer
 from media.forwarder import PublishedTrack, TrackSink
 from media.liveness import leg_failure
+from media.round_trips import (
+    CHECKS_SPAN,
+    REPORTS_SPAN,
+    RoundTrips,
+    leg_round_trip,
+    report_round_trips,
+)
 from media.rtp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL
 from media.sdp import announce, check_answer, preferred_codecs
 
@@ -92,6 +100,13 @@ class SubscribePeer:
         self._transport: RTCDtlsTransport | None = None
         self._route: hooks.RtpRoute | None = None
         self._reports: asyncio.Task[None] | None = None
+        self.report_round_trips = RoundTrips(REPORTS_SPAN)
+        """Round trips from the subscriber's receiver reports (LSR/DLSR of our sender reports)."""
+        self.consent_round_trips = RoundTrips(CHECKS_SPAN)
+
+    def round_trip(self, now: float) -> float | None:
+        """The round trip this leg has held lately (`media.round_trips`), or None."""
+        return leg_round_trip(self.report_round_trips, self.consent_round_trips, now)
 
     @property
     def track_ids(self) -> frozenset[str]:
@@ -215,7 +230,7 @@ class SubscribePeer:
         if not self._guarded:  # ICE has gathered; the candidates are not out yet
             transport = self._pc.getTransceivers()[0].sender.transport
             self.drops = hooks.guard_datagrams(transport)
-            hooks.keep_consent(transport)
+            hooks.keep_consent(transport, self._on_consent_round_trip)
             self._guarded = True
         self._version += 1
         self._awaiting = self._version
@@ -260,8 +275,16 @@ class SubscribePeer:
         sink.started = True
         section.track.add_sink(sink)
 
+    def _on_consent_round_trip(self, seconds: float) -> None:
+        self.consent_round_trips.record(time.monotonic(), seconds)
+
     async def _on_feedback(self, section: _Section, packet: AnyRtcpPacket) -> None:
-        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+        if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            # routed here once per section it reports on: only this section's block counts
+            now = time.monotonic()
+            for seconds in report_round_trips([packet], {section.sink.ssrc}, current_ntp_time()):
+                self.report_round_trips.record(now, seconds)
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.counts.nacks += 1
             self.counts.packets_nacked += len(packet.lost)
             with contextlib.suppress(ConnectionError):

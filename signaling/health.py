@@ -1,5 +1,6 @@
 """Media health, measured: what the server received of each person's camera and microphone
-over the last two seconds (`hearing.media_health` judges it). Looked at with the legs (every
+over the last two seconds, and the round trip it measured on their legs (`hearing.media_health`
+judges it). Looked at with the legs (every
 0.5 s); a change goes out in the roster, to the bench and to the person it is about.
 Mixed into `HearingSession`."""
 
@@ -73,22 +74,30 @@ def _window(samples: deque[Sample], track: PublishedTrack, now: float) -> tuple[
     return received - first_received, max(0, highest - first_highest), now - when
 
 
+def round_trip(member: Member, now: float) -> float | None:
+    """The round trip `member`'s connection has held lately: the slower of their legs' (each
+    measured by the server, `media.round_trips`); None while neither is measured."""
+    legs = (member.publish, member.subscribe)
+    measured = [rtt for leg in legs if leg is not None and (rtt := leg.round_trip(now)) is not None]
+    return max(measured, default=None)
+
+
 def track_windows(
-    member: Member, samples: dict[str, deque[Sample]], now: float
+    member: Member, samples: dict[str, deque[Sample]], now: float, rtt: float | None = None
 ) -> dict[str, TrackWindow]:
     """Each kind's window for `member` (its camera and microphone; a shared screen is not
-    judged), sampling its tracks' counters into `samples`."""
+    judged), with their round trip `rtt`, sampling its tracks' counters into `samples`."""
     leg = _leg(member)
     windows = {}
     for kind in KINDS:
         track = next((t for t in member.tracks if t.kind == kind and t.label == kind), None)
         if track is None:
-            windows[kind] = TrackWindow(kind, False, None, 0, 0, 0.0, leg)
+            windows[kind] = TrackWindow(kind, False, None, 0, 0, 0.0, leg, rtt)
             continue
         packets, expected, span = _window(samples.setdefault(track.id, deque()), track, now)
         last = track.last_packet_at
         silent_for = None if last is None else max(0.0, now - last)
-        windows[kind] = TrackWindow(kind, True, silent_for, packets, expected, span, leg)
+        windows[kind] = TrackWindow(kind, True, silent_for, packets, expected, span, leg, rtt)
     return windows
 
 
@@ -116,7 +125,8 @@ class HealthKeeper:
             live_tracks.update(t.id for t in member.tracks)
             for state in member.health.values():  # what each camera and microphone was
                 self._health_seconds[state] = self._health_seconds.get(state, 0.0) + spent
-            windows = track_windows(member, self._track_samples, now)
+            member.round_trip = round_trip(member, now)
+            windows = track_windows(member, self._track_samples, now, member.round_trip)
             health = {kind: media_health(w).value for kind, w in windows.items()}
             if health != member.health:
                 member.health = health

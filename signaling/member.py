@@ -55,6 +55,9 @@ class Member:
     """Why the server closed this member's publish leg, until a new one is accepted."""
     health: dict[str, str] = field(default_factory=dict)
     """How their camera and microphone reach the court (`hearing.media_health`), by kind."""
+    round_trip: float | None = None
+    """Seconds of round trip their connection has held lately, the slower of their two legs
+    (`media.round_trips`); None while unmeasured."""
     negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
     resume: str | None = None
     """The page's own key for this connection: the same page reconnecting shows it again."""

@@ -40,11 +40,24 @@ CHROMIUM_ARGS = [
 Json = dict[str, Any]
 
 
+CHROMIUM_ARGS_REFUSING = [
+    *(a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"),
+    "--deny-permission-prompts",
+]
+"""A browser whose user refuses the camera and the microphone when the page asks."""
+
+
 @asynccontextmanager
-async def chromium(playwright: Playwright, profile_dir: Path) -> AsyncIterator[BrowserContext]:
-    """One headless Chromium with a fake camera and microphone and its own fresh profile."""
+async def chromium(
+    playwright: Playwright, profile_dir: Path, args: list[str] | None = None
+) -> AsyncIterator[BrowserContext]:
+    """One headless Chromium with a fake camera and microphone and its own fresh profile
+    (`args`: other command-line switches instead of `CHROMIUM_ARGS`)."""
     context = await playwright.chromium.launch_persistent_context(
-        str(profile_dir), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        str(profile_dir),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS if args is None else args,
     )
     try:
         yield context

@@ -237,12 +237,23 @@ class Firewall:
         self._run(f"add rule inet {self.TABLE} out udp sport {{ {listed} }} drop")
         self._run(f"add rule inet {self.TABLE} out udp dport {{ {listed} }} drop")
 
+    def silence_all_but(self, ports: list[int] | list[str]) -> None:
+        """Every UDP datagram that neither comes from nor goes to one of `ports`: a network
+        gone for everyone else, new connections included."""
+        listed = ", ".join(str(p) for p in ports)
+        self._run(
+            f"add rule inet {self.TABLE} out udp sport != {{ {listed} }} "
+            f"udp dport != {{ {listed} }} drop"
+        )
+
     def silence_range(self, low: int, high: int) -> None:
         """Every UDP port from `low` to `high`: a client's network gone, new legs included."""
         self.silence([f"{low}-{high}"])
 
     def close(self) -> None:
-        subprocess.run(["nft", "delete", "table", "inet", self.TABLE], check=False)
+        subprocess.run(
+            ["nft", "delete", "table", "inet", self.TABLE], check=False, capture_output=True
+        )
 
     @staticmethod
     def _run(command: str) -> None:

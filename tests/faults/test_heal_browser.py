@@ -36,6 +36,12 @@ from web.keys import AUDIT, SIGNALING
 pytestmark = BROWSER_TEST
 
 
+JUDGE_PORTS = {"publish": (20000, 20049), "subscribe": (20050, 20099)}
+"""The judge's legs bind here, below the ephemeral ports the server and Chromium use, so a
+firewall can tell the judge's datagrams from the page's."""
+JUDGE_RANGES = [f"{low}-{high}" for low, high in JUDGE_PORTS.values()]
+
+
 @dataclass
 class Seated:
     hearing_id: str
@@ -55,7 +61,7 @@ async def seated_page(
     judge_token = await server.issue_token(hid, "presiding_judge", "Judge Le")
     party_token = await server.issue_token(hid, "plaintiff", "Ms Nguyen")
     judge_id, party_id = judge_token["participant_id"], party_token["participant_id"]
-    judge = HearingClient(server.base_url, judge_token["token"])
+    judge = HearingClient(server.base_url, judge_token["token"], leg_ports=JUDGE_PORTS)
     clients.append(judge)
     await judge.connect()
     await judge.request("phase", {"phase": "in_session"})
