@@ -85,6 +85,38 @@ def event_for(entry: AuditEntry) -> WebhookEvent | None:
     )
 
 
+def custody_event_for(entry: AuditEntry) -> WebhookEvent | None:
+    """The event an entry of a hearing's custody log tells, if any: an exhibit admitted while
+    the hearing does not sit on this node (the case-management system's bundle, decided by
+    REST before the court sits). Nothing else there is an event, and its first entry does not
+    open the hearing."""
+    if entry.action != EXHIBIT_ADMITTED or entry.result != "ok":
+        return None
+    kind = WebhookEventType.EXHIBIT_ADMITTED
+    digest = hashlib.sha256(f"{entry.hash}:{kind.value}".encode()).hexdigest()
+    data = _exhibit_data(entry)
+    return WebhookEvent(
+        f"evt_{digest[:32]}", kind, entry.hearing_id, entry.seq, entry.time_ms, data
+    )
+
+
+def custody_queue(hearing_id: str) -> str:
+    """The outbox queue of a hearing's custody-log events: in order among themselves, apart
+    from the hearing log's own queue (their `seq` counts another chain)."""
+    return f"{hearing_id}:custody"
+
+
+def _exhibit_data(entry: AuditEntry) -> Data:
+    details = dict(entry.details)
+    return {
+        "exhibit_id": entry.target,
+        "number": _text(details.get("number")),
+        "sha256": _text(details.get("sha256")),
+        "restricted": details.get("restricted") is True,
+        "by": entry.actor,
+    }
+
+
 def _classify(entry: AuditEntry) -> tuple[WebhookEventType, Data] | None:
     details = dict(entry.details)
     action = entry.action
@@ -116,13 +148,7 @@ def _classify(entry: AuditEntry) -> tuple[WebhookEventType, Data] | None:
             "by": entry.actor,
         }
     if action == EXHIBIT_ADMITTED:
-        return WebhookEventType.EXHIBIT_ADMITTED, {
-            "exhibit_id": entry.target,
-            "number": _text(details.get("number")),
-            "sha256": _text(details.get("sha256")),
-            "restricted": details.get("restricted") is True,
-            "by": entry.actor,
-        }
+        return WebhookEventType.EXHIBIT_ADMITTED, _exhibit_data(entry)
     if action == RECORDING_MANIFEST and details.get("state") == SEALED_STATE:
         return WebhookEventType.RECORDING_SEALED, {
             "recording_id": entry.target,

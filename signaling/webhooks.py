@@ -164,12 +164,14 @@ class WebhookDispatcher:
             finally:
                 self._entries.task_done()
 
-    async def queue(self, event: WebhookEvent) -> int:
-        """Queue `event` for every endpoint that wants it; returns how many."""
+    async def queue(self, event: WebhookEvent, queue: str | None = None) -> int:
+        """Queue `event` for every endpoint that wants it, in the hearing's queue (or in
+        `queue`: `custody_queue`); returns how many."""
         now = self._clock()
         body = event.body()
+        key = queue or event.hearing_id
         deliveries = [
-            Delivery(e.id, event.id, event.hearing_id, event.seq, event.type.value, body, now, now)
+            Delivery(e.id, event.id, key, event.seq, event.type.value, body, now, now)
             for e in await self.store.endpoints()
             if e.wants(event.type.value)
         ]

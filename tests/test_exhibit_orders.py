@@ -129,3 +129,31 @@ async def test_the_bench_lists_the_exhibits_and_a_party_may_not(
     with pytest.raises(RequestFailed) as refused:
         await party.list_exhibits()
     assert refused.value.code == "forbidden"
+
+
+async def test_an_exhibit_admitted_by_rest_before_the_court_sits_is_a_webhook_too(
+    server: RunningServer, receiver: Receiver
+) -> None:
+    """The case-management system's bundle, decided before anyone joins: the decision goes to
+    the custody log (nobody holds the hearing's own), and its event to a queue of its own."""
+    server.app[WEBHOOKS].policy = FAST
+    registered = await register(server, receiver.url)
+    hearing = (await server.create_hearing())["id"]
+    clerk = await person(server, hearing, "clerk")
+    exhibit = await submitted(server, hearing)
+    status, admitted = await decide(server, hearing, exhibit["id"], clerk, "admit")
+    assert status == 200 and admitted["state"] == "admitted"
+    refused = await submitted(server, hearing)
+    assert (await decide(server, hearing, refused["id"], clerk, "refuse"))[0] == 200
+    await receiver.wait_for("exhibit.admitted", 1)
+    deliveries = receiver.verified(registered["secret"])
+    types = [json.loads(d.body)["type"] for d in deliveries]
+    assert types == ["exhibit.admitted"]  # no "hearing.opened" from the custody log's first entry
+    data = json.loads(deliveries[0].body)["data"]
+    assert data == {
+        "exhibit_id": exhibit["id"],
+        "number": "P-1",
+        "sha256": exhibit["sha256"],
+        "restricted": False,
+        "by": clerk,
+    }

@@ -4,13 +4,15 @@ decision. The submitter and the decider are participants whose links were issued
 hearing; their roles decide what they may do (`hearing/exhibits.py`).
 
 Every step is audited with the exhibit's SHA-256: in the hearing's own log when the hearing
-is in session on this node (where `exhibit.admitted` reaches the webhooks), else in its
-custody log, opened for that one entry."""
+is in session on this node (whose watchers turn `exhibit_admitted` into the webhook), else in
+its custody log, opened for that one entry (and the event is queued here, in the hearing's
+custody queue)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from typing import Final
 
 from aiohttp import web
@@ -19,12 +21,14 @@ from hearing import Role
 from hearing.exhibits import ExhibitSide
 from recording.exhibits.errors import ExhibitRefusal, ExhibitRefused
 from recording.exhibits.ledger import Submitter
-from security import AuditLog
+from security import AuditEntry, AuditLog
+from signaling.webhook_events import custody_event_for, custody_queue
 from web.api import find_hearing, parse, read_object, with_api_key
 from web.errors import BadRequest, Unauthorized
-from web.keys import EXHIBITS, RECORDINGS, SIGNALING, STORES
+from web.keys import EXHIBITS, RECORDINGS, SIGNALING, STORES, WEBHOOKS
 from web.openapi_exhibits import DECISION_FIELDS
 
+log = logging.getLogger(__name__)
 READ_PIECE: Final = 64 * 1024
 _SIDES: Final = {side.value: side for side in ExhibitSide}
 
@@ -37,13 +41,24 @@ def add_routes(app: web.Application) -> None:
 
 
 def audit_opener(
-    app: web.Application, hearing_id: str
+    app: web.Application, hearing_id: str, written: list[AuditEntry] | None = None
 ) -> contextlib.AbstractContextManager[AuditLog]:
-    """The hearing's live log if it is in session here, else its custody log for one entry."""
+    """The hearing's live log if it is in session here (the webhooks watch it), else its
+    custody log for one entry, whose entries are added to `written`."""
     session = app[SIGNALING].session(hearing_id)
     if session is not None:
         return contextlib.nullcontext(session.audit_log)
-    return app[RECORDINGS].audit_log(hearing_id)
+    return _custody(app, hearing_id, written)
+
+
+@contextlib.contextmanager
+def _custody(
+    app: web.Application, hearing_id: str, written: list[AuditEntry] | None
+) -> Iterator[AuditLog]:
+    with app[RECORDINGS].audit_log(hearing_id) as log:
+        if written is not None:
+            log.watch(written.append)
+        yield log
 
 
 async def _participant(app: web.Application, hearing_id: str, participant_id: str) -> Submitter:
@@ -110,11 +125,20 @@ async def decide(request: web.Request) -> web.Response:
     hearing = await find_hearing(app, request.match_info["id"])
     values = parse(await read_object(request), DECISION_FIELDS)
     actor = await _participant(app, hearing.id, values.get("participant_id", str))
+    written: list[AuditEntry] = []
     record = app[EXHIBITS].decide(
         hearing.id,
         request.match_info["exhibit_id"],
         actor,
         values.get("decision", str) == "admit",
-        lambda: audit_opener(app, hearing.id),
+        lambda: audit_opener(app, hearing.id, written),
     )
+    for entry in written:  # decided outside a session: the webhooks do not watch that log
+        event = custody_event_for(entry)
+        if event is None:
+            continue
+        try:
+            await app[WEBHOOKS].queue(event, custody_queue(hearing.id))
+        except Exception:  # the decision stands; its event is lost, and said so
+            log.exception("the exhibit.admitted event of %s could not be queued", entry.target)
     return web.json_response(record.public_json())
