@@ -46,7 +46,10 @@ from signaling.messages import (
     CallWitnessRequest,
     Empty,
     FloorRequest,
+    HandoverRequest,
     HandRequest,
+    InterpretationRequest,
+    LanguageRequest,
     LivestreamOrder,
     LobbyMessage,
     MoveRequest,
@@ -178,6 +181,9 @@ class SignalingServer:
             "recording": self._recording,
             "livestream": self._livestream,
             "restart_media": self._restart_media,
+            "language": self._language,
+            "interpretation": self._interpretation,
+            "interpretation_handover": self._interpretation_handover,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -704,8 +710,21 @@ class SignalingServer:
         self, session: HearingSession, member: Member, payload: Any
     ) -> dict[str, Any]:
         request = Publish.parse(payload)
-        answer = await session.publish(member, request.sdp, request.screen_mid)
+        answer = await session.publish(member, request.sdp, request.screen_mid, request.channel)
         return {"sdp": answer, "type": "answer"}
+
+    async def _language(self, session: HearingSession, member: Member, payload: Any) -> None:
+        await session.choose_language(member, LanguageRequest.parse(payload).language)
+
+    async def _interpretation(self, session: HearingSession, member: Member, payload: Any) -> None:
+        r = InterpretationRequest.parse(payload)
+        await session.order_interpretation(member, r.participant_id, r.mode, r.on_air, r.whisper_to)
+
+    async def _interpretation_handover(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> None:
+        request = HandoverRequest.parse(payload)
+        await session.hand_over_interpretation(member, request.from_id, request.to_id)
 
     async def _subscribe_answer(
         self, session: HearingSession, member: Member, payload: Any
