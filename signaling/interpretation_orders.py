@@ -48,11 +48,11 @@ class InterpretationOrders:
         details: dict[str, Any] = {
             "mode": order.mode.value,
             "on_air": order.on_air,
-            "whisper_to": sorted(order.whisper_to),
+            "whisper_to": ", ".join(sorted(order.whisper_to)),
             **applied.details(),
         }
         if taken_off:
-            details["taken_off_air"] = taken_off
+            details["taken_off_air"] = ", ".join(taken_off)
         self.record(actor.participant.id, "interpretation", target=participant_id, details=details)
 
     async def hand_over_interpretation(

@@ -9,6 +9,7 @@ and the sequestered witness would count its packets."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from av import AudioFrame
 from signaling.client import HearingClient
 from tests.conftest import RunningServer
 from tests.livestream_support import ToneAudio
+from web.keys import AUDIT
 
 pytestmark = pytest.mark.media
 
@@ -72,6 +74,11 @@ class InterpretedTrial:
             await judge.admit(client.participant["id"])
             await client.wait_admitted()
         self.people[name] = client
+
+    def audit(self) -> list[dict[str, Any]]:
+        text = self.server.app[AUDIT].path(self.hearing_id).read_text()
+        lines = [json.loads(line) for line in text.splitlines()]
+        return [e for e in lines if e.get("type") == "entry"]
 
     async def order(self, name: str, **order: Any) -> None:
         await self.people["judge"].order_interpretation(self.pid(name), **order)
@@ -158,6 +165,10 @@ async def test_each_listener_receives_exactly_the_channels_of_their_language(
     # a listener who changes language gets the new channel instead of the old one
     await accused.choose_language("fr")
     await court.channels_settle(expected | {"accused": {("cuc", "channel:fr")}}, timeout=5)
+    chosen = [e for e in court.audit() if e["action"] == "language"]
+    assert [(e["actor"], e["details"]["language"]) for e in chosen] == [
+        (court.pid("accused"), "fr")
+    ]
 
 
 async def test_a_whisper_reaches_only_its_named_people_and_never_crosses_the_matrix(
@@ -180,6 +191,11 @@ async def test_a_whisper_reaches_only_its_named_people_and_never_crosses_the_mat
         {"participant_id": court.pid("counsel"), "room": {"kind": "consultation", "id": "c1"}},
     )
     await court.channels_settle(expected | {"counsel": none})
+    # the order is in the hearing's audit log, with whom the whisper reaches
+    orders = [e for e in court.audit() if e["action"] == "interpretation"]
+    assert [(o["actor"], o["target"]) for o in orders] == [(court.pid("judge"), court.pid("anna"))]
+    assert orders[0]["details"]["mode"] == "whispered"
+    assert orders[0]["details"]["whisper_to"] == ", ".join(sorted(whisper))
 
 
 async def test_a_handover_between_two_interpreters_of_a_pair_leaves_a_short_gap(
@@ -226,5 +242,9 @@ async def test_a_handover_between_two_interpreters_of_a_pair_leaves_a_short_gap(
                 gap = max(gap, at - last_time)
             last_time, last_count = at, count
     print(f"handover gap at the listener: {gap * 1000:.0f} ms")
+    handovers = [e for e in court.audit() if e["action"] == "interpretation_handover"]
+    assert [(h["target"], h["details"]["to"]) for h in handovers] == [
+        (court.pid("anna"), court.pid("binh"))
+    ]
     assert names  # the listener knows everyone
     assert gap < 1.5, f"the listener heard no channel for {gap:.2f} s at the handover"
