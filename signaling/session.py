@@ -191,6 +191,9 @@ class HearingSession(
         self.record(member.participant.id, "arrive", result=str(admission))
         welcome: dict[str, Any] = {
             "participant": participant_json(member.participant),
+            "interpreting": None
+            if member.participant.interpreting is None
+            else str(member.participant.interpreting),
             "hearing": hearing_json(self.hearing),
             "admission": str(admission),
             "phase": self.court.phase.value,

@@ -41,6 +41,7 @@ export const page = {
   hands: null,
   token: "",
   sharedScreen: null,
+  interpretation: null,
 };
 
 // This page's own key for its connection: when it reconnects after a drop the server has not
