@@ -181,10 +181,29 @@ async def test_a_listener_who_switches_language_decodes_the_new_channel_within_a
             await judge.hand_over_interpretation(cuc, binh["participant_id"])
             await expect(on_air).to_have_text("On air: vi↔fr, simultaneous")
 
+            async def floor_mic_off() -> tuple[bool, object]:
+                member = session.members.get(binh["participant_id"])
+                muted = dict(member.muted) if member else {}
+                return muted.get("audio") is True, muted
+
+            await eventually(floor_mic_off, "the interpreter's floor microphone off on air", 10)
+
             async def binh_heard() -> tuple[bool, object]:
                 channels = await page.evaluate("window.ecourt.channels")
                 pids = [c["participant_id"] for c in channels]
-                return pids == [binh["participant_id"]], channels
+                members = session.members
+                booth_member = members.get(binh["participant_id"])
+                viewer = members.get(listener["participant_id"])
+                return pids == [binh["participant_id"]], {
+                    "page": channels,
+                    "court": session.court.interpreters.snapshot(),
+                    "booth": [(t.id, t.label, t.stats.received) for t in booth_member.tracks]
+                    if booth_member
+                    else None,
+                    "forwarded": sorted(viewer.subscribe.track_ids)
+                    if viewer and viewer.subscribe
+                    else None,
+                }
 
             await eventually(binh_heard, "the listener receiving the page interpreter's channel")
             await save_screenshots(booth, "interpretation-interpreter")

@@ -21,7 +21,7 @@ from av import AudioFrame
 from signaling.client import HearingClient
 from tests.conftest import RunningServer
 from tests.livestream_support import ToneAudio
-from web.keys import AUDIT
+from web.keys import AUDIT, RECORDINGS
 
 pytestmark = pytest.mark.media
 
@@ -165,6 +165,13 @@ async def test_each_listener_receives_exactly_the_channels_of_their_language(
     # a listener who changes language gets the new channel instead of the old one
     await accused.choose_language("fr")
     await court.channels_settle(expected | {"accused": {("cuc", "channel:fr")}}, timeout=5)
+    # each channel is recorded as a track of its own, labelled with its language
+    recorded = {
+        (t["participant_id"], t["label"])
+        for r in server.app[RECORDINGS].of_hearing(court.hearing_id)
+        for t in r["tracks"]
+    }
+    assert {(court.pid("anna"), "channel:en"), (court.pid("cuc"), "channel:fr")} <= recorded
     chosen = [e for e in court.audit() if e["action"] == "language"]
     assert [(e["actor"], e["details"]["language"]) for e in chosen] == [
         (court.pid("accused"), "fr")

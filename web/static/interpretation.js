@@ -4,8 +4,9 @@
 // and an interpreter's own state: on air or ready, and their channel to publish.
 
 import { t, language as pageLanguage } from "./i18n.js";
-import { ecourt, request } from "./page.js";
+import { ecourt, page, request } from "./page.js";
 import { el } from "./view.js";
+import { toggle } from "./controls.js";
 
 const DEFAULT_FLOOR_LEVEL = 0.2; // the floor under a channel: 20 %, or muted (docs/interpretation.md)
 
@@ -130,7 +131,22 @@ export class Interpretation {
       this.onAir.textContent = t(mine.on_air ? "interp.on_air" : "interp.off_air", words);
       this.onAir.dataset.onAir = String(mine.on_air);
     }
+    this.keepFloorQuiet(Boolean(mine?.on_air && mine.mode !== "consecutive"));
     this.applyFloorLevel();
+  }
+
+  // On air in a channel, an interpreter's floor microphone is switched off (the court hears
+  // the floor, not both languages at once); back to the floor, it is switched on again if it
+  // was this that switched it off.
+  keepFloorQuiet(interpreting) {
+    const mic = page.localStream?.getAudioTracks()[0];
+    if (interpreting && mic?.enabled && !this.quietedFloor) {
+      this.quietedFloor = true;
+      toggle("audio");
+    } else if (!interpreting && this.quietedFloor) {
+      this.quietedFloor = false;
+      if (mic && !mic.enabled) toggle("audio");
+    }
   }
 
   relabel() {
