@@ -148,7 +148,9 @@ class InterpretationRequest:
                     f"whisper_to is a list of at most {MAX_WHISPER} participant ids",
                     field="whisper_to",
                 )
-            whisper = frozenset(_str({"p": p}, "p", 64) for p in whisper)
+            if not all(isinstance(p, str) and 0 < len(p) <= 64 for p in whisper):
+                raise BadRequest("whisper_to holds participant ids", field="whisper_to")
+            whisper = frozenset(whisper)
         return cls(_str(body, "participant_id", 64), mode, on_air, whisper)
 
 
