@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from hearing.categories import CaseCategory, forces_in_camera
 from hearing.errors import InvalidHearing
+from hearing.languages import COURT_LANGUAGE, LanguagePair, language_tag, language_tags
 
 
 class HearingType(StrEnum):
@@ -109,6 +110,11 @@ class Hearing:
     """For a trial: criminal, civil or administrative (a conciliation has none)."""
     instance: Instance | None = None
     """For a trial: first instance or appeal."""
+    language: str = COURT_LANGUAGE
+    """The court language (a BCP 47 tag): the floor speaks it."""
+    languages: tuple[str, ...] = ()
+    """The hearing's other languages (BCP 47 tags, sign languages too), for which
+    interpreters may be named."""
 
     def __post_init__(self) -> None:
         check_id(self.id, "id")
@@ -134,6 +140,13 @@ class Hearing:
             raise InvalidHearing("unknown instance", field="instance")
         if not isinstance(self.case_category, CaseCategory):
             raise InvalidHearing("unknown case_category", field="case_category")
+        if language_tag(self.language, "language") != self.language:
+            raise InvalidHearing("language must be a canonical BCP 47 tag", field="language")
+        if language_tags(self.languages) != self.languages or self.language in self.languages:
+            raise InvalidHearing(
+                "languages must be canonical BCP 47 tags, each once, not the court language",
+                field="languages",
+            )
         if self.public and forces_in_camera(self.case_category):
             raise InvalidHearing(
                 f"a {self.case_category.value} case is heard in camera: never public",
@@ -149,6 +162,10 @@ class Participant:
     hearing_id: str
     role: Role
     display_name: str
+    language: str | None = None
+    """The language they follow the hearing in; None: the court language."""
+    interpreting: LanguagePair | None = None
+    """An interpreter's pair (`vi↔en`); nobody else has one."""
 
     def __post_init__(self) -> None:
         check_id(self.id, "participant_id")
@@ -157,7 +174,33 @@ class Participant:
             raise InvalidHearing("unknown role", field="role")
         if check_display_name(self.display_name) != self.display_name:
             raise InvalidHearing("display_name is not normalised", field="display_name")
+        if self.language is not None and language_tag(self.language) != self.language:
+            raise InvalidHearing("language must be a canonical BCP 47 tag", field="language")
+        if self.interpreting is not None and self.role is not Role.INTERPRETER:
+            raise InvalidHearing("only an interpreter has a language pair", field="interpreting")
 
     @property
     def is_moderator(self) -> bool:
         return self.role in MODERATORS
+
+
+def hearing_languages(hearing: Hearing) -> tuple[str, ...]:
+    """The court language first, then the others."""
+    return (hearing.language, *hearing.languages)
+
+
+def check_languages_of(hearing: Hearing, participant: Participant) -> None:
+    """A participant's language and pair are languages of their hearing."""
+    known = hearing_languages(hearing)
+    if participant.language is not None and participant.language not in known:
+        raise InvalidHearing(
+            f"language {participant.language} is not a language of this hearing"
+            f" ({', '.join(known)})",
+            field="language",
+        )
+    pair = participant.interpreting
+    if pair is not None and not pair.languages <= set(known):
+        raise InvalidHearing(
+            f"the pair {pair} is not two languages of this hearing ({', '.join(known)})",
+            field="interpreting",
+        )

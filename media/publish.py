@@ -94,6 +94,7 @@ class PublishPeer:
         self.packets_unroutable = 0
         self.drops = DropCounts()
         self._screen_mid: str | None = None
+        self._channel: tuple[str, str] | None = None
         self.remb_sent: int | None = None
         self.consent_round_trips = RoundTrips(CHECKS_SPAN)
         """How long the publisher took to answer the server's consent checks (it sends no
@@ -117,13 +118,20 @@ class PublishPeer:
         """Why this leg is dead (`media.liveness.leg_failure`), or None while it is alive."""
         return leg_failure(self._pc.connectionState, self.drops.heard_at, now, silence)
 
-    async def accept(self, offer_sdp: str, screen_mid: str | None = None) -> str:
+    async def accept(
+        self,
+        offer_sdp: str,
+        screen_mid: str | None = None,
+        channel: tuple[str, str] | None = None,
+    ) -> str:
         """Answer the client's offer; raise SdpInvalid or TooManyTracks if it is unacceptable.
-        The video section whose mid is `screen_mid` is published as the screen."""
+        The video section whose mid is `screen_mid` is published as the screen; `channel` is
+        (mid, label): that second audio section is published under that label."""
         if self._accepted or self._closed:
             raise MediaError("this publish leg was already negotiated")
-        kinds = parse_offer(offer_sdp, screen_mid)
+        kinds = parse_offer(offer_sdp, screen_mid, None if channel is None else channel[0])
         self._screen_mid = screen_mid
+        self._channel = channel
         self._accepted = True
         for kind in kinds:
             transceiver = self._pc.addTransceiver(kind, direction="recvonly")
@@ -165,7 +173,7 @@ class PublishPeer:
             ssrc=ssrc,
             extension_ids={ext.uri: ext.id for ext in parameters.headerExtensions},
             request_keyframe=self._send_pli,
-            label="screen" if kind == "video" and parameters.muxId == self._screen_mid else kind,
+            label=self._label(kind, parameters.muxId),
         )
         if ssrc is None:
             self._unbound[codec.payloadType] = track
@@ -173,6 +181,13 @@ class PublishPeer:
             self._by_ssrc[ssrc] = track
         self.tracks.append(track)
         self._on_track(track)
+
+    def _label(self, kind: str, mid: str | None) -> str:
+        if kind == "video" and mid == self._screen_mid:
+            return "screen"
+        if kind == "audio" and self._channel is not None and mid == self._channel[0]:
+            return self._channel[1]
+        return kind
 
     def _on_sender_report(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
         track = self._by_ssrc.get(ssrc)

@@ -14,15 +14,18 @@ MAX_SDP_BYTES = 32 * 1024
 FORWARDED_CODECS = {"video/vp8": "video", "audio/opus": "audio"}
 
 
-def parse_offer(text: str, screen_mid: str | None = None) -> list[str]:
+def parse_offer(
+    text: str, screen_mid: str | None = None, channel_mid: str | None = None
+) -> list[str]:
     """Return the media kinds of a publish offer, in order; refuse anything else.
 
     At most one audio and one camera section; a second video section is accepted only as the
-    screen (an exhibit), named by its mid.
+    screen (an exhibit), named by its mid, and a second audio section only as a channel (an
+    interpreter's), named by its mid.
     """
     description = parse(text, "offer")
     kinds: list[str] = []
-    screens = 0
+    screens = channels = 0
     for media in description.media:
         if media.kind not in ("audio", "video"):
             raise SdpInvalid(f"media section of kind {media.kind!r} is not accepted")
@@ -30,11 +33,15 @@ def parse_offer(text: str, screen_mid: str | None = None) -> list[str]:
             raise SdpInvalid("a publish offer must send")
         if media.kind == "video" and media.rtp.muxId == screen_mid:
             screens += 1
+        elif media.kind == "audio" and channel_mid is not None and media.rtp.muxId == channel_mid:
+            channels += 1
         elif media.kind in kinds:
             raise TooManyTracks(f"more than one {media.kind} section")
         kinds.append(media.kind)
     if screen_mid is not None and screens != 1:
         raise SdpInvalid(f"no video section has the screen's mid {screen_mid!r}")
+    if channel_mid is not None and channels != 1:
+        raise SdpInvalid(f"no audio section has the channel's mid {channel_mid!r}")
     if not kinds:
         raise SdpInvalid("the offer has no audio or video")
     return kinds

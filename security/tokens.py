@@ -1,4 +1,5 @@
-"""Signed join tokens: bound to a hearing, a participant, a role, a display name and an expiry.
+"""Signed join tokens: bound to a hearing, a participant, a role, a display name and an expiry;
+optionally the language the participant follows the hearing in and an interpreter's pair.
 
 Format: ``v1.<base64url(JSON claims)>.<base64url(HMAC-SHA256(key, "v1." + claims))>``.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from hearing import Participant, Role
 from hearing.errors import HearingError
+from hearing.languages import LanguagePair
 from security.errors import TokenRefusal, TokenRefused
 from security.secret import Secret
 
@@ -73,6 +75,10 @@ class TokenSigner:
             "iat": grant.issued_at,
             "exp": grant.expires_at,
         }
+        if participant.language is not None:
+            claims["l"] = participant.language
+        if participant.interpreting is not None:
+            claims["ip"] = str(participant.interpreting)
         body = _b64(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
         return f"{_PREFIX}.{body}.{self._sign(body)}", grant
 
@@ -93,6 +99,10 @@ class TokenSigner:
                 hearing_id=str(claims["h"]),
                 role=Role(claims["r"]),
                 display_name=str(claims["n"]),
+                language=None if claims.get("l") is None else str(claims["l"]),
+                interpreting=None
+                if claims.get("ip") is None
+                else LanguagePair.parse(str(claims["ip"])),
             )
             grant = Grant(participant, int(claims["iat"]), int(claims["exp"]))
         except (

@@ -77,6 +77,16 @@ def _stats_json(entry: Any) -> dict[str, Any]:
     return fields
 
 
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """What a client publishes, kept to publish it again on a new leg."""
+
+    tracks: tuple[MediaStreamTrack, ...]
+    screen: MediaStreamTrack | None = None
+    channel: tuple[MediaStreamTrack, str] | None = None
+    """An interpreter's channel: the audio track and its language."""
+
+
 class ClientError(Exception):
     """Root of the client's errors."""
 
@@ -168,7 +178,7 @@ class HearingClient:
         self._nodes = [self.base_url, *(u.rstrip("/") for u in other_nodes)]
         self._closing = False
         self._relay = MediaRelay()
-        self._published: tuple[tuple[MediaStreamTrack, ...], MediaStreamTrack | None] | None = None
+        self._published: Publication | None = None
         self.rejoins = 0
         self.rejoined_at: float | None = None
         self.rejoin_refusals: collections.Counter[str] = collections.Counter()
@@ -397,18 +407,29 @@ class HearingClient:
     # -- media ----------------------------------------------------------------------------
 
     async def publish(
-        self, *tracks: MediaStreamTrack, screen: MediaStreamTrack | None = None
+        self,
+        *tracks: MediaStreamTrack,
+        screen: MediaStreamTrack | None = None,
+        channel: tuple[MediaStreamTrack, str] | None = None,
     ) -> None:
         """Offer the tracks on the publish leg (one audio, one camera at most), and a shared
-        screen if given (the judge, the clerk, or someone the judge lets). One publication at
-        a time: a second waits for the first (a heal and a restart may ask together)."""
+        screen if given (the judge, the clerk, or someone the judge lets), and an
+        interpreter's channel if given: (audio track, language of their pair). One
+        publication at a time: a second waits for the first (a heal and a restart may ask
+        together)."""
         async with self._publishing:
-            await self._publish(tracks, screen)
+            await self._publish(Publication(tracks, screen, channel))
 
-    async def _publish(
-        self, tracks: tuple[MediaStreamTrack, ...], screen: MediaStreamTrack | None
-    ) -> None:
-        self._published = (tracks, screen)
+    async def _publish_again(self) -> None:
+        if self._published is not None:
+            published = self._published
+            await self.publish(
+                *published.tracks, screen=published.screen, channel=published.channel
+            )
+
+    async def _publish(self, publication: Publication) -> None:
+        self._published = publication
+        tracks, screen, channel = publication.tracks, publication.screen, publication.channel
         if self.watch is not None:
             self.watch.replacing("publish")
         if self._publish_pc is not None:  # publishing again replaces the publish leg
@@ -424,6 +445,11 @@ class HearingClient:
             if screen
             else None
         )
+        interpreted = (
+            pc.addTransceiver(self._relay.subscribe(channel[0], buffered=False), "sendonly")
+            if channel
+            else None
+        )
         self._bind_ports("publish", pc)
         await pc.setLocalDescription(await pc.createOffer())
         keep_consent(pc.getTransceivers()[0].sender.transport)  # a busy laptop keeps its legs
@@ -432,9 +458,38 @@ class HearingClient:
         offer: dict[str, Any] = {"sdp": pc.localDescription.sdp, "type": "offer"}
         if shared is not None:
             offer["screen_mid"] = shared.mid
+        if interpreted is not None and channel is not None:
+            offer |= {"channel_mid": interpreted.mid, "channel_language": channel[1]}
         answer = await self.request("publish", offer)
         self.publish_answer_sdp = str(answer["sdp"])
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    # -- interpretation (docs/interpretation.md) ------------------------------------------
+
+    async def choose_language(self, language: str) -> None:
+        """Follow the hearing in `language`: the channels of that language reach this client."""
+        await self.request("language", {"language": language})
+
+    async def order_interpretation(
+        self,
+        participant_id: str,
+        *,
+        mode: str | None = None,
+        on_air: bool | None = None,
+        whisper_to: list[str] | None = None,
+    ) -> None:
+        """The presiding judge's or the clerk's order for one interpreter."""
+        order: dict[str, Any] = {"participant_id": participant_id}
+        if mode is not None:
+            order["mode"] = mode
+        if on_air is not None:
+            order["on_air"] = on_air
+        if whisper_to is not None:
+            order["whisper_to"] = whisper_to
+        await self.request("interpretation", order)
+
+    async def hand_over_interpretation(self, from_id: str, to_id: str) -> None:
+        await self.request("interpretation_handover", {"from": from_id, "to": to_id})
 
     async def stop_publishing(self) -> None:
         """Close the publish leg, as a client whose network or device failed would stop (and
@@ -548,8 +603,7 @@ class HearingClient:
             self.watch.replacing("subscribe")
         await self.request("restart_media", {})
         if self._published is not None:
-            tracks, screen = self._published
-            await self.publish(*tracks, screen=screen)
+            await self._publish_again()
 
     async def _answer(self, payload: dict[str, Any]) -> None:
         async with self._negotiation:
@@ -688,8 +742,7 @@ class HearingClient:
                     self.watch.replacing("subscribe")
                 await self.request("restart_media", {})
             elif leg == "publish" and self._published is not None:
-                tracks, screen = self._published
-                await self.publish(*tracks, screen=screen)
+                await self._publish_again()
 
     async def _on_exhibit_shown(self, payload: dict[str, Any]) -> None:
         shown = payload.get("exhibit")
@@ -732,8 +785,7 @@ class HearingClient:
                 self.rejoins += 1
                 self.rejoined_at = time.monotonic()
                 if self._published is not None:
-                    tracks, screen = self._published
-                    await self.publish(*tracks, screen=screen)
+                    await self._publish_again()
                 await self._set()
                 return
             await asyncio.sleep(REJOIN_PAUSE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from hearing import Admission, Hearing, InvalidHearing, Participant
+from hearing.interpretation import channel_language
 from hearing.matrix import Visibility, visible
 from hearing.permissions import Action, allowed
 from hearing.phases import Phase, transition
@@ -15,6 +16,7 @@ from hearing.profiles import HearingRules
 from hearing.rooms import COURTROOM, Room, RoomKind, check_room
 from hearing.seating import room_on_admission, room_when_called, room_when_released
 from hearing.seats import MediaKind, Seat
+from signaling.interpreters import Interpreters
 
 
 class Courtroom:
@@ -31,11 +33,14 @@ class Courtroom:
         self.forced_mute: dict[str, set[str]] = {}
         """Participant id -> kinds the court has muted; their tracks of those kinds are not
         forwarded to anyone until the court asks them to unmute."""
+        self.interpreters = Interpreters(hearing)
+        """Languages, interpreters' pairs and the court's interpretation orders."""
 
     def seat(self, participant: Participant, admission: Admission | None) -> Seat | None:
         """Where an admitted participant sits (seated on first admission); None otherwise."""
         if admission is not Admission.ADMITTED:
             return None
+        self.interpreters.enrol(participant)
         room = self._rooms.setdefault(
             participant.id, room_on_admission(participant.role, self._type)
         )
@@ -56,6 +61,7 @@ class Courtroom:
             "hand": seat.participant_id in self.hands,
             "screen_granted": seat.participant_id in self.screen_grants,
             "muted_by_court": sorted(self.forced_mute.get(seat.participant_id, ())),
+            **self.interpreters.roster_fields(seat.participant_id),
         }
 
     def snapshot(self) -> dict[str, object]:
@@ -68,6 +74,7 @@ class Courtroom:
             "hands": sorted(self.hands),
             "screen_grants": sorted(self.screen_grants),
             "forced_mute": {pid: sorted(kinds) for pid, kinds in self.forced_mute.items() if kinds},
+            "interpretation": self.interpreters.snapshot(),
         }
 
     def restore(self, snapshot: dict[str, Any]) -> None:
@@ -82,6 +89,7 @@ class Courtroom:
         floor = {str(p) for p in snapshot["floor"]}
         hands = {str(p) for p in snapshot["hands"]}
         grants = {str(p) for p in snapshot["screen_grants"]}
+        self.interpreters.restore(snapshot.get("interpretation", {}))
         self.phase, self._rooms, self._linked, self.forced_mute = phase, rooms, linked, forced
         self._floor, self.hands, self.screen_grants = floor, hands, grants
 
@@ -90,6 +98,11 @@ class Courtroom:
         return allowed(seat.role, Action.SHARE_SCREEN, granted=granted)
 
     def receives(self, viewer: Seat, publisher: Seat, kind: str) -> bool:
+        language = channel_language(kind)
+        if language is not None:  # an interpreter's channel: audio, narrowed by the orders
+            if MediaKind.AUDIO in self.forced_mute.get(publisher.participant_id, ()):
+                return False
+            return self.interpreters.reaches(viewer, publisher, language, self.phase, self.rules)
         if kind in self.forced_mute.get(publisher.participant_id, ()):
             return False
         if kind == MediaKind.SCREEN and not self.may_share_screen(publisher):

@@ -79,6 +79,8 @@ def hearing_json(h: Hearing) -> dict[str, Any]:
         "title": h.title,
         "scheduled_at": h.scheduled_at.isoformat(),
         "public": h.public,
+        "language": h.language,
+        "languages": list(h.languages),
     }
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hearing import HearingError
+from hearing.interpretation import MAX_WHISPER, Mode
+from hearing.languages import MAX_TAG, language_tag
 from hearing.phases import Phase
 from hearing.rooms import Room, RoomKind
 from signaling.errors import BadRequest
@@ -86,15 +88,83 @@ class CallWitnessRequest:
 class Publish:
     sdp: str
     screen_mid: str | None = None
+    channel: tuple[str, str] | None = None
+    """(mid, language): an interpreter's channel."""
 
     @classmethod
     def parse(cls, payload: Any) -> Publish:
-        body = _object(payload, {"sdp", "type", "screen_mid"})
+        body = _object(payload, {"sdp", "type", "screen_mid", "channel_mid", "channel_language"})
         _literal(body, "type", ("offer",))
         screen_mid = body.get("screen_mid")
         if screen_mid is not None:
             screen_mid = _str(body, "screen_mid", 32)
-        return cls(_str(body, "sdp", MAX_SDP), screen_mid)
+        channel = None
+        if "channel_mid" in body or "channel_language" in body:
+            language = _tag(body, "channel_language")
+            channel = (_str(body, "channel_mid", 32), language)
+        return cls(_str(body, "sdp", MAX_SDP), screen_mid, channel)
+
+
+def _tag(body: dict[str, Any], name: str) -> str:
+    try:
+        return language_tag(_str(body, name, MAX_TAG), name)
+    except HearingError as exc:
+        raise BadRequest(exc.message, field=name) from None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageRequest:
+    """`language`: the language a participant follows the hearing in."""
+
+    language: str
+
+    @classmethod
+    def parse(cls, payload: Any) -> LanguageRequest:
+        return cls(_tag(_object(payload, {"language"}), "language"))
+
+
+@dataclass(frozen=True, slots=True)
+class InterpretationRequest:
+    """`interpretation`: the court's order for one interpreter; what is left out stays."""
+
+    participant_id: str
+    mode: Mode | None
+    on_air: bool | None
+    whisper_to: frozenset[str] | None
+
+    @classmethod
+    def parse(cls, payload: Any) -> InterpretationRequest:
+        body = _object(payload, {"participant_id", "mode", "on_air", "whisper_to"})
+        mode = body.get("mode")
+        if mode is not None:
+            mode = Mode(_literal(body, "mode", tuple(m.value for m in Mode)))
+        on_air = body.get("on_air")
+        if on_air is not None and not isinstance(on_air, bool):
+            raise BadRequest("on_air must be true or false", field="on_air")
+        whisper = body.get("whisper_to")
+        if whisper is not None:
+            if not isinstance(whisper, list) or len(whisper) > MAX_WHISPER:
+                raise BadRequest(
+                    f"whisper_to is a list of at most {MAX_WHISPER} participant ids",
+                    field="whisper_to",
+                )
+            if not all(isinstance(p, str) and 0 < len(p) <= 64 for p in whisper):
+                raise BadRequest("whisper_to holds participant ids", field="whisper_to")
+            whisper = frozenset(whisper)
+        return cls(_str(body, "participant_id", 64), mode, on_air, whisper)
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverRequest:
+    """`interpretation_handover`: `to` takes over from `from` (two interpreters of a pair)."""
+
+    from_id: str
+    to_id: str
+
+    @classmethod
+    def parse(cls, payload: Any) -> HandoverRequest:
+        body = _object(payload, {"from", "to"})
+        return cls(_str(body, "from", 64), _str(body, "to", 64))
 
 
 @dataclass(frozen=True, slots=True)

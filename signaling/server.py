@@ -49,7 +49,10 @@ from signaling.messages import (
     ExhibitDecisionRequest,
     ExhibitPageRequest,
     FloorRequest,
+    HandoverRequest,
     HandRequest,
+    InterpretationRequest,
+    LanguageRequest,
     LivestreamOrder,
     LobbyMessage,
     MoveRequest,
@@ -189,6 +192,9 @@ class SignalingServer:
             "exhibit_page": self._exhibit_page,
             "stop_exhibit": self._stop_exhibit,
             "exhibits": self._list_exhibits,
+            "language": self._language,
+            "interpretation": self._interpretation,
+            "interpretation_handover": self._interpretation_handover,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -754,8 +760,21 @@ class SignalingServer:
         self, session: HearingSession, member: Member, payload: Any
     ) -> dict[str, Any]:
         request = Publish.parse(payload)
-        answer = await session.publish(member, request.sdp, request.screen_mid)
+        answer = await session.publish(member, request.sdp, request.screen_mid, request.channel)
         return {"sdp": answer, "type": "answer"}
+
+    async def _language(self, session: HearingSession, member: Member, payload: Any) -> None:
+        await session.choose_language(member, LanguageRequest.parse(payload).language)
+
+    async def _interpretation(self, session: HearingSession, member: Member, payload: Any) -> None:
+        r = InterpretationRequest.parse(payload)
+        await session.order_interpretation(member, r.participant_id, r.mode, r.on_air, r.whisper_to)
+
+    async def _interpretation_handover(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> None:
+        request = HandoverRequest.parse(payload)
+        await session.hand_over_interpretation(member, request.from_id, request.to_id)
 
     async def _subscribe_answer(
         self, session: HearingSession, member: Member, payload: Any

@@ -15,8 +15,17 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from hearing import Admission, Hearing, HearingError, Lobby, Participant, UnknownParticipant
+from hearing import (
+    Admission,
+    Hearing,
+    HearingError,
+    InvalidHearing,
+    Lobby,
+    Participant,
+    UnknownParticipant,
+)
 from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING
+from hearing.interpretation import channel_label, may_publish_channel
 from hearing.permissions import Action, check
 from hearing.phases import Phase
 from hearing.seats import Seat
@@ -32,6 +41,8 @@ from signaling.enforcement import Applied, Enforcement
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.exhibit_orders import ExhibitOrders
 from signaling.health import HealthKeeper, Sample, seen_or_heard
+from signaling.interpretation_orders import InterpretationOrders
+from signaling.interpreters import Interpreters
 from signaling.lease import HostLease, always_serving
 from signaling.legs import LegKeeper
 from signaling.livestream_control import LivestreamControl
@@ -61,7 +72,15 @@ ROSTER_INTERVAL = 0.02
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
-class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcement):
+class HearingSession(
+    CourtOrders,
+    ExhibitOrders,
+    InterpretationOrders,
+    LobbyNews,
+    LegKeeper,
+    HealthKeeper,
+    Enforcement,
+):
     def __init__(
         self,
         hearing: Hearing,
@@ -179,6 +198,9 @@ class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKee
         self.record(member.participant.id, "arrive", result=str(admission))
         welcome: dict[str, Any] = {
             "participant": participant_json(member.participant),
+            "interpreting": None
+            if member.participant.interpreting is None
+            else str(member.participant.interpreting),
             "hearing": hearing_json(self.hearing),
             "admission": str(admission),
             "phase": self.court.phase.value,
@@ -221,13 +243,28 @@ class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKee
         if self.lobby.status(member.participant.id) is not Admission.ADMITTED:
             raise NotAdmitted("you have not been admitted yet")
 
-    async def publish(self, member: Member, offer_sdp: str, screen_mid: str | None = None) -> str:
+    async def publish(
+        self,
+        member: Member,
+        offer_sdp: str,
+        screen_mid: str | None = None,
+        channel: tuple[str, str] | None = None,
+    ) -> str:
+        """`channel` is (mid, language): an interpreter's channel in a language of their pair."""
         self._require_admitted(member)
         check(member.participant.role, Action.PUBLISH)  # an observer only watches
         if screen_mid is not None:
             seat = self._target(member.participant.id)
             if not self.court.may_share_screen(seat):
                 check(member.participant.role, Action.SHARE_SCREEN)  # raises, saying who may
+        labelled = None
+        if channel is not None:
+            pair = self.interpreters.pair_of(member.participant.id)
+            if not may_publish_channel(pair, channel[1]):
+                raise InvalidHearing(
+                    f"{channel[1]} is not a language of the pair {pair}", field="channel_language"
+                )
+            labelled = (channel[0], channel_label(channel[1]))
 
         def on_track(_track: PublishedTrack) -> None:
             if member.publish is peer and not self._closed:
@@ -237,7 +274,7 @@ class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKee
         # leaves the current leg (and what it sends to everyone) exactly as it was
         peer = self._engine.publish_peer(member.participant.id, on_track)
         try:
-            answer = await peer.accept(offer_sdp, screen_mid)
+            answer = await peer.accept(offer_sdp, screen_mid, labelled)
         except Exception:
             await self._engine.release(peer)
             raise
@@ -245,7 +282,10 @@ class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKee
         if old is not None:
             await self._engine.release(old)
             await self._track_changed()
-        self.record(member.participant.id, "publish", details={"screen": screen_mid is not None})
+        details: dict[str, object] = {"screen": screen_mid is not None}
+        if channel is not None:
+            details["channel"] = channel[1]
+        self.record(member.participant.id, "publish", details=details)
         return answer
 
     async def _track_changed(self) -> None:
@@ -278,6 +318,10 @@ class HearingSession(CourtOrders, ExhibitOrders, LobbyNews, LegKeeper, HealthKee
         self._require_admitted(member)
         member.muted[kind] = muted
         await self._announce_roster()
+
+    @property
+    def interpreters(self) -> Interpreters:
+        return self.court.interpreters
 
     def seat_of(self, participant: Participant) -> Seat | None:
         return self.court.seat(participant, self.lobby.status(participant.id))

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from hearing import Hearing, Participant, Role
 from hearing.categories import CaseCategory
+from hearing.languages import COURT_LANGUAGE, LanguagePair
 from hearing.model import HearingType, Instance, Jurisdiction
 from signaling.errors import StaleEpoch
 
@@ -29,6 +30,8 @@ def hearing_record(hearing: Hearing) -> dict[str, Any]:
         "case_category": hearing.case_category.value,
         "jurisdiction": None if hearing.jurisdiction is None else hearing.jurisdiction.value,
         "instance": None if hearing.instance is None else hearing.instance.value,
+        "language": hearing.language,
+        "languages": list(hearing.languages),
     }
 
 
@@ -47,6 +50,9 @@ def hearing_from_record(record: dict[str, Any]) -> Hearing:
         if record["jurisdiction"] is None
         else Jurisdiction(record["jurisdiction"]),
         instance=None if record["instance"] is None else Instance(record["instance"]),
+        # a record kept before languages existed: the court language only
+        language=str(record.get("language", COURT_LANGUAGE)),
+        languages=tuple(str(t) for t in record.get("languages", ())),
     )
 
 
@@ -98,6 +104,8 @@ def link_record(link: IssuedLink) -> dict[str, Any]:
         "hearing_id": p.hearing_id,
         "role": p.role.value,
         "display_name": p.display_name,
+        "language": p.language,
+        "interpreting": None if p.interpreting is None else str(p.interpreting),
         "token_id": link.token_id,
         "issued_at": link.issued_at,
         "expires_at": link.expires_at,
@@ -111,6 +119,10 @@ def link_from_record(record: dict[str, Any]) -> IssuedLink:
         hearing_id=str(record["hearing_id"]),
         role=Role(record["role"]),
         display_name=str(record["display_name"]),
+        language=None if record.get("language") is None else str(record["language"]),
+        interpreting=None
+        if record.get("interpreting") is None
+        else LanguagePair.parse(str(record["interpreting"])),
     )
     return IssuedLink(
         participant, str(record["token_id"]), int(record["issued_at"]), int(record["expires_at"])

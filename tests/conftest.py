@@ -75,11 +75,18 @@ class RunningServer:
             return result
 
     async def issue_token(
-        self, hearing_id: str, role: str, display_name: str, ttl_seconds: int = 600
+        self,
+        hearing_id: str,
+        role: str,
+        display_name: str,
+        ttl_seconds: int = 600,
+        **extra: Any,
     ) -> dict[str, Any]:
+        """`extra`: more fields of the token request (`language`, `interpreting`)."""
+        body = {"role": role, "display_name": display_name, "ttl_seconds": ttl_seconds} | extra
         async with self.session.post(
             f"{self.base_url}/api/hearings/{hearing_id}/tokens",
-            json={"role": role, "display_name": display_name, "ttl_seconds": ttl_seconds},
+            json=body,
             headers=self.headers,
         ) as response:
             assert response.status == 201, await response.text()

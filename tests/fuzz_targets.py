@@ -58,7 +58,10 @@ from signaling.errors import BadRequest
 from signaling.messages import (
     Empty,
     FloorRequest,
+    HandoverRequest,
     HandRequest,
+    InterpretationRequest,
+    LanguageRequest,
     MoveRequest,
     Mute,
     MuteOrder,
@@ -352,6 +355,9 @@ PARSERS: tuple[Any, ...] = (
     FloorRequest,
     HandRequest,
     MuteOrder,
+    LanguageRequest,
+    InterpretationRequest,
+    HandoverRequest,
 )
 
 
@@ -374,6 +380,10 @@ def signaling_seeds() -> list[bytes]:
     payloads: list[object] = [
         {"participant_id": "p_abc"},
         {"sdp": "v=0\r\n", "type": "offer", "screen_mid": "1"},
+        {"sdp": "v=0\r\n", "type": "offer", "channel_mid": "2", "channel_language": "en"},
+        {"language": "zh-Hant-TW"},
+        {"participant_id": "p_abc", "mode": "whispered", "on_air": True, "whisper_to": ["p_x"]},
+        {"from": "p_abc", "to": "p_def"},
         {"sdp": "v=0\r\n", "type": "answer", "version": 3},
         {"kind": "audio", "muted": True},
         {},

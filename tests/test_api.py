@@ -90,6 +90,8 @@ async def test_a_scheduled_hearing_gets_an_id_and_can_be_read_back(client: Clien
         "case_category": "ordinary",
         "jurisdiction": None,
         "instance": None,
+        "language": "vi",
+        "languages": [],
     }
     assert created == TRIAL | expected
     assert response.headers["Location"] == f"/api/hearings/{created['id']}"
@@ -299,6 +301,8 @@ async def test_an_issued_token_verifies_for_its_hearing_role_and_name(client: Cl
         "participant_id": grant.participant.id,
         "role": "plaintiff",
         "display_name": "Maria Rivera",
+        "language": None,
+        "interpreting": None,
         "token_id": token_id(issued["token"]),
     }
 

@@ -43,6 +43,10 @@ EXPECTED: dict[Action, tuple[frozenset[Role], str]] = {
     Action.CLOSE_LIVESTREAM: (frozenset({PJ}), "only the judge closes the stream"),
     Action.CUT_LIVESTREAM: (frozenset({PJ}), "only the judge cuts the stream"),
     Action.MESSAGE_LOBBY: (frozenset({PJ, J, CL}), "the bench and clerk write to the lobby"),
+    Action.ORDER_INTERPRETATION: (
+        frozenset({PJ, CL}),
+        "the judge or the clerk assigns interpreters, their mode and the handover",
+    ),
 }
 
 

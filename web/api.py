@@ -29,7 +29,8 @@ from hearing import (
     new_hearing_id,
     new_participant_id,
 )
-from hearing.model import check_display_name, check_id
+from hearing.languages import LanguagePair, language_tag, language_tags
+from hearing.model import check_display_name, check_id, check_languages_of
 from hearing.profiles import check_category_online, check_online
 from security import Grant, token_id
 from signaling.errors import ServiceUnavailable
@@ -122,6 +123,12 @@ async def schedule_hearing(app: web.Application, body: Mapping[str, object]) -> 
         if values.has("jurisdiction")
         else None,
         instance=Instance(values.get("instance", str)) if values.has("instance") else None,
+        language=language_tag(values.get("language", str), "language"),
+        languages=tuple(
+            t
+            for t in language_tags(values.get("languages", list, []), "languages")
+            if t != language_tag(values.get("language", str), "language")
+        ),
     )
     check_online(hearing)  # an unknown profile, now that the hearing is otherwise valid
     await app[HEARINGS].add(hearing)
@@ -146,7 +153,14 @@ async def issue_token(
         hearing_id=hearing.id,
         role=Role(values.get("role", str)),
         display_name=check_display_name(values.get("display_name", str)),
+        language=language_tag(values.get("language", str), "language")
+        if values.has("language")
+        else None,
+        interpreting=LanguagePair.parse(values.get("interpreting", str))
+        if values.has("interpreting")
+        else None,
     )
+    check_languages_of(hearing, participant)
     token, grant = app[SIGNER].issue(participant, ttl)
     link = IssuedLink(participant, token_id(token), grant.issued_at, grant.expires_at)
     await app[STORES].links.add(link)
@@ -274,9 +288,15 @@ def token_json(issued: IssuedToken) -> Json:
         "participant_id": participant.id,
         "role": participant.role.value,
         "display_name": participant.display_name,
+        **_languages_json(participant),
         "expires_at": datetime.fromtimestamp(issued.grant.expires_at, UTC).isoformat(),
         "token_id": token_id(issued.token),
     }
+
+
+def _languages_json(participant: Participant) -> Json:
+    pair = participant.interpreting
+    return {"language": participant.language, "interpreting": None if pair is None else str(pair)}
 
 
 def link_json(link: IssuedLink, revoked: bool) -> Json:
@@ -285,6 +305,7 @@ def link_json(link: IssuedLink, revoked: bool) -> Json:
         "participant_id": participant.id,
         "role": participant.role.value,
         "display_name": participant.display_name,
+        **_languages_json(participant),
         "token_id": link.token_id,
         "issued_at": datetime.fromtimestamp(link.issued_at, UTC).isoformat(),
         "expires_at": datetime.fromtimestamp(link.expires_at, UTC).isoformat(),
@@ -357,12 +378,14 @@ _TYPES: Final[Mapping[str, type]] = {
     "boolean": bool,
     "integer": int,
     "date-time": str,
+    "string-list": list,
 }
 _EXPECTED: Final[Mapping[str, str]] = {
     "string": "a string",
     "boolean": "true or false",
     "integer": "an integer",
     "date-time": "an ISO 8601 date-time with a time zone",
+    "string-list": "a list of strings",
 }
 
 
@@ -386,6 +409,8 @@ def parse(data: Mapping[str, object], fields: Sequence[Field]) -> Values:
 def _convert(f: Field, value: object) -> object:
     wrong_type = not isinstance(value, _TYPES[f.kind])
     if wrong_type or (f.kind == "integer" and isinstance(value, bool)):
+        raise BadRequest(f"{f.name} must be {_EXPECTED[f.kind]}", field=f.name)
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
         raise BadRequest(f"{f.name} must be {_EXPECTED[f.kind]}", field=f.name)
     if f.choices and value not in f.choices:
         raise BadRequest(f"{f.name} must be one of: {', '.join(f.choices)}", field=f.name)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from hearing import CaseCategory, HearingType, Instance, Jurisdiction, Role
+from hearing.languages import COURT_LANGUAGE, MAX_LANGUAGES, MAX_TAG
 from hearing.model import MAX_DISPLAY_NAME, MAX_PROFILE, MAX_TITLE
 
-Kind = Literal["string", "boolean", "integer", "date-time"]
+Kind = Literal["string", "boolean", "integer", "date-time", "string-list"]
 Json = dict[str, object]
 
 MIN_TOKEN_TTL: Final = 60
@@ -35,6 +36,8 @@ class Field:
         schema: Json = {"description": self.description}
         if self.kind == "date-time":
             schema |= {"type": "string", "format": "date-time"}
+        elif self.kind == "string-list":
+            schema |= {"type": "array", "items": {"type": "string"}}
         else:
             schema["type"] = self.kind
         if self.choices:
@@ -83,6 +86,22 @@ HEARING_FIELDS: Final = (
         default=CaseCategory.ORDINARY.value,
         choices=tuple(c.value for c in CaseCategory),
     ),
+    Field(
+        "language",
+        "string",
+        "the court language, a BCP 47 tag (RFC 5646)",
+        required=False,
+        default=COURT_LANGUAGE,
+        max_length=MAX_TAG,
+    ),
+    Field(
+        "languages",
+        "string-list",
+        f"the hearing's other languages, BCP 47 tags (sign languages too, such as `hab`), at"
+        f" most {MAX_LANGUAGES}: the languages participants may follow it in and interpreters"
+        " may be named for",
+        required=False,
+    ),
 )
 
 TOKEN_FIELDS: Final = (
@@ -94,6 +113,22 @@ TOKEN_FIELDS: Final = (
         f"lifetime, at least {MIN_TOKEN_TTL} s and at most the server's maximum;"
         " the server's default when left out",
         required=False,
+    ),
+    Field(
+        "language",
+        "string",
+        "the language the participant follows the hearing in (a language of the hearing);"
+        " the court language when left out; they may change it in the hearing",
+        required=False,
+        max_length=MAX_TAG,
+    ),
+    Field(
+        "interpreting",
+        "string",
+        "an interpreter's pair of languages of the hearing, such as `vi↔en` (or `vi<>en`);"
+        " only for the interpreter role",
+        required=False,
+        max_length=2 * MAX_TAG + 2,
     ),
 )
 
@@ -128,6 +163,7 @@ def _closed(properties: dict[str, Json]) -> Json:
 
 
 _STRING: Final[Json] = {"type": "string"}
+_NULLABLE_STRING: Final[Json] = {"type": ["string", "null"]}
 _TOKEN_ID: Final[Json] = {
     "type": "string",
     "description": "the link's id in the records: base64url of the first 12 bytes of the"
@@ -149,6 +185,8 @@ SCHEMAS: Final[dict[str, Json]] = {
             "participant_id": _STRING,
             "role": {"type": "string", "enum": list(_ROLES)},
             "display_name": _STRING,
+            "language": _NULLABLE_STRING,
+            "interpreting": _NULLABLE_STRING,
             "expires_at": {"type": "string", "format": "date-time"},
             "token_id": _TOKEN_ID,
         }
@@ -163,6 +201,8 @@ SCHEMAS: Final[dict[str, Json]] = {
                         "participant_id": _STRING,
                         "role": {"type": "string", "enum": list(_ROLES)},
                         "display_name": _STRING,
+                        "language": _NULLABLE_STRING,
+                        "interpreting": _NULLABLE_STRING,
                         "token_id": _TOKEN_ID,
                         "issued_at": {"type": "string", "format": "date-time"},
                         "expires_at": {"type": "string", "format": "date-time"},

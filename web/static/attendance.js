@@ -20,6 +20,7 @@ export function onWelcome(welcome) {
   ecourt.welcomes += 1;
   ecourt.iceServers = welcome.ice_servers;
   ecourt.participant = participant;
+  page.interpretation?.setHearing(hearing, welcome.interpreting);
   ecourt.hearing = hearing;
   ecourt.admission = admission;
   showConnection("connected");

@@ -27,6 +27,7 @@ import { consoleRequest, renderConsole, showMediaHealth } from "./orders.js";
 import { leave } from "./attendance.js";
 import { backOnline, connect, goneOffline } from "./signalling.js";
 import { labelComposer, setupComposer, showLobbyMessages } from "./lobby.js";
+import { Interpretation } from "./interpretation.js";
 
 // --- step 1: the device check --------------------------------------------------------------
 
@@ -69,6 +70,7 @@ function relabel() {
   page.tiles?.relabel();
   page.exhibit?.refreshWords();
   page.exhibitConsole?.render();
+  page.interpretation?.relabel();
   page.audit?.render();
   renderConsole();
   showMediaHealth();
@@ -87,6 +89,14 @@ async function main() {
   window.addEventListener("offline", goneOffline);
   window.addEventListener("online", backOnline);
   page.tiles = new Tiles($("tiles"));
+  page.interpretation = new Interpretation({
+    box: $("interpretation"),
+    picker: $("listen-language"),
+    level: $("floor-level"),
+    onAir: $("on-air"),
+    channels: $("channels"),
+    tiles: $("tiles"),
+  });
   page.audit = new AuditTail($("audit"), $("audit-empty"));
   setState("prejoin");
   updateButtons();

@@ -20,7 +20,10 @@ export function generation() {
 
 // Publish your camera and microphone (and a shared screen) on a new publish leg.
 export function publishOwn() {
-  return publish(page.localStream, { iceServers: iceServers(), request, screen: page.sharedScreen });
+  const channel = page.interpretation?.channelToPublish(page.localStream) || null;
+  return publish(page.localStream, {
+    iceServers: iceServers(), request, screen: page.sharedScreen, channel,
+  });
 }
 
 export function ensureSubscriber() {
@@ -28,9 +31,10 @@ export function ensureSubscriber() {
     subscriber = new Subscriber({
       iceServers: iceServers(),
       request,
-      onTracks: (byParticipant) => {
+      onTracks: (byParticipant, channels) => {
         ecourt.tracks = [...subscriber.tracks.values()];
         page.tiles.setRemote(byParticipant);
+        page.interpretation?.setChannels(channels);
       },
       onError: (err) => showError(err),
     });
@@ -119,4 +123,5 @@ export function closePeers() {
   legWatch.forget("subscribe");
   ecourt.tracks = [];
   page.tiles?.clear();
+  page.interpretation?.setChannels([]);
 }

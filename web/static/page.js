@@ -43,6 +43,7 @@ export const page = {
   sharedScreen: null,
   exhibit: null, // the exhibit presented to this room (ExhibitView)
   exhibitConsole: null, // the bench's exhibits: admit, refuse, present, turn pages
+  interpretation: null, // the listener's language channels, or the interpreter's console
 };
 
 // This page's own key for its connection: when it reconnects after a drop the server has not

@@ -47,7 +47,9 @@ function preferCodec(transceiver, kind) {
 
 // Publish the local tracks, and a shared screen if given (a second video section named by
 // `screen_mid`). `request(event, payload)` resolves to the ack or throws.
-export async function publish(stream, { iceServers, request, screen = null }) {
+// An interpreter's channel ({ track, language }) is a second audio section named by
+// `channel_mid` (docs/interpretation.md).
+export async function publish(stream, { iceServers, request, screen = null, channel = null }) {
   const pc = new RTCPeerConnection({ iceServers });
   try {
     for (const track of stream ? stream.getTracks() : []) {
@@ -59,10 +61,16 @@ export async function publish(stream, { iceServers, request, screen = null }) {
       shared = pc.addTransceiver(screen, { direction: "sendonly" });
       preferCodec(shared, "video");
     }
+    let interpreted = null;
+    if (channel) {
+      interpreted = pc.addTransceiver(channel.track, { direction: "sendonly" });
+      preferCodec(interpreted, "audio");
+    }
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
     const offer = { sdp: pc.localDescription.sdp, type: "offer" };
     if (shared) offer.screen_mid = shared.mid;
+    if (interpreted) Object.assign(offer, { channel_mid: interpreted.mid, channel_language: channel.language });
     const ack = await request("publish", offer);
     await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
     return pc;
@@ -115,7 +123,7 @@ export class Subscriber {
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await gatheringComplete(this.pc);
-    this.onTracks(this.participants());
+    this.onTracks(this.participants(), this.channels());
     await this.request("subscribe_answer", {
       sdp: this.pc.localDescription.sdp,
       type: "answer",
@@ -128,7 +136,7 @@ export class Subscriber {
     const byParticipant = new Map();
     for (const transceiver of this.pc.getTransceivers()) {
       const info = transceiver.mid === null ? undefined : this.tracks.get(transceiver.mid);
-      if (!info) continue;
+      if (!info || isChannel(info)) continue;
       // a shared screen gets a tile of its own
       const screen = info.kind === "screen";
       const key = screen ? `${info.participant_id}:screen` : info.participant_id;
@@ -143,8 +151,22 @@ export class Subscriber {
     return byParticipant;
   }
 
+  // The interpreters' channels forwarded to us: [{ info, track }], kept out of the tiles.
+  channels() {
+    const found = [];
+    for (const transceiver of this.pc.getTransceivers()) {
+      const info = transceiver.mid === null ? undefined : this.tracks.get(transceiver.mid);
+      if (info && isChannel(info)) found.push({ info, track: transceiver.receiver.track });
+    }
+    return found;
+  }
+
   close() {
     this.queued = null;
     this.pc.close();
   }
+}
+
+function isChannel(info) {
+  return String(info.kind).startsWith("channel:");
 }

@@ -78,6 +78,7 @@ export function connect() {
     showRoom();
     if (ecourt.state === "courtroom") updateButtons(); // your own buttons follow the court
     page.tiles?.updateRoster(ecourt.roster);
+    page.interpretation?.updateRoster();
     page.audit?.learnNames(ecourt.roster);
     renderConsole();
     showMediaHealth();
