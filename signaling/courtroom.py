@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from hearing import Admission, Hearing, InvalidHearing, Participant
+from hearing.anonymity import AnonymityOrder
 from hearing.matrix import Visibility, visible
 from hearing.permissions import Action, allowed
 from hearing.phases import Phase, transition
@@ -31,6 +32,8 @@ class Courtroom:
         self.forced_mute: dict[str, set[str]] = {}
         """Participant id -> kinds the court has muted; their tracks of those kinds are not
         forwarded to anyone until the court asks them to unmute."""
+        self.anonymity: dict[str, AnonymityOrder] = {}
+        """Participant id -> the anonymity order in force over them."""
 
     def seat(self, participant: Participant, admission: Admission | None) -> Seat | None:
         """Where an admitted participant sits (seated on first admission); None otherwise."""
@@ -56,7 +59,15 @@ class Courtroom:
             "hand": seat.participant_id in self.hands,
             "screen_granted": seat.participant_id in self.screen_grants,
             "muted_by_court": sorted(self.forced_mute.get(seat.participant_id, ())),
-        }
+        } | self._anonymity_fields(seat.participant_id)
+
+    def _anonymity_fields(self, participant_id: str) -> dict[str, Any]:
+        """The order over a participant, for the roster; `roster_for` shows the court alone
+        more than the pseudonym."""
+        order = self.anonymity.get(participant_id)
+        if order is None:
+            return {}
+        return {"anonymity": order.audit_details() | {"masked_from": sorted(order.masked_from)}}
 
     def snapshot(self) -> dict[str, object]:
         """The state of the court, as plain JSON values, so another node can take over."""
@@ -68,6 +79,7 @@ class Courtroom:
             "hands": sorted(self.hands),
             "screen_grants": sorted(self.screen_grants),
             "forced_mute": {pid: sorted(kinds) for pid, kinds in self.forced_mute.items() if kinds},
+            "anonymity": {pid: order.snapshot() for pid, order in self.anonymity.items()},
         }
 
     def restore(self, snapshot: dict[str, Any]) -> None:
@@ -82,6 +94,11 @@ class Courtroom:
         floor = {str(p) for p in snapshot["floor"]}
         hands = {str(p) for p in snapshot["hands"]}
         grants = {str(p) for p in snapshot["screen_grants"]}
+        anonymity = {
+            str(pid): AnonymityOrder.restore(str(pid), order)
+            for pid, order in snapshot.get("anonymity", {}).items()
+        }
+        self.anonymity = anonymity
         self.phase, self._rooms, self._linked, self.forced_mute = phase, rooms, linked, forced
         self._floor, self.hands, self.screen_grants = floor, hands, grants
 
@@ -90,12 +107,16 @@ class Courtroom:
         return allowed(seat.role, Action.SHARE_SCREEN, granted=granted)
 
     def receives(self, viewer: Seat, publisher: Seat, kind: str) -> bool:
+        """Whether `viewer` receives the natural form of the track (masked is not)."""
+        return self.verdict(viewer, publisher, kind) is Visibility.ALLOW
+
+    def verdict(self, viewer: Seat, publisher: Seat, kind: str) -> Visibility:
+        """The matrix's answer, with court-ordered mutes, screen grants and anonymity orders."""
         if kind in self.forced_mute.get(publisher.participant_id, ()):
-            return False
+            return Visibility.DENY
         if kind == MediaKind.SCREEN and not self.may_share_screen(publisher):
-            return False  # a revoked grant stops the exhibit at once
-        verdict = visible(viewer, publisher, MediaKind(kind), self.phase, self.rules)
-        return verdict is Visibility.ALLOW
+            return Visibility.DENY  # a revoked grant stops the exhibit at once
+        return visible(viewer, publisher, MediaKind(kind), self.phase, self.rules, self.anonymity)
 
     def change_phase(self, target: Phase) -> None:
         self.phase = transition(self.phase, target, closed=self.rules.in_camera_only)

@@ -43,6 +43,7 @@ from signaling.logs import ENGINEIO_LOG, LOG_CONTEXT
 from signaling.member import Member
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
+    AnonymityRequest,
     CallWitnessRequest,
     Empty,
     FloorRequest,
@@ -178,6 +179,8 @@ class SignalingServer:
             "recording": self._recording,
             "livestream": self._livestream,
             "restart_media": self._restart_media,
+            "anonymity_order": self._anonymity_order,
+            "discharge_anonymity": self._discharge_anonymity,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
@@ -639,6 +642,24 @@ class SignalingServer:
     async def _ask_unmute(self, session: HearingSession, member: Member, payload: Any) -> None:
         order = MuteOrder.parse(payload)
         await session.order_mute(member, order.participant_id, order.kind, muted=False)
+
+    async def _anonymity_order(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = AnonymityRequest.parse(payload)
+        return await session.order_anonymity(
+            member,
+            request.participant_id,
+            pseudonym=request.pseudonym,
+            screening=request.screening,
+            voice=request.voice,
+            masked_from=request.masked_from,
+        )
+
+    async def _discharge_anonymity(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> None:
+        await session.discharge_anonymity(member, ParticipantRequest.parse(payload).participant_id)
 
     async def _eject(self, session: HearingSession, member: Member, payload: Any) -> None:
         await session.eject(member, ParticipantRequest.parse(payload).participant_id)

@@ -17,18 +17,22 @@ from typing import Any
 
 from hearing import Admission, Hearing, HearingError, Lobby, Participant, UnknownParticipant
 from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING
+from hearing.matrix import Visibility
 from hearing.permissions import Action, check
 from hearing.phases import Phase
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
 from media.liveness import CONSENT_SECONDS
+from media.masking import MaskingHub
+from media.masking_transforms import MaskSpec
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditFenced, AuditLog
+from signaling.anonymity_orders import AnonymityOrders
 from signaling.audit_tail import AuditTail
 from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
-from signaling.enforcement import Applied, Enforcement
+from signaling.enforcement import Applied, Enforcement, Wanted
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.health import HealthKeeper, Sample, seen_or_heard
 from signaling.lease import HostLease, always_serving
@@ -60,7 +64,7 @@ ROSTER_INTERVAL = 0.02
 together at its end, so a flood of requests is not multiplied into a flood of rosters."""
 
 
-class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcement):
+class HearingSession(CourtOrders, AnonymityOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcement):
     def __init__(
         self,
         hearing: Hearing,
@@ -97,6 +101,8 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         self.lobby = Lobby()
         self.court = Courtroom(hearing)
         self.members: dict[str, Member] = {}
+        self.masking = MaskingHub()
+        """The masked variants of this hearing's tracks (anonymity orders)."""
         self._known: dict[str, Participant] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -110,7 +116,12 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         )
         self.audit_tail = AuditTail(self._admitted, outbox, self.spawn, lambda: self._closed)
         self.monitor = ReferenceMonitor(
-            lambda: self.members, self.seat_of, self.court.receives, self._on_incident
+            lambda: self.members,
+            self.seat_of,
+            self.court.receives,
+            self._on_incident,
+            masked=self._receives_masked,
+            variants=lambda: {v.track.id: v.track for v in self.masking.variants()},
         )
         audit.watch(self.audit_tail.add)  # every entry, whoever writes it (the recorder too)
 
@@ -418,7 +429,7 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
             return
         if offer is None:
             return
-        payload = offer_json(offer, member, self.members)
+        payload = offer_json(offer, member, self.members, self.court.anonymity)
         await self._outbox.send(member.sid, "subscribe_offer", payload)
 
     # -- announcements --------------------------------------------------------------------
@@ -541,6 +552,32 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         else:
             self._audit.release()
 
+    def _receives_masked(self, viewer: Seat, publisher: Seat, kind: str) -> bool:
+        return self.court.verdict(viewer, publisher, kind) is Visibility.MASKED
+
+    def _masked_variant(
+        self, viewer: Seat, publisher: Seat, track: PublishedTrack
+    ) -> PublishedTrack | None:
+        """The masked variant `viewer` receives of `track`, started now if it was not
+        running; None if the viewer is not masked from it or none can be made."""
+        if not self._receives_masked(viewer, publisher, track.label):
+            return None
+        return self._variant_of(track)
+
+    def _variant_of(self, track: PublishedTrack) -> PublishedTrack | None:
+        order = self.court.anonymity.get(track.source)
+        if order is None:
+            return None
+        if track.kind == "audio":
+            spec = MaskSpec("hidden", order.key.pitch, order.key.formant)
+        else:
+            spec = MaskSpec(order.screening.value)
+        return self.masking.variant(track, spec)
+
+    def _retain_variants(self, answers: Mapping[str, Wanted | None]) -> None:
+        used = {tid for wanted in answers.values() if wanted for tid in wanted}
+        self.masking.retain(frozenset(used) | self.livestream.masked_in_use)
+
     async def close(self) -> None:
         """End the hearing here for good (everyone leaves with `hearing_ended`)."""
         if self._closed:
@@ -568,3 +605,4 @@ class HearingSession(CourtOrders, LobbyNews, LegKeeper, HealthKeeper, Enforcemen
         await self._state.close()
         await self.recording.close()
         await self.livestream.close()
+        self.masking.close()

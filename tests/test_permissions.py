@@ -43,6 +43,7 @@ EXPECTED: dict[Action, tuple[frozenset[Role], str]] = {
     Action.CLOSE_LIVESTREAM: (frozenset({PJ}), "only the judge closes the stream"),
     Action.CUT_LIVESTREAM: (frozenset({PJ}), "only the judge cuts the stream"),
     Action.MESSAGE_LOBBY: (frozenset({PJ, J, CL}), "the bench and clerk write to the lobby"),
+    Action.ORDER_ANONYMITY: (frozenset({PJ}), "only the presiding judge makes an anonymity order"),
 }
 
 

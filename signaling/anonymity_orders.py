@@ -1,0 +1,86 @@
+"""Anonymity orders (`hearing/anonymity.py`): made, varied and discharged by the presiding
+judge. The order is checked before the target is looked up (a refusal reveals nothing), put
+in force, and forwarding follows: every masked viewer's natural track is stopped at the
+packet and the masked variant started before it is offered to them. The audit names the
+pseudonym and the hash of the voice key, never the real name nor the key. Mixed into
+`HearingSession`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from hearing.anonymity import make_order
+from hearing.errors import InvalidHearing
+from hearing.permissions import Action, check
+from hearing.seats import Seat
+from signaling.courtroom import Courtroom
+from signaling.enforcement import Applied
+from signaling.member import Member, Records
+
+
+class _Session(Records, Protocol):
+    court: Courtroom
+    members: dict[str, Member]
+
+    def _target(self, participant_id: str) -> Seat: ...
+
+    async def _announce_state(self, reason: Mapping[str, str] | None = None) -> Applied: ...
+
+
+class AnonymityOrders:
+    async def order_anonymity(
+        self: _Session,
+        actor: Member,
+        participant_id: str,
+        *,
+        pseudonym: str,
+        screening: str,
+        voice: str,
+        masked_from: Sequence[str],
+    ) -> dict[str, str]:
+        """Make or vary the order over a participant; returns what the audit records."""
+        check(actor.participant.role, Action.ORDER_ANONYMITY)
+        try:
+            seat = self._target(participant_id)
+            previous = self.court.anonymity.get(participant_id)
+            order = make_order(
+                participant_id,
+                seat.role,
+                pseudonym=pseudonym,
+                screening=screening,
+                voice=voice,
+                masked_from=masked_from,
+                previous=previous,
+            )
+        except InvalidHearing as refused:
+            self.record(
+                actor.participant.id,
+                "anonymity_order",
+                target=participant_id,
+                result=refused.code,
+                details={"reason": refused.message},
+            )
+            raise
+        except Exception as refused:
+            code = getattr(refused, "code", type(refused).__name__)
+            self.record(actor.participant.id, "anonymity_order", target=participant_id, result=code)
+            raise
+        self.court.anonymity[participant_id] = order
+        applied = await self._announce_state()
+        action = "vary_anonymity" if previous is not None else "anonymity_order"
+        details = order.audit_details() | applied.details()
+        self.record(actor.participant.id, action, target=participant_id, details=details)
+        return order.audit_details()
+
+    async def discharge_anonymity(self: _Session, actor: Member, participant_id: str) -> None:
+        check(actor.participant.role, Action.ORDER_ANONYMITY)
+        self._target(participant_id)
+        order = self.court.anonymity.pop(participant_id, None)
+        if order is None:
+            raise InvalidHearing("no anonymity order is in force over them", field="participant_id")
+        applied = await self._announce_state()
+        details = {"pseudonym": order.pseudonym, **applied.details()}
+        self.record(
+            actor.participant.id, "discharge_anonymity", target=participant_id, details=details
+        )
