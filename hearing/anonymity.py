@@ -134,7 +134,7 @@ class AnonymityOrder:
             "screening": self.screening.value,
             "voice": self.voice.value,
             "masked_from": ", ".join(sorted(a.value for a in self.masked_from)),
-            "voice_key": self.key.digest,
+            "voice_seal": self.key.digest,
         }
 
     def snapshot(self) -> dict[str, Any]:

@@ -182,6 +182,7 @@ class MaskedVariant:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=48_000)
         shifter = VoiceShifter(self.spec.pitch, self.spec.formant)
         encoder = OpusEncoder()
+        pts = 0
         while (frame := self._next()) is not None:
             self.frames_in += 1
             try:
@@ -197,7 +198,8 @@ class MaskedVariant:
             shifted = shifter.process(samples.astype(np.float32))
             pcm = (np.clip(shifted, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1)
             out = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-            out.sample_rate = 48_000
+            out.sample_rate, out.pts, out.time_base = 48_000, pts, Fraction(1, 48_000)
+            pts += out.samples
             payloads, _ = encoder.encode(out)
             if payloads:
                 self._post(payloads[:1], frame.timestamp & 0xFFFFFFFF)

@@ -121,6 +121,8 @@ class RemoteTrack:
     kind: str
     mid: str
     track: MediaStreamTrack
+    form: str = "natural"
+    """`masked`: the server's masked variant (an anonymity order names us)."""
 
 
 class HearingClient:
@@ -604,6 +606,7 @@ class HearingClient:
                 kind=info["kind"],
                 mid=transceiver.mid or "",
                 track=track,
+                form=str(info.get("form", "natural")),
             )
         )
 

@@ -119,14 +119,14 @@ def test_an_order_over_the_court_itself_is_refused() -> None:
         )
 
 
-def test_the_voice_key_is_drawn_per_order_and_never_near_the_natural_pitch() -> None:
+def test_the_voice_modulation_is_drawn_per_order_and_never_near_the_natural_pitch() -> None:
     keys = {VoiceKey.draw() for _ in range(50)}
     assert len(keys) > 40
     for key in keys:
         assert key.pitch <= 0.84 or key.pitch >= 1.2
 
 
-def test_varying_an_order_keeps_its_voice_key() -> None:
+def test_varying_an_order_keeps_its_voice_modulation() -> None:
     first = order()
     varied = make_order(
         WITNESS,
@@ -144,7 +144,7 @@ def test_the_audit_names_the_pseudonym_and_a_hash_of_the_key_never_the_key() -> 
     made = order()
     details = made.audit_details()
     assert details["pseudonym"] == "Witness A"
-    assert details["voice_key"] == made.key.digest
+    assert details["voice_seal"] == made.key.digest
     flat = " ".join(details.values())
     assert f"{made.key.pitch}" not in flat and f"{made.key.formant}" not in flat
     assert set(details["masked_from"].split(", ")) == {a.value for a in Audience}
