@@ -81,7 +81,7 @@ class Tone(MediaStreamTrack):
 
 def drain(remote: RemoteTrack) -> None:
     """Forget the frames queued so far (a reused section's track holds older ones)."""
-    queued = remote.track._queue  # aiortc's RemoteStreamTrack
+    queued: asyncio.Queue[object] = remote.track._queue  # type: ignore[attr-defined]
     while not queued.empty():
         queued.get_nowait()
 
@@ -97,7 +97,7 @@ async def latest_picture(remote: RemoteTrack, frames: int = 6) -> av.VideoFrame:
 
 
 def detail(picture: av.VideoFrame) -> float:
-    return high_frequency_energy(picture.to_ndarray(format="gray"))
+    return high_frequency_energy(np.asarray(picture.to_ndarray(format="gray"), np.uint8))
 
 
 def redness(picture: av.VideoFrame) -> float:
@@ -112,6 +112,7 @@ async def loudest(remote: RemoteTrack, seconds: float = 1.0) -> float:
     total = 0
     while total < int((seconds + 0.3) * 48000):
         frame = await asyncio.wait_for(remote.track.recv(), 10)
+        assert isinstance(frame, av.AudioFrame)
         samples = frame.to_ndarray().astype(np.float32)
         mono = samples.reshape(-1, len(frame.layout.channels)).mean(axis=1)  # interleaved
         chunks.append(mono)
