@@ -7,9 +7,13 @@ import json
 
 import pytest
 
+from hearing.anonymity import make_order
+from hearing.model import Role
 from signaling.client import HearingClient, RequestFailed
+from signaling.courtroom import Courtroom
 from tests.conftest import RunningServer
 from tests.test_court_rules_media import sitting_court
+from tests.test_stores import hearing as stored_hearing
 from web.keys import AUDIT
 
 REAL_NAME = "Jane Doe"
@@ -105,3 +109,19 @@ async def test_everyone_but_the_court_sees_the_pseudonym_and_the_audit_never_the
     assert made[0]["details"]["voice_seal"] == made[1]["details"]["voice_seal"]
     assert any(e.get("action") == "discharge_anonymity" for e in entries)
     assert REAL_NAME not in text
+
+
+def test_an_order_in_force_moves_with_the_courts_state_to_another_node() -> None:
+    hearing = stored_hearing()
+    here, there = Courtroom(hearing), Courtroom(hearing)
+    made = make_order(
+        "p_witness1",
+        Role.WITNESS,
+        pseudonym="Witness A",
+        screening="blur",
+        voice="modulated",
+        masked_from=["accused"],
+    )
+    here.anonymity["p_witness1"] = made
+    there.restore(json.loads(json.dumps(here.snapshot())))
+    assert there.anonymity == {"p_witness1": made}  # the same voice modulation, too
