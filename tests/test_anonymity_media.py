@@ -91,7 +91,7 @@ async def latest_picture(remote: RemoteTrack, frames: int = 6) -> av.VideoFrame:
     drain(remote)
     picture = None
     for _ in range(frames):
-        picture = await asyncio.wait_for(remote.track.recv(), 10)
+        picture = await asyncio.wait_for(remote.track.recv(), 20)
     assert isinstance(picture, av.VideoFrame)
     return picture
 
@@ -111,7 +111,7 @@ async def loudest(remote: RemoteTrack, seconds: float = 1.0) -> float:
     chunks = []
     total = 0
     while total < int((seconds + 0.3) * 48000):
-        frame = await asyncio.wait_for(remote.track.recv(), 10)
+        frame = await asyncio.wait_for(remote.track.recv(), 20)
         assert isinstance(frame, av.AudioFrame)
         samples = frame.to_ndarray().astype(np.float32)
         mono = samples.reshape(-1, len(frame.layout.channels)).mean(axis=1)  # interleaved
@@ -121,7 +121,7 @@ async def loudest(remote: RemoteTrack, seconds: float = 1.0) -> float:
 
 
 async def track_of(
-    viewer: HearingClient, pid: str, kind: str, form: str, timeout: float = 20
+    viewer: HearingClient, pid: str, kind: str, form: str, timeout: float = 30
 ) -> RemoteTrack:
     def find() -> RemoteTrack | None:
         return next(
