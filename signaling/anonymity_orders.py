@@ -41,31 +41,17 @@ class AnonymityOrders:
     ) -> dict[str, str]:
         """Make or vary the order over a participant; returns what the audit records."""
         check(actor.participant.role, Action.ORDER_ANONYMITY)
-        try:
-            seat = self._target(participant_id)
-            previous = self.court.anonymity.get(participant_id)
-            order = make_order(
-                participant_id,
-                seat.role,
-                pseudonym=pseudonym,
-                screening=screening,
-                voice=voice,
-                masked_from=masked_from,
-                previous=previous,
-            )
-        except InvalidHearing as refused:
-            self.record(
-                actor.participant.id,
-                "anonymity_order",
-                target=participant_id,
-                result=refused.code,
-                details={"reason": refused.message},
-            )
-            raise
-        except Exception as refused:
-            code = getattr(refused, "code", type(refused).__name__)
-            self.record(actor.participant.id, "anonymity_order", target=participant_id, result=code)
-            raise
+        seat = self._target(participant_id)
+        previous = self.court.anonymity.get(participant_id)
+        order = make_order(  # a refusal raises here, and the server audits it once
+            participant_id,
+            seat.role,
+            pseudonym=pseudonym,
+            screening=screening,
+            voice=voice,
+            masked_from=masked_from,
+            previous=previous,
+        )
         self.court.anonymity[participant_id] = order
         applied = await self._announce_state()
         action = "vary_anonymity" if previous is not None else "anonymity_order"

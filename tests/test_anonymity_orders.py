@@ -40,9 +40,10 @@ async def test_an_order_masking_the_witness_from_the_court_is_refused_and_audite
     assert refused.value.code == "masks_the_court"
     assert refused.value.field == "masked_from"
     entries = [json.loads(x) for x in server.app[AUDIT].path(hid).read_bytes().splitlines()]
-    assert any(
-        e.get("action") == "anonymity_order" and e["result"] == "masks_the_court" for e in entries
-    )
+    refusals = [e for e in entries if e.get("result") == "masks_the_court"]
+    assert len(refusals) == 1  # audited once, naming the request
+    assert refusals[0]["action"] == "refused"
+    assert refusals[0]["details"]["request"] == "anonymity_order"
     assert not any(e.get("action") == "anonymity_order" and e["result"] == "ok" for e in entries)
 
 
