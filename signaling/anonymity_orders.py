@@ -12,16 +12,27 @@ from typing import Protocol
 
 from hearing.anonymity import make_order
 from hearing.errors import InvalidHearing
+from hearing.matrix import Visibility
 from hearing.permissions import Action, check
 from hearing.seats import Seat
+from media import PublishedTrack
+from media.masking import MaskingHub
+from media.masking_transforms import MaskSpec
 from signaling.courtroom import Courtroom
-from signaling.enforcement import Applied
+from signaling.enforcement import Applied, Wanted
+from signaling.livestream_control import LivestreamControl
 from signaling.member import Member, Records
 
 
 class _Session(Records, Protocol):
     court: Courtroom
     members: dict[str, Member]
+    masking: MaskingHub
+    livestream: LivestreamControl
+
+    def _receives_masked(self, viewer: Seat, publisher: Seat, kind: str) -> bool: ...
+
+    def _variant_of(self, track: PublishedTrack) -> PublishedTrack | None: ...
 
     def _target(self, participant_id: str) -> Seat: ...
 
@@ -29,6 +40,36 @@ class _Session(Records, Protocol):
 
 
 class AnonymityOrders:
+    # -- what forwarding asks (HearingSession._reconcile_now, the monitor, the stream) -----
+
+    def _receives_masked(self: _Session, viewer: Seat, publisher: Seat, kind: str) -> bool:
+        return self.court.verdict(viewer, publisher, kind) is Visibility.MASKED
+
+    def _masked_variant(
+        self: _Session, viewer: Seat, publisher: Seat, track: PublishedTrack
+    ) -> PublishedTrack | None:
+        """The masked variant `viewer` receives of `track`, started now if it was not
+        running; None if the viewer is not masked from it or none can be made."""
+        if not self._receives_masked(viewer, publisher, track.label):
+            return None
+        return self._variant_of(track)
+
+    def _variant_of(self: _Session, track: PublishedTrack) -> PublishedTrack | None:
+        order = self.court.anonymity.get(track.source)
+        if order is None:
+            return None
+        if track.kind == "audio":
+            spec = MaskSpec("hidden", order.key.pitch, order.key.formant)
+        else:
+            spec = MaskSpec(order.screening.value)
+        return self.masking.variant(track, spec)
+
+    def _retain_variants(self: _Session, answers: Mapping[str, Wanted | None]) -> None:
+        used = {tid for wanted in answers.values() if wanted for tid in wanted}
+        self.masking.retain(frozenset(used) | self.livestream.masked_in_use)
+
+    # -- the orders ----------------------------------------------------------------------
+
     async def order_anonymity(
         self: _Session,
         actor: Member,

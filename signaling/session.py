@@ -17,14 +17,12 @@ from typing import Any
 
 from hearing import Admission, Hearing, HearingError, Lobby, Participant, UnknownParticipant
 from hearing.due_process import DEFAULT_GRACE_SECONDS, SITTING
-from hearing.matrix import Visibility
 from hearing.permissions import Action, check
 from hearing.phases import Phase
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
 from media.liveness import CONSENT_SECONDS
 from media.masking import MaskingHub
-from media.masking_transforms import MaskSpec
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditFenced, AuditLog
@@ -32,7 +30,7 @@ from signaling.anonymity_orders import AnonymityOrders
 from signaling.audit_tail import AuditTail
 from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
-from signaling.enforcement import Applied, Enforcement, Wanted
+from signaling.enforcement import Applied, Enforcement
 from signaling.errors import LeaveReason, NotAdmitted, Refused
 from signaling.health import HealthKeeper, Sample, seen_or_heard
 from signaling.lease import HostLease, always_serving
@@ -296,7 +294,13 @@ class HearingSession(CourtOrders, AnonymityOrders, LobbyNews, LegKeeper, HealthK
         return voices(self.members.values(), self.seat_of)
 
     def _listeners(self) -> list[tuple[str, frozenset[str]]]:
-        return listeners(self._admitted())
+        """Who receives which voice; a masked voice counts as its witness's (a masked viewer
+        hears them speak, in the masked form, and is told who speaks like anyone else)."""
+        natural = {v.track.id: v.original.id for v in self.masking.variants()}
+        return [
+            (sid, ids | {natural[i] for i in ids if i in natural})
+            for sid, ids in listeners(self._admitted())
+        ]
 
     def knows(self, participant_id: str) -> bool:
         """Whether this participant has ever connected to this hearing."""
@@ -551,32 +555,6 @@ class HearingSession(CourtOrders, AnonymityOrders, LobbyNews, LegKeeper, HealthK
             self._audit.close()
         else:
             self._audit.release()
-
-    def _receives_masked(self, viewer: Seat, publisher: Seat, kind: str) -> bool:
-        return self.court.verdict(viewer, publisher, kind) is Visibility.MASKED
-
-    def _masked_variant(
-        self, viewer: Seat, publisher: Seat, track: PublishedTrack
-    ) -> PublishedTrack | None:
-        """The masked variant `viewer` receives of `track`, started now if it was not
-        running; None if the viewer is not masked from it or none can be made."""
-        if not self._receives_masked(viewer, publisher, track.label):
-            return None
-        return self._variant_of(track)
-
-    def _variant_of(self, track: PublishedTrack) -> PublishedTrack | None:
-        order = self.court.anonymity.get(track.source)
-        if order is None:
-            return None
-        if track.kind == "audio":
-            spec = MaskSpec("hidden", order.key.pitch, order.key.formant)
-        else:
-            spec = MaskSpec(order.screening.value)
-        return self.masking.variant(track, spec)
-
-    def _retain_variants(self, answers: Mapping[str, Wanted | None]) -> None:
-        used = {tid for wanted in answers.values() if wanted for tid in wanted}
-        self.masking.retain(frozenset(used) | self.livestream.masked_in_use)
 
     async def close(self) -> None:
         """End the hearing here for good (everyone leaves with `hearing_ended`)."""
