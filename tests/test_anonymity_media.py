@@ -237,6 +237,9 @@ async def test_masked_viewers_never_receive_the_witness_natural_image_or_voice(
             heard = await loudest(voice)
             assert abs(heard - TONE) > 20, heard
 
+        # told who speaks like anyone else (the witness's tone is the only sound)
+        await accused.wait_until(lambda: accused.active_speaker == wid, 10, "the speaker")
+
         # made once per track, not per viewer: one video and one voice for both masked viewers
         assert sorted(v.original.kind for v in session.masking.variants()) == ["audio", "video"]
 
