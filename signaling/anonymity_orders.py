@@ -8,10 +8,10 @@ pseudonym and the hash of the voice key, never the real name nor the key. Mixed 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from hearing.anonymity import make_order
-from hearing.errors import InvalidHearing
+from hearing.errors import HearingError, InvalidHearing
 from hearing.matrix import Visibility
 from hearing.permissions import Action, check
 from hearing.seats import Seat
@@ -82,32 +82,63 @@ class AnonymityOrders:
     ) -> dict[str, str]:
         """Make or vary the order over a participant; returns what the audit records."""
         check(actor.participant.role, Action.ORDER_ANONYMITY)
-        seat = self._target(participant_id)
-        previous = self.court.anonymity.get(participant_id)
-        order = make_order(  # a refusal raises here, and the server audits it once
-            participant_id,
-            seat.role,
-            pseudonym=pseudonym,
-            screening=screening,
-            voice=voice,
-            masked_from=masked_from,
-            previous=previous,
-        )
-        self.court.anonymity[participant_id] = order
-        applied = await self._announce_state()
-        action = "vary_anonymity" if previous is not None else "anonymity_order"
-        details = order.audit_details() | applied.details()
-        self.record(actor.participant.id, action, target=participant_id, details=details)
-        return order.audit_details()
+        fields = {"pseudonym": pseudonym, "screening": screening, "voice": voice}
+        return await _put_in_force(self, actor.participant.id, participant_id, fields, masked_from)
 
     async def discharge_anonymity(self: _Session, actor: Member, participant_id: str) -> None:
         check(actor.participant.role, Action.ORDER_ANONYMITY)
-        self._target(participant_id)
-        order = self.court.anonymity.pop(participant_id, None)
-        if order is None:
-            raise InvalidHearing("no anonymity order is in force over them", field="participant_id")
-        applied = await self._announce_state()
-        details = {"pseudonym": order.pseudonym, **applied.details()}
-        self.record(
-            actor.participant.id, "discharge_anonymity", target=participant_id, details=details
-        )
+        await _discharge(self, actor.participant.id, participant_id)
+
+    async def anonymity_from_api(
+        self: _Session, actor: str, participant_id: str, order: Mapping[str, Any] | None
+    ) -> None:
+        """The judge's order as the court's system relays it (the REST API, over the cluster
+        bus to the node hosting the hearing): `None` discharges. A refusal is audited."""
+        try:
+            if order is None:
+                await _discharge(self, actor, participant_id)
+            else:
+                fields = {k: str(order[k]) for k in ("pseudonym", "screening", "voice")}
+                audience = [str(a) for a in order["masked_from"]]
+                await _put_in_force(self, actor, participant_id, fields, audience)
+        except HearingError as refused:
+            details = {"request": "anonymity_order" if order else "discharge_anonymity"}
+            self.record(
+                actor, "refused", target=participant_id, result=refused.code, details=details
+            )
+
+
+async def _put_in_force(
+    session: _Session,
+    actor: str,
+    participant_id: str,
+    fields: Mapping[str, str],
+    masked_from: Sequence[str],
+) -> dict[str, str]:
+    seat = session._target(participant_id)
+    previous = session.court.anonymity.get(participant_id)
+    order = make_order(  # a refusal raises here, and is audited once by the caller's path
+        participant_id,
+        seat.role,
+        pseudonym=fields["pseudonym"],
+        screening=fields["screening"],
+        voice=fields["voice"],
+        masked_from=masked_from,
+        previous=previous,
+    )
+    session.court.anonymity[participant_id] = order
+    applied = await session._announce_state()
+    action = "vary_anonymity" if previous is not None else "anonymity_order"
+    details = order.audit_details() | applied.details()
+    session.record(actor, action, target=participant_id, details=details)
+    return order.audit_details()
+
+
+async def _discharge(session: _Session, actor: str, participant_id: str) -> None:
+    session._target(participant_id)
+    order = session.court.anonymity.pop(participant_id, None)
+    if order is None:
+        raise InvalidHearing("no anonymity order is in force over them", field="participant_id")
+    applied = await session._announce_state()
+    details = {"pseudonym": order.pseudonym, **applied.details()}
+    session.record(actor, "discharge_anonymity", target=participant_id, details=details)

@@ -185,7 +185,7 @@ class SignalingServer:
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
         self._connect_attempts: dict[str, int] = {}
-        self._order_handlers: dict[str, OrderHandler] = {}
+        self._order_handlers: dict[str, OrderHandler] = {"anonymity": self._on_anonymity}
         self.sio.eio.on("message", self._on_frame)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
@@ -210,6 +210,37 @@ class SignalingServer:
         await self._revoked.revoke(hearing_id, participant_id)
         order = {"order": "revoke", "hearing_id": hearing_id, "participant_id": participant_id}
         await self._bus.publish(order | {"actor": actor})
+
+    async def relay_anonymity(
+        self,
+        hearing_id: str,
+        participant_id: str,
+        order: AnonymityRequest | None,
+        actor: str = "api",
+    ) -> None:
+        """An anonymity order (None: its discharge) from the court's system, to whichever
+        node hosts the hearing; that node applies it, or audits its refusal."""
+        fields = None
+        if order is not None:
+            fields = {
+                "pseudonym": order.pseudonym,
+                "screening": order.screening,
+                "voice": order.voice,
+                "masked_from": list(order.masked_from),
+            }
+        relayed = {"order": "anonymity", "hearing_id": hearing_id, "actor": actor}
+        await self._bus.publish(relayed | {"participant_id": participant_id, "fields": fields})
+
+    async def _on_anonymity(self, order: dict[str, Any]) -> None:
+        session = self._sessions.get(str(order.get("hearing_id")))
+        if session is None:
+            return  # another node hosts it
+        fields = order.get("fields")
+        await session.anonymity_from_api(
+            str(order.get("actor", "api")),
+            str(order.get("participant_id")),
+            fields if isinstance(fields, dict) else None,
+        )
 
     def on_order(self, name: str, handler: OrderHandler) -> None:
         """Hand the cluster bus's orders named `name` (from every node, this one too) to

@@ -3,6 +3,7 @@ refused and why, the pseudonym in the roster, and the audit that never names the
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -126,3 +127,51 @@ def test_an_order_in_force_moves_with_the_courts_state_to_another_node() -> None
     here.anonymity["p_witness1"] = made
     there.restore(json.loads(json.dumps(here.snapshot())))
     assert there.anonymity == {"p_witness1": made}  # the same voice modulation, too
+
+
+async def test_the_courts_system_relays_an_order_through_the_api(
+    server: RunningServer, clients: list[HearingClient]
+) -> None:
+    hid, _judge, people = await court(server, clients)
+    wid = people["witness"].participant["id"]
+    accused = people["accused"]
+
+    def name_seen() -> str | None:
+        entry = next((p for p in accused.roster if p["id"] == wid), None)
+        return None if entry is None else str(entry["display_name"])
+
+    url = f"{server.base_url}/api/hearings/{hid}/participants/{wid}/anonymity"
+    body = {
+        "pseudonym": "Witness C",
+        "screening": "blur",
+        "voice": "modulated",
+        "masked_from": ["accused", "clerk"],
+    }
+    async with server.session.post(url, json=body, headers=server.headers) as refused:
+        assert refused.status == 422
+        assert (await refused.json())["error"]["code"] == "masks_the_court"
+    async with server.session.post(url, json=body | {"voice": "x"}, headers=server.headers) as bad:
+        assert bad.status == 400
+    async with server.session.post(url, json=body) as anonymous:
+        assert anonymous.status == 401
+    body["masked_from"] = ["accused"]
+    async with server.session.post(url, json=body, headers=server.headers) as made:
+        assert made.status == 202
+    await accused.wait_until(lambda: name_seen() == "Witness C", 5, "the pseudonym")
+    async with server.session.delete(url, headers=server.headers) as discharged:
+        assert discharged.status == 202
+    await accused.wait_until(lambda: name_seen() == REAL_NAME, 5, "the real name")
+    nobody = f"{server.base_url}/api/hearings/{hid}/participants/p_nobody_here/anonymity"
+    async with server.session.post(nobody, json=body, headers=server.headers) as accepted:
+        assert accepted.status == 202  # the hosting node refuses it, and audits the refusal
+    entries: list[dict[str, object]] = []
+    for _ in range(50):
+        text = server.app[AUDIT].path(hid).read_text()
+        entries = [json.loads(x) for x in text.splitlines()]
+        if any(e.get("target") == "p_nobody_here" for e in entries):
+            break
+        await asyncio.sleep(0.05)
+    actions = [(e.get("actor"), e.get("action"), e.get("result")) for e in entries]
+    assert ("api", "anonymity_order", "ok") in actions
+    assert ("api", "discharge_anonymity", "ok") in actions
+    assert ("api", "refused", "unknown_participant") in actions
