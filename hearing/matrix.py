@@ -22,13 +22,18 @@ explains them and `tests/matrix/visibility.md` states the expected answers as a 
 9. The courtroom: while the court sits, everyone receives everyone. Out of session (scheduled,
    recess, deliberation), only the presiding judge and the clerk are heard and they see the
    room; a profile may keep the accused and defence counsel connected (us-3509).
+10. Where the rules allow a pair, an anonymity order over the publisher that names the
+   viewer's role turns the answer into `masked` (never for the judges or the clerk).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Final
 
+from hearing.anonymity import AnonymityOrder, masked_for
 from hearing.model import MODERATORS, Role
 from hearing.phases import SITTING, Phase
 from hearing.profiles import JUDGES, HearingRules, Profile
@@ -40,7 +45,8 @@ class Visibility(StrEnum):
     ALLOW = "allow"
     DENY = "deny"
     MASKED = "masked"
-    """Reserved: the face blurred and the voice altered. `visible` never answers it yet."""
+    """The viewer receives the masked variant of the track (an anonymity order), never the
+    original: the image screened, the voice modulated (`hearing/anonymity.py`)."""
 
 
 SILENT_ROOMS: Final = frozenset({RoomKind.LOBBY, RoomKind.WITNESS_WAITING})
@@ -52,13 +58,24 @@ def on_childs_side(seat: Seat) -> bool:
     return seat.role is Role.CHILD_WITNESS or seat.room.kind is RoomKind.WITNESS_ROOM
 
 
+NO_ORDERS: Final[Mapping[str, AnonymityOrder]] = MappingProxyType({})
+
+
 def visible(
-    viewer: Seat, publisher: Seat, kind: MediaKind, phase: Phase, hearing: HearingRules
+    viewer: Seat,
+    publisher: Seat,
+    kind: MediaKind,
+    phase: Phase,
+    hearing: HearingRules,
+    orders: Mapping[str, AnonymityOrder] = NO_ORDERS,
 ) -> Visibility:
-    """Whether `viewer` receives `publisher`'s track of this kind. Never `MASKED` yet."""
-    if _receives(viewer, publisher, kind, phase, hearing):
-        return Visibility.ALLOW
-    return Visibility.DENY
+    """Whether `viewer` receives `publisher`'s track of this kind: `MASKED` where the rules
+    above allow it and an anonymity order in `orders` (by participant id) names the viewer."""
+    if not _receives(viewer, publisher, kind, phase, hearing):
+        return Visibility.DENY
+    if masked_for(orders, viewer.role, publisher.participant_id, kind):
+        return Visibility.MASKED
+    return Visibility.ALLOW
 
 
 def _receives(v: Seat, p: Seat, kind: MediaKind, phase: Phase, hearing: HearingRules) -> bool:

@@ -39,6 +39,7 @@ class Action(StrEnum):
     CUT_LIVESTREAM = "cut_livestream"
     MESSAGE_LOBBY = "message_lobby"
     ORDER_INTERPRETATION = "order_interpretation"
+    ORDER_ANONYMITY = "order_anonymity"
 
 
 _PRESIDING: Final = frozenset({Role.PRESIDING_JUDGE})
@@ -83,6 +84,7 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.CUT_LIVESTREAM: _PRESIDING,
     Action.MESSAGE_LOBBY: _BENCH_AND_CLERK,
     Action.ORDER_INTERPRETATION: _MODERATORS,
+    Action.ORDER_ANONYMITY: _PRESIDING,
 }
 """Action -> the roles that may take it. Recording and the livestream are further limited by
 `hearing.policy` (where and when), and the phase by `hearing.phases` (which move)."""

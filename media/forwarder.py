@@ -407,6 +407,8 @@ class PublishedTrack:
         self.kind = kind
         self.label = label or kind
         """What the track shows: `audio`, `video`, or `screen` (a video track of an exhibit)."""
+        self.form = "natural"
+        """`natural`, or `masked` for a server-side masked variant (`media/masking.py`)."""
         self.mime_type = mime_type
         self.clock_rate = clock_rate
         self.payload_type = payload_type

@@ -82,9 +82,11 @@ class SubscribePeer:
         self._udp_ports = udp_ports
         self._announced_ip = announced_ip
         self._sections: dict[str, _Section] = {}
-        self._idle: list[tuple[RTCRtpTransceiver, TrackSink]] = []
-        """Sections whose track went away, with the sink that last sent on each: a returning
-        or new track of the same kind takes one over, so offers never grow with history."""
+        self._idle: list[tuple[RTCRtpTransceiver, TrackSink, str]] = []
+        """Sections whose track went away, with the sink that last sent on each and the form
+        it carried: a returning or new track of the same kind and form takes one over, so
+        offers never grow with history. A masked variant never takes over a section (an
+        SSRC) that carried a natural track, nor the reverse."""
         self._allowed: frozenset[str] = frozenset()
         """The allow-set: the tracks the court lets this participant receive now. Every sink
         checks it on every packet; nothing else makes a sink forward."""
@@ -174,12 +176,19 @@ class SubscribePeer:
         permits it; an idle section of the same kind is reused."""
         if self._closed or track.id in self._sections or track.ended:
             return
-        reused = next((i for i, (t, _) in enumerate(self._idle) if t.kind == track.kind), None)
+        reused = next(
+            (
+                i
+                for i, (t, _, form) in enumerate(self._idle)
+                if t.kind == track.kind and form == track.form
+            ),
+            None,
+        )
         if reused is None:
             transceiver = self._pc.addTransceiver(track.kind, direction="sendonly")
             previous = None
         else:
-            transceiver, previous = self._idle.pop(reused)
+            transceiver, previous, _ = self._idle.pop(reused)
             transceiver.direction = "sendonly"
         transceiver.setCodecPreferences(preferred_codecs(track.kind, track.mime_type))
         sender = transceiver.sender
@@ -216,7 +225,7 @@ class SubscribePeer:
         section.sink.closed = True
         self.counts.retire(section.sink)
         section.transceiver.direction = "inactive"
-        self._idle.append((section.transceiver, section.sink))
+        self._idle.append((section.transceiver, section.sink, section.track.form))
         self._dirty = True
 
     async def create_offer(self) -> SubscribeOffer | None:

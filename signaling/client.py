@@ -131,6 +131,8 @@ class RemoteTrack:
     kind: str
     mid: str
     track: MediaStreamTrack
+    form: str = "natural"
+    """`masked`: the server's masked variant (an anonymity order names us)."""
 
 
 class HearingClient:
@@ -169,6 +171,7 @@ class HearingClient:
         self._rtp_counts: list[dict[int, int]] = []
         """RTP packets received after SRTP, by SSRC, one dict per subscribe leg."""
         self._ssrc_owners: dict[int, tuple[str, str]] = {}
+        self._ssrc_forms: dict[int, str] = {}
         self.answers_refused: list[str] = []
         """The codes of subscribe answers the server refused."""
         self.answer_offers = True
@@ -381,6 +384,34 @@ class HearingClient:
         return bool(self._sio.connected)
 
     # -- lobby ----------------------------------------------------------------------------
+
+    async def order_anonymity(
+        self,
+        participant_id: str,
+        pseudonym: str,
+        *,
+        screening: str = "pixelate",
+        voice: str = "modulated",
+        masked_from: tuple[str, ...] = ("accused", "parties", "lawyers", "observers"),
+    ) -> dict[str, Any]:
+        """Make or vary an anonymity order (the presiding judge); the ack echoes the order
+        as audited (pseudonym, measures, hash of the voice key)."""
+        payload = {
+            "participant_id": participant_id,
+            "pseudonym": pseudonym,
+            "screening": screening,
+            "voice": voice,
+            "masked_from": list(masked_from),
+        }
+        return await self.request("anonymity_order", payload)
+
+    async def discharge_anonymity(self, participant_id: str) -> None:
+        await self.request("discharge_anonymity", {"participant_id": participant_id})
+
+    def ssrc_form(self, ssrc: int) -> str | None:
+        """`natural` or `masked`: the form the latest offer describes on `ssrc` (None if it
+        describes none there)."""
+        return self._ssrc_forms.get(ssrc)
 
     async def admit(self, participant_id: str) -> None:
         await self.request("admit", {"participant_id": participant_id})
@@ -629,6 +660,7 @@ class HearingClient:
                 self._rtp_counts.append(count_incoming_rtp(transport))
                 self._bind_ports("subscribe", pc)
             self._ssrc_owners = _owners(payload["sdp"], self._mid_info)
+            self._ssrc_forms = _forms(payload["sdp"], self._mid_info)
             await pc.setLocalDescription(await pc.createAnswer())
             if fresh:
                 keep_consent(pc.getTransceivers()[0].receiver.transport)
@@ -669,6 +701,7 @@ class HearingClient:
                 kind=info["kind"],
                 mid=transceiver.mid or "",
                 track=track,
+                form=str(info.get("form", "natural")),
             )
         )
 
@@ -842,3 +875,18 @@ def _owners(sdp: str, tracks: dict[str, dict[str, Any]]) -> dict[int, tuple[str,
             with contextlib.suppress(ValueError):
                 owners[int(line[7:].split(" ", 1)[0])] = (info["participant_id"], info["kind"])
     return owners
+
+
+def _forms(sdp: str, tracks: dict[str, dict[str, Any]]) -> dict[int, str]:
+    """SSRC -> the form (`natural`, `masked`) of every section `tracks` describes."""
+    forms: dict[int, str] = {}
+    mid: str | None = None
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            mid = None
+        elif line.startswith("a=mid:"):
+            mid = line[6:].strip()
+        elif line.startswith("a=ssrc:") and mid in tracks:
+            with contextlib.suppress(ValueError):
+                forms[int(line[7:].split(" ", 1)[0])] = str(tracks[mid].get("form", "natural"))
+    return forms

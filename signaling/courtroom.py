@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from hearing import Admission, Hearing, InvalidHearing, Participant
+from hearing.anonymity import AnonymityOrder
 from hearing.interpretation import channel_language
 from hearing.matrix import Visibility, visible
 from hearing.permissions import Action, allowed
@@ -35,6 +36,8 @@ class Courtroom:
         forwarded to anyone until the court asks them to unmute."""
         self.interpreters = Interpreters(hearing)
         """Languages, interpreters' pairs and the court's interpretation orders."""
+        self.anonymity: dict[str, AnonymityOrder] = {}
+        """Participant id -> the anonymity order in force over them."""
 
     def seat(self, participant: Participant, admission: Admission | None) -> Seat | None:
         """Where an admitted participant sits (seated on first admission); None otherwise."""
@@ -62,7 +65,15 @@ class Courtroom:
             "screen_granted": seat.participant_id in self.screen_grants,
             "muted_by_court": sorted(self.forced_mute.get(seat.participant_id, ())),
             **self.interpreters.roster_fields(seat.participant_id),
-        }
+        } | self._anonymity_fields(seat.participant_id)
+
+    def _anonymity_fields(self, participant_id: str) -> dict[str, Any]:
+        """The order over a participant, for the roster; `roster_for` shows the court alone
+        more than the pseudonym."""
+        order = self.anonymity.get(participant_id)
+        if order is None:
+            return {}
+        return {"anonymity": order.audit_details() | {"masked_from": sorted(order.masked_from)}}
 
     def snapshot(self) -> dict[str, object]:
         """The state of the court, as plain JSON values, so another node can take over."""
@@ -75,6 +86,7 @@ class Courtroom:
             "screen_grants": sorted(self.screen_grants),
             "forced_mute": {pid: sorted(kinds) for pid, kinds in self.forced_mute.items() if kinds},
             "interpretation": self.interpreters.snapshot(),
+            "anonymity": {pid: order.snapshot() for pid, order in self.anonymity.items()},
         }
 
     def restore(self, snapshot: dict[str, Any]) -> None:
@@ -89,7 +101,12 @@ class Courtroom:
         floor = {str(p) for p in snapshot["floor"]}
         hands = {str(p) for p in snapshot["hands"]}
         grants = {str(p) for p in snapshot["screen_grants"]}
+        anonymity = {
+            str(pid): AnonymityOrder.restore(str(pid), order)
+            for pid, order in snapshot.get("anonymity", {}).items()
+        }
         self.interpreters.restore(snapshot.get("interpretation", {}))
+        self.anonymity = anonymity
         self.phase, self._rooms, self._linked, self.forced_mute = phase, rooms, linked, forced
         self._floor, self.hands, self.screen_grants = floor, hands, grants
 
@@ -98,17 +115,28 @@ class Courtroom:
         return allowed(seat.role, Action.SHARE_SCREEN, granted=granted)
 
     def receives(self, viewer: Seat, publisher: Seat, kind: str) -> bool:
+        """Whether `viewer` receives the natural form of the track (masked is not)."""
+        return self.verdict(viewer, publisher, kind) is Visibility.ALLOW
+
+    def verdict(self, viewer: Seat, publisher: Seat, kind: str) -> Visibility:
+        """The matrix's answer, with court-ordered mutes, screen grants, interpretation and
+        anonymity orders."""
         language = channel_language(kind)
         if language is not None:  # an interpreter's channel: audio, narrowed by the orders
             if MediaKind.AUDIO in self.forced_mute.get(publisher.participant_id, ()):
-                return False
-            return self.interpreters.reaches(viewer, publisher, language, self.phase, self.rules)
+                return Visibility.DENY
+            if not self.interpreters.reaches(viewer, publisher, language, self.phase, self.rules):
+                return Visibility.DENY
+            # a channel has no masked form: whom an order masks the interpreter from hears none
+            audio = visible(
+                viewer, publisher, MediaKind.AUDIO, self.phase, self.rules, self.anonymity
+            )
+            return Visibility.ALLOW if audio is Visibility.ALLOW else Visibility.DENY
         if kind in self.forced_mute.get(publisher.participant_id, ()):
-            return False
+            return Visibility.DENY
         if kind == MediaKind.SCREEN and not self.may_share_screen(publisher):
-            return False  # a revoked grant stops the exhibit at once
-        verdict = visible(viewer, publisher, MediaKind(kind), self.phase, self.rules)
-        return verdict is Visibility.ALLOW
+            return Visibility.DENY  # a revoked grant stops the exhibit at once
+        return visible(viewer, publisher, MediaKind(kind), self.phase, self.rules, self.anonymity)
 
     def change_phase(self, target: Phase) -> None:
         self.phase = transition(self.phase, target, closed=self.rules.in_camera_only)

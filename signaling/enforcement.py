@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 SeatOf = Callable[[Participant], Seat | None]
 Receives = Callable[[Seat, Seat, str], bool]
+Masked = Callable[[Seat, Seat, PublishedTrack], PublishedTrack | None]
+"""The masked variant of a track a viewer receives in the masked form (an anonymity order),
+or None: the viewer is not masked from it, or no variant can be made (then nothing)."""
 Wanted = dict[str, PublishedTrack]
 """A viewer's permitted tracks, by track id."""
 
@@ -49,8 +52,10 @@ def receivable(
     members: Iterable[Member],
     seats: Mapping[str, Seat | None],
     receives: Receives,
+    masked: Masked | None = None,
 ) -> Wanted:
-    """The tracks `viewer` may receive now, by the court's rules."""
+    """The tracks `viewer` may receive now, by the court's rules: the natural track, or
+    (`masked`) its masked variant, never both."""
     wanted: Wanted = {}
     viewer_seat = seats.get(viewer.participant.id)
     if viewer_seat is None:
@@ -62,18 +67,25 @@ def receivable(
         for track in publisher.tracks:
             if receives(viewer_seat, publisher_seat, track.label):
                 wanted[track.id] = track
+            elif masked is not None:
+                variant = masked(viewer_seat, publisher_seat, track)
+                if variant is not None:
+                    wanted[variant.id] = variant
     return wanted
 
 
 def plan(
-    members: Mapping[str, Member], seat_of: SeatOf, receives: Receives
+    members: Mapping[str, Member],
+    seat_of: SeatOf,
+    receives: Receives,
+    masked: Masked | None = None,
 ) -> dict[str, Wanted | None]:
     """`receivable` for every viewer; `None` for a viewer whose answer could not be computed."""
     seats = seats_of(members.values(), seat_of)
     answers: dict[str, Wanted | None] = {}
     for pid, viewer in members.items():
         try:
-            answers[pid] = receivable(viewer, members.values(), seats, receives)
+            answers[pid] = receivable(viewer, members.values(), seats, receives, masked)
         except Exception:
             log.exception("what %s may receive could not be computed; it receives nothing", pid)
             answers[pid] = None
@@ -117,6 +129,14 @@ class _Session(Protocol):
 
     def _sync_outputs(self) -> None: ...
 
+    def _masked_variant(
+        self, viewer: Seat, publisher: Seat, track: PublishedTrack
+    ) -> PublishedTrack | None: ...
+
+    def _retain_variants(self, answers: Mapping[str, Wanted | None]) -> None: ...
+
+    def _variant_of(self, track: PublishedTrack) -> PublishedTrack | None: ...
+
 
 class Enforcement:
     """The re-evaluation itself. Mixed into `HearingSession`."""
@@ -127,7 +147,8 @@ class Enforcement:
         packet (the allow-sets), for everyone, before any SDP work; then each leg's sections.
         A viewer whose answer cannot be computed, or whose leg fails, is cut off from
         everything (and told, and audited); the others go on."""
-        answers = plan(self.members, self.seat_of, self.court.receives)
+        # masked variants are started here, before any viewer is switched to one
+        answers = plan(self.members, self.seat_of, self.court.receives, self._masked_variant)
         removed = 0
         for pid, viewer in self.members.items():
             leg = viewer.subscribe
@@ -156,6 +177,7 @@ class Enforcement:
         for pid, reason in cut_off:
             self._cut_off(self.members[pid], reason)
         self._sync_outputs()
+        self._retain_variants(answers)
         return changed, Applied(removed, added, tuple(cut_off))
 
     def _resection(self: _Session, viewer: Member, wanted: Wanted) -> bool:
@@ -182,6 +204,6 @@ class Enforcement:
         except Exception:
             log.exception("the recording of %s could not follow a change", self.hearing_id)
         try:
-            self.livestream.sync(self.members.values(), self.seat_of, self.court)
+            self.livestream.sync(self.members.values(), self.seat_of, self.court, self._variant_of)
         except Exception:
             log.exception("the livestream of %s could not follow a change", self.hearing_id)

@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from hearing import Participant, Role
+from hearing.matrix import Visibility
 from hearing.permissions import Action, check
 from hearing.phases import Phase
 from hearing.privacy import shown_name
 from hearing.rooms import COURTROOM
-from hearing.seats import Seat
+from hearing.seats import MediaKind, Seat
+from media import PublishedTrack
 from recording.errors import LivestreamForbidden
 from recording.livestream.cast import Candidate
 from recording.livestream.stream import HearingLivestream
@@ -39,6 +41,8 @@ class LivestreamControl:
         self, stream: HearingLivestream | None, audit: AuditWriter, hearing_id: str
     ) -> None:
         self._stream = stream
+        self.masked_in_use: frozenset[str] = frozenset()
+        """The masked variants the stream shows now (they are kept running for it)."""
         self._audit = audit
         self._public = Participant(PUBLIC_ID, hearing_id, Role.OBSERVER, "The public")
 
@@ -84,21 +88,35 @@ class LivestreamControl:
         members: Iterable[Member],
         seat_of: Callable[[Participant], Seat | None],
         court: Courtroom,
+        variant: Callable[[PublishedTrack], PublishedTrack | None] | None = None,
     ) -> None:
-        """Hand the stream what the public in the courtroom would receive, and how named."""
+        """Hand the stream what the public in the courtroom would receive, and how named:
+        an anonymous witness by pseudonym, and only in the masked form (`variant`)."""
+        self.masked_in_use = frozenset()
         if self._stream is None:
             return
-        candidates = []
+        candidates: list[Candidate] = []
+        masked: set[str] = set()
         for member in members:
             seat = seat_of(member.participant)
             if seat is None:
                 continue
+            order = court.anonymity.get(member.participant.id)
             name = shown_name(member.participant, self._public)
-            candidates += [
-                Candidate(track, member.participant.id, seat, name)
-                for track in member.tracks
-                if court.receives(PUBLIC_SEAT, seat, track.label)
-            ]
+            name = name if order is None else order.pseudonym
+            for track in member.tracks:
+                verdict = court.verdict(PUBLIC_SEAT, seat, track.label)
+                if verdict is Visibility.DENY:
+                    continue
+                if order is not None and order.masks_kind(MediaKind(track.label)):
+                    # the public stream always carries the masked form; none, nothing
+                    shown = None if variant is None else variant(track)
+                    if shown is None:
+                        continue
+                    masked.add(shown.id)
+                    track = shown
+                candidates.append(Candidate(track, member.participant.id, seat, name))
+        self.masked_in_use = frozenset(masked)
         self._guard(lambda s: s.sync(candidates, court.phase))
 
     def phase_changed(self, actor: str, phase: Phase) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hearing import MODERATORS, Hearing, Participant
+from hearing.anonymity import THE_COURT, AnonymityOrder, name_for
 from hearing.privacy import shown_name
 from hearing.seats import Seat
 from media import PublishedTrack, PublishPeer, SubscribePeer
@@ -85,21 +86,29 @@ def hearing_json(h: Hearing) -> dict[str, Any]:
 
 
 def offer_json(
-    offer: SubscribeOffer, viewer: Member, members: Mapping[str, Member]
+    offer: SubscribeOffer,
+    viewer: Member,
+    members: Mapping[str, Member],
+    orders: Mapping[str, AnonymityOrder] | None = None,
 ) -> dict[str, Any]:
     """`subscribe_offer` for `viewer`: each track labelled with its publisher, a protected
-    witness's name shown only to those cleared; a new `leg` number means a new connection."""
+    witness's name shown only to those cleared, an anonymous witness's pseudonym to all but
+    the court, and its `form` (`natural` or `masked`); a new `leg` number means a new
+    connection."""
     tracks = []
     for forwarded in offer.tracks:
         owner = members.get(forwarded.track.source)
         if owner is not None:
+            name = shown_name(owner.participant, viewer.participant)
+            order = (orders or {}).get(owner.participant.id)
             tracks.append(
                 {
                     "mid": forwarded.mid,
                     "kind": forwarded.track.label,
                     "participant_id": owner.participant.id,
                     "role": owner.participant.role.value,
-                    "display_name": shown_name(owner.participant, viewer.participant),
+                    "display_name": name_for(order, viewer.participant.role, owner is viewer, name),
+                    "form": forwarded.track.form,
                 }
             )
     return {
@@ -126,4 +135,8 @@ def roster_for(entry: dict[str, Any], member: Member, viewer: Member) -> dict[st
     shown = entry | {"display_name": shown_name(member.participant, viewer.participant)}
     if viewer.participant.role not in MODERATORS and viewer is not member:
         shown.pop("health", None)
+    order = entry.get("anonymity")
+    if order is not None and viewer.participant.role not in THE_COURT and viewer is not member:
+        shown["display_name"] = order["pseudonym"]
+        shown["anonymity"] = {"pseudonym": order["pseudonym"]}
     return shown

@@ -397,3 +397,37 @@ class LobbyMessage:
     @property
     def to_all(self) -> bool:
         return self.to == ALL_WAITING
+
+
+@dataclass(frozen=True, slots=True)
+class AnonymityRequest:
+    """`anonymity_order`: `{"participant_id", "pseudonym", "screening", "voice",
+    "masked_from": [audience, ...]}` (makes or varies); `discharge_anonymity` takes the
+    participant id alone."""
+
+    participant_id: str
+    pseudonym: str
+    screening: str
+    voice: str
+    masked_from: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, payload: Any) -> AnonymityRequest:
+        fields = {"participant_id", "pseudonym", "screening", "voice", "masked_from"}
+        body = _object(payload, fields)
+        screening = _literal(
+            body, "screening", ("none", "blur", "pixelate", "silhouette", "hidden")
+        )
+        voice = _literal(body, "voice", ("natural", "modulated"))
+        names = body.get("masked_from")
+        if not isinstance(names, list) or not names or len(names) > 8:
+            raise BadRequest("masked_from must be a list of 1-8 audiences", field="masked_from")
+        if not all(isinstance(n, str) and 0 < len(n) <= 40 for n in names):
+            raise BadRequest("masked_from must name audiences", field="masked_from")
+        return cls(
+            _str(body, "participant_id", 64),
+            _str(body, "pseudonym", 40),
+            screening,
+            voice,
+            tuple(names),
+        )

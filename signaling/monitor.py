@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from media import TrackSink
+from media import PublishedTrack, TrackSink
 from signaling.enforcement import Receives, SeatOf, seats_of
 from signaling.member import Member
 
@@ -47,8 +47,15 @@ class ReferenceMonitor:
         receives: Receives,
         on_incident: Callable[[Incident], None],
         interval: float = MONITOR_INTERVAL,
+        masked: Receives | None = None,
+        variants: Callable[[], Mapping[str, PublishedTrack]] | None = None,
     ) -> None:
+        """`masked` answers whether a viewer receives a publisher's kind in the masked form,
+        and `variants` gives the masked variants by id: a masked variant is allowed exactly
+        where the rules answer masked, and the natural track exactly where they allow it."""
         self._members = members
+        self._masked = masked
+        self._variants = variants
         self._seat_of = seat_of
         self._receives = receives
         self._on_incident = on_incident
@@ -89,6 +96,12 @@ class ReferenceMonitor:
         members = self._members()
         seats = seats_of(members.values(), self._seat_of)
         tracks = {t.id: (m, t) for m in members.values() for t in m.tracks}
+        if self._variants is not None:
+            by_source = {m.participant.id: m for m in members.values()}
+            for variant_id, variant in self._variants().items():
+                source = by_source.get(variant.source)
+                if source is not None:
+                    tracks[variant_id] = (source, variant)
         found: list[Incident] = []
         for viewer in members.values():
             leg = viewer.subscribe
@@ -99,11 +112,14 @@ class ReferenceMonitor:
                 owner = tracks.get(track_id)
                 viewer_seat = seats.get(viewer.participant.id)
                 publisher_seat = None if owner is None else seats.get(owner[0].participant.id)
+                decide = self._receives
+                if owner is not None and owner[1].form == "masked":
+                    decide = self._masked or _never
                 allowed = (
                     owner is not None
                     and viewer_seat is not None
                     and publisher_seat is not None
-                    and self._receives(viewer_seat, publisher_seat, owner[1].label)
+                    and decide(viewer_seat, publisher_seat, owner[1].label)
                 )
                 sent, withheld_before = sink.packets_sent, self._withheld.get(sink)
                 self._withheld[sink] = None if track_id in forwarding else sent
@@ -123,3 +139,7 @@ class ReferenceMonitor:
             self.incidents += 1
             self._on_incident(incident)
         return found
+
+
+def _never(_viewer: object, _publisher: object, _kind: str) -> bool:
+    return False

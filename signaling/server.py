@@ -44,6 +44,7 @@ from signaling.logs import ENGINEIO_LOG, LOG_CONTEXT
 from signaling.member import Member
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
+    AnonymityRequest,
     CallWitnessRequest,
     Empty,
     ExhibitDecisionRequest,
@@ -195,11 +196,13 @@ class SignalingServer:
             "language": self._language,
             "interpretation": self._interpretation,
             "interpretation_handover": self._interpretation_handover,
+            "anonymity_order": self._anonymity_order,
+            "discharge_anonymity": self._discharge_anonymity,
         }
         # every frame passes signaling/frames.py before python-socketio dispatches it
         self._dispatch_frame = self.sio.eio.handlers["message"]
         self._connect_attempts: dict[str, int] = {}
-        self._order_handlers: dict[str, OrderHandler] = {}
+        self._order_handlers: dict[str, OrderHandler] = {"anonymity": self._on_anonymity}
         self.sio.eio.on("message", self._on_frame)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
@@ -224,6 +227,37 @@ class SignalingServer:
         await self._revoked.revoke(hearing_id, participant_id)
         order = {"order": "revoke", "hearing_id": hearing_id, "participant_id": participant_id}
         await self._bus.publish(order | {"actor": actor})
+
+    async def relay_anonymity(
+        self,
+        hearing_id: str,
+        participant_id: str,
+        order: AnonymityRequest | None,
+        actor: str = "api",
+    ) -> None:
+        """An anonymity order (None: its discharge) from the court's system, to whichever
+        node hosts the hearing; that node applies it, or audits its refusal."""
+        fields = None
+        if order is not None:
+            fields = {
+                "pseudonym": order.pseudonym,
+                "screening": order.screening,
+                "voice": order.voice,
+                "masked_from": list(order.masked_from),
+            }
+        relayed = {"order": "anonymity", "hearing_id": hearing_id, "actor": actor}
+        await self._bus.publish(relayed | {"participant_id": participant_id, "fields": fields})
+
+    async def _on_anonymity(self, order: dict[str, Any]) -> None:
+        session = self._sessions.get(str(order.get("hearing_id")))
+        if session is None:
+            return  # another node hosts it
+        fields = order.get("fields")
+        await session.anonymity_from_api(
+            str(order.get("actor", "api")),
+            str(order.get("participant_id")),
+            fields if isinstance(fields, dict) else None,
+        )
 
     def on_order(self, name: str, handler: OrderHandler) -> None:
         """Hand the cluster bus's orders named `name` (from every node, this one too) to
@@ -695,6 +729,24 @@ class SignalingServer:
     async def _ask_unmute(self, session: HearingSession, member: Member, payload: Any) -> None:
         order = MuteOrder.parse(payload)
         await session.order_mute(member, order.participant_id, order.kind, muted=False)
+
+    async def _anonymity_order(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> dict[str, Any]:
+        request = AnonymityRequest.parse(payload)
+        return await session.order_anonymity(
+            member,
+            request.participant_id,
+            pseudonym=request.pseudonym,
+            screening=request.screening,
+            voice=request.voice,
+            masked_from=request.masked_from,
+        )
+
+    async def _discharge_anonymity(
+        self, session: HearingSession, member: Member, payload: Any
+    ) -> None:
+        await session.discharge_anonymity(member, ParticipantRequest.parse(payload).participant_id)
 
     async def _eject(self, session: HearingSession, member: Member, payload: Any) -> None:
         await session.eject(member, ParticipantRequest.parse(payload).participant_id)

@@ -31,9 +31,11 @@ from hearing.phases import Phase
 from hearing.seats import Seat
 from media import MediaEngine, PublishedTrack, StaleAnswer
 from media.liveness import CONSENT_SECONDS
+from media.masking import MaskingHub
 from recording.livestream.stream import HearingLivestream
 from recording.recorder import HearingRecorder
 from security import AuditError, AuditFenced, AuditLog
+from signaling.anonymity_orders import AnonymityOrders
 from signaling.audit_tail import AuditTail
 from signaling.coalesce import Coalescer
 from signaling.courtroom import Courtroom
@@ -76,6 +78,7 @@ class HearingSession(
     CourtOrders,
     ExhibitOrders,
     InterpretationOrders,
+    AnonymityOrders,
     LobbyNews,
     LegKeeper,
     HealthKeeper,
@@ -117,6 +120,8 @@ class HearingSession(
         self.lobby = Lobby()
         self.court = Courtroom(hearing)
         self.members: dict[str, Member] = {}
+        self.masking = MaskingHub()
+        """The masked variants of this hearing's tracks (anonymity orders)."""
         self._known: dict[str, Participant] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -130,7 +135,12 @@ class HearingSession(
         )
         self.audit_tail = AuditTail(self._admitted, outbox, self.spawn, lambda: self._closed)
         self.monitor = ReferenceMonitor(
-            lambda: self.members, self.seat_of, self.court.receives, self._on_incident
+            lambda: self.members,
+            self.seat_of,
+            self.court.receives,
+            self._on_incident,
+            masked=self._receives_masked,
+            variants=lambda: {v.track.id: v.track for v in self.masking.variants()},
         )
         audit.watch(self.audit_tail.add)  # every entry, whoever writes it (the recorder too)
 
@@ -330,7 +340,13 @@ class HearingSession(
         return voices(self.members.values(), self.seat_of)
 
     def _listeners(self) -> list[tuple[str, frozenset[str]]]:
-        return listeners(self._admitted())
+        """Who receives which voice; a masked voice counts as its witness's (a masked viewer
+        hears them speak, in the masked form, and is told who speaks like anyone else)."""
+        natural = {v.track.id: v.original.id for v in self.masking.variants()}
+        return [
+            (sid, ids | {natural[i] for i in ids if i in natural})
+            for sid, ids in listeners(self._admitted())
+        ]
 
     def knows(self, participant_id: str) -> bool:
         """Whether this participant has ever connected to this hearing."""
@@ -463,7 +479,7 @@ class HearingSession(
             return
         if offer is None:
             return
-        payload = offer_json(offer, member, self.members)
+        payload = offer_json(offer, member, self.members, self.court.anonymity)
         await self._outbox.send(member.sid, "subscribe_offer", payload)
 
     # -- announcements --------------------------------------------------------------------
@@ -620,3 +636,4 @@ class HearingSession(
         await self._state.close()
         await self.recording.close()
         await self.livestream.close()
+        self.masking.close()

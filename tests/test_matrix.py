@@ -197,7 +197,7 @@ def test_under_vn_the_accused_never_receives_the_child_witness_in_any_room_or_ph
             assert visible(viewer, child, kind, phase, rules) is Visibility.DENY
 
 
-def test_masked_is_reserved_and_never_answered() -> None:
+def test_without_an_anonymity_order_masked_is_never_answered() -> None:
     for rules, phase, kind in everyone():
         for viewer in SEATS[::7]:
             for publisher in SEATS:

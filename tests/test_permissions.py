@@ -47,6 +47,7 @@ EXPECTED: dict[Action, tuple[frozenset[Role], str]] = {
         frozenset({PJ, CL}),
         "the judge or the clerk assigns interpreters, their mode and the handover",
     ),
+    Action.ORDER_ANONYMITY: (frozenset({PJ}), "only the presiding judge makes an anonymity order"),
 }
 
 

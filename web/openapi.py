@@ -356,6 +356,51 @@ def _revoke_operation() -> Json:
     }
 
 
+def _anonymity_operations() -> Json:
+    """The presiding judge's anonymity order, relayed (docs/anonymity.md)."""
+    accepted: Json = {"202": {"description": "accepted: the node hosting the hearing applies it"}}
+    errors: Json = {str(c): _json("Error", _ERRORS[c]) for c in (401, 404, 500)}
+    errors["503"] = _unavailable()
+    order_schema: Json = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["pseudonym", "screening", "voice", "masked_from"],
+        "properties": {
+            "pseudonym": {"type": "string", "maxLength": 40},
+            "screening": {"enum": ["none", "blur", "pixelate", "silhouette", "hidden"]},
+            "voice": {"enum": ["natural", "modulated"]},
+            "masked_from": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 8,
+                "items": {"enum": ["accused", "parties", "lawyers", "observers", "public_stream"]},
+            },
+        },
+    }
+    made = accepted | errors
+    made["400"] = _json("Error", "bad_request, invalid: a malformed order")
+    made["422"] = _json(
+        "Error", "masks_the_court: the order would mask the witness from the judges or the clerk"
+    )
+    return {
+        "post": {
+            "summary": "Make or vary an anonymity order over a participant (applied within a"
+            " second where the hearing is in session; a refusal there is audited)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": order_schema}},
+            },
+            "responses": made,
+            "security": [{"apiKey": []}],
+        },
+        "delete": {
+            "summary": "Discharge the anonymity order over a participant",
+            "responses": accepted | errors,
+            "security": [{"apiKey": []}],
+        },
+    }
+
+
 _CHECK_ERRORS: Final = {
     400: "bad_request: malformed JSON or field; sdp_invalid: not one data channel offer",
     401: "token_missing, token_malformed, token_forged, token_expired, token_wrong_hearing,"
@@ -521,6 +566,18 @@ def document(base_url: str, version: str = "0.1.0") -> Json:
                     },
                 ],
                 "post": _revoke_operation(),
+            },
+            "/api/hearings/{id}/participants/{participant_id}/anonymity": {
+                "parameters": [
+                    _HEARING_ID,
+                    {
+                        "name": "participant_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                **_anonymity_operations(),
             },
             "/api/hearings/{id}/connection-check": {
                 "parameters": [_HEARING_ID],

@@ -2,7 +2,8 @@
 // person, the live tail of the audit log, and a confirmation for dangerous actions.
 
 import { has, language, t } from "./i18n.js";
-import { el, mutedWords, roleName, roomName } from "./view.js";
+import { anonymityFlag, el, mutedWords, roleName, roomName } from "./view.js";
+import { anonymityOrders } from "./anonymity.js";
 
 const BENCH = new Set(["presiding_judge", "judge", "clerk"]);
 const ROOM_ORDER = ["courtroom", "witness_room", "consultation", "caucus", "witness_waiting", "deliberation", "lobby"];
@@ -92,6 +93,7 @@ function ordersFor(entry, actorRole) {
       ? ["console.stop_screen", "grant_screen", { participant_id: id, granted: false }]
       : ["console.allow_screen", "grant_screen", { participant_id: id, granted: true }]);
   }
+  orders.push(...anonymityOrders(entry, judge));
   if (judge) orders.push(["console.eject", "eject", { participant_id: id }, true]);
   orders.push(["console.revoke", "revoke", { participant_id: id }, true]);
   return orders;
@@ -150,6 +152,7 @@ function rosterItem(entry, selfId, actorRole, onOrder) {
   if (entry.hand) flags.push(t("court.hand_raised"));
   if ((entry.muted_by_court || []).length) flags.push(t("console.muted_by_court"));
   if (entry.floor) flags.push(t("console.has_floor"));
+  if (entry.anonymity) flags.push(anonymityFlag(entry));
   const who = el("span", { class: "who" });
   who.append(
     healthDot(entry.health),

@@ -9,6 +9,7 @@ import { showHealth, showOwnHealth } from "./health.js";
 import { $, MODERATORS, ecourt, page, request } from "./page.js";
 import { notify, showError, status } from "./banners.js";
 import { labelComposer, writeTo } from "./lobby.js";
+import { openAnonymityDialog } from "./anonymity.js";
 
 export async function consoleRequest(event, payload) {
   notify("", $("console-error"));
@@ -49,6 +50,10 @@ export function showMediaHealth() {
 }
 
 async function order(event, payload, entry, control, dangerous) {
+  if (event === "anonymity") {
+    openAnonymityDialog(entry);
+    return;
+  }
   if (dangerous) {
     const asked = await confirmAction(t("confirm.order", { order: dangerous, name: entry.display_name }), dangerous);
     if (!asked) return;

@@ -33,6 +33,13 @@ function initials(name) {
     .join("");
 }
 
+// The words on a roster row or a tile for a witness under an anonymity order: the court sees
+// the natural form (and says so); everyone else sees the pseudonym and the masked form.
+export function anonymityFlag(entry) {
+  if (!entry?.anonymity) return "";
+  return entry.anonymity.masked_from ? t("anonymity.badge_court") : t("anonymity.badge");
+}
+
 export function mutedWords(muted) {
   const words = [];
   if (muted?.audio) words.push(t("court.mic_off"));
@@ -69,6 +76,7 @@ export class Tiles {
         el("span", { class: "role" }),
         el("span", { class: "hand-flag" }),
         el("span", { class: "muted-flag" }),
+        el("span", { class: "anonymity-flag" }),
       );
       tile.append(video, el("div", { class: "placeholder", "aria-hidden": "true" }), caption);
       tile.dataset.video = "false";
@@ -158,6 +166,8 @@ export class Tiles {
       this.tile(entry, { self: entry.id === this.selfId });
       tile.querySelector(".muted-flag").textContent = mutedWords(entry.muted);
       tile.querySelector(".hand-flag").textContent = entry.hand ? t("court.hand_raised") : "";
+      tile.querySelector(".anonymity-flag").textContent = anonymityFlag(entry);
+      tile.dataset.anonymous = String(Boolean(entry.anonymity));
       tile.dataset.audioMuted = String(Boolean(entry.muted?.audio));
       tile.dataset.videoMuted = String(Boolean(entry.muted?.video));
     }
