@@ -8,7 +8,10 @@ import json
 
 import pytest
 
+from hearing import Admission, Participant, Phase, Visibility
 from hearing.anonymity import make_order
+from hearing.interpretation import Mode, channel_label
+from hearing.languages import LanguagePair
 from hearing.model import Role
 from signaling.client import HearingClient, RequestFailed
 from signaling.courtroom import Courtroom
@@ -175,3 +178,37 @@ async def test_the_courts_system_relays_an_order_through_the_api(
     assert ("api", "anonymity_order", "ok") in actions
     assert ("api", "discharge_anonymity", "ok") in actions
     assert ("api", "refused", "unknown_participant") in actions
+
+
+def test_an_interpreter_masked_from_the_accused_is_not_heard_on_their_channel_by_the_accused() -> (
+    None
+):
+    """A language channel has no masked form: whom an order masks the interpreter from hears
+    none of it, though the channel's language is theirs; the court still hears it."""
+    hearing = stored_hearing(languages=("en",))
+    court = Courtroom(hearing)
+    court.phase = Phase.IN_SESSION
+    people = {
+        "interpreter": Participant(
+            "p_interp0001", hearing.id, Role.INTERPRETER, "I", interpreting=LanguagePair("vi", "en")
+        ),
+        "accused": Participant("p_accused001", hearing.id, Role.ACCUSED, "A", language="en"),
+        "judge": Participant("p_judge00001", hearing.id, Role.PRESIDING_JUDGE, "J", language="en"),
+    }
+    seats = {k: court.seat(p, Admission.ADMITTED) for k, p in people.items()}
+    interpreter, accused, judge = seats["interpreter"], seats["accused"], seats["judge"]
+    assert interpreter is not None and accused is not None and judge is not None
+    court.interpreters.order(interpreter.participant_id, Mode.SIMULTANEOUS, True, None)
+    channel = channel_label("en")
+    assert court.receives(accused, interpreter, channel)  # no order yet: the accused hears it
+
+    court.anonymity[interpreter.participant_id] = make_order(
+        interpreter.participant_id,
+        Role.INTERPRETER,
+        pseudonym="Interpreter A",
+        screening="blur",
+        voice="modulated",
+        masked_from=["accused"],
+    )
+    assert court.verdict(accused, interpreter, channel) is Visibility.DENY
+    assert court.verdict(judge, interpreter, channel) is Visibility.ALLOW
