@@ -1,15 +1,17 @@
 # ruff: noqa: E402  (the project root goes on sys.path before the project's imports)
 """How long a failover takes under load: two ecourt nodes on a Redis of the bench's own, one
-hearing of six aiortc clients (all publishing a small video and audio, receiving the others),
+hearing of six aiortc clients, each in a process of its own (`bench/failover_person.py`; all
+publishing a small video and audio, receiving the others),
 and the hosting node killed with SIGKILL, KILLS times. After each kill, every client's delay
 until it receives media again on the other node is one sample; the killed node is started
 again before the next kill (so the next kill takes the other one).
 
-The machine is loaded by busy-loop processes the bench starts (`--busy`, default 8: the
-1-minute load average climbs towards 8 on top of whatever else runs), and the bench waits
-for the load to build (`--warm-up`) before the first kill.
+The machine is loaded by busy-loop processes the bench starts (`--busy`, default 8), on top
+of the bench's own processes (two nodes and six people: with `--busy 6` a quiet 2-core machine
+is at a 1-minute load of 8 to 10), and the bench waits for the load to build (`--warm-up`)
+before the first kill.
 
-    bash tools/in-netns .venv/bin/python bench/failover.py [--kills 5 --busy 8 --warm-up 45]
+    bash tools/in-netns .venv/bin/python bench/failover.py [--kills 5 --busy 6 --warm-up 60]
 
 Prints each kill's delays and the 1-minute load then, the distribution (p50, p95, max) over
 all samples, and a JSON summary as its last line. Goal (issue 16): p95 <= 5 s at load 8.
