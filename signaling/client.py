@@ -17,7 +17,7 @@ import collections
 import contextlib
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -861,9 +861,8 @@ class HearingClient:
         self._publish_pc = self._subscribe_pc = None
 
 
-def _owners(sdp: str, tracks: dict[str, dict[str, Any]]) -> dict[int, tuple[str, str]]:
-    """SSRC -> (participant id, kind) for every section of an offer that `tracks` describes."""
-    owners: dict[int, tuple[str, str]] = {}
+def _sections(sdp: str, tracks: dict[str, dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(SSRC, what `tracks` says of its section) for every section of an offer it describes."""
     mid: str | None = None
     for line in sdp.splitlines():
         if line.startswith("m="):
@@ -871,22 +870,16 @@ def _owners(sdp: str, tracks: dict[str, dict[str, Any]]) -> dict[int, tuple[str,
         elif line.startswith("a=mid:"):
             mid = line[6:].strip()
         elif line.startswith("a=ssrc:") and mid in tracks:
-            info = tracks[mid]
-            with contextlib.suppress(ValueError):
-                owners[int(line[7:].split(" ", 1)[0])] = (info["participant_id"], info["kind"])
-    return owners
+            number = line[7:].split(" ", 1)[0]
+            if number.isdigit():
+                yield int(number), tracks[mid]
+
+
+def _owners(sdp: str, tracks: dict[str, dict[str, Any]]) -> dict[int, tuple[str, str]]:
+    """SSRC -> (participant id, kind) for every section of an offer that `tracks` describes."""
+    return {ssrc: (info["participant_id"], info["kind"]) for ssrc, info in _sections(sdp, tracks)}
 
 
 def _forms(sdp: str, tracks: dict[str, dict[str, Any]]) -> dict[int, str]:
     """SSRC -> the form (`natural`, `masked`) of every section `tracks` describes."""
-    forms: dict[int, str] = {}
-    mid: str | None = None
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            mid = None
-        elif line.startswith("a=mid:"):
-            mid = line[6:].strip()
-        elif line.startswith("a=ssrc:") and mid in tracks:
-            with contextlib.suppress(ValueError):
-                forms[int(line[7:].split(" ", 1)[0])] = str(tracks[mid].get("form", "natural"))
-    return forms
+    return {ssrc: str(info.get("form", "natural")) for ssrc, info in _sections(sdp, tracks)}

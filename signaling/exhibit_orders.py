@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
@@ -28,7 +27,7 @@ from recording.exhibits.errors import ExhibitHidden, ExhibitNotAdmitted, Exhibit
 from recording.exhibits.ledger import ExhibitLedger, Submitter
 from security import AuditLog
 from signaling.courtroom import Courtroom
-from signaling.member import Member, Outbox
+from signaling.member import Member, Outbox, Records
 
 PRESENTABLE: Final = frozenset({ExhibitKind.PDF, ExhibitKind.PNG, ExhibitKind.JPEG})
 
@@ -59,7 +58,7 @@ class Presentation:
         }
 
 
-class _Session(Protocol):
+class _Session(Records, Protocol):
     hearing_id: str
     court: Courtroom
     members: dict[str, Member]
@@ -76,16 +75,6 @@ class _Session(Protocol):
     def _admitted(self) -> list[Member]: ...
 
     def seat_of(self, participant: Participant) -> Seat | None: ...
-
-    def record(
-        self,
-        actor: str,
-        action: str,
-        *,
-        target: str | None = None,
-        result: str = "ok",
-        details: Mapping[str, object] | None = None,
-    ) -> None: ...
 
 
 class ExhibitOrders:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping
 from typing import Protocol
 
 from hearing.media_health import (
@@ -19,7 +18,7 @@ from hearing.media_health import (
     media_health,
 )
 from media import PublishedTrack
-from signaling.member import Member
+from signaling.member import Member, Records
 
 MEDIA_QUALITY = "media_quality"
 """The audit action of a note of media health (`HealthKeeper.note_media_quality`)."""
@@ -33,7 +32,7 @@ Sample = tuple[float, int, int]
 """(when, packets received, extended highest sequence number) of one track."""
 
 
-class _Session(Protocol):
+class _Session(Records, Protocol):
     members: dict[str, Member]
     _track_samples: dict[str, deque[Sample]]
     _health_seconds: dict[str, float]
@@ -43,16 +42,6 @@ class _Session(Protocol):
     async def _announce_roster(self) -> None: ...
 
     def note_media_quality(self) -> None: ...
-
-    def record(
-        self,
-        actor: str,
-        action: str,
-        *,
-        target: str | None = None,
-        result: str = "ok",
-        details: Mapping[str, object] | None = None,
-    ) -> None: ...
 
 
 def _leg(member: Member) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from hearing import Lobby, UnknownParticipant
 from hearing.permissions import Action, check
 from signaling.errors import NotWaiting
-from signaling.member import Member, Outbox, participant_json
+from signaling.member import Member, Outbox, Records, participant_json
 from signaling.messages import ALL_WAITING, LobbyMessage
 
 
@@ -44,7 +44,7 @@ def addressees(message: LobbyMessage, waiting: list[Member], known: bool) -> lis
     return found
 
 
-class _Session(Protocol):
+class _Session(Records, Protocol):
     lobby: Lobby
     members: dict[str, Member]
 
@@ -56,16 +56,6 @@ class _Session(Protocol):
     def _require_admitted(self, member: Member) -> None: ...
 
     def knows(self, participant_id: str) -> bool: ...
-
-    def record(
-        self,
-        actor: str,
-        action: str,
-        *,
-        target: str | None = None,
-        result: str = "ok",
-        details: Mapping[str, object] | None = None,
-    ) -> None: ...
 
 
 class LobbyNews:
