@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -35,9 +36,13 @@ INTERVAL: Final = 0.25
 """At most four changes a second reach a page."""
 IDLE: Final = 1.0
 CLOSE_TIMEOUT: Final = 2.0
+RECHECK: Final = 60.0
+"""Seconds between two looks at whether each connection's credential still opens the board."""
 
-Authorize = Callable[[object], Awaitable[None]]
-"""Raises `Refused` (`board_disabled`, `unauthorized`) unless `auth` opens the board."""
+Authorize = Callable[[object, float | None], Awaitable[None]]
+"""Raises `Refused` (`board_disabled`, `unauthorized`) unless `auth` opens the board: at
+connect (`since` None), or again for a connection open since `since` (wall clock): then a
+ticket is judged as it was at `since`, under the key in force now, and nothing is audited."""
 Snapshot = Callable[[], Awaitable[dict[str, Any]]]
 """The whole board now: `{"node", "time", "hearings": [...], "webhooks": [...]}`."""
 
@@ -51,12 +56,21 @@ class BoardChannel:
         *,
         interval: float = INTERVAL,
         idle: float = IDLE,
+        max_age: float | None = None,
+        recheck: float = RECHECK,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._sio = sio
         self._authorize = authorize
         self._snapshot = snapshot
         self._interval = interval
         self._idle = idle
+        self._max_age = max_age
+        self._recheck_every = recheck
+        self._clock = clock
+        self._credentials: dict[str, tuple[object, float]] = {}
+        """Each connection's credential and when it connected (wall clock)."""
+        self._rechecked = clock()
         self._arrivals: set[str] = set()
         """Connected, not yet sent the whole board."""
         self._watchers: set[str] = set()
@@ -89,17 +103,38 @@ class BoardChannel:
 
     async def _on_connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
         try:
-            await self._authorize(auth)
+            await self._authorize(auth, None)
         except Refused as refused:
             body = wire_error(refused)
             log.info("refused a connection to the board: %s", body["code"])
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
+        self._credentials[sid] = (auth, self._clock())
         self._arrivals.add(sid)
         self._wake.set()
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         self._arrivals.discard(sid)
         self._watchers.discard(sid)
+        self._credentials.pop(sid, None)
+
+    async def recheck(self, now: float | None = None) -> list[str]:
+        """Close every connection whose credential no longer opens the board: older than
+        `max_age` (a board session's length), or refused now (the key changed, the board was
+        turned off). Returns their sids. Run every RECHECK seconds."""
+        now = self._clock() if now is None else now
+        self._rechecked = now
+        closed = []
+        for sid, (auth, since) in list(self._credentials.items()):
+            try:
+                if self._max_age is not None and now - since > self._max_age:
+                    raise Refused("unauthorized", "the board's session has ended")
+                await self._authorize(auth, since)
+            except Refused as refused:
+                log.info("closed a board connection: %s", wire_error(refused)["code"])
+                closed.append(sid)
+                self._credentials.pop(sid, None)
+                await self._sio.disconnect(sid, namespace=BOARD_NAMESPACE)
+        return closed
 
     async def _run(self) -> None:
         while True:
@@ -107,6 +142,11 @@ class BoardChannel:
                 async with asyncio.timeout(self._idle):
                     await self._wake.wait()
             self._wake.clear()
+            if self._clock() - self._rechecked >= self._recheck_every:
+                try:
+                    await self.recheck()
+                except Exception as exc:
+                    _failures.warning("the board's connections were not rechecked (%s)", exc)
             if self._watchers or self._arrivals:
                 try:
                     await self._send()

@@ -25,7 +25,8 @@ from signaling.client import BoardClient, BoardRefused, HearingClient
 from tests.conftest import API_KEY, RunningServer, running_server
 from tests.test_board import ADMIN_KEY, court_log, log_in
 from tests.test_lobby_news import enter_as
-from web.keys import AUDIT
+from web.board import SESSION_SECONDS
+from web.keys import AUDIT, BOARD_LIVE
 
 NAMES = ("Judge Le", "Ms Nguyen", "Mr Tran")
 
@@ -249,3 +250,25 @@ def test_a_change_names_only_what_changed() -> None:
         "gone": ["h_b"],
         "webhooks": [{"pending": 1}],
     }
+
+
+async def test_a_board_connection_is_closed_when_its_session_has_run_its_eight_hours(
+    court: RunningServer, boards: list[BoardClient]
+) -> None:
+    """A board page's socket does not outlive the session that opened it, nor does one opened
+    with the key; until then, looking again closes nothing (and writes no login)."""
+    by_key = await watch(court, boards, key=ADMIN_KEY)
+    by_ticket = await watch(court, boards, ticket=await a_ticket(court))
+    channel = court.app[BOARD_LIVE]
+    logins = len(court_log(court))
+    assert await channel.recheck() == []
+    assert len(court_log(court)) == logins  # a look again is no login
+    assert channel.watchers == 2
+    closed = await channel.recheck(now=time.time() + SESSION_SECONDS + 1)
+    assert len(closed) == 2
+    for board in (by_key, by_ticket):
+        for _ in range(100):
+            if board.disconnected:
+                break
+            await asyncio.sleep(0.05)
+        assert board.disconnected

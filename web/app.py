@@ -30,6 +30,7 @@ from web import (
 from web.audit import AuditLogs
 from web.keys import (
     AUDIT,
+    BOARD_LIVE,
     ENGINE,
     EXHIBITS,
     HEARINGS,
@@ -119,6 +120,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STORES] = stores
     publisher = board.BoardPublisher(signaling, stores.board)
     live_board = board.live_board(app, signaling)
+    app[BOARD_LIVE] = live_board
     app[WEBHOOKS] = webhooks
     app[METRICS] = Metrics(settings, engine, signaling, audit, streams)
     signaling.attach(app)

@@ -115,13 +115,13 @@ def add_routes(app: web.Application) -> None:
 def live_board(app: web.Application, signaling: SignalingServer) -> BoardChannel:
     """The `/court` namespace on the socket server, woken by every node's `board` notices."""
 
-    async def authorize(auth: object) -> None:
-        await authorize_socket(app, auth)
+    async def authorize(auth: object, since: float | None) -> None:
+        await authorize_socket(app, auth, since)
 
     async def snapshot() -> dict[str, Any]:
         return await board_body(app)
 
-    channel = BoardChannel(signaling.sio, authorize, snapshot)
+    channel = BoardChannel(signaling.sio, authorize, snapshot, max_age=SESSION_SECONDS)
 
     async def on_notice(_order: dict[str, Any]) -> None:
         channel.changed()
@@ -171,10 +171,12 @@ def _audit(app: web.Application, action: str, result: str = "ok", via: str | Non
         log.release()
 
 
-async def authorize_socket(app: web.Application, auth: object) -> None:
+async def authorize_socket(app: web.Application, auth: object, since: float | None = None) -> None:
     """Open the `/court` namespace to `{"ticket": …}` (from `GET /court/ticket`) or
     `{"key": …}` (the court administrator's key: a login, audited like the page's); refuse
-    anything else `unauthorized` (a join token, the API key), or `board_disabled`."""
+    anything else `unauthorized` (a join token, the API key), or `board_disabled`. With
+    `since`, for a connection open since then: the ticket as it was at `since`, under the key
+    in force now (a new key closes it), and no audit entry (`BoardChannel.recheck`)."""
     key = app[SETTINGS].court_admin_key
     if key is None:
         raise Refused("board_disabled", "the supervision board is off on this node")
@@ -185,13 +187,15 @@ async def authorize_socket(app: web.Application, auth: object) -> None:
     if not isinstance(value, str) or len(value) > 1024:
         raise Refused("unauthorized", "the board's credential is a string")
     if "ticket" in fields:
-        if not check_session(key, value, time.time(), b"ticket"):
+        if not check_session(key, value, time.time() if since is None else since, b"ticket"):
             raise Refused("unauthorized", "this ticket is not the board's, or has expired")
         return
     if not key.equals(value.encode()):
-        _audit(app, "board_login", "unauthorized", via="socket")
+        if since is None:
+            _audit(app, "board_login", "unauthorized", via="socket")
         raise Refused("unauthorized", "this is not the court administrator's key")
-    _audit(app, "board_login", via="socket")
+    if since is None:
+        _audit(app, "board_login", via="socket")
 
 
 async def login(request: web.Request) -> web.Response:

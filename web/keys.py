@@ -7,6 +7,7 @@ from aiohttp import web
 from media import MediaEngine
 from recording.exhibits.ledger import ExhibitLedger
 from security import TokenSigner
+from signaling.board_channel import BoardChannel
 from signaling.server import SignalingServer
 from signaling.store import HearingStore
 from signaling.webhooks import WebhookDispatcher
@@ -18,6 +19,7 @@ from web.settings import Settings
 from web.stores import Stores
 
 SETTINGS = web.AppKey("settings", Settings)
+BOARD_LIVE = web.AppKey("board_live", BoardChannel)
 HEARINGS = web.AppKey("hearings", HearingStore)
 SIGNER = web.AppKey("signer", TokenSigner)
 SIGNALING = web.AppKey("signaling", SignalingServer)
