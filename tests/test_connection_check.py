@@ -254,6 +254,8 @@ async def test_before_joining_a_link_learns_its_hearing_and_the_stun_and_turn_se
             "title": hearing["title"],
             "scheduled_at": hearing["scheduled_at"],
             "public": hearing["public"],
+            "language": "vi",
+            "languages": [],
         }
         assert {k: v for k, v in body.items() if k != "hearing"} == {
             "ice_servers": [
