@@ -97,7 +97,8 @@ def seen_or_heard(member: Member) -> bool:
 
 class HealthKeeper:
     _health_seconds: dict[str, float]
-    """Seconds of each state since the last `media_quality` note, over people and kinds."""
+    """Seconds of each state since the last `media_quality` note, over people and kinds, of
+    the cameras and microphones that send (or try to): `no_media` is not counted."""
     _health_looked_at: float | None
     _health_noted_at: float
 
@@ -113,7 +114,8 @@ class HealthKeeper:
         for member in list(self.members.values()):
             live_tracks.update(t.id for t in member.tracks)
             for state in member.health.values():  # what each camera and microphone was
-                self._health_seconds[state] = self._health_seconds.get(state, 0.0) + spent
+                if state != MediaHealth.NO_MEDIA:  # nothing sent (the lobby, an observer)
+                    self._health_seconds[state] = self._health_seconds.get(state, 0.0) + spent
             member.round_trip = round_trip(member, now)
             windows = track_windows(member, self._track_samples, now, member.round_trip)
             health = {kind: media_health(w).value for kind, w in windows.items()}

@@ -83,16 +83,29 @@ async def test_a_hearing_that_ends_notes_how_long_its_media_was_live_for_the_day
         (await court.issue_token(hid, role, name))["token"]
         for role, name in (("presiding_judge", "Judge Le"), ("plaintiff", "Ms Nguyen"))
     ]
-    judge, _party = await in_session_publishing(court.base_url, tokens, clients)
+    judge, party = await in_session_publishing(court.base_url, tokens, clients)
+    # someone in the hearing who sends nothing: no camera or microphone of theirs counts
+    silent = HearingClient(
+        court.base_url, (await court.issue_token(hid, "respondent", "Mr Tran"))["token"]
+    )
+    clients.append(silent)
+    await silent.connect()
+    await judge.wait_for_waiting(silent.participant["id"])
+    await judge.admit(silent.participant["id"])
+    await silent.wait_admitted()
     session = court.app[SIGNALING].session(hid)
     assert session is not None
-    await eventually(lambda: all(m.health.get("video") == "live" for m in session.members.values()))
+    publishers = {judge.participant["id"], party.participant["id"]}
+    await eventually(
+        lambda: all(session.members[p].health.get("video") == "live" for p in publishers)
+    )
     await asyncio.sleep(3)  # three seconds of two live cameras and microphones
     await judge.request("end_hearing")
 
     entries = [parse_line(line) for line in court.app[AUDIT].path(hid).read_bytes().splitlines()]
     notes = [e for e in entries if isinstance(e, AuditEntry) and e.action == "media_quality"]
     assert notes, "no media_quality entry"
+    assert all("no_media" not in dict(e.details) for e in notes)  # the respondent sent nothing
     live = sum(int(dict(e.details).get("live", 0)) for e in notes) / 1000
     assert live >= 4 * 2.5  # four streams, most of three seconds and more
     day = summarize(hid, [e for e in entries if isinstance(e, AuditEntry)], 0, 2**62)
